@@ -1,0 +1,106 @@
+"""The runner wire format: encode requests, decode and check responses.
+
+The schema of every message is `schemas/protocol.json` (documented in
+docs/runner-protocol.md). Checking 100,000 responses with jsonschema would
+dominate a run, so responses are checked by a hand-written fast path that
+accepts exactly what the schema accepts (tests/test_protocol.py proves they
+agree), and jsonschema is asked only to word the message of a bad one.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+
+VERSION = 1
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "protocol.json"
+HELLO_REQUEST = b'{"op":"hello","protocol":1}\n'
+MAX_LINE = 64 << 20  # a response line longer than this is a fault (a 1 MB field escapes to ~6 MB)
+
+_SIGN_KEYS = frozenset({"seq", "string_to_sign", "signature"})
+_ERROR_KEYS = frozenset({"seq", "string_to_sign", "error"})
+_HELLO_REQUIRED = ("op", "protocol", "name", "language", "runtime", "library", "library_version")
+
+
+class ProtocolError(Exception):
+    """A runner broke the protocol; the message says how, for the fault verdict."""
+
+
+@lru_cache(maxsize=None)
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+@lru_cache(maxsize=None)
+def _validator(definition: str) -> jsonschema.protocols.Validator:
+    s = schema()
+    return jsonschema.Draft202012Validator({"$defs": s["$defs"], "$ref": f"#/$defs/{definition}"})
+
+
+def schema_errors(message, definition: str) -> list[str]:
+    """jsonschema's wording of everything wrong with a message (slow: error path only)."""
+    out = []
+    for e in _validator(definition).iter_errors(message):
+        where = "/".join(map(str, e.absolute_path)) or "message"
+        out.append(f"{where}: {e.message}")
+    return out or ["does not match the schema"]
+
+
+def sign_request(seq: int, body: bytes) -> bytes:
+    """A sign request line; body is Vector.request_body (fields after the seq, pre-encoded)."""
+    return b'{"op":"sign","seq":%d,%s\n' % (seq, body)
+
+
+def decode_line(line: bytes):
+    """bytes of one line (without the newline) to a JSON value, or ProtocolError."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ProtocolError(f"stdout is not UTF-8 ({e.reason} at byte {e.start}): {_preview(line)}") from None
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ProtocolError(f"not a JSON line ({e.msg}): {_preview(line)}") from None
+
+
+def _preview(line: bytes, n: int = 120) -> str:
+    return repr(line[:n]) + (f" ... ({len(line)} bytes)" if len(line) > n else "")
+
+
+def check_response(msg) -> str | None:
+    """None if msg is a valid sign_response, else the schema's description of the problem."""
+    if type(msg) is dict and type(msg.get("seq")) is int and msg["seq"] >= 0:
+        keys = msg.keys()
+        if "signature" in msg:
+            ok = keys <= _SIGN_KEYS and type(msg["signature"]) is str
+        else:
+            err = msg.get("error")
+            ok = (
+                keys <= _ERROR_KEYS
+                and type(err) is dict
+                and err.keys() == {"type", "message"}
+                and type(err["type"]) is str
+                and err["type"] != ""
+                and type(err["message"]) is str
+            )
+        if ok and type(msg.get("string_to_sign", "")) is str:
+            return None
+    return "; ".join(schema_errors(msg, "sign_response"))
+
+
+def check_hello(msg) -> dict:
+    """The runner's hello as a dict, or ProtocolError saying what is wrong with it."""
+    if type(msg) is not dict or msg.get("op") != "hello":
+        raise ProtocolError(f"expected the hello handshake as the first line, got {json.dumps(msg)[:200]}")
+    if msg.get("protocol") != VERSION:
+        raise ProtocolError(
+            f"runner speaks protocol {msg.get('protocol')!r}, the harness speaks {VERSION}: update the runner"
+        )
+    errors = [] if all(type(msg.get(k)) in (str, int) for k in _HELLO_REQUIRED) else ["missing fields"]
+    errors = schema_errors(msg, "hello_response") if errors or not _validator("hello_response").is_valid(msg) else []
+    if errors:
+        raise ProtocolError("bad hello: " + "; ".join(errors))
+    return msg

@@ -1,0 +1,128 @@
+"""What a runner is, and the registry: the built-in four plus user-declared ones.
+
+A runner's sources (a folder) are copied into a build directory, its build
+commands run there, and its command is started there. Commands are argv
+lists, never shell strings.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .vectors import ROOT
+
+RUNNERS_DIR = ROOT / "runners"
+
+
+class UsageError(Exception):
+    """Bad command-line or configuration input; the message names the place and the fix (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """An executable a runner needs, and the Debian package that provides it."""
+
+    command: str
+    debian_package: str
+    header: str | None = None  # a C/C++ header the build includes, checked with the compiler
+
+
+@dataclass(frozen=True)
+class RunnerSpec:
+    name: str  # e.g. java-reference; appears in test ids and reports
+    language: str
+    command: tuple[str, ...]  # argv, run in the build dir; "{python}" is the harness's interpreter
+    source: Path | None = None  # folder copied into the build dir; None: run in workdir as is
+    build: tuple[tuple[str, ...], ...] = ()
+    tools: tuple[Tool, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    workdir: Path | None = None
+    divergences: Path | None = None  # known-divergences.yaml
+    aliases: tuple[str, ...] = ()
+    docker: dict | None = None  # image/Dockerfile settings, read by the Docker backend
+    builtin: bool = False
+
+    def argv(self) -> list[str]:
+        return [a.replace("{python}", sys.executable) for a in self.command]
+
+
+def _builtin(lang: str, name: str, command, build=(), tools=()) -> RunnerSpec:
+    src = RUNNERS_DIR / lang
+    return RunnerSpec(
+        name=name,
+        language=lang,
+        command=tuple(command),
+        source=src,
+        build=tuple(tuple(b) for b in build),
+        tools=tuple(tools),
+        divergences=src / "known-divergences.yaml",
+        aliases=(lang,),
+        builtin=True,
+    )
+
+
+BUILTINS: tuple[RunnerSpec, ...] = (
+    _builtin("python", "python-reference", ["{python}", "runner.py"], tools=[Tool("python3", "python3")]),
+    _builtin(
+        "java",
+        "java-reference",
+        ["java", "-XX:+UseSerialGC", "-cp", ".", "Runner"],
+        build=[["javac", "-encoding", "UTF-8", "-d", ".", "Runner.java"]],
+        tools=[Tool("javac", "openjdk-17-jdk-headless"), Tool("java", "openjdk-17-jre-headless")],
+    ),
+    _builtin(
+        "cpp",
+        "cpp-reference",
+        ["./runner"],
+        build=[["g++", "-O2", "-std=c++17", "-Wall", "-o", "runner", "runner.cpp", "-lcrypto"]],
+        tools=[Tool("g++", "g++"), Tool("g++", "libssl-dev", header="openssl/hmac.h")],
+    ),
+    _builtin(
+        "js",
+        "js-reference",
+        ["node", "runner.js"],
+        build=[["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]],
+        tools=[Tool("node", "nodejs"), Tool("npm", "npm")],
+    ),
+)
+
+
+class Registry:
+    """Runner specs by name and alias; `select("all")` or a comma list."""
+
+    def __init__(self, specs=BUILTINS):
+        self.specs: dict[str, RunnerSpec] = {}
+        for s in specs:
+            self.add(s)
+
+    def add(self, spec: RunnerSpec) -> None:
+        if spec.name in self.specs and not self.specs[spec.name].builtin:
+            raise UsageError(f"runner {spec.name!r} is declared twice; give each runner a unique name")
+        self.specs[spec.name] = spec
+
+    def lookup(self, word: str) -> RunnerSpec:
+        if word in self.specs:
+            return self.specs[word]
+        for s in self.specs.values():
+            if word in s.aliases:
+                return s
+        known = ", ".join(sorted({*self.specs, *(a for s in self.specs.values() for a in s.aliases)}))
+        raise UsageError(f"unknown runner {word!r} in --lang; known: {known} (declare your own with --runner NAME=COMMAND)")
+
+    def select(self, lang: str) -> list[RunnerSpec]:
+        words = [w.strip() for w in lang.split(",") if w.strip()]
+        if not words:
+            raise UsageError("--lang is empty; use --lang=all or a comma list such as python,java")
+        if "all" in words:
+            # all built-ins and declared runners, then anything else named explicitly
+            chosen = list(self.specs.values())
+        else:
+            chosen = [self.lookup(w) for w in words]
+        seen, out = set(), []
+        for s in chosen:
+            if s.name not in seen:
+                seen.add(s.name)
+                out.append(s)
+        return out

@@ -1,0 +1,107 @@
+"""The App ID authentication signature: the only place that knows the formula.
+
+    Signature = HexEncode(HMAC-SHA256(string_to_sign, appKey))
+
+Key and data are UTF-8 text; hex is lowercase. The string to sign joins the
+fields with colons, keeping the colons where a mode leaves a field empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Mode(str, Enum):
+    """Who signs, which decides which fields the string to sign carries."""
+
+    SINGLE = "single"  # AppID:UserID:ExpireTime:Nonce (UserID may be empty: the owner)
+    SP_USER = "sp_user"  # AppID:CorpID:UserID:ExpireTime:Nonce
+    SP_CORP_ADMIN = "sp_corp_admin"  # AppID:CorpID::ExpireTime:Nonce
+    SP_ADMIN = "sp_admin"  # AppID:::ExpireTime:Nonce
+
+
+MODES = tuple(m.value for m in Mode)
+
+# Which of (corp_id, user_id) each mode signs; the others must be empty.
+CARRIES = {
+    Mode.SINGLE: ("user_id",),
+    Mode.SP_USER: ("corp_id", "user_id"),
+    Mode.SP_CORP_ADMIN: ("corp_id",),
+    Mode.SP_ADMIN: (),
+}
+
+
+class SchemeError(ValueError):
+    """Input the scheme cannot sign."""
+
+
+class UnencodableText(SchemeError):
+    """A field holds text with no UTF-8 form (an unpaired surrogate)."""
+
+    def __init__(self, field: str, position: int, code_unit: int):
+        self.field, self.position, self.code_unit = field, position, code_unit
+        super().__init__(
+            f"{field}: unpaired surrogate U+{code_unit:04X} at position {position} "
+            "has no UTF-8 encoding, so there is nothing to sign"
+        )
+
+
+@dataclass(frozen=True)
+class Fields:
+    """The signed inputs, as text (expire_time in Unix seconds)."""
+
+    mode: Mode
+    app_id: str
+    corp_id: str
+    user_id: str
+    expire_time: int
+    nonce: str
+
+
+def string_to_sign(f: Fields) -> str:
+    """Join the fields for f.mode; fields the mode does not sign must be empty."""
+    mode = Mode(f.mode)
+    for name in ("corp_id", "user_id"):
+        if name not in CARRIES[mode] and getattr(f, name):
+            raise SchemeError(f"{name} must be empty in mode {mode.value}")
+    if isinstance(f.expire_time, bool) or not isinstance(f.expire_time, int) or f.expire_time < 0:
+        raise SchemeError(f"expire_time must be a non-negative integer of Unix seconds, got {f.expire_time!r}")
+    exp = str(f.expire_time)
+    if mode is Mode.SINGLE:
+        parts = (f.app_id, f.user_id, exp, f.nonce)
+    elif mode is Mode.SP_USER:
+        parts = (f.app_id, f.corp_id, f.user_id, exp, f.nonce)
+    elif mode is Mode.SP_CORP_ADMIN:
+        parts = (f.app_id, f.corp_id, "", exp, f.nonce)
+    else:
+        parts = (f.app_id, "", "", exp, f.nonce)
+    return ":".join(parts)
+
+
+def utf8(text: str, field: str) -> bytes:
+    """UTF-8 bytes of text, or UnencodableText naming the field and position."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise UnencodableText(field, e.start, ord(text[e.start])) from None
+
+
+def hmac_hex(data: bytes, key: bytes) -> str:
+    """Lowercase hex HMAC-SHA256, the raw primitive (used for RFC 4231 checks)."""
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def sign(data: str, app_key: str) -> str:
+    """The oracle: HexEncode(HMAC-SHA256(data, appKey)) over UTF-8 text."""
+    return hmac_hex(utf8(data, "string_to_sign"), utf8(app_key, "app_key"))
+
+
+def sign_fields(f: Fields, app_key: str) -> tuple[str, str]:
+    """(string_to_sign, signature) for a set of fields; UnencodableText names the field."""
+    for name in ("app_id", "corp_id", "user_id", "nonce"):
+        utf8(getattr(f, name), name)
+    data = string_to_sign(f)
+    return data, sign(data, app_key)

@@ -1,0 +1,374 @@
+"""One long-lived runner: stream requests, match responses, survive faults.
+
+Requests are pipelined (a writer thread keeps up to `window` in flight) and
+responses matched by seq. Anything that breaks the protocol becomes a runner
+fault for the affected vector only: the oldest outstanding request is blamed,
+the runner is restarted (a bounded number of times) and the requests still
+outstanding are sent again. Every request gets exactly one Outcome.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from . import protocol
+from .backends import RunnerUnavailable
+from .runners import RunnerSpec
+from .vectors import Vector
+
+STDERR_TAIL = 64 << 10
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one runner did with one vector: a signature, a refusal (error) or a runner fault."""
+
+    vector: Vector
+    runner: str
+    string_to_sign: str | None = None
+    signature: str | None = None
+    error: dict | None = None  # {"type", "message"}: the runner refused
+    fault: str | None = None  # the runner broke: crash, hang, protocol violation
+    stderr_tail: str | None = None
+
+    @property
+    def has_string_to_sign(self) -> bool:
+        return self.string_to_sign is not None
+
+
+class HandshakeError(Exception):
+    pass
+
+
+class _Incarnation:
+    """One started process with its reader, stderr-drain and writer threads."""
+
+    def __init__(self, proc, lines: queue.Queue):
+        self.proc = proc
+        self.lines = lines
+        self.stderr = collections.deque()
+        self.stderr_size = 0
+        self.stop = threading.Event()
+        self.stderr_lock = threading.Lock()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def _read_stdout(self) -> None:
+        """Split stdout into lines; a batch of lines per queue item keeps the queue cheap."""
+        out = self.proc.stdout
+        read = getattr(out, "read1", out.read)
+        parts: list[bytes] = []  # pieces of an unfinished line, joined once (a long line stays linear)
+        size = 0
+        while True:
+            try:
+                chunk = read(1 << 20)
+            except (OSError, ValueError):
+                chunk = b""
+            if not chunk:
+                self.lines.put((self, "eof", b"".join(parts)))
+                return
+            if b"\n" not in chunk:
+                parts.append(chunk)
+                size += len(chunk)
+                if size > protocol.MAX_LINE:
+                    self.lines.put((self, "toolong", size))
+                    return
+                continue
+            done = chunk.split(b"\n")
+            if parts:
+                done[0] = b"".join(parts) + done[0]
+            tail = done.pop()
+            parts, size = ([tail], len(tail)) if tail else ([], 0)
+            self.lines.put((self, "lines", done))
+
+    def _drain_stderr(self) -> None:
+        """Keep the stderr tail; draining also keeps a chatty runner from blocking on a full pipe."""
+        read = getattr(self.proc.stderr, "read1", self.proc.stderr.read)
+        while True:
+            try:
+                chunk = read(1 << 16)
+            except (OSError, ValueError):
+                return
+            if not chunk:
+                return
+            with self.stderr_lock:
+                self.stderr.append(chunk)
+                self.stderr_size += len(chunk)
+                while self.stderr_size - len(self.stderr[0]) > STDERR_TAIL:
+                    self.stderr_size -= len(self.stderr.popleft())
+
+    def stderr_tail(self) -> str:
+        time.sleep(0.05)  # let the drain thread catch the last words of a dying process
+        with self.stderr_lock:
+            data = b"".join(self.stderr)[-STDERR_TAIL:]
+        return data.decode("utf-8", "replace")
+
+    def kill(self) -> None:
+        self.stop.set()
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:
+            pass
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                f.close()
+            except Exception:
+                pass
+
+
+class Session:
+    """A runner process kept for a whole run. Use as a context manager; `run()` streams outcomes."""
+
+    def __init__(self, spec: RunnerSpec, backend, *, timeout: float = 10.0, start_timeout: float = 60.0,
+                 max_restarts: int = 3, window: int = 4096):
+        self.spec = spec
+        self.backend = backend
+        self.timeout = timeout
+        self.start_timeout = start_timeout
+        self.max_restarts = max_restarts  # consecutive restarts without a single good response
+        self.window = window
+        self.hello: dict | None = None
+        self.restarts = 0
+        self._inc: _Incarnation | None = None
+        self._lines: queue.Queue = queue.Queue()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        inc, self._inc = self._inc, None
+        if inc is not None:
+            try:
+                inc.proc.stdin.close()  # EOF: a well-behaved runner exits 0
+                inc.proc.wait(timeout=2)
+            except Exception:
+                pass
+            inc.kill()
+
+    def start(self) -> dict:
+        """Start the process and shake hands; HandshakeError or RunnerUnavailable on failure."""
+        self._lines = queue.Queue()
+        proc = self.backend.start(self.spec)
+        inc = self._inc = _Incarnation(proc, self._lines)
+        try:
+            proc.stdin.write(protocol.HELLO_REQUEST)
+            proc.stdin.flush()
+        except OSError:
+            pass  # a dead runner shows up as EOF below, with its exit status
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                src, kind, payload = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self._fail_start(f"no hello within {self.start_timeout:g}s of starting")
+            if kind == "lines":
+                line = payload[0]
+                rest = payload[1:]
+                try:
+                    self.hello = protocol.check_hello(protocol.decode_line(line))
+                except protocol.ProtocolError as e:
+                    self._fail_start(str(e))
+                if rest:
+                    self._fail_start(f"wrote {len(rest)} more line(s) after its hello before any request")
+                return self.hello
+            if kind == "eof":
+                inc.proc.wait(timeout=5)
+                self._fail_start(f"{inc.proc.describe_exit()} before its hello")
+            self._fail_start("hello line too long")
+
+    def _fail_start(self, why: str):
+        inc = self._inc
+        tail = inc.stderr_tail() if inc else ""
+        if inc:
+            inc.kill()
+        self._inc = None
+        raise HandshakeError(f"{self.spec.name}: {why}" + (f"\n--- stderr tail ---\n{tail[-2000:]}" if tail.strip() else ""))
+
+    # -- streaming ---------------------------------------------------------------------------
+
+    def run(self, vectors: Iterable[Vector]) -> Iterator[Outcome]:
+        """Every vector's Outcome, in the order responses arrive. Never raises for runner faults."""
+        source = iter(vectors)
+        resend: list[Vector] = []
+        name = self.spec.name
+        no_progress = 0
+        while True:
+            if self._inc is None:
+                try:
+                    self.start()
+                except (HandshakeError, RunnerUnavailable) as e:
+                    # cannot (re)start: every remaining vector is a fault with the reason
+                    for v in (*resend, *source):
+                        yield Outcome(v, name, fault=f"runner could not start: {e}")
+                    return
+            feed = _Feed(self._inc, source, resend, self.window)
+            fault = None
+            for item in self._pump(feed):
+                if isinstance(item, Outcome):
+                    no_progress = 0
+                    yield item
+                else:
+                    fault = item
+            if fault is None:  # everything sent and answered
+                return
+            # a fault: stop the writer, blame the oldest outstanding request, restart, resend the rest
+            unsent = feed.stop()
+            outstanding = list(feed.pending.values())
+            tail = self._inc.stderr_tail()
+            self._inc.kill()
+            self._inc = None
+            if outstanding:
+                yield Outcome(outstanding[0], name, fault=fault, stderr_tail=tail)
+                outstanding = outstanding[1:]
+            resend = outstanding + unsent
+            self.restarts += 1
+            no_progress += 1
+            if no_progress > self.max_restarts:
+                why = f"runner gave up after {self.max_restarts} restarts without progress; last fault: {fault}"
+                for v in (*resend, *source):
+                    yield Outcome(v, name, fault=why, stderr_tail=tail)
+                return
+
+    def _pump(self, feed: "_Feed") -> Iterator[Outcome | str]:
+        """Outcomes of one incarnation; ends when everything is answered, or with one fault string."""
+        inc, pending, name = feed.inc, feed.pending, self.spec.name
+        feed.start()
+        check, decode = protocol.check_response, protocol.decode_line
+        while not (feed.done and not pending):
+            try:
+                src, kind, payload = self._lines.get(timeout=self.timeout)
+            except queue.Empty:
+                if pending:
+                    yield f"no response within {self.timeout:g}s (hang)"
+                    return
+                continue  # the source is slow, not the runner
+            if src is not inc:
+                continue  # leftovers of a killed incarnation
+            if kind == "eof":
+                if not pending and feed.done:
+                    return
+                try:
+                    inc.proc.wait(timeout=5)
+                except Exception:
+                    pass
+                partial = f"; partial line {payload[:80]!r}" if payload else ""
+                yield f"runner {inc.proc.describe_exit()} with {len(pending)} request(s) outstanding{partial}"
+                return
+            if kind == "toolong":
+                yield f"response line longer than {protocol.MAX_LINE >> 20} MiB"
+                return
+            for line in payload:
+                try:
+                    msg = decode(line)
+                except protocol.ProtocolError as e:
+                    yield str(e)
+                    return
+                seq = msg.get("seq") if type(msg) is dict else None
+                vec = pending.pop(seq, None) if type(seq) is int else None
+                if vec is None:
+                    what = "duplicate" if type(seq) is int and 0 <= seq < feed.next_seq else "unknown"
+                    yield f"response with {what} seq {seq!r}: {line[:120]!r}"
+                    return
+                problem = check(msg)
+                if problem:
+                    yield Outcome(vec, name, fault=f"response breaks the protocol schema: {problem}")
+                elif "signature" in msg:
+                    yield Outcome(vec, name, msg.get("string_to_sign"), msg["signature"])
+                else:
+                    yield Outcome(vec, name, msg.get("string_to_sign"), error=msg["error"])
+            feed.answered(len(payload))
+
+
+class _Feed:
+    """The writer side of one incarnation: takes vectors, registers them in `pending`, writes lines.
+
+    A vector is always in exactly one place: the source, `resend`, or `pending`; `_claim`
+    moves it under a lock, so stopping the writer after a fault can never lose or double one.
+    """
+
+    def __init__(self, inc: _Incarnation, source: Iterator[Vector], resend: list[Vector], window: int):
+        self.inc, self.source, self.window = inc, source, window
+        self.resend = collections.deque(resend)
+        self.pending: dict[int, Vector] = {}
+        self.next_seq = 0
+        self.done = False  # the source is exhausted and every taken vector was written
+        self._answered = 0
+        self._room = threading.Event()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        threading.Thread(target=self._write, daemon=True).start()
+
+    def stop(self) -> list[Vector]:
+        """Stop writing; returns the vectors taken for resending but not yet claimed."""
+        with self._lock:
+            self.inc.stop.set()
+            out = list(self.resend)
+            self.resend.clear()
+        self._room.set()
+        return out
+
+    def answered(self, n: int) -> None:
+        self._answered += n
+        self._room.set()
+
+    def _claim(self):
+        with self._lock:
+            if self.inc.stop.is_set():
+                return None
+            v = self.resend.popleft() if self.resend else next(self.source, None)
+            if v is None:
+                return None
+            seq = self.next_seq
+            self.next_seq += 1
+            self.pending[seq] = v
+            return seq, v
+
+    def _write(self) -> None:
+        stdin, stop = self.inc.proc.stdin, self.inc.stop
+        buf: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                if self.next_seq - self._answered >= self.window:
+                    # flush before waiting for room, so the runner is never starved
+                    if buf:
+                        stdin.write(b"".join(buf))
+                        stdin.flush()
+                        buf, size = [], 0
+                    self._room.clear()
+                    while self.next_seq - self._answered >= self.window and not stop.is_set():
+                        self._room.wait(0.1)
+                claimed = self._claim()
+                if claimed is None:
+                    break
+                line = protocol.sign_request(claimed[0], claimed[1].request_body)
+                buf.append(line)
+                size += len(line)
+                if size > (256 << 10):
+                    stdin.write(b"".join(buf))
+                    stdin.flush()
+                    buf, size = [], 0
+            if buf:
+                stdin.write(b"".join(buf))
+                stdin.flush()
+            if not stop.is_set():
+                self.done = True
+                self.inc.lines.put((self.inc, "lines", []))  # wake the reader loop to notice
+        except (OSError, ValueError):
+            return  # the runner died; the reader reports it with its exit status

@@ -1,0 +1,60 @@
+"""The portable text notation of vector files.
+
+YAML loaders disagree on text with no UTF-8 form: libyaml (PyYAML's C loader)
+refuses a "\\ud800" escape that the pure-Python loader accepts. So such values,
+and values too long to write out, use an explicit mapping every loader reads
+the same way:
+
+    {utf16: "D800 0061"}                             UTF-16 code units in hex
+    {prefix: "a:", repeat: "u", count: 1048576, suffix: ":1"}   long values
+
+Everything else is a plain YAML string.
+"""
+
+from __future__ import annotations
+
+import re
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+LONG = 4096  # longer values are written with the repeat notation when they have a long run
+
+
+def decode(value) -> str:
+    """A notation value from a loaded YAML/JSON document to a Python str."""
+    if isinstance(value, str):
+        return value
+    if "utf16" in value:
+        units = bytes.fromhex(value["utf16"].replace(" ", ""))
+        return units.decode("utf-16-be", "surrogatepass")
+    return value.get("prefix", "") + value["repeat"] * value["count"] + value.get("suffix", "")
+
+
+def has_lone_surrogate(s: str) -> bool:
+    return _LONE_SURROGATE.search(s) is not None
+
+
+def utf16_units(s: str) -> str:
+    """Space-separated upper-case hex UTF-16 code units of s."""
+    raw = s.encode("utf-16-be", "surrogatepass")
+    return " ".join(raw[i : i + 2].hex().upper() for i in range(0, len(raw), 2))
+
+
+def encode(s: str):
+    """The notation for s: utf16 if it has no UTF-8 form, repeat if long, else s itself."""
+    if has_lone_surrogate(s):
+        return {"utf16": utf16_units(s)}
+    if len(s) > LONG:
+        run = _longest_run(s)
+        if run:
+            start, end = run
+            out = {"prefix": s[:start], "repeat": s[start], "count": end - start, "suffix": s[end:]}
+            return {k: v for k, v in out.items() if v != ""}
+    return s
+
+
+_RUN = re.compile(r"(.)\1{%d,}" % (LONG // 2), re.S)
+
+
+def _longest_run(s: str) -> tuple[int, int] | None:
+    runs = [m.span() for m in _RUN.finditer(s)]
+    return max(runs, key=lambda r: r[1] - r[0]) if runs else None

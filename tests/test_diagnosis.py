@@ -1,0 +1,403 @@
+"""diagnose(): every catalogued mistake is recognised from an independently computed wrong output.
+
+The wrong outputs below are written out by hand with hashlib/hmac/base64, never with
+harness.diagnosis's own functions, so a bug in a catalogue entry cannot hide itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness import diagnosis, scheme
+from harness.diagnosis import CATALOGUE, STAGES, Mistake, diagnose
+
+ROOT = Path(__file__).resolve().parent.parent
+T = 1604020600
+N = "0123456789abcdef0123456789abcdef"  # a 32-character nonce
+KEY = "secret-key"
+
+
+def F(mode="sp_user", app="app123", corp="corp9", user="alice", exp=T, nonce=N) -> scheme.Fields:
+    return scheme.Fields(scheme.Mode(mode), app, corp, user, exp, nonce)
+
+
+def single(**kw) -> scheme.Fields:
+    kw.setdefault("corp", "")
+    return F("single", **kw)
+
+
+def H(data, key=KEY, algo=hashlib.sha256) -> str:
+    """Hex HMAC over UTF-8 text or bytes, written independently of the harness."""
+    data = data.encode("utf-8") if isinstance(data, str) else data
+    key = key.encode("utf-8") if isinstance(key, str) else key
+    return hmac.new(key, data, algo).hexdigest()
+
+
+def D(data, key=KEY) -> bytes:
+    return bytes.fromhex(H(data, key))
+
+
+# The correct strings to sign of the default fields, written out.
+SP = f"app123:corp9:alice:{T}:{N}"
+SINGLE = f"app123:alice:{T}:{N}"
+
+
+def find_nonce(accept) -> str:
+    """A nonce whose correct digest (of the default sp_user fields) satisfies accept(digest)."""
+    for i in range(10000):
+        nonce = f"{i:032d}"
+        if accept(D(f"app123:corp9:alice:{T}:{nonce}")):
+            return nonce
+    raise AssertionError("no nonce found")
+
+
+@dataclass
+class Case:
+    id: str
+    fields: scheme.Fields
+    key: str = KEY
+    string: str | None = None  # for string_to_sign mistakes: the wrong string
+    signature: str | None = None  # for signature mistakes: the wrong signature
+
+
+def lazy_cases() -> list[Case]:
+    c = []
+    add = c.append
+    # --- string to sign: separators
+    for id, sep in [("separator-pipe", "|"), ("separator-comma", ","), ("separator-semicolon", ";"),
+                    ("separator-empty", ""), ("separator-ampersand", "&"), ("separator-newline", "\n"),
+                    ("separator-space", " ")]:
+        add(Case(id, F(), string=sep.join(["app123", "corp9", "alice", str(T), N])))
+    # --- which slots
+    add(Case("empty-fields-skipped", single(user=""), string=f"app123:{T}:{N}"))  # the owner
+    add(Case("empty-fields-skipped", F("sp_admin", corp="", user=""), string=f"app123:{T}:{N}"))
+    add(Case("uncarried-slots-dropped", F("sp_corp_admin", user=""), string=f"app123:corp9:{T}:{N}"))
+    add(Case("uncarried-slots-dropped", F("sp_admin", corp="", user=""), string=f"app123:{T}:{N}"))
+    add(Case("corp-slot-in-single", single(), string=f"app123::alice:{T}:{N}"))
+    add(Case("corp-slot-in-single", single(corp="corp9"), string=f"app123:corp9:alice:{T}:{N}"))  # refused input
+    add(Case("corp-slot-omitted", F(), string=f"app123:alice:{T}:{N}"))
+    add(Case("corp-slot-omitted", F("sp_corp_admin", user=""), string=f"app123::{T}:{N}"))
+    add(Case("uncarried-field-signed", F("sp_admin", corp="", user="bob"), string=f"app123::bob:{T}:{N}"))
+    add(Case("uncarried-field-ignored", F("sp_admin", corp="", user="bob"), string=f"app123:::{T}:{N}"))
+    add(Case("uncarried-field-ignored", single(corp="corp9"), string=SINGLE))
+    add(Case("expire-unchecked", single(exp=-5), string=f"app123:alice:-5:{N}"))
+    # --- order
+    add(Case("user-before-corp", F(), string=f"app123:alice:corp9:{T}:{N}"))
+    add(Case("user-before-corp", F("sp_corp_admin", user=""), string=f"app123::corp9:{T}:{N}"))
+    add(Case("nonce-before-expire", F(), string=f"app123:corp9:alice:{N}:{T}"))
+    add(Case("nonce-before-expire", single(), string=f"app123:alice:{N}:{T}"))
+    add(Case("app-id-last", F(), string=f"corp9:alice:{T}:{N}:app123"))
+    add(Case("fields-reversed", F(), string=f"{N}:{T}:alice:corp9:app123"))
+    # --- expire time
+    add(Case("expire-milliseconds", F(), string=f"app123:corp9:alice:{T}000:{N}"))
+    add(Case("expire-float", F(), string=f"app123:corp9:alice:1604020600.0:{N}"))
+    add(Case("expire-java-double", F(), string=f"app123:corp9:alice:1.6040206E9:{N}"))
+    add(Case("expire-java-double", single(exp=2000000000), string=f"app123:alice:2.0E9:{N}"))
+    # --- text of the fields
+    add(Case("nul-truncates-data", F(nonce="abc\0" + N), string="app123:corp9:alice:" + str(T) + ":abc"))
+    add(Case("fields-stripped", F(user=" alice\u3000"), string=SP))
+    add(Case("fields-java-trimmed", F(user="\0alice\t"), string=SP))
+    add(Case("string-stripped", F(app=" app123", nonce=N + "\n"), string=SP))
+    add(Case("fields-nfc", F(user="cafe\u0301"), string=f"app123:corp9:caf\u00e9:{T}:{N}"))
+    add(Case("fields-nfd", F(user="caf\u00e9"), string=f"app123:corp9:cafe\u0301:{T}:{N}"))
+    add(Case("fields-nfkc", F(user="\uff41lice"), string=SP))
+    add(Case("ids-lowercased", F(app="App123", corp="CORP9", user="Alice"), string=SP))
+    add(Case("fields-url-encoded", F(user="a b/c~"), string=f"app123:corp9:a%20b%2Fc~:{T}:{N}"))
+    add(Case("fields-uri-component", F(user="a b!(é)"), string=f"app123:corp9:a%20b!(%C3%A9):{T}:{N}"))
+    add(Case("fields-form-encoded", F(user="a b*~"), string=f"app123:corp9:a+b*%7E:{T}:{N}"))
+    add(Case("string-url-encoded", F(), string=SP.replace(":", "%3A")))
+    add(Case("app-id-base64", F(), string=f"YXBwMTIz:corp9:alice:{T}:{N}"))
+    add(Case("trailing-newline", F(), string=SP + "\n"))
+    add(Case("trailing-crlf", F(), string=SP + "\r\n"))
+    add(Case("trailing-colon", F(), string=SP + ":"))
+    add(Case("trailing-colon", F("sp_admin", corp="", user=""), string=f"app123:::{T}:{N}:"))
+
+    # --- signature: output format
+    d = D(SP)
+    add(Case("hex-uppercase", F(), signature=d.hex().upper()))
+    n = find_nonce(lambda d: any(b < 0x10 for b in d))
+    dn = D(f"app123:corp9:alice:{T}:{n}")
+    add(Case("hex-unpadded", F(nonce=n), signature="".join("%x" % b for b in dn)))
+    add(Case("hex-java-sign-extended", F(),
+             signature="".join("%x" % (b if b < 128 else (b - 256) & 0xFFFFFFFF) for b in d)))
+    n = find_nonce(lambda d: d[0] < 0x10)
+    dn = D(f"app123:corp9:alice:{T}:{n}")
+    add(Case("hex-bigint-unpadded", F(nonce=n), signature=dn.hex().lstrip("0")))
+    add(Case("hex-truncated-128", F(), signature=d.hex()[:32]))
+    add(Case("base64", F(), signature=base64.b64encode(d).decode()))
+    n = find_nonce(lambda d: b"+" in base64.b64encode(d) or b"/" in base64.b64encode(d))
+    dn = D(f"app123:corp9:alice:{T}:{n}")
+    add(Case("base64url", F(nonce=n), signature=base64.b64encode(dn).decode().replace("+", "-").replace("/", "_")))
+    add(Case("base64url-unpadded", F(), signature=base64.urlsafe_b64encode(d).decode().rstrip("=")))
+    add(Case("base64-of-hex", F(), signature=base64.b64encode(d.hex().encode()).decode()))
+    add(Case("raw-digest-latin1", F(), signature="".join(map(chr, d))))
+    add(Case("raw-digest-utf8", F(), signature=d.decode("utf-8", "replace")))
+    # --- signature: key
+    add(Case("key-data-swapped", F(), signature=hmac.new(SP.encode(), KEY.encode(), hashlib.sha256).hexdigest()))
+    add(Case("nul-truncates-key", F(), key="sec\0ret", signature=H(SP, b"sec")))
+    add(Case("nul-truncates-both", F(nonce="abc\0" + N), key="sec\0ret",
+             signature=H(f"app123:corp9:alice:{T}:abc", b"sec")))
+    add(Case("key-stripped", F(), key=" secret\u3000", signature=H(SP, "secret")))
+    add(Case("key-java-trimmed", F(), key="\0secret\n", signature=H(SP, "secret")))
+    add(Case("key-nfc", F(), key="cle\u0301", signature=H(SP, b"cl\xc3\xa9")))
+    add(Case("key-nfd", F(), key="cl\u00e9", signature=H(SP, b"cle\xcc\x81")))
+    add(Case("nfc-everywhere", F(user="cafe\u0301"), key="cle\u0301",
+             signature=H(f"app123:corp9:caf\u00e9:{T}:{N}", b"cl\xc3\xa9")))
+    add(Case("nfd-everywhere", F(user="caf\u00e9"), key="cl\u00e9",
+             signature=H(f"app123:corp9:cafe\u0301:{T}:{N}", b"cle\xcc\x81")))
+    add(Case("key-hex-decoded", F(), key="00ff10AB", signature=H(SP, b"\x00\xff\x10\xab")))
+    add(Case("key-base64-decoded", F(), key="c2VjcmV0", signature=H(SP, b"secret")))
+    add(Case("key-base64url-decoded", F(), key="-_-_", signature=H(SP, b"\xfb\xff\xbf")))
+    # --- signature: text encoding
+    s = f"app123:corp9:zo\u00eb\u20ac:{T}:{N}"
+    add(Case("latin1-replace", F(user="zo\u00eb\u20ac"), signature=H(s.replace("\u20ac", "?").encode("latin-1"))))
+    add(Case("cp1252-replace", F(user="zo\u00eb\u20ac\u0100"),
+             signature=H(f"app123:corp9:zo\xeb\x80?:{T}:{N}".encode("latin-1"))))
+    add(Case("ascii-replace", F(user="zo\u00eb\u20ac"), signature=H(f"app123:corp9:zo??:{T}:{N}".encode())))
+    add(Case("utf16le", F(), signature=H(SP.encode("utf-16-le"), KEY.encode("utf-16-le"))))
+    add(Case("utf16be", F(), signature=H(SP.encode("utf-16-be"), KEY.encode("utf-16-be"))))
+    add(Case("utf16-bom", F(), signature=H(b"\xfe\xff" + SP.encode("utf-16-be"), b"\xfe\xff" + KEY.encode("utf-16-be"))))
+    add(Case("double-utf8", F(user="\u00e9"), signature=H(f"app123:corp9:\u00c3\u00a9:{T}:{N}")))
+    add(Case("surrogate-question-mark", F(user="a\ud800b"), signature=H(f"app123:corp9:a?b:{T}:{N}")))
+    add(Case("surrogate-question-mark", F(), key="k\udfffey", signature=H(SP, "k?ey")))
+    add(Case("surrogate-replacement-char", F(user="a\ud800b"), signature=H(f"app123:corp9:a\ufffdb:{T}:{N}")))
+    add(Case("surrogate-dropped", F(user="a\ud800b"), signature=H(f"app123:corp9:ab:{T}:{N}")))
+    add(Case("surrogate-wtf8", F(user="a\ud800b"), signature=H(f"app123:corp9:a".encode() + b"\xed\xa0\x80b:" + f"{T}:{N}".encode())))
+    add(Case("cesu8", F(user="\U0001f600"), signature=H(b"app123:corp9:\xed\xa0\xbd\xed\xb8\x80:" + f"{T}:{N}".encode())))
+    add(Case("modified-utf8", F(nonce="a\0b"), signature=H(f"app123:corp9:alice:{T}:a".encode() + b"\xc0\x80b")))
+    # --- signature: algorithm
+    for id, algo in [("hmac-sha1", hashlib.sha1), ("hmac-sha224", hashlib.sha224), ("hmac-sha384", hashlib.sha384),
+                     ("hmac-sha512", hashlib.sha512), ("hmac-md5", hashlib.md5), ("hmac-sha3-256", hashlib.sha3_256)]:
+        add(Case(id, F(), signature=H(SP, KEY, algo)))
+    add(Case("hmac-sha512-truncated", F(), signature=H(SP, KEY, hashlib.sha512)[:64]))
+    add(Case("sha256-key-data", F(), signature=hashlib.sha256((KEY + SP).encode()).hexdigest()))
+    add(Case("sha256-data-key", F(), signature=hashlib.sha256((SP + KEY).encode()).hexdigest()))
+    add(Case("sha256-data", F(), signature=hashlib.sha256(SP.encode()).hexdigest()))
+    return c
+
+
+CASES = lazy_cases()
+
+
+def oracle(f: scheme.Fields, key: str) -> tuple[str | None, str | None]:
+    try:
+        data = scheme.string_to_sign(f)
+    except scheme.SchemeError:
+        return None, None
+    try:
+        return data, scheme.sign_fields(f, key)[1]
+    except scheme.SchemeError:
+        return data, None
+
+
+def ids(found: list[Mistake]) -> list[str]:
+    return [m.id for m in found]
+
+
+def test_every_mistake_has_a_case():
+    assert {m.id for m in CATALOGUE} == {c.id for c in CASES}
+
+
+def test_every_case_names_a_catalogued_mistake_of_its_stage():
+    for c in CASES:
+        stage = diagnosis.BY_ID[c.id].stage
+        assert (c.string is not None) == (stage == "string_to_sign"), c.id
+        assert (c.signature is not None) == (stage == "signature"), c.id
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.id}-{i}" for i, c in enumerate(CASES)])
+def test_case_output_differs_from_the_oracle(case):
+    data, sig = oracle(case.fields, case.key)
+    if case.string is not None:
+        assert case.string != data
+        assert H(case.string, case.key) != sig
+    else:
+        assert case.signature != sig
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.string is not None],
+                         ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.string is not None])
+def test_string_mistake_named_from_the_string_alone(case):
+    assert case.id in ids(diagnose(case.fields, case.key, case.string, None))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.string is not None],
+                         ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.string is not None])
+def test_string_mistake_named_from_the_signature_alone(case):
+    # a signer that exposes only its signature but joins its fields wrongly
+    assert case.id in ids(diagnose(case.fields, case.key, None, H(case.string, case.key)))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.string is not None],
+                         ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.string is not None])
+def test_string_mistake_named_from_both(case):
+    assert case.id in ids(diagnose(case.fields, case.key, case.string, H(case.string, case.key)))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.signature is not None],
+                         ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.signature is not None])
+def test_signature_mistake_named(case):
+    assert case.id in ids(diagnose(case.fields, case.key, None, case.signature))
+    data, _ = oracle(case.fields, case.key)
+    if data is not None:  # reported together with the correct string to sign
+        assert case.id in ids(diagnose(case.fields, case.key, data, case.signature))
+
+
+# --- what must not be diagnosed --------------------------------------------------------------
+
+SAMPLES = [
+    (F(), KEY),
+    (single(), KEY),
+    (single(user=""), KEY),
+    (F("sp_corp_admin", user=""), KEY),
+    (F("sp_admin", corp="", user=""), KEY),
+    (F(user=" caf\u00e9 \U0001f600", nonce="x\0y"), "k\0 ey"),
+    (single(app="App", user="Zo\u00eb", exp=0), ""),
+    (F(user="a:b"), "00ff"),
+]
+
+
+@pytest.mark.parametrize("fields,key", SAMPLES)
+def test_correct_output_diagnoses_to_nothing(fields, key):
+    data, sig = oracle(fields, key)
+    assert diagnose(fields, key, data, sig) == []
+    assert diagnose(fields, key, data, None) == []
+    assert diagnose(fields, key, None, sig) == []
+    assert diagnose(fields, key, None, None) == []
+
+
+@pytest.mark.parametrize("fields,key", SAMPLES)
+def test_unrelated_output_diagnoses_to_nothing(fields, key):
+    rnd = random.Random(repr(fields) + key)
+    for _ in range(20):
+        junk = "%064x" % rnd.getrandbits(256)
+        assert diagnose(fields, key, None, junk) == []
+        assert diagnose(fields, key, None, junk.upper()) == []
+        assert diagnose(fields, key, None, base64.b64encode(junk.encode()[:32]).decode()) == []
+        assert diagnose(fields, key, junk, None) == []
+        assert diagnose(fields, key, junk, junk) == []
+
+
+def test_inapplicable_mistakes_are_not_named():
+    # no NUL, no whitespace, ASCII only, lower-case ids, key not hex nor base64: a random
+    # signature matches nothing, and neither do no-op mistakes on a wrong string
+    f = F()
+    assert diagnose(f, "secret-key!", SP + "x", None) == []
+
+
+# --- catalogue shape -------------------------------------------------------------------------
+
+
+def test_ids_unique_kebab_case_and_entries_complete():
+    seen = [m.id for m in CATALOGUE]
+    assert len(seen) == len(set(seen))
+    for m in CATALOGUE:
+        assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", m.id), m.id
+        assert m.stage in STAGES, m.id
+        assert m.title and "\n" not in m.title, m.id
+        assert m.origin, m.id
+        assert (m.text is not None) == (m.stage == "string_to_sign"), m.id
+        assert (m.sign is not None) == (m.stage == "signature"), m.id
+    assert diagnosis.BY_ID == {m.id: m for m in CATALOGUE}
+
+
+def test_every_mistake_documented():
+    doc = (ROOT / "docs" / "diagnosis.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\|\s*`([a-z0-9-]+)`\s*\|\s*(\w+)\s*\|", doc, re.M))
+    for m in CATALOGUE:
+        assert m.id in rows, f"{m.id} has no row in docs/diagnosis.md"
+        assert rows[m.id] == m.stage, m.id
+    assert set(rows) == {m.id for m in CATALOGUE}, "docs/diagnosis.md lists mistakes that do not exist"
+
+
+def test_every_mistake_named_in_the_module_docstring():
+    for m in CATALOGUE:
+        assert m.id in diagnosis.__doc__, m.id
+
+
+# --- both stages, composition, refused inputs ------------------------------------------------
+
+
+def test_wrong_string_without_signature():
+    assert ids(diagnose(F(), KEY, SP.replace(":", "|"), None)) == ["separator-pipe"]
+
+
+def test_signature_only():
+    assert ids(diagnose(F(), KEY, None, H(SP).upper())) == ["hex-uppercase"]
+    assert ids(diagnose(F(), KEY, None, H(SP.replace(":", ",")))) == ["separator-comma"]
+
+
+def test_correct_string_wrong_signature():
+    # the signer reports the right string but signs it with a trailing newline
+    assert "trailing-newline" in ids(diagnose(F(), KEY, SP, H(SP + "\n")))
+
+
+def test_string_mistake_and_signature_mistake_together():
+    wrong = SP.replace(":", "|")
+    found = ids(diagnose(F(), KEY, wrong, H(wrong).upper()))
+    assert found == ["separator-pipe", "hex-uppercase"]
+
+
+def test_consistently_wrong_signer_is_not_blamed_for_signing():
+    # the string is wrong but the signature is right for that string: only the join is named
+    wrong = f"app123:{T}:{N}"
+    found = ids(diagnose(F("sp_admin", corp="", user=""), KEY, wrong, H(wrong)))
+    assert found == ["empty-fields-skipped", "uncarried-slots-dropped"]
+
+
+def test_refused_input_signed_anyway():
+    f = single(corp="corp9")  # the scheme refuses: single mode carries no corp_id
+    assert oracle(f, KEY) == (None, None)
+    assert ids(diagnose(f, KEY, None, H(SINGLE))) == ["uncarried-field-ignored"]
+    assert ids(diagnose(f, KEY, None, H(SINGLE).upper())) == ["hex-uppercase"]
+    assert ids(diagnose(f, KEY, SINGLE, H(SINGLE).upper())) == ["uncarried-field-ignored", "hex-uppercase"]
+
+
+def test_java_reference_on_a_lone_surrogate():
+    # Java's getBytes(UTF_8) writes '?': indistinguishable here from the 8-bit charsets' '?'
+    f = F(user="a\ud800b")
+    found = ids(diagnose(f, KEY, None, H(f"app123:corp9:a?b:{T}:{N}")))
+    assert "surrogate-question-mark" in found
+    assert set(found) <= {"surrogate-question-mark", "latin1-replace", "cp1252-replace", "ascii-replace"}
+
+
+def test_cpp_reference_on_nul():
+    f = F(nonce="abc\0def")
+    both = H(f"app123:corp9:alice:{T}:abc", "sec")
+    assert ids(diagnose(f, "sec\0ret", None, both)) == ["nul-truncates-both"]
+    # NUL in the data only: cutting the data and cutting both are the same computation
+    assert ids(diagnose(f, "sec", None, both)) == ["nul-truncates-data", "nul-truncates-both"]
+
+
+def test_mistakes_that_cannot_encode_the_input_do_not_apply():
+    f = F(app="\udc00", corp="\ud800", user="\ud83d", nonce="\udfff\0")
+    for junk in ["", "x", "0" * 64, "\udc00", "A" * 88]:
+        assert diagnose(f, "\ud800", junk, junk) == []
+
+
+def test_megabyte_fields():
+    big = "n" * (1 << 20)
+    f = F(nonce=big)
+    data = f"app123:corp9:alice:{T}:{big}"
+    assert ids(diagnose(f, KEY, None, H(data).upper())) == ["hex-uppercase"]
+    assert ids(diagnose(f, KEY, None, H(data.replace(":", ";")))) == ["separator-semicolon"]
+    assert diagnose(f, KEY, data, H(data)) == []
+
+
+def test_layout_probed_from_the_oracle_matches_it():
+    rnd = random.Random(7)
+    alphabet = "ab:C \0\u00e9\U0001f600"
+    for _ in range(300):
+        mode = scheme.Mode(rnd.choice(scheme.MODES))
+        val = lambda: "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(4)))  # noqa: E731
+        f = scheme.Fields(mode, val(), val() if "corp_id" in scheme.CARRIES[mode] else "",
+                          val() if "user_id" in scheme.CARRIES[mode] else "", rnd.randrange(2**40), val())
+        assert diagnosis._Fields(f).join() == scheme.string_to_sign(f)
