@@ -43,6 +43,7 @@ class RunnerSpec:
     aliases: tuple[str, ...] = ()
     docker: dict | None = None  # image/Dockerfile settings, read by the Docker backend
     builtin: bool = False
+    family: str | None = None  # for a variant (e.g. cpp-openssl-1.1.1): the runner whose divergence list it shares
 
     def argv(self) -> list[str]:
         return [a.replace("{python}", sys.executable) for a in self.command]

@@ -1,0 +1,45 @@
+"""Where two values first differ, with the bytes around it in hex: the heart of every mismatch message."""
+
+from __future__ import annotations
+
+CONTEXT = 8  # bytes shown either side of the first difference
+
+
+def as_bytes(s: str) -> bytes:
+    """UTF-8 bytes, with lone surrogates in their generalised form (so they can be shown, not lost)."""
+    return s.encode("utf-8", "surrogatepass")
+
+
+def first_difference(expected: str, actual: str) -> dict:
+    """{position (char), byte_offset, expected_hex, actual_hex, expected_len, actual_len} of the first difference."""
+    n = min(len(expected), len(actual))
+    i = 0
+    # compare in blocks first: values may be megabytes long
+    step = 4096
+    while i + step <= n and expected[i : i + step] == actual[i : i + step]:
+        i += step
+    while i < n and expected[i] == actual[i]:
+        i += 1
+    e, a = as_bytes(expected[:i]), as_bytes(actual[:i])
+    off = len(e)
+    eb, ab = as_bytes(expected[max(0, i - CONTEXT) : i + CONTEXT]), as_bytes(actual[max(0, i - CONTEXT) : i + CONTEXT])
+    lead = len(as_bytes(expected[max(0, i - CONTEXT) : i]))
+    return {
+        "position": i,
+        "byte_offset": off,
+        "context_start": off - lead,
+        "expected_hex": eb.hex(" "),
+        "actual_hex": ab.hex(" "),
+        "marker": lead,  # index (in bytes) of the first differing byte within the hex context
+        "expected_len": len(expected),
+        "actual_len": len(actual),
+    }
+
+
+def short(s: str | None, limit: int = 120) -> str:
+    """repr of a value cut to a readable length (values may be megabytes long)."""
+    if s is None:
+        return "(none)"
+    if len(s) <= limit:
+        return repr(s)
+    return repr(s[:limit]) + f"... ({len(s)} chars)"

@@ -1,0 +1,126 @@
+"""Known divergences: per-runner lists of vectors a runner is known to fail, each with a reason.
+
+Strict, like protobuf's failure lists: an entry whose vectors pass is an
+unexpected pass, and an entry that matches no vector is stale; both fail the
+run, and the message prints the command that rewrites the file.
+
+    # runners/java/known-divergences.yaml
+    runner: java-reference
+    divergences:
+      - match: empty-key-*          # fnmatch pattern on the vector id (or mode/id)
+        stage: error-where-none-was-due   # optional: the failure must be at this stage
+        reason: SecretKeySpec throws IllegalArgumentException("Empty key") ...
+      - flag: high-surrogate        # or every vector carrying a flag
+        reason: ...
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .runners import RunnerSpec, UsageError
+from .vectors import SafeLoader, Vector
+from .verdicts import Stage
+
+
+@dataclass(frozen=True)
+class Divergence:
+    reason: str
+    match: str | None = None
+    flag: str | None = None
+    stage: Stage | None = None
+    line: int = 0
+
+    def matches(self, v: Vector) -> bool:
+        if self.flag is not None and self.flag not in v.flags:
+            return False
+        if self.match is not None and not (fnmatch.fnmatchcase(v.id, self.match) or fnmatch.fnmatchcase(v.key, self.match)):
+            return False
+        return True
+
+    @property
+    def label(self) -> str:
+        return f"match: {self.match}" if self.match else f"flag: {self.flag}"
+
+
+def update_command(spec: RunnerSpec) -> str:
+    return f"appauth-conformance divergences update --lang {spec.name}"
+
+
+class Expectations:
+    """The known divergences of one runner, indexed so that lookups stay linear in the corpus."""
+
+    def __init__(self, spec: RunnerSpec, entries: list[Divergence], path: Path | None):
+        self.spec, self.entries, self.path = spec, entries, path
+        self._exact = {e.match: e for e in entries if e.match and e.flag is None and not any(c in e.match for c in "*?[")}
+        self._other = [e for e in entries if e not in self._exact.values()]
+
+    @classmethod
+    def load(cls, spec: RunnerSpec) -> "Expectations":
+        path = spec.divergences
+        if path is None or not path.exists():
+            return cls(spec, [], path)
+        try:
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise UsageError(f"{path}: cannot read known divergences: {e}") from None
+        entries = []
+        if not isinstance(doc, dict) or not isinstance(doc.get("divergences", []), list):
+            raise UsageError(f"{path}: expected a mapping with a `divergences:` list")
+        if doc.get("runner") not in (None, spec.name, spec.family):
+            raise UsageError(f"{path}: file is for runner {doc.get('runner')!r}, not {spec.name!r}")
+        lines = _entry_lines(path)
+        for i, e in enumerate(doc.get("divergences") or []):
+            where = f"{path}:{lines[i] if i < len(lines) else '?'}"
+            if not isinstance(e, dict) or not e.get("reason") or not (e.get("match") or e.get("flag")):
+                raise UsageError(f"{where}: each divergence needs `reason` and `match` or `flag`")
+            unknown = set(e) - {"match", "flag", "stage", "reason"}
+            if unknown:
+                raise UsageError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: match, flag, stage, reason")
+            try:
+                stage = Stage(e["stage"]) if e.get("stage") else None
+            except ValueError:
+                raise UsageError(f"{where}: stage must be one of {[s.value for s in Stage]}") from None
+            entries.append(Divergence(str(e["reason"]), e.get("match"), e.get("flag"), stage,
+                                      lines[i] if i < len(lines) else 0))
+        return cls(spec, entries, path)
+
+    def find(self, v: Vector) -> Divergence | None:
+        e = self._exact.get(v.id) or self._exact.get(v.key)
+        if e is not None:
+            return e
+        for e in self._other:
+            if e.matches(v):
+                return e
+        return None
+
+    def stale(self, vectors: list[Vector]) -> list[Divergence]:
+        """Entries that match no vector of the corpus."""
+        used = set()
+        for v in vectors:
+            e = self.find(v)
+            if e is not None:
+                used.add(id(e))
+        return [e for e in self.entries if id(e) not in used]
+
+
+def _entry_lines(path: Path) -> list[int]:
+    lines = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.lstrip().startswith("- ") and line.startswith("  -") or line.startswith("- "):
+            lines.append(n)
+    return lines
+
+
+def write(spec: RunnerSpec, path: Path, entries: list[dict]) -> None:
+    """Rewrite a known-divergence file (used by `divergences update`)."""
+    doc = {"runner": spec.name, "divergences": entries}
+    header = (
+        f"# Known divergences of {spec.name}: vectors it is known to fail, with the reason.\n"
+        f"# Strict: an entry that passes or matches nothing fails the run. Regenerate: {update_command(spec)}\n"
+    )
+    path.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")

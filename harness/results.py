@@ -1,0 +1,158 @@
+"""results.json: the record every run leaves, written atomically (a crash never leaves half a file).
+
+The layout is `schemas/results.json` (documented in docs/reports.md). Passing
+outcomes carry no values (they equal the vector's expected ones); every other
+outcome carries what the runner produced, the first difference, and the
+diagnosis, so the renderings never compute anything again.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from . import __version__, text
+from .diff import first_difference
+from .session import Outcome
+from .vectors import Corpus, Vector
+from .verdicts import Judgement, Stage, Verdict
+
+SCHEMA_ID = "appauth-conformance/results/1"
+VALUE_LIMIT = 4096  # longer values without a repeat notation are cut, with their length kept
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def value(s: str | None):
+    """A string for the record: the text notation for long or surrogate values, cut if still huge."""
+    if s is None:
+        return None
+    enc = text.encode(s)
+    if isinstance(enc, str) and len(enc) > VALUE_LIMIT:
+        return {"truncated": enc[:VALUE_LIMIT], "length": len(enc)}
+    return enc
+
+
+def vector_record(v: Vector) -> dict:
+    return {
+        "id": v.id,
+        "mode": v.mode,
+        "file": v.file,
+        "line": v.line,
+        "description": v.description,
+        "result": v.result,
+        "flags": list(v.flags),
+        "inputs": {
+            "app_id": value(v.app_id), "corp_id": value(v.corp_id), "user_id": value(v.user_id),
+            "expire_time": v.expire_time, "nonce": value(v.nonce), "app_key": value(v.app_key),
+        },
+        "expected": {"string_to_sign": value(v.string_to_sign), "signature": v.signature},
+    }
+
+
+def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None) -> dict:
+    rec = {"vector": o.vector.key, "runner": o.runner, "verdict": j.verdict.value}
+    if j.verdict is Verdict.PASS:
+        return rec
+    if j.stage is not None:
+        rec["stage"] = j.stage.value
+    if j.reason:
+        rec["reason"] = j.reason
+    for k in ("string_to_sign", "signature"):
+        if getattr(o, k) is not None:
+            rec[k] = value(getattr(o, k))
+    if o.error is not None:
+        rec["error"] = o.error
+    if o.fault is not None:
+        rec["fault"] = o.fault
+        rec["stderr_tail"] = (o.stderr_tail or "")[-2000:]
+    v = o.vector
+    if j.stage is Stage.STRING_TO_SIGN and v.string_to_sign is not None:
+        rec["difference"] = first_difference(v.string_to_sign, o.string_to_sign)
+    elif j.stage is Stage.SIGNATURE and v.signature is not None and o.signature is not None:
+        rec["difference"] = first_difference(v.signature, o.signature)
+    if diagnosis:
+        rec["diagnosis"] = diagnosis
+    return rec
+
+
+class Recorder:
+    """Collects a run and writes results.json; `write()` may be called any number of times (checkpoints)."""
+
+    def __init__(self, path: Path, corpus: Corpus, *, backend: str, command: list[str] | None = None):
+        self.path = Path(path)
+        self.corpus = corpus
+        self.backend = backend
+        self.command = command if command is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
+        self.started = _now()
+        self.t0 = time.monotonic()
+        self.runners: dict[str, dict] = {}
+        self.outcomes: list[dict] = []
+
+    def runner(self, name: str, language: str, *, hello: dict | None = None, facts: dict | None = None,
+               unavailable: str | None = None) -> None:
+        rec = self.runners.setdefault(name, {"name": name, "language": language, "backend": self.backend})
+        if hello is not None:
+            rec["hello"] = hello
+        if facts:
+            rec.update({k: v for k, v in facts.items() if k in ("image", "variant", "backend")})
+        if unavailable is not None:
+            rec["unavailable"] = unavailable
+
+    def timing(self, name: str, key: str, seconds: float) -> None:
+        self.runners.setdefault(name, {"name": name}).setdefault("timings", {})[key] = round(seconds, 4)
+
+    def add(self, outcome: Outcome, judgement: Judgement, diagnosis: list[str] | None = None) -> None:
+        self.outcomes.append(outcome_record(outcome, judgement, diagnosis))
+
+    def add_record(self, rec: dict) -> None:
+        self.outcomes.append(rec)
+
+    def document(self, complete: bool) -> dict:
+        counts: dict[str, Counter] = {}
+        for o in self.outcomes:
+            counts.setdefault(o["runner"], Counter())[o["verdict"]] += 1
+        runners = []
+        for name, r in self.runners.items():
+            runners.append({**r, "counts": dict(counts.get(name, {}))})
+        used = {o["vector"] for o in self.outcomes}
+        notes: dict[str, str] = {}
+        for file_notes in self.corpus.notes.values():
+            notes.update(file_notes)
+        return {
+            "schema": SCHEMA_ID,
+            "tool": {"name": "appauth-conformance", "version": __version__},
+            "complete": complete,
+            "started": self.started,
+            "finished": _now(),
+            "duration_s": round(time.monotonic() - self.t0, 3),
+            "command": self.command,
+            "corpus": {"sha256": self.corpus.digest, "vector_count": len(self.corpus.vectors)},
+            "runners": runners,
+            "notes": notes,
+            "vectors": {v.key: vector_record(v) for v in self.corpus.vectors if v.key in used},
+            "outcomes": self.outcomes,
+        }
+
+    def write(self, complete: bool = True) -> Path:
+        write_json_atomic(self.path, self.document(complete))
+        return self.path
+
+
+def write_json_atomic(path: Path, doc: dict) -> None:
+    """Write to a temporary file in the same folder, fsync, rename: readers see old or new, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=True, separators=(",", ":"))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
