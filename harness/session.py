@@ -56,6 +56,7 @@ class _Incarnation:
         self.stderr_size = 0
         self.stop = threading.Event()
         self.stderr_lock = threading.Lock()
+        self.next_seq = 0  # seqs stay unique for the life of the process, across run() calls
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
 
@@ -281,7 +282,7 @@ class Session:
                 seq = msg.get("seq") if type(msg) is dict else None
                 vec = pending.pop(seq, None) if type(seq) is int else None
                 if vec is None:
-                    what = "duplicate" if type(seq) is int and 0 <= seq < feed.next_seq else "unknown"
+                    what = "duplicate" if type(seq) is int and 0 <= seq < inc.next_seq else "unknown"
                     yield f"response with {what} seq {seq!r}: {line[:120]!r}"
                     return
                 problem = check(msg)
@@ -305,9 +306,7 @@ class _Feed:
         self.inc, self.source, self.window = inc, source, window
         self.resend = collections.deque(resend)
         self.pending: dict[int, Vector] = {}
-        self.next_seq = 0
         self.done = False  # the source is exhausted and every taken vector was written
-        self._answered = 0
         self._room = threading.Event()
         self._lock = threading.Lock()
 
@@ -324,7 +323,6 @@ class _Feed:
         return out
 
     def answered(self, n: int) -> None:
-        self._answered += n
         self._room.set()
 
     def _claim(self):
@@ -334,8 +332,8 @@ class _Feed:
             v = self.resend.popleft() if self.resend else next(self.source, None)
             if v is None:
                 return None
-            seq = self.next_seq
-            self.next_seq += 1
+            seq = self.inc.next_seq
+            self.inc.next_seq += 1
             self.pending[seq] = v
             return seq, v
 
@@ -345,14 +343,14 @@ class _Feed:
         size = 0
         try:
             while True:
-                if self.next_seq - self._answered >= self.window:
+                if len(self.pending) >= self.window:
                     # flush before waiting for room, so the runner is never starved
                     if buf:
                         stdin.write(b"".join(buf))
                         stdin.flush()
                         buf, size = [], 0
                     self._room.clear()
-                    while self.next_seq - self._answered >= self.window and not stop.is_set():
+                    while len(self.pending) >= self.window and not stop.is_set():
                         self._room.wait(0.1)
                 claimed = self._claim()
                 if claimed is None:

@@ -1,0 +1,183 @@
+"""Options shared by the pytest plugin and the CLI, and runners declared by users.
+
+Users declare their own signers in `[tool.appauth-conformance.runners.NAME]`
+of their pyproject.toml (or `[runners.NAME]` of appauth-conformance.toml),
+or with `--runner NAME=COMMAND`. Commands are argv lists, never shell strings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .runners import BUILTINS, Registry, RunnerSpec, UsageError
+from .vectors import DEFAULT_VECTORS
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+RUNNER_KEYS = {"command", "workdir", "env", "build", "language", "divergences", "image", "dockerfile"}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@dataclass
+class Options:
+    lang: str | None = "all"
+    backend: str = "local"
+    vectors: Path = DEFAULT_VECTORS
+    report_dir: Path = Path(".appauth-conformance")
+    require_all: bool = False
+    runner: list[str] = field(default_factory=list)
+    matrix: bool = False
+    base_image: str | None = None
+    ca_bundle: str | None = None
+    timeout: float = 10.0
+    config: Path | None = None
+
+    @classmethod
+    def from_namespace(cls, ns) -> "Options":
+        get = lambda k, d=None: getattr(ns, "appauth_" + k, getattr(ns, k, d))  # noqa: E731 (pytest prefixes dests)
+        return cls(
+            lang=get("lang"),
+            backend=get("backend") or "local",
+            vectors=Path(get("vectors") or DEFAULT_VECTORS),
+            report_dir=Path(get("report_dir") or ".appauth-conformance"),
+            require_all=bool(get("require_all")) or in_ci(),
+            runner=list(get("runner") or []),
+            matrix=bool(get("matrix")),
+            base_image=get("base_image"),
+            ca_bundle=get("ca_bundle"),
+            timeout=float(get("timeout") or 10.0),
+            config=Path(get("config")) if get("config") else None,
+        )
+
+
+def add_options(add, pytest_style: bool = False) -> None:
+    """Declare the shared options on an argparse parser or a pytest option group."""
+    p = "appauth_" if pytest_style else ""
+
+    def opt(flag, **kw):
+        add(flag, dest=p + flag.lstrip("-").replace("-", "_"), **kw)
+
+    opt("--lang", default=None if pytest_style else "all",
+        help="runners to run: all, or a comma list of names/languages (python,java,cpp,js, declared runners)")
+    opt("--backend", default="local", choices=["local", "docker"], help="where runners run (default: local)")
+    opt("--vectors", default=None, help="a vector file or folder (default: the bundled corpus)")
+    opt("--report-dir", default=None, help="where results.json and the reports go (default: .appauth-conformance)")
+    opt("--require-all", action="store_true", default=False,
+        help="an unavailable runner fails the run instead of being skipped (implied by CI=true)")
+    opt("--runner", action="append", default=[], metavar="NAME=COMMAND",
+        help="declare a runner: NAME=COMMAND (COMMAND split like a shell would, never run by one); repeatable")
+    opt("--matrix", action="store_true", default=False, help="with --backend=docker: every version variant")
+    opt("--base-image", default=None, help="Docker base image (default: bootstrapped base, else debian:SUITE-slim)")
+    opt("--ca-bundle", default=None, help="CA bundle copied into Docker builds (default: SSL_CERT_FILE, PIP_CERT, ...)")
+    opt("--timeout", default=None, type=float, help="seconds a runner may take to answer (default: 10)")
+    opt("--config", default=None, help="a pyproject.toml or appauth-conformance.toml declaring runners")
+
+
+def parse_runner_flag(text: str) -> RunnerSpec:
+    name, sep, command = text.partition("=")
+    if not sep or not NAME.match(name.strip()) or not command.strip():
+        raise UsageError(f"--runner {text!r}: expected NAME=COMMAND, e.g. --runner my-signer='node signer.js'")
+    try:
+        argv = shlex.split(command)
+    except ValueError as e:
+        raise UsageError(f"--runner {text!r}: cannot split the command: {e}") from None
+    return RunnerSpec(name=name.strip(), language="custom", command=tuple(argv), workdir=Path.cwd(), aliases=())
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """appauth-conformance.toml, or a pyproject.toml with a [tool.appauth-conformance] table, upwards from cwd."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        own = d / "appauth-conformance.toml"
+        if own.is_file():
+            return own
+        py = d / "pyproject.toml"
+        if py.is_file():
+            try:
+                if "appauth-conformance" in tomllib.loads(py.read_text(encoding="utf-8")).get("tool", {}):
+                    return py
+            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+                continue
+    return None
+
+
+def declared_runners(path: Path) -> list[RunnerSpec]:
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{path}: TOML syntax: {e}") from None
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+    table = doc.get("tool", {}).get("appauth-conformance", {}) if path.name == "pyproject.toml" else doc
+    prefix = "tool.appauth-conformance." if path.name == "pyproject.toml" else ""
+    runners = table.get("runners", {})
+    if not isinstance(runners, dict):
+        raise UsageError(f"{path}: [{prefix}runners] must be a table of runner tables")
+    out = []
+    for name, r in runners.items():
+        where = f"{path}: [{prefix}runners.{name}]"
+        if not NAME.match(name):
+            raise UsageError(f"{where}: a runner name is letters, digits, '.', '_' and '-'")
+        if not isinstance(r, dict):
+            raise UsageError(f"{where}: must be a table")
+        unknown = set(r) - RUNNER_KEYS
+        if unknown:
+            raise UsageError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(RUNNER_KEYS)}")
+        cmd = r.get("command")
+        if not (isinstance(cmd, list) and cmd and all(isinstance(a, str) for a in cmd)):
+            raise UsageError(f'{where}: `command` must be a non-empty list of strings (argv, never a shell string), e.g. ["node", "signer.js"]')
+        build = r.get("build", [])
+        if isinstance(build, list) and build and all(isinstance(a, str) for a in build):
+            build = [build]  # one command
+        if not (isinstance(build, list) and all(isinstance(b, list) and b and all(isinstance(a, str) for a in b) for b in build)):
+            raise UsageError(f"{where}: `build` must be an argv list or a list of argv lists")
+        env = r.get("env", {})
+        if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
+            raise UsageError(f"{where}: `env` must be a table of strings")
+        base = path.parent
+        workdir = (base / r.get("workdir", ".")).resolve()
+        if not workdir.is_dir():
+            raise UsageError(f"{where}: workdir {workdir} does not exist")
+        docker = None
+        if r.get("image"):
+            docker = {"image": r["image"]}
+        elif r.get("dockerfile"):
+            docker = {"dockerfile": str((base / r["dockerfile"]).resolve())}
+        div = r.get("divergences")
+        out.append(RunnerSpec(
+            name=name, language=str(r.get("language", "custom")), command=tuple(cmd), workdir=workdir,
+            build=tuple(tuple(b) for b in build), env=dict(env),
+            divergences=(base / div).resolve() if div else workdir / "known-divergences.yaml", docker=docker,
+        ))
+    return out
+
+
+def select_runners(opts: Options) -> list[RunnerSpec]:
+    specs = list(BUILTINS)
+    if opts.backend == "docker":
+        from . import matrix
+
+        specs = list(matrix.all_variants() if opts.matrix else matrix.default_variants())
+    registry = Registry(specs)
+    path = opts.config or find_config()
+    if path is not None:
+        for s in declared_runners(Path(path)):
+            registry.add(s)
+    for text in opts.runner:
+        registry.add(parse_runner_flag(text))
+    return registry.select(opts.lang or "all")
+
+
+def make_backend(opts: Options):
+    from .backends import make_backend as make
+
+    if opts.backend == "docker":
+        return make("docker", base_image=opts.base_image, ca_bundle=opts.ca_bundle)
+    return make("local")

@@ -1,0 +1,118 @@
+"""A conformance run: prepare the runners, stream vectors through their sessions, judge, record.
+
+Shared by the pytest plugin and the CLI. Every selected runner has one
+long-lived session; `ensure(vectors)` streams a batch through all of them at
+once (a thread each) and keeps each (runner, vector) result.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import diagnosis
+from .backends import RunnerUnavailable
+from .expectations import Expectations
+from .results import Recorder
+from .runners import RunnerSpec
+from .session import HandshakeError, Outcome, Session
+from .vectors import Vector
+from .verdicts import Judgement, Stage, Verdict, judge
+
+DIAGNOSED = (Stage.STRING_TO_SIGN, Stage.SIGNATURE)
+
+
+@dataclass(slots=True)
+class Result:
+    outcome: Outcome
+    judgement: Judgement
+    diagnosis: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunnerState:
+    spec: RunnerSpec
+    expectations: Expectations
+    facts: dict = field(default_factory=dict)
+    unavailable: str | None = None
+    session: Session | None = None
+    results: dict[str, Result] = field(default_factory=dict)  # by vector key
+    seconds: float = 0.0
+
+
+def diagnose(o: Outcome, j: Judgement) -> list[str]:
+    if j.stage not in DIAGNOSED:
+        return []
+    return [m.id for m in diagnosis.diagnose(o.vector.fields, o.vector.app_key, o.string_to_sign, o.signature)]
+
+
+class Engine:
+    def __init__(self, specs: list[RunnerSpec], backend, recorder: Recorder | None = None, *, timeout: float = 10.0,
+                 on_result: Callable[[Result], None] | None = None, progress=None):
+        self.backend = backend
+        self.recorder = recorder
+        self.timeout = timeout
+        self.on_result = on_result
+        self.progress = progress
+        self.runners = {s.name: RunnerState(s, Expectations.load(s)) for s in specs}
+        self._lock = threading.Lock()
+
+    def prepare(self) -> None:
+        """Build and start every runner; an unavailable one is recorded with its reason, not raised."""
+        for st in self.runners.values():
+            t0 = time.monotonic()
+            try:
+                st.facts = self.backend.prepare(st.spec) or {}
+                st.session = Session(st.spec, self.backend, timeout=self.timeout)
+                st.session.start()
+            except (RunnerUnavailable, HandshakeError) as e:
+                st.unavailable = str(e)
+                st.session = None
+            if self.recorder:
+                hello = st.session.hello if st.session else None
+                self.recorder.runner(st.spec.name, st.spec.language, hello=hello, facts=st.facts, unavailable=st.unavailable)
+                self.recorder.timing(st.spec.name, "start_s", time.monotonic() - t0)
+
+    def ensure(self, vectors: list[Vector]) -> None:
+        """Run every vector not yet run through every available runner, concurrently."""
+        threads = []
+        for st in self.runners.values():
+            todo = [v for v in vectors if v.key not in st.results]
+            if st.session is None or not todo:
+                continue
+            t = threading.Thread(target=self._stream, args=(st, todo), daemon=True)
+            t.start()
+            threads.append(t)
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)  # short joins keep Ctrl-C responsive
+
+    def _stream(self, st: RunnerState, todo: list[Vector]) -> None:
+        t0 = time.monotonic()
+        for o in st.session.run(todo):
+            j = judge(o, st.expectations.find(o.vector))
+            r = Result(o, j, diagnose(o, j) if j.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE) else [])
+            st.results[o.vector.key] = r
+            if self.recorder:
+                self.recorder.add(o, j, r.diagnosis)
+            if self.on_result:
+                with self._lock:
+                    self.on_result(r)
+        st.seconds += time.monotonic() - t0
+        if self.recorder:
+            self.recorder.timing(st.spec.name, "run_s", st.seconds)
+
+    def result(self, runner: str, vector: Vector) -> Result | None:
+        return self.runners[runner].results.get(vector.key)
+
+    def others(self, vector: Vector, but: str) -> list[tuple[str, Result]]:
+        """What the other runners produced for the same vector (for diffs)."""
+        return [(n, st.results[vector.key]) for n, st in self.runners.items() if n != but and vector.key in st.results]
+
+    def close(self) -> None:
+        for st in self.runners.values():
+            if st.session is not None:
+                st.session.close()
+        self.backend.close()

@@ -1,0 +1,65 @@
+"""The staged, compact explanation of one non-passing result, for pytest and the CLI."""
+
+from __future__ import annotations
+
+from . import diagnosis
+from .diff import first_difference, short
+from .engine import Result
+from .expectations import update_command
+from .verdicts import Stage, Verdict
+
+
+def _difference_lines(expected: str, actual: str) -> list[str]:
+    d = first_difference(expected, actual)
+    pad = " " * (3 * d["marker"])
+    return [
+        f"  first difference at char {d['position']} (byte {d['byte_offset']}; lengths {d['expected_len']} vs {d['actual_len']}):",
+        f"    expected bytes: {d['expected_hex']}",
+        f"    actual bytes:   {d['actual_hex']}",
+        f"                    {pad}^^",
+    ]
+
+
+def explain(r: Result, others: list[tuple[str, Result]], spec=None) -> str:
+    o, j, v = r.outcome, r.judgement, r.outcome.vector
+    head = f"{o.runner} on {v.key} ({v.file}:{v.line}; result: {v.result})"
+    lines = [head, f"  {v.description}"]
+    if j.verdict is Verdict.RUNNER_FAULT:
+        lines.append(f"  RUNNER FAULT: {o.fault}")
+        if o.stderr_tail and o.stderr_tail.strip():
+            lines.append("  stderr tail:")
+            lines += ["    " + s for s in o.stderr_tail.strip().splitlines()[-10:]]
+    elif j.verdict is Verdict.UNEXPECTED_PASS:
+        lines.append(f"  UNEXPECTED PASS: listed as a known divergence ({j.reason}) but it conforms now.")
+        if spec is not None:
+            lines.append(f"  The list is stale: run `{update_command(spec)}`")
+    else:
+        stage = j.stage
+        lines.append(f"  FAILED at stage: {stage.value}" + (f" ({j.reason})" if j.reason else ""))
+        if stage is Stage.STRING_TO_SIGN:
+            lines.append(f"  expected string_to_sign: {short(v.string_to_sign)}")
+            lines.append(f"  actual   string_to_sign: {short(o.string_to_sign)}")
+            lines += _difference_lines(v.string_to_sign, o.string_to_sign)
+        elif stage is Stage.SIGNATURE:
+            lines.append(f"  string_to_sign: {'matches' if o.string_to_sign is not None else 'not reported'}")
+            lines.append(f"  expected signature: {v.signature}")
+            lines.append(f"  actual   signature: {short(o.signature)}")
+            lines += _difference_lines(v.signature, o.signature or "")
+        elif stage is Stage.UNEXPECTED_ERROR:
+            lines.append(f"  refused a vector that must be signed: {o.error['type']}: {short(o.error['message'], 200)}")
+            lines.append(f"  expected signature: {v.signature}")
+        elif stage is Stage.UNEXPECTED_SIGNATURE:
+            lines.append(f"  signed a vector that must be refused: signature {short(o.signature)}")
+        if r.diagnosis:
+            titles = [f"{m} ({diagnosis.BY_ID[m].title})" if m in diagnosis.BY_ID else m for m in r.diagnosis]
+            lines.append("  probable mistake: " + "; ".join(titles))
+        if j.verdict is Verdict.KNOWN_DIVERGENCE:
+            lines.append(f"  known divergence: {j.reason}")
+    if others:
+        lines.append("  other runners:")
+        for name, other in others:
+            oo = other.outcome
+            what = (f"fault: {short(oo.fault, 60)}" if oo.fault else
+                    f"error {oo.error['type']}" if oo.error else f"signature {short(oo.signature, 70)}")
+            lines.append(f"    {name:<22} {other.judgement.verdict.value:<17} {what}")
+    return "\n".join(lines)

@@ -1,0 +1,268 @@
+"""Docker images for the runners: the engine client, base images made with debootstrap, and builds.
+
+Everything talks to the engine through the Docker SDK for Python, never the docker CLI.
+
+- `client()`                       the engine, or DockerUnavailable saying how to get one
+- `bootstrap(suite)`               `appauth-conformance images bootstrap --suite SUITE [--mirror URL] [--force]`:
+                                   debootstrap a minimal Debian and import it as appauth-conformance/base:SUITE
+- `build(specs, backend)`          `appauth-conformance images build [--matrix]`: build (or find cached) images
+- `host_mirror()`                  the Debian mirror this machine's apt uses (the default for --mirror)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable
+
+BASE_REPOSITORY = "appauth-conformance/base"
+FALLBACK_MIRROR = "http://deb.debian.org/debian"
+APT_SOURCES = Path("/etc/apt/sources.list")
+APT_SOURCES_DIR = Path("/etc/apt/sources.list.d")
+LABEL = "appauth-conformance"
+
+_client = None
+_client_lock = threading.Lock()
+
+
+def base_tag(suite: str) -> str:
+    return f"{BASE_REPOSITORY}:{suite}"
+
+
+# -- the engine ----------------------------------------------------------------------------------
+
+
+def _unavailable(why: str):
+    from .backends.docker import DockerUnavailable
+
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return DockerUnavailable(
+        f"no Docker engine answers at {where} ({why}).\n"
+        "Start one with `scripts/docker-up.sh` (installs docker.io if needed and starts dockerd), "
+        "or by hand with `sudo dockerd &`; check DOCKER_HOST if you use a remote engine.\n"
+        "Or run the runners on this machine instead: --backend=local."
+    )
+
+
+def client(*, fresh: bool = False):
+    """A connected docker.DockerClient (shared per process), or DockerUnavailable with the fix."""
+    global _client
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError as e:  # pragma: no cover - docker is a declared dependency
+        raise _unavailable(f"the docker SDK for Python is not installed: {e}; `pip install docker`") from None
+    with _client_lock:
+        if _client is not None and not fresh:
+            return _client
+        try:
+            c = docker.from_env(timeout=120, max_pool_size=64)
+            c.ping()
+        except DockerException as e:
+            raise _unavailable(_short(e)) from None
+        except Exception as e:  # requests/urllib3 errors not wrapped by the SDK
+            raise _unavailable(_short(e)) from None
+        if not fresh:
+            _client = c
+        return c
+
+
+def _short(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    msg = text[0] if text else type(e).__name__
+    return msg if len(msg) < 300 else msg[:300] + "..."
+
+
+def image_exists(name: str) -> bool:
+    from docker.errors import ImageNotFound
+
+    try:
+        client().api.inspect_image(name)
+        return True
+    except ImageNotFound:
+        return False
+
+
+def image_id(name: str) -> str | None:
+    from docker.errors import ImageNotFound
+
+    try:
+        return client().api.inspect_image(name)["Id"]
+    except ImageNotFound:
+        return None
+
+
+# -- the Debian mirror ---------------------------------------------------------------------------
+
+
+def _sources_entries() -> list[tuple[str, list[str]]]:
+    """(uri, suites) of every `deb` entry in the host's apt sources, in file order."""
+    out: list[tuple[str, list[str]]] = []
+    files: list[Path] = []
+    if APT_SOURCES.is_file():
+        files.append(APT_SOURCES)
+    if APT_SOURCES_DIR.is_dir():
+        files += sorted(p for p in APT_SOURCES_DIR.iterdir() if p.suffix in (".list", ".sources") and p.is_file())
+    for f in files:
+        try:
+            raw = f.read_text(errors="replace")
+        except OSError:
+            continue
+        if f.suffix == ".list":
+            for line in raw.splitlines():
+                line = line.split("#", 1)[0].strip()
+                m = re.match(r"deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)", line)
+                if m:
+                    out.append((m.group(1), [m.group(2)]))
+        else:  # deb822 stanzas
+            for stanza in re.split(r"\n\s*\n", raw):
+                fields: dict[str, str] = {}
+                for line in stanza.splitlines():
+                    if line.startswith("#") or ":" not in line or line[:1].isspace():
+                        continue
+                    k, v = line.split(":", 1)
+                    fields[k.strip().lower()] = v.strip()
+                if "deb" not in fields.get("types", "").split() or fields.get("enabled", "yes").lower() == "no":
+                    continue
+                for uri in fields.get("uris", "").split():
+                    out.append((uri, fields.get("suites", "").split()))
+    return out
+
+
+def host_mirror() -> str:
+    """The Debian archive mirror the host's apt uses (plain http preferred), else deb.debian.org.
+
+    Security and third-party repositories are skipped: the first entry whose URI ends in
+    /debian and whose suites are not `-security` wins.
+    """
+    for uri, suites in _sources_entries():
+        u = uri.rstrip("/")
+        if not re.match(r"https?://", u) or "security" in u or any(s.endswith("-security") for s in suites):
+            continue
+        if u.endswith("/debian"):
+            return u
+    return FALLBACK_MIRROR
+
+
+# -- base images ---------------------------------------------------------------------------------
+
+
+def _tar_stream(root: Path, chunk: int = 1 << 20):
+    """The root filesystem as a tar stream (GNU tar keeps device nodes, owners and xattrs right)."""
+    proc = subprocess.Popen(["tar", "--numeric-owner", "--xattrs", "-C", str(root), "-cf", "-", "."],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while True:
+            data = proc.stdout.read(chunk)
+            if not data:
+                break
+            yield data
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode(errors="replace")
+        if proc.wait() != 0:
+            raise RuntimeError(f"tar of {root} failed: {err.strip()[-500:]}")
+
+
+def bootstrap(suite: str, *, tag: str | None = None, mirror: str | None = None, force: bool = False,
+              progress: Callable[[str], None] | None = print) -> str:
+    """Make `appauth-conformance/base:<suite>` from `debootstrap --variant=minbase` and import it.
+
+    For engines with no registry (air-gapped CI). Skips the work when the image exists
+    (unless `force`). Needs root and debootstrap (scripts/docker-up.sh installs it).
+    Returns the image tag.
+    """
+    from .runners import UsageError
+
+    say = progress or (lambda s: None)
+    tag = tag or base_tag(suite)
+    repo, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
+    api = client().api
+    if not force and image_exists(tag):
+        say(f"[base:{suite}] {tag} exists; skipping (use --force to rebuild it)")
+        return tag
+    debootstrap = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None)
+    if debootstrap is None:
+        raise UsageError("debootstrap is not installed: run `scripts/docker-up.sh` or `apt-get install debootstrap`")
+    if os.geteuid() != 0:
+        raise UsageError("debootstrap needs root: run `sudo appauth-conformance images bootstrap --suite " + suite + "`")
+    mirror = (mirror or host_mirror()).rstrip("/")
+    workdir = Path(tempfile.mkdtemp(prefix=f"appauth-base-{suite}-", dir=os.environ.get("TMPDIR") or "/var/tmp"))
+    root = workdir / "rootfs"
+    try:
+        say(f"[base:{suite}] debootstrap --variant=minbase {suite} from {mirror}")
+        log = workdir / "debootstrap.log"
+        with open(log, "wb") as lf:
+            proc = subprocess.Popen([debootstrap, "--variant=minbase", suite, str(root), mirror],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            last = ""
+            for raw in proc.stdout:
+                lf.write(raw)
+                line = raw.decode(errors="replace").strip()
+                # one condensed line per stage, not per package
+                m = re.match(r"I: (Retrieving|Validating|Extracting|Installing|Configuring|Unpacking|Checking|Resolving|Found|Base)\w*", line)
+                if m and m.group(1) != last:
+                    last = m.group(1)
+                    say(f"[base:{suite}] {line}")
+            rc = proc.wait()
+        if rc != 0:
+            tail = log.read_text(errors="replace").strip().splitlines()[-30:]
+            raise UsageError(
+                f"debootstrap {suite} from {mirror} failed ({rc}):\n" + "\n".join(tail)
+                + "\nCheck the suite name and the mirror (--mirror URL); the full log was " + str(log)
+            )
+        # smaller image: no package caches or lists (the Dockerfiles run apt-get update first)
+        for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            d = root / sub
+            if d.is_dir():
+                for p in d.iterdir():
+                    if p.is_file() and p.name not in ("lock",):
+                        p.unlink()
+        (root / "etc/apt/sources.list").write_text(f"deb {mirror} {suite} main\n")
+        say(f"[base:{suite}] importing into the engine as {tag}")
+        api.import_image_from_data(
+            _tar_stream(root), repository=repo, tag=version,
+            changes=['CMD ["/bin/bash"]', "ENV LANG=C.UTF-8",
+                     f'LABEL {LABEL}.base="{suite}" {LABEL}.mirror="{mirror}"'],
+        )
+        if not image_exists(tag):
+            raise UsageError(f"importing {tag} reported no error but the image is not there; see the engine's log")
+        say(f"[base:{suite}] {tag} ready")
+        return tag
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# -- runner images -------------------------------------------------------------------------------
+
+
+def build(specs: Iterable, backend=None, *, jobs: int = 2, progress: Callable[[str], None] | None = None) -> list[str]:
+    """Build (or find in the cache) the image of every spec; returns the tags in spec order.
+
+    `appauth-conformance images build` passes the default variants, `--matrix` all of them
+    (harness.matrix.all_variants()). `jobs` builds run at once (apt downloads dominate).
+    RunnerUnavailable from the first failing build is raised after the others finish.
+    """
+    if backend is None:
+        from .backends.docker import DockerBackend
+
+        backend = DockerBackend(progress=progress)
+    specs = list(specs)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(backend.prepare, s) for s in specs]
+        errors = []
+        tags = []
+        for f in futures:
+            try:
+                tags.append(f.result()["image"])
+            except Exception as e:
+                errors.append(e)
+    if errors:
+        raise errors[0]
+    return tags

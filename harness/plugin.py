@@ -1,0 +1,258 @@
+"""The pytest plugin: `pytest --lang=all` turns the corpus into one test per (vector, runner).
+
+Items are named `test_vector[<runner>:<mode>/<id>]`, so `-k` selects by runner,
+mode or id. Outcomes are computed in batches: serially the whole selection
+streams through every runner at the first item; under xdist each worker
+streams blocks of the vectors it is handed. Verdicts map to pytest outcomes:
+pass -> passed, known divergence -> xfailed (with the reason), fail /
+unexpected pass / runner fault -> failed with a staged diff, skipped -> skipped
+(failed under CI=true or --require-all).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from . import config as cfg
+from .engine import Engine
+from .explain import explain
+from .expectations import update_command
+from .results import Recorder, write_json_atomic
+from .runners import UsageError
+from .vectors import DEFAULT_VECTORS, CorpusError, load
+from .verdicts import Verdict
+
+DETAILED_FAILURES = 25  # after this many full explanations, failures get one compact line each
+BLOCK = 64  # vectors per batch under xdist
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("appauth-conformance", "App ID signature conformance")
+    cfg.add_options(g.addoption, pytest_style=True)
+
+
+def _options(config) -> cfg.Options:
+    return cfg.Options.from_namespace(config.option)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "conformance: an App ID signature conformance item")
+    if config.getoption("appauth_lang", None) is None:
+        return
+    try:
+        config._appauth = Suite(config, _options(config))
+    except (UsageError, CorpusError) as e:
+        raise pytest.UsageError(str(e)) from None
+    # SIGTERM ends a run like Ctrl-C: runners stopped, results.json written and marked incomplete
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+
+class Suite:
+    """Everything one pytest process knows about the conformance run."""
+
+    def __init__(self, config, opts: cfg.Options):
+        self.config = config
+        self.opts = opts
+        self.corpus = load(opts.vectors)
+        self.specs = cfg.select_runners(opts)
+        self.worker = getattr(config, "workerinput", {}).get("workerid")
+        self.report_dir = Path(opts.report_dir)
+        self.engine: Engine | None = None
+        self.recorder: Recorder | None = None
+        self.selected: list = []  # vectors with at least one selected item, in corpus order
+        self.position: dict[str, int] = {}
+        self.detailed = 0
+
+    # xdist: the controller does not collect; it merges the workers' records at the end
+    @property
+    def is_controller(self) -> bool:
+        return self.worker is None and _xdist_active(self.config)
+
+    def start(self) -> Engine:
+        if self.engine is None:
+            path = self.report_dir / (f".parts/{self.worker}.json" if self.worker else "results.json")
+            self.recorder = Recorder(path, self.corpus, backend=self.opts.backend)
+            backend = cfg.make_backend(self.opts)
+            self.engine = Engine(self.specs, backend, self.recorder, timeout=self.opts.timeout)
+            self.engine.prepare()
+        return self.engine
+
+    def batch_for(self, vector) -> list:
+        if not self.worker:
+            return self.selected
+        i = self.position[vector.key] // BLOCK * BLOCK
+        return self.selected[i : i + BLOCK]
+
+    def finish(self, interrupted: bool) -> None:
+        if self.engine is not None:
+            self.engine.close()
+        if self.recorder is not None:
+            self.recorder.write(complete=not interrupted)
+        if self.is_controller:
+            merge_parts(self, interrupted)
+        if not self.worker and (self.recorder is not None or self.is_controller):
+            render(self.report_dir / "results.json", self.config)
+
+
+def _xdist_active(config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+def merge_parts(suite: Suite, interrupted: bool) -> None:
+    parts_dir = suite.report_dir / ".parts"
+    rec = Recorder(suite.report_dir / "results.json", suite.corpus, backend=suite.opts.backend)
+    for part in sorted(parts_dir.glob("*.json")) if parts_dir.exists() else []:
+        doc = json.loads(part.read_text())
+        for r in doc["runners"]:
+            known = rec.runners.setdefault(r["name"], {k: v for k, v in r.items() if k not in ("counts", "timings")})
+            for k, sec in r.get("timings", {}).items():
+                known.setdefault("timings", {})[k] = max(sec, known.get("timings", {}).get(k, 0))
+        for o in doc["outcomes"]:
+            rec.add_record(o)
+        if not doc["complete"]:
+            interrupted = True
+        part.unlink()
+    rec.write(complete=not interrupted)
+
+
+def render(results: Path, config) -> None:
+    try:
+        from . import report
+    except ImportError:
+        return
+    if results.exists() and hasattr(report, "write_reports"):
+        paths = report.write_reports(results, results.parent)
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            tr.write_line(f"appauth-conformance: wrote {results} and {', '.join(p.name for p in paths)}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    suite: Suite | None = getattr(config, "_appauth", None)
+    if suite is None:
+        return
+    parent = ConformanceSuite.from_parent(session, name="conformance", nodeid="conformance")
+    vectors = suite.corpus.vectors
+    for v in vectors:
+        for spec in suite.specs:
+            items.append(VectorItem.from_parent(parent, name=f"test_vector[{spec.name}:{v.key}]", vector=v, runner=spec.name))
+    if Path(suite.opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
+        for spec in suite.specs:
+            items.append(DivergenceListItem.from_parent(parent, name=f"test_known_divergences[{spec.name}]", runner=spec.name))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    suite: Suite | None = getattr(session.config, "_appauth", None)
+    if suite is None:
+        return
+    seen = {}
+    for item in session.items:
+        if isinstance(item, VectorItem):
+            seen.setdefault(item.vector.key, item.vector)
+    suite.selected = list(seen.values())
+    suite.position = {v.key: i for i, v in enumerate(suite.selected)}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    suite: Suite | None = getattr(session.config, "_appauth", None)
+    if suite is not None:
+        suite.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+
+
+class ConformanceSuite(pytest.Collector):
+    def collect(self):
+        return []
+
+
+class ConformanceFailure(Exception):
+    pass
+
+
+class VectorItem(pytest.Item):
+    def __init__(self, *, vector, runner, **kw):
+        super().__init__(**kw)
+        self.vector = vector
+        self.runner = runner
+        self.add_marker("conformance")
+
+    def runtest(self):
+        suite: Suite = self.config._appauth
+        engine = suite.start()
+        st = engine.runners[self.runner]
+        if st.unavailable:
+            msg = f"runner {self.runner} unavailable: {st.unavailable}"
+            if suite.opts.require_all:
+                raise ConformanceFailure(msg + "\n(--require-all or CI=true: an unavailable runner fails the run)")
+            pytest.skip(msg)
+        r = engine.result(self.runner, self.vector)
+        if r is None:
+            engine.ensure(suite.batch_for(self.vector))
+            r = engine.result(self.runner, self.vector)
+        self.user_properties.append(("verdict", r.judgement.verdict.value))
+        if r.judgement.stage is not None:
+            self.user_properties.append(("stage", r.judgement.stage.value))
+        if r.judgement.verdict is Verdict.PASS:
+            return
+        if r.judgement.verdict is Verdict.KNOWN_DIVERGENCE:
+            pytest.xfail(f"known divergence ({r.judgement.stage.value}): {r.judgement.reason}")
+        suite.detailed += 1
+        if suite.detailed > DETAILED_FAILURES:
+            j = r.judgement
+            raise ConformanceFailure(
+                f"{j.verdict.value}" + (f" at {j.stage.value}" if j.stage else "") + (f": {j.reason}" if j.reason else "")
+                + (f" [{', '.join(r.diagnosis)}]" if r.diagnosis else "") + " (details in results.json / report.html)")
+        raise ConformanceFailure(explain(r, engine.others(self.vector, self.runner), engine.runners[self.runner].spec))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ConformanceFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.vector.file, self.vector.line - 1 if self.vector.line else None, f"{self.runner}:{self.vector.key}"
+
+
+class DivergenceListItem(pytest.Item):
+    """Fails when a known-divergence entry matches no vector of the corpus (a stale list)."""
+
+    def __init__(self, *, runner, **kw):
+        super().__init__(**kw)
+        self.runner = runner
+
+    def runtest(self):
+        suite: Suite = self.config._appauth
+        spec = next(s for s in suite.specs if s.name == self.runner)
+        from .expectations import Expectations
+
+        stale = Expectations.load(spec).stale(suite.corpus.vectors)
+        if stale:
+            listed = "\n".join(f"  {spec.divergences}:{e.line}: {e.label} ({e.reason[:60]})" for e in stale)
+            raise ConformanceFailure(
+                f"{len(stale)} known-divergence entr{'y' if len(stale) == 1 else 'ies'} of {spec.name} match no vector:\n"
+                f"{listed}\nThe list is stale: run `{update_command(spec)}`")
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ConformanceFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        suite: Suite = self.config._appauth
+        spec = next(s for s in suite.specs if s.name == self.runner)
+        return spec.divergences or "", None, f"known divergences of {self.runner}"
+
+
+def pytest_report_header(config):
+    suite: Suite | None = getattr(config, "_appauth", None)
+    if suite is None:
+        return None
+    return (f"appauth-conformance: {len(suite.corpus.vectors)} vectors (sha256 {suite.corpus.digest[:12]}), "
+            f"runners: {', '.join(s.name for s in suite.specs)}, backend: {suite.opts.backend}")
