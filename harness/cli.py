@@ -1,3 +1,273 @@
-"""placeholder"""
-def main():
-    raise SystemExit("not yet")
+"""The command line: `appauth-conformance run | vectors | report | images | divergences`.
+
+Exit codes: 0 conforming, 1 non-conforming (or a check failed), 2 usage or set-up error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from . import config as cfg
+from .backends import RunnerUnavailable
+from .runners import UsageError
+from .vectors import DEFAULT_VECTORS, CorpusError, load
+from .verdicts import FAILING, Verdict
+
+OK, NONCONFORMING, USAGE = 0, 1, 2
+
+
+class Progress:
+    """One self-overwriting status line on a terminal; silent in CI logs and pipes."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.stream = total, stream
+        self.live = stream.isatty() and not cfg.in_ci()
+        self.done = self.failures = 0
+        self.t0 = self.last = time.monotonic()
+
+    def __call__(self, result) -> None:
+        self.done += 1
+        self.failures += result.judgement.verdict in FAILING
+        now = time.monotonic()
+        if self.live and now - self.last > 0.2:
+            self.last = now
+            rate = self.done / max(now - self.t0, 1e-9)
+            self.stream.write(f"\r{self.done}/{self.total} outcomes  {rate:,.0f}/s  {self.failures} failing ")
+            self.stream.flush()
+
+    def end(self) -> None:
+        if self.live:
+            self.stream.write("\r" + " " * 60 + "\r")
+
+
+def cmd_run(a) -> int:
+    from .engine import Engine
+    from .results import Recorder
+
+    opts = cfg.Options.from_namespace(a)
+    corpus = load(opts.vectors)
+    specs = cfg.select_runners(opts)
+    recorder = Recorder(opts.report_dir / "results.json", corpus, backend=opts.backend)
+    progress = Progress(len(corpus.vectors) * len(specs))
+    engine = Engine(specs, cfg.make_backend(opts), recorder, timeout=opts.timeout, on_result=progress)
+    complete = False
+    try:
+        engine.prepare()
+        engine.ensure(corpus.vectors)
+        complete = True
+    finally:  # Ctrl-C and SIGTERM included: runners stopped, what was measured is kept
+        progress.end()
+        engine.close()
+        recorder.write(complete=complete)
+        _render(recorder.path)
+    if a.jsonl:
+        with open(a.jsonl, "w", encoding="utf-8") as f:
+            for o in recorder.outcomes:
+                f.write(json.dumps(o, ensure_ascii=True) + "\n")
+    return _summary(engine, opts)
+
+
+def _render(results: Path) -> None:
+    try:
+        from . import report
+
+        report.write_reports(results, results.parent)
+    except (ImportError, AttributeError):
+        pass
+
+
+def _summary(engine, opts) -> int:
+    rows, bad = [], False
+    for name, st in engine.runners.items():
+        c = Counter(r.judgement.verdict for r in st.results.values())
+        if st.unavailable:
+            rows.append((name, "unavailable", st.unavailable.splitlines()[0][:70]))
+            bad = bad or opts.require_all
+            continue
+        failing = sum(c[v] for v in FAILING)
+        bad = bad or failing > 0
+        rows.append((name, "FAIL" if failing else "ok",
+                     "  ".join(f"{v.value} {c[v]}" for v in Verdict if c[v])))
+    width = max(len(r[0]) for r in rows) if rows else 10
+    print(f"{'runner':<{width}}  status       outcomes")
+    for name, status, detail in rows:
+        print(f"{name:<{width}}  {status:<11}  {detail}")
+    print(f"results: {opts.report_dir / 'results.json'}")
+    return NONCONFORMING if bad else OK
+
+
+def cmd_vectors(a) -> int:
+    from . import authoring
+
+    if a.action == "check":
+        corpus = load(a.path)
+        print(f"ok: {len(corpus.vectors)} vectors, {len(corpus.hmac_checks)} HMAC known answers, sha256 {corpus.digest}")
+        return OK
+    if a.action == "fill":
+        changed = authoring.fill(Path(a.path), overwrite=a.overwrite)
+        for f, n in changed.items():
+            if n:
+                print(f"{f}: wrote expected values of {n} vector(s)")
+        load(a.path)  # what fill wrote must pass every check
+        print(f"ok: {sum(changed.values())} vector(s) filled")
+        return OK
+    corpus = load(a.path)
+    out = Path(a.out)
+    authoring.write_export(corpus, out)
+    print(f"wrote {out}: {len(corpus.vectors)} vectors (schema: harness/schemas/vectors-export.json)")
+    return OK
+
+
+def cmd_report(a) -> int:
+    from . import report
+
+    if a.action == "render":
+        paths = report.write_reports(Path(a.results), Path(a.out) if a.out else Path(a.results).parent)
+        print("wrote " + ", ".join(map(str, paths)))
+        return OK
+    from .report.compare import compare
+
+    c = compare(report.load(Path(a.old)), report.load(Path(a.new)))
+    print(c.format())
+    return NONCONFORMING if c.regressed else OK
+
+
+def cmd_images(a) -> int:
+    from . import images
+
+    if a.action == "bootstrap":
+        for suite in a.suite:
+            print(images.bootstrap(suite, mirror=a.mirror, force=a.force))
+        return OK
+    opts = cfg.Options.from_namespace(a)
+    opts.backend = "docker"
+    for tag in images.build(cfg.select_runners(opts), cfg.make_backend(opts)):
+        print(tag)
+    return OK
+
+
+def cmd_divergences(a) -> int:
+    from . import expectations
+    from .engine import Engine
+
+    opts = cfg.Options.from_namespace(a)
+    corpus = load(opts.vectors)
+    specs = cfg.select_runners(opts)
+    engine = Engine(specs, cfg.make_backend(opts), timeout=opts.timeout)
+    try:
+        engine.prepare()
+        engine.ensure(corpus.vectors)
+    finally:
+        engine.close()
+    for name, st in engine.runners.items():
+        if st.unavailable:
+            raise RunnerUnavailable(st.unavailable)
+        if st.spec.divergences is None:
+            continue
+        failing = {k: r for k, r in st.results.items() if r.judgement.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE, Verdict.UNEXPECTED_PASS)}
+        kept, covered = [], set()
+        for e in st.expectations.entries:
+            hits = [r for r in st.results.values() if e.matches(r.outcome.vector) and r.judgement.verdict is Verdict.KNOWN_DIVERGENCE]
+            if hits:
+                kept.append({k: v for k, v in (("match", e.match), ("flag", e.flag),
+                                               ("stage", e.stage.value if e.stage else None), ("reason", e.reason)) if v})
+                covered.update(r.outcome.vector.key for r in hits)
+        new = [r for k, r in failing.items() if k not in covered and r.judgement.verdict is Verdict.FAIL]
+        for r in sorted(new, key=lambda r: r.outcome.vector.key):
+            kept.append({"match": r.outcome.vector.id, "stage": r.judgement.stage.value if r.judgement.stage else None,
+                         "reason": "TODO: explain why this runner diverges"})
+        expectations.write(st.spec, st.spec.divergences, kept)
+        print(f"{st.spec.divergences}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'}"
+              f" ({len(st.expectations.entries) - (len(kept) - len(new))} removed, {len(new)} added)")
+    return OK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="appauth-conformance", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the corpus through runners and write results.json and the reports")
+    cfg.add_options(run.add_argument)
+    run.add_argument("--jsonl", help="also write every outcome as JSON Lines to this file")
+    run.set_defaults(func=cmd_run)
+
+    vec = sub.add_parser("vectors", help="check, fill or export the vector corpus")
+    vsub = vec.add_subparsers(dest="action", required=True)
+    for name, text in (("check", "load and check every file; exit 1 on any problem"),
+                       ("fill", "write expected values computed by the oracle"),
+                       ("export", "write the corpus as one ASCII-only JSON file")):
+        s = vsub.add_parser(name, help=text)
+        s.add_argument("path", nargs="?", default=str(DEFAULT_VECTORS))
+        if name == "fill":
+            s.add_argument("--overwrite", action="store_true", help="recompute expected values that are present too")
+        if name == "export":
+            s.add_argument("--format", choices=["json"], default="json")
+            s.add_argument("--out", default="vectors.json")
+    vec.set_defaults(func=cmd_vectors)
+
+    rep = sub.add_parser("report", help="render or compare results.json files")
+    rsub = rep.add_subparsers(dest="action", required=True)
+    r = rsub.add_parser("render", help="write report.md and report.html from a results.json")
+    r.add_argument("results")
+    r.add_argument("--out")
+    c = rsub.add_parser("compare", help="list new failures, fixes and changed outputs; exit 1 on a regression")
+    c.add_argument("old")
+    c.add_argument("new")
+    rep.set_defaults(func=cmd_report)
+
+    img = sub.add_parser("images", help="Docker base images and runner images")
+    isub = img.add_subparsers(dest="action", required=True)
+    b = isub.add_parser("bootstrap", help="build a base image with debootstrap (no registry needed)")
+    b.add_argument("--suite", action="append", required=True, help="Debian suite, e.g. bookworm (repeatable)")
+    b.add_argument("--mirror")
+    b.add_argument("--force", action="store_true")
+    bl = isub.add_parser("build", help="build the runner images")
+    cfg.add_options(bl.add_argument)
+    img.set_defaults(func=cmd_images)
+
+    div = sub.add_parser("divergences", help="maintain known-divergence files")
+    dsub = div.add_subparsers(dest="action", required=True)
+    u = dsub.add_parser("update", help="rewrite a runner's known-divergence file from a fresh run")
+    cfg.add_options(u.add_argument)
+    div.set_defaults(func=cmd_divergences)
+
+    try:
+        from . import fuzz_cli
+    except ImportError:  # pragma: no cover - fuzzing is optional while it is being built
+        fuzz_cli = None
+    if fuzz_cli is not None:
+        fuzz_cli.add_parser(sub)
+    return p
+
+
+def _terminate(*_):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends a run like Ctrl-C
+    try:
+        return args.func(args)
+    except CorpusError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return NONCONFORMING if getattr(args, "action", None) == "check" else USAGE
+    except (UsageError, RunnerUnavailable) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return USAGE
+    except OSError as e:
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return USAGE
+    except KeyboardInterrupt:
+        print("interrupted: runners stopped; results.json keeps what was measured (marked incomplete)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -201,15 +201,15 @@ def bootstrap(suite: str, *, tag: str | None = None, mirror: str | None = None, 
         with open(log, "wb") as lf:
             proc = subprocess.Popen([debootstrap, "--variant=minbase", suite, str(root), mirror],
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            last = ""
+            seen: set[str] = set()
             for raw in proc.stdout:
                 lf.write(raw)
                 line = raw.decode(errors="replace").strip()
-                # one condensed line per stage, not per package
-                m = re.match(r"I: (Retrieving|Validating|Extracting|Installing|Configuring|Unpacking|Checking|Resolving|Found|Base)\w*", line)
-                if m and m.group(1) != last:
-                    last = m.group(1)
-                    say(f"[base:{suite}] {line}")
+                # one condensed line per stage, not one per package
+                m = re.match(r"[IEW]: (\w+)", line)
+                if m and (line.startswith(("E:", "W:")) or m.group(1) not in seen):
+                    seen.add(m.group(1))
+                    say(f"[base:{suite}] {line[:120]}")
             rc = proc.wait()
         if rc != 0:
             tail = log.read_text(errors="replace").strip().splitlines()[-30:]

@@ -126,11 +126,16 @@ def render(results: Path, config) -> None:
         from . import report
     except ImportError:
         return
+    tr = config.pluginmanager.get_plugin("terminalreporter")
     if results.exists() and hasattr(report, "write_reports"):
-        paths = report.write_reports(results, results.parent)
-        tr = config.pluginmanager.get_plugin("terminalreporter")
+        try:
+            paths = report.write_reports(results, results.parent)
+        except Exception as e:  # results.json is already safe; a rendering bug must not hide the verdicts
+            msg = f"appauth-conformance: wrote {results}; rendering the reports failed: {type(e).__name__}: {e}"
+        else:
+            msg = f"appauth-conformance: wrote {results} and {', '.join(p.name for p in paths)}"
         if tr is not None:
-            tr.write_line(f"appauth-conformance: wrote {results} and {', '.join(p.name for p in paths)}")
+            tr.write_line(msg)
 
 
 @pytest.hookimpl(tryfirst=True)

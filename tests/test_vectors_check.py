@@ -126,24 +126,24 @@ def test_every_problem_is_reported_not_just_the_first():
 # Where the loader's place is less precise than it could be. These are strict xfails:
 # when harness/vectors.py is fixed they start passing, fail as XPASS, and should become
 # ordinary expectations in CASES above.
-@pytest.mark.xfail(strict=True, reason="loader reports the first occurrence's line for a duplicate within one file")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="loader reports the first occurrence's line for a duplicate within one file")
 def test_duplicate_id_in_one_file_names_the_second_line():
     err = _load_error("duplicate-id-same-file")
     assert err.problems[0].line == 22
 
 
-@pytest.mark.xfail(strict=True, reason="additionalProperties errors point at the enclosing mapping, not the unknown key")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="additionalProperties errors point at the enclosing mapping, not the unknown key")
 @pytest.mark.parametrize("case, line", [("unknown-top-level-key", 22), ("unknown-vector-key", 19)])
 def test_unknown_key_names_its_own_line(case, line):
     assert _load_error(case).problems[0].line == line
 
 
-@pytest.mark.xfail(strict=True, reason="hmac_checks problems carry no line")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="hmac_checks problems carry no line")
 def test_wrong_hmac_check_names_its_line():
     assert _load_error("wrong-hmac-check").problems[0].line == 7
 
 
-@pytest.mark.xfail(strict=True, reason="a oneOf failure hides why the utf16 value is malformed")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="a oneOf failure hides why the utf16 value is malformed")
 def test_malformed_utf16_says_what_is_malformed():
     msg = str(_load_error("utf16-malformed"))
     assert "utf16" in msg.split("is not valid under any")[1] or "does not match" in msg

@@ -1,0 +1,252 @@
+"""The renderings of results.json: report.md (PR comments, CI step summaries) and report.html.
+
+    doc = load("reports/results.json")           # read + validate against schemas/results.json
+    render_markdown(doc), render_html(doc)        # strings
+    write_reports("reports/results.json", "reports")   # report.md + report.html, atomically
+
+Renderings are computed from the results document alone: no corpus, no
+runner. They count and group what the document says (harness/report/model.py)
+and never judge or diff again. `compare.py` compares two documents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import jsonschema
+
+from ..results import SCHEMA_ID
+from . import model
+from .model import FAILING, VERDICT_LABEL, Summary
+
+__all__ = ["ResultsError", "SCHEMA_PATH", "load", "validate", "render_markdown", "render_html", "write_reports"]
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "results.json"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+MD_LIMIT = 60_000  # GitHub comments hold 65,536 characters; the step summary 1 MiB
+
+
+class ResultsError(ValueError):
+    """A results.json that cannot be read or does not match the schema; the message names the file."""
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    return jsonschema.Draft202012Validator(schema())
+
+
+def validate(doc, name: str = "results document") -> None:
+    """Raise ResultsError naming `name` and each place that does not match the schema (first 10)."""
+    if isinstance(doc, dict) and doc.get("schema") != SCHEMA_ID:
+        raise ResultsError(
+            f"{name}: schema {doc.get('schema')!r} is not {SCHEMA_ID!r}, the only results layout this version "
+            "reads; re-run the suite with this version, or render with the version that wrote it")
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    problems = []
+    for e in errors[:10]:
+        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        msg = e.message if len(e.message) < 200 else e.message[:200] + "..."
+        problems.append(f"  at {where}: {msg}")
+    if isinstance(doc, dict) and not errors:
+        runners = {r["name"] for r in doc["runners"]}
+        for i, o in enumerate(doc["outcomes"]):
+            if o["vector"] not in doc["vectors"]:
+                problems.append(f"  at outcomes/{i}/vector: {o['vector']!r} is not a key of `vectors`")
+            if o["runner"] not in runners:
+                problems.append(f"  at outcomes/{i}/runner: {o['runner']!r} is not a name in `runners`")
+            if len(problems) >= 10:
+                break
+    if problems:
+        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
+        raise ResultsError(f"{name}: does not match {SCHEMA_PATH.name} ({SCHEMA_ID}):\n" + "\n".join(problems) + more)
+
+
+def load(path) -> dict:
+    """Read a results.json and validate it; ResultsError names the file and what is wrong."""
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{path}: cannot read: {e}") from None
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ResultsError(f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg} (a results.json is written "
+                           "atomically, so a half file means it was not written by appauth-conformance)") from None
+    validate(doc, str(path))
+    return doc
+
+
+# ----------------------------------------------------------------------------------------------
+# Jinja environment and filters
+
+
+def _md(value, limit: int = 200) -> str:
+    """Free text for markdown: escaped, one line, markdown and HTML specials neutralised."""
+    if value is None:
+        return ""
+    s = model.show(value, limit) if not isinstance(value, str) else model.escape_text(value)
+    if len(s) > limit:
+        s = s[:limit] + "…"
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    out = []
+    for c in s:
+        out.append("\\" + c if c in "\\`*_[]|~#!" else c)
+    return "".join(out)
+
+
+def _code(value, limit: int = 120, table: bool = False) -> str:
+    """Inline code: escaped text in a backtick fence longer than any run of backticks inside."""
+    if value is None or value == "":
+        return ""
+    s = model.show(value, limit) if not isinstance(value, str) else model.escape_text(value)
+    if len(s) > limit:
+        s = s[:limit] + "…"
+    if table:
+        s = s.replace("|", "\\|")
+    longest = run = 0
+    for c in s:
+        run = run + 1 if c == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
+def _cell(value) -> str:
+    return _md(value, 80) if value not in (None, "") else "—"
+
+
+def _cellfmt(c) -> str:
+    cell = model.cell(c)
+    if cell["total"] == 0:
+        return "—"
+    extra = []
+    if cell["known"]:
+        extra.append(f"*{cell['known']}k*")
+    if cell["skipped"]:
+        extra.append(f"{cell['skipped']} skipped")
+    return f"{cell['mark']} {cell['pass']}/{cell['total']}" + (" " + " ".join(extra) if extra else "")
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _runner_line(rv) -> str:
+    c = rv.counts
+    parts = [_plural(c[v], one, many) for v, one, many in (
+        ("fail", "failure", None), ("unexpected-pass", "unexpected pass", "unexpected passes"),
+        ("runner-fault", "runner fault", None), ("known-divergence", "known divergence", None),
+        ("skipped", "skipped", "skipped")) if c[v]]
+    parts.append(f"{c['pass']:,}/{rv.total:,} pass")
+    return " · ".join(parts)
+
+
+def _anomaly_detail(a, titles: dict[str, str]) -> str:
+    out = []
+    if a.verdict == "unexpected-pass":
+        out.append(f" — listed as a known divergence ({_md(a.reason, 160)}) but passes: remove the entry")
+    elif a.verdict == "runner-fault":
+        out.append(f" — {_md(a.fault or a.reason, 200)}")
+    else:
+        if a.stage:
+            out.append(f" — stage **{a.stage}**")
+        if a.error:
+            out.append(f": {_code(a.error.get('type'), 60)} {_md(a.error.get('message'), 120)}")
+        if a.diagnosis:
+            out.append(" — diagnosis: " + "; ".join(f"{_md(titles.get(d, d), 120)} ({_code(d)})" for d in a.diagnosis[:3]))
+            if len(a.diagnosis) > 3:
+                out.append(f" and {len(a.diagnosis) - 3} more")
+        if a.reason:
+            out.append(f" — {_md(a.reason, 160)}")
+    return "".join(out)
+
+
+def _timing(rv) -> str:
+    t = rv.record.get("timings") or {}
+    total = sum(t.values())
+    return f"{total:.1f} s" if t else "—"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False, default=False),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.ChainableUndefined,
+    )
+    env.filters.update(md=_md, code=_code, cellcode=lambda v, limit=60: _code(v, limit, table=True) or "—", cell=_cell)
+    return env
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def render_markdown(doc: dict) -> str:
+    """report.md: status, matrices by mode and by flag, anomalies per runner, runner versions."""
+    s = Summary(doc)
+    flags = s.anomalous_flags()
+    text = ""
+    for cap, reason_cap, flag_cap in ((20, 10, 25), (10, 5, 15), (5, 3, 10), (0, 0, 5)):
+        text = environment().get_template("report.md.j2").render(
+            doc=doc, s=s, corpus_short=model.short_hash(doc["corpus"]["sha256"]),
+            command=" ".join(doc.get("command") or []),
+            flag_rows=flags[:flag_cap], flags_more=max(0, len(flags) - flag_cap),
+            flags_clean=len(s.flags) - len(flags),
+            cap=cap, reason_cap=reason_cap, LABEL=VERDICT_LABEL,
+            cellfmt=_cellfmt, runner_line=_runner_line, timing=_timing,
+            anomaly_detail=lambda a: _anomaly_detail(a, s.diagnoses),
+            stages_of=lambda items: ", ".join(sorted({a.stage or "no stage" for a in items})),
+        )
+        if len(text) <= MD_LIMIT:
+            break
+    return text
+
+
+def render_html(doc: dict, *, compress: bool | None = None) -> str:
+    """report.html: one self-contained page (inline CSS and JS, data embedded as JSON).
+
+    `compress`: embed the drill-down data gzip + base64 (None: only when it is large)."""
+    from .html import render
+
+    return render(doc, environment(), compress)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_reports(results_path, out_dir=None) -> list[Path]:
+    """Render report.md and report.html from a results.json into out_dir (default: its folder).
+
+    Each file is written to a temporary file in out_dir, fsynced and renamed over the old one,
+    so a reader (a CI upload, a browser) sees the old report or the new one, never half of one.
+    """
+    results_path = Path(results_path)
+    doc = load(results_path)
+    out = Path(out_dir) if out_dir is not None else results_path.parent
+    out.mkdir(parents=True, exist_ok=True)
+    rendered = [(out / "report.md", render_markdown(doc)), (out / "report.html", render_html(doc))]
+    for path, text in rendered:
+        _write_atomic(path, text)
+    return [p for p, _ in rendered]

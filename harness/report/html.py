@@ -1,0 +1,183 @@
+"""report.html: one self-contained page, data embedded compactly as JSON.
+
+Layout of the embedded data (built here, read by templates/report.js):
+
+    core (a <script type="application/json" id="report-data">), parsed at load:
+      modes, files (vector families: file stems), flags, notes   lookup tables
+      vec: {id: [...], mode: [i], file: [i], flags: [[i, ...]]}   one column per vector field
+      runners: [{name, language, unavailable}]
+      codes: one string per runner, one character per vector: the verdict code
+             (P pass, F fail, K known divergence, U unexpected pass, X runner fault, S skipped, . not run)
+      anom: per runner, its non-pass outcomes in vector order: [vector index, stage index, reason index,
+            [diagnosis indexes], error type index]  (-1: none)
+      stages, reasons, diag ([id, title]), errtypes                 string tables
+    detail (only needed by the drill-down), either plain JSON in "detail" or, when large,
+    gzip + base64 in a <script type="application/octet-stream" id="report-detail"> that the page
+    inflates with DecompressionStream after the first paint:
+      inputs: per vector [description, result, line, app_id, corp_id, user_id, expire_time, nonce,
+              app_key, expected string_to_sign, expected signature]     (text values in the notation)
+      out: per runner, aligned with anom: [string_to_sign, signature, error message, fault,
+           stderr_tail, difference]   difference = [position, byte_offset, context_start,
+           expected_hex, actual_hex, marker, expected_len, actual_len], hex without spaces
+
+Passing outcomes cost one character each; values are only carried for the
+outcomes results.json carries them for.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from . import model
+from .model import Summary
+
+CODES = {"pass": "P", "fail": "F", "known-divergence": "K", "unexpected-pass": "U", "runner-fault": "X", "skipped": "S"}
+STAGES = ("string-to-sign", "signature", "error-where-none-was-due", "signature-where-refusal-was-due")
+COMPRESS_OVER = 256 << 10  # detail JSON larger than this is embedded gzip + base64
+ASSETS = Path(__file__).resolve().parent / "templates"
+
+
+def dumps_for_html(obj) -> str:
+    """JSON safe inside <script>: no '<', '>', '&' (so no '</script>' or '<!--'), no U+2028/2029."""
+    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+class _Table:
+    """A string table: value -> index, in first-seen order."""
+
+    def __init__(self):
+        self.index: dict[str, int] = {}
+
+    def __call__(self, s) -> int:
+        if s is None:
+            return -1
+        if s not in self.index:
+            self.index[s] = len(self.index)
+        return self.index[s]
+
+    @property
+    def values(self) -> list[str]:
+        return list(self.index)
+
+
+def _hex(h: str) -> str:
+    return h.replace(" ", "")
+
+
+def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[dict, str | None]:
+    """(core, gzip+base64 detail or None). `compress`: None = when the detail is large."""
+    vectors = doc["vectors"]
+    keys = list(vectors)
+    vindex = {k: i for i, k in enumerate(keys)}
+    modes = [m for m in model.MODES if any(v["mode"] == m for v in vectors.values())]
+    mode_i = {m: i for i, m in enumerate(modes)}
+    files = sorted({model.family(v["file"]) for v in vectors.values()})
+    file_i = {f: i for i, f in enumerate(files)}
+    flags = sorted({f for v in vectors.values() for f in v["flags"]})
+    flag_i = {f: i for i, f in enumerate(flags)}
+
+    vec = {"id": [], "mode": [], "file": [], "flags": []}
+    inputs = []
+    for k in keys:
+        v = vectors[k]
+        vec["id"].append(v["id"])
+        vec["mode"].append(mode_i[v["mode"]])
+        vec["file"].append(file_i[model.family(v["file"])])
+        vec["flags"].append([flag_i[f] for f in v["flags"]])
+        i = v["inputs"]
+        inputs.append([v["description"], v["result"], v["line"], i["app_id"], i["corp_id"], i["user_id"],
+                       i["expire_time"], i["nonce"], i["app_key"], v["expected"]["string_to_sign"],
+                       v["expected"]["signature"]])
+
+    runner_names = list(summary.runners)
+    rindex = {n: i for i, n in enumerate(runner_names)}
+    latest: dict[tuple[int, int], dict] = {}
+    for o in doc["outcomes"]:
+        latest[(rindex[o["runner"]], vindex[o["vector"]])] = o
+    codes = [bytearray(b"." * len(keys)) for _ in runner_names]
+    per_runner: list[list[tuple[int, dict]]] = [[] for _ in runner_names]
+    for (ri, vi), o in latest.items():
+        codes[ri][vi] = ord(CODES[o["verdict"]])
+        if o["verdict"] != "pass":
+            per_runner[ri].append((vi, o))
+
+    stage_i = {s: i for i, s in enumerate(STAGES)}
+    reasons, errtypes = _Table(), _Table()
+    diag_ids = sorted({d for rows in per_runner for _, o in rows for d in o.get("diagnosis", ())})
+    titles = model.diagnosis_titles(diag_ids)
+    diag_i = {d: i for i, d in enumerate(diag_ids)}
+    anom, out = [], []
+    for rows in per_runner:
+        rows.sort(key=lambda r: r[0])
+        a_rows, o_rows = [], []
+        for vi, o in rows:
+            err = o.get("error")
+            a_rows.append([vi, stage_i.get(o.get("stage"), -1), reasons(o.get("reason")),
+                           [diag_i[d] for d in o.get("diagnosis", ())], errtypes(err["type"] if err else None)])
+            d = o.get("difference")
+            o_rows.append([
+                o.get("string_to_sign"), o.get("signature"), err["message"] if err else None,
+                o.get("fault"), o.get("stderr_tail"),
+                [d["position"], d["byte_offset"], d["context_start"], _hex(d["expected_hex"]), _hex(d["actual_hex"]),
+                 d["marker"], d["expected_len"], d["actual_len"]] if d else None,
+            ])
+        anom.append(a_rows)
+        out.append(o_rows)
+
+    runners = []
+    for n in runner_names:
+        r = summary.runners[n].record
+        hello = r.get("hello") or {}
+        runners.append({k: v for k, v in {
+            "name": n, "language": r.get("language") or hello.get("language"),
+            "library": hello.get("library"), "library_version": hello.get("library_version"),
+            "unavailable": r.get("unavailable"),
+        }.items() if v is not None})
+
+    notes = doc.get("notes", {})
+    core = {
+        "v": 1,
+        "modes": modes, "files": files, "flags": flags,
+        "notes": [notes.get(f, "") for f in flags],
+        "vec": vec, "runners": runners, "codes": [c.decode("ascii") for c in codes],
+        "anom": anom, "stages": list(STAGES), "reasons": reasons.values,
+        "diag": [[d, titles[d]] for d in diag_ids], "errtypes": errtypes.values,
+    }
+    detail = {"inputs": inputs, "out": out}
+    text = json.dumps(detail, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if compress is None:
+        compress = len(text) > COMPRESS_OVER
+    if not compress:
+        core["detail"] = detail
+        return core, None
+    blob = gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+    return core, base64.b64encode(blob).decode("ascii")
+
+
+def _asset(name: str) -> str:
+    text = (ASSETS / name).read_text(encoding="utf-8")
+    if "</script" in text.lower() or "</style" in text.lower():
+        raise AssertionError(f"{name} must not contain a closing script/style tag")
+    return text
+
+
+def render(doc: dict, env: jinja2.Environment, compress: bool | None = None) -> str:
+    s = Summary(doc)
+    core, blob = payload(doc, s, compress)
+    return env.get_template("report.html.j2").render(
+        doc=doc, s=s, corpus_short=model.short_hash(doc["corpus"]["sha256"]),
+        command=" ".join(doc.get("command") or []),
+        data_json=Markup(dumps_for_html(core)),
+        detail_b64=blob,
+        css=Markup(_asset("report.css")),
+        js=Markup(_asset("report.js")),
+        show=model.show, VERDICTS=model.VERDICTS, LABEL=model.VERDICT_LABEL,
+    )

@@ -1,0 +1,122 @@
+"""The conformance gate end to end, through pytest itself (pytester, in subprocesses so the entry point loads)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent.parent
+FAULT = HERE / "fixtures" / "runners" / "fault_runner.py"
+SMALL = HERE / "fixtures" / "vectors" / "small.yaml"
+
+
+def runner_flag(name: str, *args: str) -> str:
+    return f"--runner={name}={sys.executable} {FAULT} {' '.join(args)}"
+
+
+def verdicts(report_dir: Path) -> dict[tuple[str, str], str]:
+    doc = json.loads((report_dir / "results.json").read_text())
+    return {(o["runner"], o["vector"]): o["verdict"] for o in doc["outcomes"]}
+
+
+def test_wrong_signature_gives_the_staged_diff(pytester, tmp_path):
+    r = pytester.runpytest_subprocess("--lang=bad", runner_flag("bad", "wrong-signature", "boom"),
+                                      "--vectors", str(SMALL), "--report-dir", str(tmp_path))
+    r.assert_outcomes(passed=3, failed=1)
+    out = r.stdout.str()
+    assert "test_vector[bad:single/small-marker-003]" in out
+    assert "FAILED at stage: signature" in out
+    assert "string_to_sign: matches" in out
+    assert "first difference at char 0" in out
+    assert "expected bytes:" in out and "actual bytes:   30 30 30" in out  # the fault runner signs with zeros
+    assert verdicts(tmp_path)[("bad", "single/small-marker-003")] == "fail"
+
+
+def test_wrong_string_to_sign_breaks_first_stage_and_shows_other_runners(pytester, tmp_path):
+    # the python reference runner is the "other runner" whose output the diff shows
+    r = pytester.runpytest_subprocess("--lang=python,bad", runner_flag("bad", "wrong-signature", "boom"),
+                                      "--vectors", str(SMALL), "--report-dir", str(tmp_path))
+    r.assert_outcomes(passed=7, failed=1)
+    assert "other runners:" in r.stdout.str()
+    assert "python-reference" in r.stdout.str().split("other runners:")[1]
+
+
+def test_crashing_runner_faults_only_its_vector(pytester, tmp_path):
+    r = pytester.runpytest_subprocess("--lang=python,crashy", runner_flag("crashy", "crash", "boom"),
+                                      "--vectors", str(SMALL), "--report-dir", str(tmp_path))
+    r.assert_outcomes(passed=7, failed=1)
+    out = r.stdout.str()
+    assert "RUNNER FAULT: runner exited with status 3" in out
+    assert "fault crash at request" in out  # the stderr tail is attached
+    v = verdicts(tmp_path)
+    assert v[("crashy", "single/small-marker-003")] == "runner-fault"
+    assert [k for k, verdict in v.items() if verdict != "pass"] == [("crashy", "single/small-marker-003")]
+
+
+def _project(pytester, divergences: str) -> None:
+    pytester.makepyprojecttoml(f"""
+[tool.appauth-conformance.runners.mine]
+command = [{json.dumps(sys.executable)}, {json.dumps(str(FAULT))}, "ok"]
+language = "python"
+divergences = "div.yaml"
+""")
+    pytester.makefile(".yaml", div=divergences)
+
+
+def test_stale_divergence_entry_fails_with_the_update_command(pytester, tmp_path):
+    _project(pytester, "runner: mine\ndivergences:\n- match: no-such-vector-*\n  reason: listed long ago\n")
+    r = pytester.runpytest_subprocess("--lang=mine", "--report-dir", str(tmp_path), "-k", "known_divergences")
+    r.assert_outcomes(failed=1)
+    out = r.stdout.str()
+    assert "match no vector" in out and "match: no-such-vector-*" in out
+    assert "appauth-conformance divergences update --lang mine" in out
+
+
+def test_unexpected_pass_fails_with_the_update_command(pytester, tmp_path):
+    # the fault runner with "ok" conforms, so listing a vector as divergent is stale
+    _project(pytester, "runner: mine\ndivergences:\n- match: single-user-001\n  reason: thought to fail\n")
+    r = pytester.runpytest_subprocess("--lang=mine", "--report-dir", str(tmp_path), "-k", "single-user-001")
+    r.assert_outcomes(failed=1)
+    out = r.stdout.str()
+    assert "UNEXPECTED PASS" in out and "appauth-conformance divergences update --lang mine" in out
+    assert verdicts(tmp_path)[("mine", "single/single-user-001")] == "unexpected-pass"
+
+
+def test_known_divergence_is_xfail_with_its_reason(pytester, tmp_path):
+    _project(pytester, "runner: mine\ndivergences:\n- match: small-marker-003\n  stage: signature\n  reason: zeros\n")
+    pytester.makepyprojecttoml(f"""
+[tool.appauth-conformance.runners.mine]
+command = [{json.dumps(sys.executable)}, {json.dumps(str(FAULT))}, "wrong-signature", "boom"]
+divergences = "div.yaml"
+""")
+    r = pytester.runpytest_subprocess("--lang=mine", "--vectors", str(SMALL), "--report-dir", str(tmp_path), "-rx")
+    r.assert_outcomes(passed=3, xfailed=1)
+    assert "known divergence (signature): zeros" in r.stdout.str()
+
+
+def test_unavailable_runner_skips_locally_and_fails_under_ci(pytester, tmp_path, monkeypatch):
+    flag = "--runner=ghost=/nonexistent/signer --flag"
+    monkeypatch.delenv("CI", raising=False)
+    r = pytester.runpytest_subprocess("--lang=ghost", flag, "--vectors", str(SMALL), "--report-dir", str(tmp_path), "-rs")
+    r.assert_outcomes(skipped=4)
+    assert "cannot start `/nonexistent/signer --flag`" in r.stdout.str()
+    monkeypatch.setenv("CI", "true")
+    r = pytester.runpytest_subprocess("--lang=ghost", flag, "--vectors", str(SMALL), "--report-dir", str(tmp_path))
+    r.assert_outcomes(failed=4)
+    assert "an unavailable runner fails the run" in r.stdout.str()
+
+
+@pytest.mark.slow
+def test_xdist_gives_the_same_verdicts_as_a_serial_run(pytester, tmp_path):
+    pytest.importorskip("xdist")
+    args = ["--lang=python,cpp,crashy", runner_flag("crashy", "crash", "judy"), "-p", "no:cacheprovider"]
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    r1 = pytester.runpytest_subprocess(*args, "--report-dir", str(serial))
+    r2 = pytester.runpytest_subprocess(*args, "--report-dir", str(parallel), "-n", "2")
+    a, b = verdicts(serial), verdicts(parallel)
+    assert len(a) > 900 and a == b
+    assert "runner-fault" in a.values() and "known-divergence" in a.values()
+    assert r1.ret == r2.ret == 1
