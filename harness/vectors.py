@@ -217,6 +217,19 @@ def _read(path: Path, problems: list[Problem]):
     return raw, doc
 
 
+def _text_notation_message(e) -> str | None:
+    """jsonschema's oneOf message hides why a {utf16:} or {repeat:} value is wrong; say it plainly."""
+    if e.validator != "oneOf" or not isinstance(e.instance, dict):
+        return None
+    if "utf16" in e.instance:
+        return (f"utf16 value {e.instance['utf16']!r} must be 4-digit hex UTF-16 code units separated by single "
+                "spaces, e.g. \"D800 0061\", and nothing else in the mapping")
+    if "repeat" in e.instance or "count" in e.instance:
+        return ("a long-text value needs `repeat` (non-empty text) and `count` (1..16777216), optionally `prefix` and "
+                f"`suffix`, nothing else; got keys {sorted(e.instance)}")
+    return f"a text value is a string, {{utf16: ...}} or {{repeat: ..., count: ...}}; got keys {sorted(e.instance)}"
+
+
 def _vector_line(nodes, index: int) -> int:
     return _line_of(nodes, ["vectors", index]) or 1
 
@@ -245,8 +258,13 @@ def load_file(path: Path, problems: list[Problem], verify: bool = True) -> tuple
                     vid = doc["vectors"][p[1]].get("id")
                 except (AttributeError, IndexError, KeyError, TypeError):
                     pass
+            if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+                extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
+                if extra:
+                    p = [*p, extra[0]]
             fld = ".".join(str(s) for s in (p[2:] if vid is not None else p)) or None
-            msg = e.message if len(e.message) < 300 else e.message[:300] + "..."
+            msg = _text_notation_message(e) or e.message
+            msg = msg if len(msg) < 300 else msg[:300] + "..."
             problems.append(Problem(name, f"{msg} (schema: {'/'.join(map(str, e.absolute_schema_path))})",
                                     line=line(p), vector=vid, field=fld))
         return [], {}, []
@@ -279,29 +297,36 @@ def load_file(path: Path, problems: list[Problem], verify: bool = True) -> tuple
         return out, notes, []
     id_lines = _id_lines(raw)
     for vec in out:
-        object.__setattr__(vec, "line", id_lines.get(vec.id, 0))
+        lines = id_lines.get(vec.id) or [0]
+        object.__setattr__(vec, "line", lines.pop(0) if len(lines) > 1 else lines[0])
     checks = [
         HmacCheck(c["id"], name, bytes.fromhex(c["key_hex"]), bytes.fromhex(c["data_hex"]), c["signature"])
         for c in doc.get("hmac_checks", [])
     ]
     if verify:
-        for c in checks:
+        for i, c in enumerate(checks):
             if scheme.hmac_hex(c.data, c.key) != c.signature:
-                problems.append(Problem(name, "the oracle does not reproduce this HMAC known answer", vector=c.id))
+                problems.append(Problem(name, "the oracle does not reproduce this HMAC known answer",
+                                        line=line(["hmac_checks", i, "signature"]), vector=c.id, field="signature"))
+    for i, c in enumerate(checks):
+        if [x.id for x in checks].count(c.id) > 1 or c.id in {v.id for v in out}:
+            problems.append(Problem(name, "duplicate id among vectors and hmac_checks", line=line(["hmac_checks", i]),
+                                    vector=c.id, field="id"))
+            break
     return out, notes, checks
 
 
 _ID_LINE = re.compile(r"^\s*-?\s*id:\s*['\"]?([a-z0-9][a-z0-9-]*)", re.M)
 
 
-def _id_lines(raw: str) -> dict[str, int]:
-    """id -> line of its `id:` key, by a text scan (composing YAML nodes is too slow for big corpora)."""
-    out: dict[str, int] = {}
+def _id_lines(raw: str) -> dict[str, list[int]]:
+    """id -> lines of its `id:` keys, by a text scan (composing YAML nodes is too slow for big corpora)."""
+    out: dict[str, list[int]] = {}
     line, pos = 1, 0
     for m in _ID_LINE.finditer(raw):
         line += raw.count("\n", pos, m.start())  # incremental: linear in the file size
         pos = m.start()
-        out.setdefault(m.group(1), line)
+        out.setdefault(m.group(1), []).append(line)
     return out
 
 

@@ -92,6 +92,16 @@ def _tar(files: dict[str, bytes]) -> io.BytesIO:
     return buf
 
 
+def _condense(step: str, width: int = 110) -> str:
+    """One short line for a build step: whitespace folded, the shell boilerplate dropped."""
+    s = " ".join(step.split())
+    s = s.replace("RUN set -eux; ", "RUN ")
+    m = re.search(r"apt-get install -y -q --no-install-recommends ([^;]*)", s)
+    if m and s.split(" : ", 1)[-1].startswith("RUN"):
+        s = s.split(" : ", 1)[0] + " : RUN apt-get install " + m.group(1).strip()
+    return s if len(s) <= width else s[: width - 1] + "\u2026"
+
+
 # -- cleanup on every exit path --------------------------------------------------------------------
 
 _live: "weakref.WeakSet[DockerBackend]" = weakref.WeakSet()
@@ -588,7 +598,7 @@ class DockerBackend:
                         if line.startswith("Step "):
                             step = line
                             log.clear()
-                            self._say(f"[{name}] {line if len(line) <= 110 else line[:107] + '...'}")
+                            self._say(f"[{name}] {_condense(line)}")
                         elif line.strip():
                             log.append(line)
                 elif "error" in chunk:

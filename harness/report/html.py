@@ -14,7 +14,7 @@ Layout of the embedded data (built here, read by templates/report.js):
     detail (only needed by the drill-down), either plain JSON in "detail" or, when large,
     gzip + base64 in a <script type="application/octet-stream" id="report-detail"> that the page
     inflates with DecompressionStream after the first paint:
-      inputs: per vector [description, result, line, app_id, corp_id, user_id, expire_time, nonce,
+      inputs: per vector [description, result, file, line, app_id, corp_id, user_id, expire_time, nonce,
               app_key, expected string_to_sign, expected signature]     (text values in the notation)
       out: per runner, aligned with anom: [string_to_sign, signature, error message, fault,
            stderr_tail, difference]   difference = [position, byte_offset, context_start,
@@ -93,7 +93,7 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
         vec["file"].append(file_i[model.family(v["file"])])
         vec["flags"].append([flag_i[f] for f in v["flags"]])
         i = v["inputs"]
-        inputs.append([v["description"], v["result"], v["line"], i["app_id"], i["corp_id"], i["user_id"],
+        inputs.append([v["description"], v["result"], v["file"], v["line"], i["app_id"], i["corp_id"], i["user_id"],
                        i["expire_time"], i["nonce"], i["app_key"], v["expected"]["string_to_sign"],
                        v["expected"]["signature"]])
 

@@ -1,0 +1,34 @@
+"""`vectors export --format json`: one ASCII-only file, schema-valid, decoding to the exact strings."""
+
+import json
+
+import jsonschema
+
+from harness import cli, text, vectors
+from harness.protocol import SCHEMA_PATH
+
+EXPORT_SCHEMA = SCHEMA_PATH.parent / "vectors-export.json"
+
+
+def test_export_is_ascii_schema_valid_and_exact(tmp_path):
+    out = tmp_path / "vectors.json"
+    assert cli.main(["vectors", "export", "--format", "json", "--out", str(out)]) == 0
+    raw = out.read_bytes()
+    assert raw.isascii()
+    doc = json.loads(raw)
+    jsonschema.Draft202012Validator(json.loads(EXPORT_SCHEMA.read_text())).validate(doc)
+    corpus = vectors.load()
+    assert doc["vector_count"] == len(corpus.vectors) == len(doc["vectors"])
+    assert doc["corpus_sha256"] == corpus.digest
+    by_key = corpus.by_key()
+    surrogate_fields = 0
+    for v in doc["vectors"]:
+        orig = by_key[v["key"]]
+        for name in ("app_id", "corp_id", "user_id", "nonce", "app_key"):
+            assert v["inputs"][name] == getattr(orig, name)
+            if text.has_lone_surrogate(getattr(orig, name)):
+                surrogate_fields += 1
+                # the code units alone reproduce the value, for parsers that mangle lone surrogates
+                assert text.decode({"utf16": v["utf16"][name]}) == getattr(orig, name)
+        assert v["expected"].get("signature") == orig.signature
+    assert surrogate_fields >= 20
