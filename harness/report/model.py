@@ -119,6 +119,16 @@ class RunnerView:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def groups(self) -> list[list[Anomaly]]:
+        """The anomalies grouped by what went wrong (verdict, stage, diagnosis, reason, error type),
+        most severe first, then largest first; vectors in corpus order within a group."""
+        by: dict[tuple, list[Anomaly]] = {}
+        for a in self.anomalies:
+            k = (a.verdict, a.stage, tuple(a.diagnosis), a.reason if a.verdict != "runner-fault" else a.fault or a.reason,
+                 (a.error or {}).get("type"))
+            by.setdefault(k, []).append(a)
+        return sorted(by.values(), key=lambda g: (SEVERITY[g[0].verdict], -len(g)))
+
     @property
     def failing(self) -> int:
         return sum(self.counts[v] for v in FAILING)
