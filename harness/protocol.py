@@ -66,6 +66,24 @@ def decode_line(line: bytes):
         raise ProtocolError(f"not a JSON line ({e.msg}): {_preview(line)}") from None
 
 
+def decode_batch(lines: list[bytes]) -> list:
+    """Decode many lines in one C-level call (the hot path); any problem falls back to line by line,
+    where a bad line becomes a ProtocolError in its place."""
+    try:
+        msgs = json.loads("[" + b",".join(lines).decode("utf-8") + "]")
+        if len(msgs) == len(lines) and all(type(m) is dict for m in msgs):
+            return msgs
+    except (UnicodeDecodeError, ValueError):
+        pass
+    out = []
+    for line in lines:
+        try:
+            out.append(decode_line(line))
+        except ProtocolError as e:
+            out.append(e)
+    return out
+
+
 def _preview(line: bytes, n: int = 120) -> str:
     return repr(line[:n]) + (f" ... ({len(line)} bytes)" if len(line) > n else "")
 

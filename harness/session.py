@@ -249,7 +249,7 @@ class Session:
         """Outcomes of one incarnation; ends when everything is answered, or with one fault string."""
         inc, pending, name = feed.inc, feed.pending, self.spec.name
         feed.start()
-        check, decode = protocol.check_response, protocol.decode_line
+        check = protocol.check_response
         while not (feed.done and not pending):
             try:
                 src, kind, payload = self._lines.get(timeout=self.timeout)
@@ -273,11 +273,9 @@ class Session:
             if kind == "toolong":
                 yield f"response line longer than {protocol.MAX_LINE >> 20} MiB"
                 return
-            for line in payload:
-                try:
-                    msg = decode(line)
-                except protocol.ProtocolError as e:
-                    yield str(e)
+            for line, msg in zip(payload, protocol.decode_batch(payload)):
+                if isinstance(msg, protocol.ProtocolError):
+                    yield str(msg)
                     return
                 seq = msg.get("seq") if type(msg) is dict else None
                 vec = pending.pop(seq, None) if type(seq) is int else None
@@ -325,45 +323,37 @@ class _Feed:
     def answered(self, n: int) -> None:
         self._room.set()
 
-    def _claim(self):
+    def _claim(self, n: int) -> list[bytes]:
+        """Move up to n vectors into `pending` and return their request lines (one lock per chunk)."""
+        out = []
         with self._lock:
             if self.inc.stop.is_set():
-                return None
-            v = self.resend.popleft() if self.resend else next(self.source, None)
-            if v is None:
-                return None
-            seq = self.inc.next_seq
-            self.inc.next_seq += 1
-            self.pending[seq] = v
-            return seq, v
+                return out
+            pending, seq, sign_request = self.pending, self.inc.next_seq, protocol.sign_request
+            for _ in range(n):
+                v = self.resend.popleft() if self.resend else next(self.source, None)
+                if v is None:
+                    break
+                pending[seq] = v
+                out.append(sign_request(seq, v.request_body))
+                seq += 1
+            self.inc.next_seq = seq
+        return out
 
     def _write(self) -> None:
         stdin, stop = self.inc.proc.stdin, self.inc.stop
-        buf: list[bytes] = []
-        size = 0
         try:
             while True:
-                if len(self.pending) >= self.window:
-                    # flush before waiting for room, so the runner is never starved
-                    if buf:
-                        stdin.write(b"".join(buf))
-                        stdin.flush()
-                        buf, size = [], 0
+                room = self.window - len(self.pending)
+                if room <= 0:
                     self._room.clear()
                     while len(self.pending) >= self.window and not stop.is_set():
                         self._room.wait(0.1)
-                claimed = self._claim()
-                if claimed is None:
+                    continue
+                lines = self._claim(min(room, 512))
+                if not lines:
                     break
-                line = protocol.sign_request(claimed[0], claimed[1].request_body)
-                buf.append(line)
-                size += len(line)
-                if size > (256 << 10):
-                    stdin.write(b"".join(buf))
-                    stdin.flush()
-                    buf, size = [], 0
-            if buf:
-                stdin.write(b"".join(buf))
+                stdin.write(b"".join(lines))
                 stdin.flush()
             if not stop.is_set():
                 self.done = True

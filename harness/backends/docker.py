@@ -657,6 +657,9 @@ class DockerBackend:
             memswap_limit=self.mem_limit,  # no swap on top
             pids_limit=self.pids_limit,
             init=False,
+            # no json-file log: it would cost the engine a JSON encode and a disk write per
+            # line, and keep app keys on disk; the session reads stdio through the attach
+            log_config={"Type": "none", "Config": {}},
             auto_remove=False,  # we read the exit status, then remove it ourselves
         )
         opts = dict(

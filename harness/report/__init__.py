@@ -93,7 +93,7 @@ def load(path) -> dict:
 
 def _md(value, limit: int = 200) -> str:
     """Free text for markdown: escaped, one line, markdown and HTML specials neutralised."""
-    if value is None:
+    if value is None or isinstance(value, jinja2.Undefined):
         return ""
     s = model.show(value, limit) if not isinstance(value, str) else model.escape_text(value)
     if len(s) > limit:
@@ -107,7 +107,7 @@ def _md(value, limit: int = 200) -> str:
 
 def _code(value, limit: int = 120, table: bool = False) -> str:
     """Inline code: escaped text in a backtick fence longer than any run of backticks inside."""
-    if value is None or value == "":
+    if value is None or isinstance(value, jinja2.Undefined) or value == "":
         return ""
     s = model.show(value, limit) if not isinstance(value, str) else model.escape_text(value)
     if len(s) > limit:
@@ -124,19 +124,21 @@ def _code(value, limit: int = 120, table: bool = False) -> str:
 
 
 def _cell(value) -> str:
-    return _md(value, 80) if value not in (None, "") else "—"
+    return _md(value, 80) if not isinstance(value, jinja2.Undefined) and value not in (None, "") else "—"
 
 
-def _cellfmt(c) -> str:
+def _cellfmt(c, compact: bool = False) -> str:
     cell = model.cell(c)
     if cell["total"] == 0:
         return "—"
+    if compact and cell["pass"] == cell["total"]:
+        return "✅"
     extra = []
     if cell["known"]:
-        extra.append(f"*{cell['known']}k*")
+        extra.append(f"({cell['known']:,} known)")
     if cell["skipped"]:
-        extra.append(f"{cell['skipped']} skipped")
-    return f"{cell['mark']} {cell['pass']}/{cell['total']}" + (" " + " ".join(extra) if extra else "")
+        extra.append(f"({cell['skipped']:,} skipped)")
+    return f"{cell['mark']} {cell['pass']:,}/{cell['total']:,}" + (" " + " ".join(extra) if extra else "")
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -153,24 +155,40 @@ def _runner_line(rv) -> str:
     return " · ".join(parts)
 
 
-def _anomaly_detail(a, titles: dict[str, str]) -> str:
-    out = []
+def _group_line(group, titles: dict[str, str], examples: int = 4) -> str:
+    """One line for a group of like anomalies: what, how many, why, and a few of the vectors."""
+    a = group[0]
+    n = len(group)
+    out = [f"**{VERDICT_LABEL[a.verdict].upper()}** ×{n}"]
     if a.verdict == "unexpected-pass":
-        out.append(f" — listed as a known divergence ({_md(a.reason, 160)}) but passes: remove the entry")
+        out.append(f" · listed as a known divergence ({_md(a.reason, 140)}) but passes: remove or narrow the entry")
     elif a.verdict == "runner-fault":
-        out.append(f" — {_md(a.fault or a.reason, 200)}")
+        out.append(f" · {_md(a.fault or a.reason, 200)}")
     else:
         if a.stage:
-            out.append(f" — stage **{a.stage}**")
+            out.append(f" · stage `{a.stage}`")
         if a.error:
-            out.append(f": {_code(a.error.get('type'), 60)} {_md(a.error.get('message'), 120)}")
+            out.append(f" · error {_code(a.error.get('type'), 60)}: {_md(a.error.get('message'), 120)}")
         if a.diagnosis:
-            out.append(" — diagnosis: " + "; ".join(f"{_md(titles.get(d, d), 120)} ({_code(d)})" for d in a.diagnosis[:3]))
+            out.append(" · diagnosis: " + "; ".join(f"{_md(titles.get(d, d), 100)} ({_code(d)})" for d in a.diagnosis[:3]))
             if len(a.diagnosis) > 3:
                 out.append(f" and {len(a.diagnosis) - 3} more")
+        elif a.stage in ("string-to-sign", "signature"):
+            out.append(" · no known mistake explains it")
         if a.reason:
-            out.append(f" — {_md(a.reason, 160)}")
+            out.append(f" · {_md(a.reason, 160)}")
+    shown = ", ".join(f"{_code(x.vector)}" + (f" <sub>{_md(x.where)}</sub>" if n == 1 else "") for x in group[:examples])
+    out.append(f" — {shown}" + (f" and {n - examples:,} more" if n > examples else ""))
     return "".join(out)
+
+
+def _when(ts) -> str:
+    """2026-11-29T18:52:50+00:00 -> 2026-11-29 18:52 UTC (display only)."""
+    if not isinstance(ts, str):
+        return ""
+    if len(ts) >= 16 and ts[10] == "T" and ts.endswith("+00:00"):
+        return f"{ts[:10]} {ts[11:16]} UTC"
+    return _md(ts)
 
 
 def _timing(rv) -> str:
@@ -186,7 +204,7 @@ def environment() -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False, default=False),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.ChainableUndefined,
     )
-    env.filters.update(md=_md, code=_code, cellcode=lambda v, limit=60: _code(v, limit, table=True) or "—", cell=_cell)
+    env.filters.update(when=_when, md=_md, code=_code, cellcode=lambda v, limit=60: _code(v, limit, table=True) or "—", cell=_cell)
     return env
 
 
@@ -198,7 +216,7 @@ def render_markdown(doc: dict) -> str:
     s = Summary(doc)
     flags = s.anomalous_flags()
     text = ""
-    for cap, reason_cap, flag_cap in ((20, 10, 25), (10, 5, 15), (5, 3, 10), (0, 0, 5)):
+    for cap, reason_cap, flag_cap in ((20, 10, 25), (10, 5, 15), (5, 3, 10), (1, 1, 5), (0, 0, 0)):
         text = environment().get_template("report.md.j2").render(
             doc=doc, s=s, corpus_short=model.short_hash(doc["corpus"]["sha256"]),
             command=" ".join(doc.get("command") or []),
@@ -206,7 +224,8 @@ def render_markdown(doc: dict) -> str:
             flags_clean=len(s.flags) - len(flags),
             cap=cap, reason_cap=reason_cap, LABEL=VERDICT_LABEL,
             cellfmt=_cellfmt, runner_line=_runner_line, timing=_timing,
-            anomaly_detail=lambda a: _anomaly_detail(a, s.diagnoses),
+            group_line=lambda g: _group_line(g, s.diagnoses),
+            more_count=lambda groups: f"{sum(len(g) for g in groups):,}",
             stages_of=lambda items: ", ".join(sorted({a.stage or "no stage" for a in items})),
         )
         if len(text) <= MD_LIMIT:

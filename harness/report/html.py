@@ -179,5 +179,5 @@ def render(doc: dict, env: jinja2.Environment, compress: bool | None = None) -> 
         detail_b64=blob,
         css=Markup(_asset("report.css")),
         js=Markup(_asset("report.js")),
-        show=model.show, VERDICTS=model.VERDICTS, LABEL=model.VERDICT_LABEL,
+        show=model.show, VERDICTS=model.VERDICTS, LABEL=model.VERDICT_LABEL, PLURAL=model.VERDICT_PLURAL,
     )

@@ -23,6 +23,10 @@ VERDICT_LABEL = {
     "pass": "pass", "fail": "fail", "known-divergence": "known divergence",
     "unexpected-pass": "unexpected pass", "runner-fault": "runner fault", "skipped": "skipped",
 }
+VERDICT_PLURAL = {
+    "pass": "passes", "fail": "failures", "known-divergence": "known divergences",
+    "unexpected-pass": "unexpected passes", "runner-fault": "runner faults", "skipped": "skipped",
+}
 
 
 def diagnosis_titles(ids) -> dict[str, str]:

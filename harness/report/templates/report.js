@@ -10,6 +10,7 @@
   var NAME = { P: "pass", F: "fail", K: "known-divergence", U: "unexpected-pass", X: "runner-fault", S: "skipped", ".": "not run" };
   var LABEL = { P: "pass", F: "fail", K: "known divergence", U: "unexpected pass", X: "runner fault", S: "skipped", ".": "not run" };
   var BYNAME = { pass: "P", fail: "F", "known-divergence": "K", "unexpected-pass": "U", "runner-fault": "X", skipped: "S" };
+  var PLURAL = { P: "passes", F: "failures", K: "known divergences", U: "unexpected passes", X: "runner faults", S: "skipped", ".": "not run" };
   var SHORT = { F: "fail", K: "known", U: "unexp. pass", X: "fault", S: "skipped" };
   var SEV = { U: 0, F: 1, X: 2, K: 3, S: 4, P: 5, ".": 6 };
   var PAGE_MANY = 20, PAGE_ONE = 100, MORE = 100;
@@ -24,6 +25,11 @@
     var e = document.createElement(tag);
     if (cls) e.className = cls;
     if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function safeEl(tag, cls, s) {  // like el(), with unsafe characters shown as escapes
+    var e = el(tag, cls);
+    appendText(e, String(s));
     return e;
   }
   function fmt(n) { return n.toLocaleString("en-US"); }
@@ -282,7 +288,7 @@
   function renderLists(base) {
     var list = $("list"), runners = runnersShown(), total = 0;
     list.textContent = "";
-    var page = runners.length > 1 ? PAGE_MANY : PAGE_ONE;
+    var page = runners.length > 1 ? PAGE_MANY : PAGE_ONE, empty = [];
     runners.forEach(function (r) {
       var rows = listRows(r, base);
       total += rows.length;
@@ -292,8 +298,8 @@
       h.appendChild(el("span", "rname", D.runners[r].name));
       var tally = {};
       rows.forEach(function (vi) { var c = D.codes[r][vi]; tally[c] = (tally[c] || 0) + 1; });
-      "UFXKSP".split("").forEach(function (c) { if (tally[c]) h.appendChild(chip(c, fmt(tally[c]) + " " + LABEL[c])); });
-      if (!rows.length) h.appendChild(el("span", "muted small", D.runners[r].unavailable ? "unavailable: " + D.runners[r].unavailable : "nothing matches"));
+      "UFXKSP".split("").forEach(function (c) { if (tally[c]) h.appendChild(chip(c, fmt(tally[c]) + " " + (tally[c] === 1 ? LABEL[c] : PLURAL[c]))); });
+      if (!rows.length) { empty.push(r); return; }
       sec.appendChild(h);
       if (tally.K) sec.appendChild(reasonSummary(r, rows));
       if (rows.length) {
@@ -311,6 +317,17 @@
       }
       list.appendChild(sec);
     });
+    if (empty.length) {
+      var p = el("p", "none-match");
+      p.appendChild(el("span", "muted", (empty.length === runners.length ? "No outcome matches the filters" : "Nothing matches for") + (empty.length ? ": " : "")));
+      empty.forEach(function (r, i) {
+        var b = el("span", "rn", D.runners[r].name + (D.runners[r].unavailable ? " (unavailable)" : ""));
+        if (D.runners[r].unavailable) b.title = D.runners[r].unavailable;
+        p.appendChild(b);
+        if (i < empty.length - 1) p.appendChild(document.createTextNode(", "));
+      });
+      list.appendChild(p);
+    }
     $("list-note").textContent = "· " + fmt(total) + " matching outcome" + (total === 1 ? "" : "s");
   }
   function reasonSummary(r, rows) {
@@ -328,7 +345,7 @@
     order.forEach(function (reason) {
       var li = el("li");
       li.appendChild(el("b", "count", fmt(by[reason]) + "×"));
-      var b = el("button", "linkish", reason);
+      var b = safeEl("button", "linkish", reason);
       b.type = "button";
       b.title = "List only the outcomes with this reason";
       b.addEventListener("click", function () { state.reason = reason; state.verdict = "known-divergence"; syncControls(); render(true); });
@@ -349,12 +366,13 @@
     idc.appendChild(el("code", null, key(vi)));
     tr.appendChild(idc);
     tr.appendChild(el("td", "fam muted", D.files[D.vec.file[vi]]));
-    var what = el("td", "what");
+    var wtd = el("td", "what"), what = el("div", "what-in");
+    wtd.appendChild(what);
     var a = code === "P" || code === "." ? null : anomOf(r, vi);
     if (a) {
       var row = a.row;
       if (row[1] >= 0) what.appendChild(el("span", "stage", D.stages[row[1]]));
-      if (row[4] >= 0) what.appendChild(el("code", "etype", D.errtypes[row[4]]));
+      if (row[4] >= 0) what.appendChild(safeEl("code", "etype", D.errtypes[row[4]]));
       if (row[3].length) {
         row[3].slice(0, 2).forEach(function (d) {
           var s = el("span", "diag", D.diag[d][1]);
@@ -363,11 +381,11 @@
         });
         if (row[3].length > 2) what.appendChild(el("span", "muted", "+" + (row[3].length - 2)));
       }
-      if (row[2] >= 0) what.appendChild(el("span", "reason", D.reasons[row[2]]));
+      if (row[2] >= 0) { var rs = safeEl("span", "reason", D.reasons[row[2]]); rs.title = D.reasons[row[2]]; what.appendChild(rs); }
     } else if (code === "P") {
       what.appendChild(el("span", "muted", "output equals expected"));
     }
-    tr.appendChild(what);
+    tr.appendChild(wtd);
     var fl = el("td", "flags");
     D.vec.flags[vi].slice(0, 4).forEach(function (f) { fl.appendChild(el("span", "flag", D.flags[f])); });
     tr.appendChild(fl);
@@ -482,12 +500,12 @@
     if (!a) return box;
     var row = a.row, out = detail.out[r][a.j];  // [sts, sig, error message, fault, stderr, difference]
     var dl = el("dl", "kv");
-    if (row[2] >= 0) kv(dl, code === "X" ? "fault" : code === "F" ? "note" : "reason", el("span", "reason-text", D.reasons[row[2]]));
+    if (row[2] >= 0) kv(dl, code === "X" ? "fault" : code === "F" ? "note" : "reason", safeEl("span", "reason-text", D.reasons[row[2]]));
     if (out[0] !== null) kv(dl, "string_to_sign", valueNode(out[0]));
     if (out[1] !== null) kv(dl, "signature", valueNode(out[1]));
     if (row[4] >= 0 || out[2] !== null) {
       var e = el("span", "val");
-      if (row[4] >= 0) e.appendChild(el("code", "etype", D.errtypes[row[4]]));
+      if (row[4] >= 0) e.appendChild(safeEl("code", "etype", D.errtypes[row[4]]));
       if (out[2] !== null) { e.appendChild(document.createTextNode(" ")); appendText(e, out[2], 2000); }
       kv(dl, "error", e);
     }
@@ -651,7 +669,7 @@
       state.cell = state.cell && state.cell.g === g && state.cell.r === r ? null : { g: g, r: r };
       if (state.cell && state.verdict && !anyMatch(g, r)) state.verdict = "";
       syncControls(); render(true);
-      $("list").scrollIntoView({ behavior: "smooth", block: "start" });
+      $("outcomes-h").scrollIntoView({ behavior: "smooth", block: "start" });
       return true;
     }
     function anyMatch(g, r) {
@@ -674,14 +692,20 @@
     document.addEventListener("keydown", function (e) { if (e.key === "Escape" && openVi >= 0) closeDrawer(); });
   }
 
-  fillControls();
-  var openKey = readHash();
-  syncControls();
-  wire();
-  render(true);
-  if (openKey) {
-    for (var vi = 0; vi < NV; vi++) if (key(vi) === openKey) { openVector(vi); break; }
+  function fromHash() {  // at load, and when the reader follows a link to another #state
+    state = { group: "file", mode: "", flag: "", runner: "", verdict: "anomalies", q: "", cell: null, reason: null };
+    var openKey = readHash();
+    syncControls();
+    render(true);
+    if (openKey) {
+      for (var vi = 0; vi < NV; vi++) if (key(vi) === openKey) { openVector(vi); return; }
+    }
+    if (openVi >= 0) closeDrawer();
   }
+  fillControls();
+  wire();
+  fromHash();
+  window.addEventListener("hashchange", fromHash);
   requestAnimationFrame(function () {
     setTimeout(function () {
       window.__reportReadyAt = performance.now();

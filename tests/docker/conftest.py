@@ -1,0 +1,124 @@
+"""Docker backend tests: they need a reachable Docker engine.
+
+Without one they are skipped with the reason (how to start an engine); under `CI=true`
+they fail instead, so a CI job never passes by skipping them. Tests marked
+`docker_no_engine` check the unreachable-engine path and always run.
+
+Images are built on first use and kept (the cache makes later runs fast); every
+container a test starts is removed by the test or by the fixtures here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness import images, matrix, vectors
+from harness.backends.docker import LABEL, DockerBackend, DockerUnavailable
+
+CI = os.environ.get("CI", "").lower() == "true"
+SUITES = ("bookworm",)  # the defaults' base; the matrix tests bootstrap the others as needed
+
+_engine_error: list = []
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "docker_no_engine: a docker test that runs without an engine (the unreachable path)")
+
+
+def _engine() -> str | None:
+    """None when an engine answers, else why not (cached for the session)."""
+    if not _engine_error:
+        try:
+            images.client()
+            _engine_error.append(None)
+        except DockerUnavailable as e:
+            _engine_error.append(str(e))
+    return _engine_error[0]
+
+
+@pytest.fixture(autouse=True)
+def _needs_engine(request):
+    if request.node.get_closest_marker("docker_no_engine"):
+        return
+    why = _engine()
+    if why is not None:
+        if CI:
+            pytest.fail(f"CI=true and the Docker tests cannot run: {why}", pytrace=False)
+        pytest.skip(f"no Docker engine: {why}")
+
+
+@pytest.fixture(scope="session")
+def bases():
+    """The bootstrapped base images the default variants build FROM (made when missing: root + debootstrap)."""
+    if _engine() is not None:
+        pytest.skip("no Docker engine")
+    out = {}
+    for suite in SUITES:
+        tag = images.base_tag(suite)
+        if not images.image_exists(tag):
+            if os.geteuid() != 0 or not (shutil.which("debootstrap") or Path("/usr/sbin/debootstrap").exists()):
+                msg = f"{tag} is missing and cannot be bootstrapped here (needs root and debootstrap)"
+                pytest.fail(msg) if CI else pytest.skip(msg)
+            images.bootstrap(suite, progress=None)
+        out[suite] = tag
+    return out
+
+
+@pytest.fixture(scope="session")
+def backend(bases):
+    """One backend for the module's sessions; built images stay cached, containers are removed."""
+    b = DockerBackend()
+    yield b
+    b.close()
+    assert b.containers() == []
+
+
+@pytest.fixture(scope="session")
+def built(backend):
+    """The default variants, prepared (built when not cached): name -> (spec, tag)."""
+    return {s.name: (s, backend.prepare(s)["image"]) for s in matrix.default_variants()}
+
+
+@pytest.fixture(scope="session")
+def sample_vectors(tmp_path_factory):
+    """A handful of ordinary valid vectors (3 per mode) from the corpus, or made here if it does not load."""
+    try:
+        corpus = vectors.load()
+        picked: dict[str, list] = {}
+        for v in corpus.vectors:
+            if v.result == "valid" and v.flags == ("ordinary",) and len(picked.setdefault(v.mode, [])) < 3:
+                picked[v.mode].append(v)
+        out = [v for vs in picked.values() for v in vs]
+        if len(out) >= 4:
+            return out
+    except vectors.CorpusError:
+        pass
+    from harness import authoring
+
+    d = tmp_path_factory.mktemp("vectors")
+    f = d / "sample.yaml"
+    f.write_text(
+        "description: a few ordinary vectors made by the docker tests\n"
+        "notes:\n  ordinary: Documentation-shaped values.\n"
+        "vectors:\n"
+        + "".join(
+            f"- id: docker-sample-{i}\n  description: sample {i}\n  mode: {mode}\n  inputs:\n"
+            f"    app_id: 99dc6ebd718b8c764d1c0acb3dea135{i}\n    corp_id: '{corp}'\n    user_id: '{user}'\n"
+            f"    expire_time: 160402060{i}\n    nonce: SnH6av1Ib8pp1xxXHU0BScJXj675eVq30XYqaNUDqN9N{i}\n"
+            f"    app_key: ydesokF5NSAllsNdV40J599dTCZWZYvRSZeyx4A{i}\n  result: valid\n  flags:\n  - ordinary\n"
+            for i, (mode, corp, user) in enumerate(
+                [("single", "", "zhou.qi@corp"), ("sp_user", "corp01", "alice"), ("sp_corp_admin", "corp01", ""),
+                 ("sp_admin", "", "")]
+            )
+        )
+    )
+    authoring.fill(f)
+    return vectors.load(f).vectors
+
+
+def session_containers(session: str) -> list[dict]:
+    return images.client().api.containers(all=True, filters={"label": f"{LABEL}.session={session}"})

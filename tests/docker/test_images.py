@@ -1,0 +1,163 @@
+"""Images: built FROM the bootstrapped bases, cached by content, rebuilt only when a runner changes."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pytest
+
+from harness import images, matrix
+from harness.backends import RunnerUnavailable
+from harness.backends.docker import DockerBackend
+
+pytestmark = pytest.mark.docker
+
+
+def test_base_images_are_bootstrapped(bases):
+    api = images.client().api
+    for suite, tag in bases.items():
+        info = api.inspect_image(tag)
+        assert info["Config"]["Labels"]["appauth-conformance.base"] == suite
+        # bootstrap() is idempotent: an existing base is kept, and says so
+        said = []
+        assert images.bootstrap(suite, progress=said.append) == tag
+        assert any("skipping" in s for s in said)
+        assert api.inspect_image(tag)["Id"] == info["Id"]
+
+
+def test_default_images_build_from_the_bootstrapped_base(backend, built, bases):
+    api = images.client().api
+    base = api.inspect_image(bases["bookworm"])
+    for name, (spec, tag) in built.items():
+        assert tag.startswith(f"appauth-conformance/{name}:")
+        dockerfile, files, ctx_tag, base_tag = backend.context(spec)
+        assert ctx_tag == tag and base_tag == bases["bookworm"]
+        assert dockerfile.count(f"FROM {bases['bookworm']}") >= 1
+        layers = api.inspect_image(tag)["RootFS"]["Layers"]
+        assert layers[: len(base["RootFS"]["Layers"])] == base["RootFS"]["Layers"], f"{name} is not built on {bases['bookworm']}"
+        info = api.inspect_image(tag)
+        assert info["Config"]["User"] == "1000:1000"
+        assert info["Config"]["Labels"]["appauth-conformance"] == "1"
+
+
+def test_templates_render_the_pins(backend, bases):
+    v = {s.name: s for s in matrix.all_variants()}
+    js4 = backend.context(v["js-cryptojs-4.2.0"])[0]
+    assert "crypto-js@4.2.0" in js4 and "npm ci" not in js4
+    js3 = backend.context(v["js-reference"])[0]
+    assert "npm ci --no-audit --no-fund --loglevel=error" in js3 and '"3.1.9-1"' in js3
+    cpp = backend.context(v["cpp-reference"])[0]
+    assert "g++ -O2 -std=c++17 -Wall -o runner runner.cpp -lcrypto" in cpp and "libssl-dev" in cpp
+    assert "openjdk-21-jdk-headless" in backend.context(v["java-jdk21"])[0]
+    for df in (js4, js3, cpp):
+        assert "--no-install-recommends" in df and "rm -rf /var/lib/apt/lists/*" in df
+    # the corporate-proxy recipe only when there is a bundle
+    with_ca = DockerBackend(ca_bundle=str(shutil.which("sh")))  # any file stands in for a PEM bundle here
+    without = DockerBackend(ca_bundle="")
+    assert "update-ca-certificates" in with_ca.context(v["js-reference"])[0]
+    assert "NODE_EXTRA_CA_CERTS" in with_ca.context(v["js-reference"])[0]
+    plain = without.context(v["js-reference"])[0]
+    assert "update-ca-certificates" not in plain and "appauth-ca.crt" not in plain
+    assert without.context(v["js-reference"])[2] != with_ca.context(v["js-reference"])[2]
+
+
+def test_matrix_names_and_families():
+    defaults = matrix.default_variants()
+    assert [s.name for s in defaults] == ["python-reference", "java-reference", "cpp-reference", "js-reference"]
+    names = [s.name for s in matrix.all_variants()]
+    assert len(names) == len(set(names)) >= 10
+    for want in ("cpp-openssl-1.1.1", "cpp-openssl-trixie", "js-cryptojs-4.2.0", "java-jdk21", "python-bullseye",
+                 "python-trixie"):
+        assert want in names
+    for alias, name in (("cpp-openssl-3.0", "cpp-reference"), ("java-jdk17", "java-reference"),
+                        ("js-cryptojs-3.1.9-1", "js-reference"), ("python-bookworm", "python-reference")):
+        assert matrix.variant(alias).name == name
+    for s in matrix.all_variants():
+        assert s.family == f"{s.language}-reference"
+        assert s.divergences is not None and s.divergences.name == "known-divergences.yaml"
+        assert s.docker["suite"] in ("bullseye", "bookworm", "trixie")
+
+
+def test_second_prepare_builds_nothing(built, monkeypatch):
+    b = DockerBackend()
+    calls = []
+    monkeypatch.setattr(b.api, "build", lambda *a, **k: calls.append(k) or iter(()))
+    for name, (spec, tag) in built.items():
+        assert b.prepare(spec)["image"] == tag
+    assert calls == [] and b.builds == 0
+
+
+def test_changing_one_runner_rebuilds_only_its_image(built, tmp_path):
+    b = DockerBackend()
+    ref, ref_tag = built["python-reference"]
+    src = tmp_path / "python"
+    shutil.copytree(ref.source, src, ignore=shutil.ignore_patterns("__pycache__"))
+    copy = dataclasses.replace(ref, source=src)
+    assert b.context(copy)[2] == ref_tag  # same content, same tag
+    runner = src / "runner.py"
+    runner.write_text(runner.read_text() + "\n# a comment changed by test_changing_one_runner_rebuilds_only_its_image\n")
+    new_tag = b.context(copy)[2]
+    assert new_tag != ref_tag
+    for name, (spec, tag) in built.items():
+        assert b.context(spec)[2] == tag, f"{name}'s tag changed although only the python runner did"
+    api = images.client().api
+    try:
+        assert b.prepare(copy)["image"] == new_tag
+        assert b.builds == 1
+        for name, (spec, tag) in built.items():
+            b.prepare(spec)
+        assert b.builds == 1  # nothing else was rebuilt
+    finally:
+        b.close()
+        try:
+            api.remove_image(new_tag, force=True)
+        except Exception:
+            pass
+
+
+def test_a_failing_build_names_the_step_and_its_log(bases, tmp_path):
+    src = tmp_path / "cpp"
+    shutil.copytree(matrix.variant("cpp-reference").source, src)
+    (src / "runner.cpp").write_text("#include <openssl/hmac.h>\nint main() { this is not C++; }\n")
+    spec = dataclasses.replace(matrix.variant("cpp-reference"), name="cpp-broken-test", source=src)
+    said = []
+    b = DockerBackend(progress=said.append)
+    with pytest.raises(RunnerUnavailable) as e:
+        b.prepare(spec)
+    msg = str(e.value)
+    assert "cpp-broken-test" in msg and "failed at Step" in msg and "g++" in msg
+    assert "error" in msg.lower() and "runner.cpp" in msg  # the compiler's words, from the step's log
+    assert any(s.startswith("[cpp-broken-test] Step ") for s in said)
+
+
+def test_user_dockerfile_and_image_specs(built, tmp_path):
+    from harness.runners import RunnerSpec
+
+    _, py_tag = built["python-reference"]
+    ctx = tmp_path / "mine"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM {py_tag}\n")
+    spec = matrix.with_docker(RunnerSpec(name="mine", language="python", command=("python3", "runner.py")),
+                              dockerfile=ctx / "Dockerfile")
+    b = DockerBackend()
+    try:
+        tag = b.prepare(spec)["image"]
+        assert tag.startswith("appauth-conformance/mine:")
+        assert b.prepare(spec)["image"] == tag and b.builds == 1
+        from harness.session import Session
+
+        with Session(spec, b) as s:
+            assert s.start()["language"] == "python"
+        img = matrix.with_docker(RunnerSpec(name="img", language="python", command=()), image=py_tag)
+        assert b.prepare(img)["image"] == py_tag
+        with Session(img, b) as s:
+            assert s.start()["name"] == "python-reference"
+        missing = matrix.with_docker(RunnerSpec(name="nope", language="python", command=()), image="appauth-conformance/none:0")
+        with pytest.raises(RunnerUnavailable, match="not in the local engine"):
+            b.prepare(missing)
+    finally:
+        b.close()
+        images.client().api.remove_image(tag, force=True)
+    with pytest.raises(Exception, match="exactly one"):
+        matrix.with_docker(spec, image="x", dockerfile=ctx / "Dockerfile")
