@@ -30,6 +30,22 @@ LABEL = "appauth-conformance"
 _client = None
 _client_lock = threading.Lock()
 
+# Like Debian's official -slim images: no documentation, man pages or translations, now or in
+# packages installed later (copyright files stay).
+SLIM_DPKG_CFG = """\
+# appauth-conformance base image: keep it small, like Debian's -slim images
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+"""
+_SLIM_DIRS = ("usr/share/doc", "usr/share/man", "usr/share/groff", "usr/share/info", "usr/share/lintian",
+              "usr/share/linda", "usr/share/locale")
+
 
 def base_tag(suite: str) -> str:
     return f"{BASE_REPOSITORY}:{suite}"
@@ -170,12 +186,46 @@ def _tar_stream(root: Path, chunk: int = 1 << 20):
             raise RuntimeError(f"tar of {root} failed: {err.strip()[-500:]}")
 
 
+def _slim(root: Path) -> None:
+    """Drop docs, man pages and translations from a root filesystem, and keep dpkg from adding them."""
+    for sub in _SLIM_DIRS:
+        top = root / sub
+        if not top.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(top, topdown=False):
+            for f in filenames:
+                p = Path(dirpath) / f
+                if sub == "usr/share/doc" and f == "copyright":
+                    continue
+                p.unlink()
+            for d in dirnames:
+                p = Path(dirpath) / d
+                if p.is_symlink():
+                    p.unlink()
+                else:
+                    try:
+                        p.rmdir()
+                    except OSError:  # a copyright file lives here
+                        pass
+    cfg = root / "etc/dpkg/dpkg.cfg.d"
+    cfg.mkdir(parents=True, exist_ok=True)
+    (cfg / "appauth-conformance-slim").write_text(SLIM_DPKG_CFG)
+    for sub in ("var/cache/apt/archives", "var/lib/apt/lists", "var/cache/debconf", "var/log"):
+        d = root / sub
+        if d.is_dir():
+            for p in d.rglob("*"):
+                if p.is_file() and not p.is_symlink() and (sub != "var/cache/debconf" or p.name.endswith("-old")) \
+                        and p.name != "lock":
+                    p.unlink()
+
+
 def bootstrap(suite: str, *, tag: str | None = None, mirror: str | None = None, force: bool = False,
-              progress: Callable[[str], None] | None = print) -> str:
+              slim: bool = True, progress: Callable[[str], None] | None = print) -> str:
     """Make `appauth-conformance/base:<suite>` from `debootstrap --variant=minbase` and import it.
 
     For engines with no registry (air-gapped CI). Skips the work when the image exists
-    (unless `force`). Needs root and debootstrap (scripts/docker-up.sh installs it).
+    (unless `force`). `slim` drops docs, man pages and translations as Debian's -slim
+    images do (about 45 MB). Needs root and debootstrap (scripts/docker-up.sh installs it).
     Returns the image tag.
     """
     from .runners import UsageError
@@ -224,12 +274,14 @@ def bootstrap(suite: str, *, tag: str | None = None, mirror: str | None = None, 
                 for p in d.iterdir():
                     if p.is_file() and p.name not in ("lock",):
                         p.unlink()
+        if slim:
+            _slim(root)
         (root / "etc/apt/sources.list").write_text(f"deb {mirror} {suite} main\n")
         say(f"[base:{suite}] importing into the engine as {tag}")
         api.import_image_from_data(
             _tar_stream(root), repository=repo, tag=version,
             changes=['CMD ["/bin/bash"]', "ENV LANG=C.UTF-8",
-                     f'LABEL {LABEL}.base="{suite}" {LABEL}.mirror="{mirror}"'],
+                     f'LABEL {LABEL}.base="{suite}" {LABEL}.mirror="{mirror}" {LABEL}.slim="{str(slim).lower()}"'],
         )
         if not image_exists(tag):
             raise UsageError(f"importing {tag} reported no error but the image is not there; see the engine's log")

@@ -23,6 +23,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -41,6 +42,10 @@ CA_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERT
 CA_NAME = "appauth-ca.crt"  # the CA bundle's name in a build context
 SKIP_SOURCES = {"node_modules", "__pycache__", ".git", "known-divergences.yaml", "Dockerfile.j2"}
 STEP_LOG_LINES = 30
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 class DockerUnavailable(UsageError):
@@ -129,22 +134,24 @@ def _on_sigterm(signum, frame):
 
 
 _previous_sigterm = None
+_signal_installed = False
 
 
 def _install_hooks() -> None:
-    global _hooks_installed, _previous_sigterm
+    """atexit and SIGTERM run close() of every backend with containers; installed once, chained."""
+    global _hooks_installed, _previous_sigterm, _signal_installed
     with _hooks_lock:
-        if _hooks_installed:
-            return
-        _hooks_installed = True
-        atexit.register(_close_all)
-        if threading.current_thread() is threading.main_thread():
+        if not _hooks_installed:
+            _hooks_installed = True
+            atexit.register(_close_all)
+        if not _signal_installed and threading.current_thread() is threading.main_thread():
             try:
                 prev = signal.getsignal(signal.SIGTERM)
                 if prev is not _on_sigterm:
                     _previous_sigterm = prev
                     signal.signal(signal.SIGTERM, _on_sigterm)
-            except (ValueError, OSError):  # not in the main thread of the main interpreter
+                _signal_installed = True
+            except (ValueError, OSError):  # not the main interpreter
                 pass
 
 
@@ -320,10 +327,15 @@ class DockerProcess:
             if self.returncode is None:
                 self.returncode = -signal.SIGKILL if self.killed else -1
             self._exited.set()
-            try:
-                self._sock.close()
+            try:  # wakes a writer still blocked on the socket before the fd goes away
+                self._sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            for s in (self._sock, self._sock_io):
+                try:
+                    s.close()
+                except Exception:
+                    pass
 
     # -- Popen-like ----------------------------------------------------------------------------
 
@@ -394,13 +406,13 @@ class DockerBackend:
         the file named by SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT or NODE_EXTRA_CA_CERTS,
         the first that exists. "" turns it off.
     mirror: the Debian mirror the builds use; default: the host's apt mirror (images.host_mirror()).
-    progress: called with one condensed line per build step.
+    progress: called with one condensed line per build step; default: printed to stderr; None: quiet.
     """
 
     name = "docker"
 
     def __init__(self, base_image: str | None = None, ca_bundle: str | None = None,
-                 progress: Callable[[str], None] | None = None, mirror: str | None = None, *,
+                 progress: Callable[[str], None] | None | str = "stderr", mirror: str | None = None, *,
                  mem_limit: str = "512m", pids_limit: int = 256, tmpfs_size: str = "64m",
                  uid: int = 1000, client=None):
         from .. import images
@@ -412,7 +424,8 @@ class DockerBackend:
             raise UsageError(f"--ca-bundle {ca_bundle}: no such file; give the PEM bundle your proxy's CA is in")
         self.ca_bundle = ca_bundle or None
         self.mirror = (mirror or images.host_mirror()).rstrip("/")
-        self.progress = progress
+        # builds take minutes when nothing is cached: by default their steps go to stderr
+        self.progress = _to_stderr if progress == "stderr" else progress
         self.mem_limit = mem_limit
         self.pids_limit = pids_limit
         self.tmpfs_size = tmpfs_size
@@ -426,6 +439,7 @@ class DockerBackend:
         self._build_locks: dict[str, threading.Lock] = {}
         self._user: dict[str, str] = {}
         self._started = False
+        _install_hooks()
 
     # -- engine ----------------------------------------------------------------------------------
 
@@ -479,7 +493,7 @@ class DockerBackend:
             base = self.base_for(suite)
             template = self._template_path(spec)
             if "dockerfile" in d:
-                sources = _source_files(Path(d.get("context") or template.parent))
+                sources = _source_files(Path(d.get("context") or spec.source or template.parent))
             else:
                 if spec.source is None:
                     raise RunnerUnavailable(f"{spec.name}: a templated Docker runner needs a source folder")
@@ -487,7 +501,7 @@ class DockerBackend:
             dockerfile = self.render(spec, template, base, suite, sorted(sources))
         elif "dockerfile" in d:
             base = ""
-            sources = _source_files(Path(d.get("context") or Path(d["dockerfile"]).parent))
+            sources = _source_files(Path(d.get("context") or spec.source or Path(d["dockerfile"]).parent))
             dockerfile = Path(d["dockerfile"]).read_text()
         else:
             raise RunnerUnavailable(f"{spec.name}: docker settings need `template`, `dockerfile` or `image`")
@@ -628,7 +642,8 @@ class DockerBackend:
                 + (f"\n--- last {min(len(log), STEP_LOG_LINES)} lines of that step ---\n{tail}" if tail else "")
                 + hint
             )
-        self.builds += 1
+        with self._lock:
+            self.builds += 1
         self._say(f"[{name}] built {tag} in {time.monotonic() - started:.0f}s")
 
     # -- containers ------------------------------------------------------------------------------
@@ -674,7 +689,8 @@ class DockerBackend:
         if spec is not None:
             if spec.env:
                 opts["environment"] = dict(spec.env)
-            if spec.docker and "image" in spec.docker and (spec.docker.get("command") or spec.command):
+            user_image = spec.docker and ("image" in spec.docker or "dockerfile" in spec.docker)
+            if user_image and (spec.docker.get("command") or spec.command):
                 opts["entrypoint"] = _in_container(spec.docker.get("command") or spec.command)
                 opts["command"] = []
         return opts
@@ -688,7 +704,7 @@ class DockerBackend:
         _live.add(self)
         self._started = True
         api = self.api
-        cid = None
+        cid = proc = None
         try:
             cid = api.create_container(**self.container_options(tag, rspec))["Id"]
             with self._lock:
@@ -699,13 +715,17 @@ class DockerBackend:
                 self._procs[cid] = proc
             proc._begin()
             api.start(cid)
-        except APIError as e:
+        except BaseException as e:
             if cid:
                 self._remove(cid)
-            raise RunnerUnavailable(f"{spec.name}: cannot start a container from {tag}: {e.explanation or e}") from None
-        except Exception:
-            if cid:
-                self._remove(cid)
+            if proc is not None:
+                for f in (proc.stdin, proc.stdout, proc.stderr):
+                    try:
+                        f.close()
+                    except OSError:
+                        pass
+            if isinstance(e, APIError):
+                raise RunnerUnavailable(f"{spec.name}: cannot start a container from {tag}: {e.explanation or e}") from None
             raise
         return proc
 

@@ -40,10 +40,8 @@ def _engine() -> str | None:
     return _engine_error[0]
 
 
-@pytest.fixture(autouse=True)
-def _needs_engine(request):
-    if request.node.get_closest_marker("docker_no_engine"):
-        return
+def require_engine() -> None:
+    """Skip (fail under CI=true) with the reason and the fix when no engine answers."""
     why = _engine()
     if why is not None:
         if CI:
@@ -51,11 +49,16 @@ def _needs_engine(request):
         pytest.skip(f"no Docker engine: {why}")
 
 
+@pytest.fixture(autouse=True)
+def _needs_engine(request):
+    if not request.node.get_closest_marker("docker_no_engine"):
+        require_engine()
+
+
 @pytest.fixture(scope="session")
 def bases():
     """The bootstrapped base images the default variants build FROM (made when missing: root + debootstrap)."""
-    if _engine() is not None:
-        pytest.skip("no Docker engine")
+    require_engine()
     out = {}
     for suite in SUITES:
         tag = images.base_tag(suite)
@@ -120,5 +123,11 @@ def sample_vectors(tmp_path_factory):
     return vectors.load(f).vectors
 
 
-def session_containers(session: str) -> list[dict]:
+def _session_containers(session: str) -> list[dict]:
     return images.client().api.containers(all=True, filters={"label": f"{LABEL}.session={session}"})
+
+
+@pytest.fixture
+def session_containers():
+    """session id -> the containers (running or not) labelled with it."""
+    return _session_containers

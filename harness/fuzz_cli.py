@@ -1,0 +1,128 @@
+"""`appauth-conformance fuzz`: differential fuzzing of the runners against the oracle (docs/fuzzing.md).
+
+Exit codes: 0 when every disagreement group is covered by its runner's known
+divergences (or there is none), 1 when a group is not (a new divergence: the
+summary marks it NEW), 2 for usage and set-up errors (cli.main maps UsageError).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import config as cfg
+from .runners import UsageError
+from .vectors import DEFAULT_VECTORS
+
+DEFAULT_SAVE_DIR = DEFAULT_VECTORS / "regressions"
+DEFAULT_COUNT = 100_000
+OK, NONCONFORMING = 0, 1
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "fuzz",
+        help="differential fuzzing: random edge inputs through the runners, compared with the oracle",
+        description="Generate seeded edge-case inputs, run them through every selected runner at once, group "
+                    "disagreements with the oracle by cause, shrink each group to a minimal reproducer. "
+                    "Exit 0: every group is a known divergence of its runner; 1: a group is not; 2: usage error.",
+    )
+    cfg.add_options(p.add_argument)
+    p.add_argument("--count", type=int, default=None, metavar="N",
+                   help=f"inputs to generate (default {DEFAULT_COUNT:,} unless --time-budget is given)")
+    p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                   help="stop generating after this many seconds (with --count: whichever comes first)")
+    p.add_argument("--seed", type=int, default=1, help="generator seed: the same seed gives the same inputs (default 1)")
+    p.add_argument("--batch", type=int, default=20000, metavar="N",
+                   help="inputs generated at once and fanned out to every runner (default 20000)")
+    p.add_argument("--no-shrink", action="store_true", help="report the smallest example of each group as found")
+    p.add_argument("--shrink-seconds", type=float, default=30.0, metavar="SECONDS",
+                   help="time limit for shrinking one group (default 30)")
+    p.add_argument("--save", action="store_true",
+                   help="write each group's reproducer as a vector into --save-dir (schema-checked)")
+    p.add_argument("--save-dir", default=str(DEFAULT_SAVE_DIR),
+                   help="where --save writes <runner>-<cause>.yaml (default: vectors/regressions)")
+    p.set_defaults(func=cmd_fuzz)
+
+
+class Progress:
+    """A self-overwriting status line on a terminal; silent when not a tty or when CI=true."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.live = stream.isatty() and not cfg.in_ci()
+        self.width = 0
+
+    def __call__(self, fuzzer) -> None:
+        line = fuzzer.progress_line()
+        self.width = max(self.width, len(line))
+        self.stream.write("\r" + line.ljust(self.width))
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.live and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+
+
+def cmd_fuzz(a) -> int:
+    from . import fuzz
+
+    opts = cfg.Options.from_namespace(a)
+    count = a.count if a.count is not None or a.time_budget is not None else DEFAULT_COUNT
+    specs = cfg.select_runners(opts)
+    progress = Progress()
+    fuzzer = fuzz.Fuzzer(
+        specs, cfg.make_backend(opts), seed=a.seed, count=count, time_budget=a.time_budget, batch=a.batch,
+        timeout=opts.timeout, shrink=not a.no_shrink, require_all=opts.require_all,
+        shrink_seconds=a.shrink_seconds, on_progress=progress if progress.live else None,
+        warn=lambda s: print(f"warning: {s}", file=sys.stderr),
+    )
+    try:
+        fuzzer.prepare()
+        report = fuzzer.run()
+    finally:
+        progress.end()
+        fuzzer.close()
+    written = []
+    if a.save:
+        written = fuzz.save_reproducers(report, Path(a.save_dir), opts.vectors)
+    print_summary(report, written)
+    return NONCONFORMING if report.unknown else OK
+
+
+def print_summary(report, written=(), out=None) -> None:
+    from . import fuzz
+
+    out = out or sys.stdout
+    w = lambda s="": print(s, file=out)  # noqa: E731
+    live = [r for r in report.runners if r.session is not None or r.outcomes]
+    w(f"fuzz: seed {report.seed}, {report.inputs:,} inputs through {len(live)} runner(s) in {report.wall:.1f} s "
+      f"(stopped by {report.stopped_by})" + (f"; shrinking {report.shrink_wall:.1f} s" if report.shrink_wall >= 0.05 else ""))
+    groups = sorted(report.groups, key=lambda g: (g.runner, -g.count))
+    unknown = len(report.unknown)
+    w(f"disagreement groups: {len(groups)}" + (f" ({unknown} NEW: not covered by the runner's known divergences)"
+                                               if unknown else (" (all known divergences)" if groups else "")))
+    if groups:
+        rw = max(len(g.runner) for g in groups)
+        cw = min(max(len(g.cause) for g in groups), 60)
+        sw = max(len(g.stage) for g in groups)
+        for g in groups:
+            v = g.smallest
+            status = f"known ({g.known})" if g.known else "NEW"
+            shrunk = "shrunk" if g.reproducer is not None else "smallest"
+            example = f"{shrunk}: {fuzz.input_repr(v)}" if v is not None else ""
+            w(f"  {g.runner:<{rw}}  {g.stage:<{sw}}  {g.cause:<{cw}}  {g.count:>9,}x  {status}  {example}")
+    w("runners:")
+    nw = max((len(r.spec.name) for r in report.runners), default=10)
+    for r in report.runners:
+        if r.unavailable:
+            w(f"  {r.spec.name:<{nw}}  skipped: {r.unavailable.splitlines()[0][:100]}")
+            continue
+        rate = r.outcomes / r.seconds if r.seconds > 0 else 0.0
+        dis = r.triage.disagreements if r.triage else 0
+        w(f"  {r.spec.name:<{nw}}  {r.outcomes:>10,} outcomes  {rate:>9,.0f}/s  {dis:>8,} disagreements  "
+          f"{len(r.triage.groups) if r.triage else 0} group(s)")
+    w(f"harness CPU: {report.cpu:.1f} s in {report.wall:.1f} s wall ({100 * report.cpu_share:.0f}% of one core)")
+    for p in written:
+        w(f"saved: {p}")
