@@ -88,7 +88,6 @@ def _summary(engine, opts) -> int:
         c = Counter(r.judgement.verdict for r in st.results.values())
         if st.unavailable:
             rows.append((name, "unavailable", st.unavailable.splitlines()[0][:70]))
-            bad = bad or opts.require_all
             continue
         failing = sum(c[v] for v in FAILING)
         bad = bad or failing > 0
@@ -99,7 +98,10 @@ def _summary(engine, opts) -> int:
     for name, status, detail in rows:
         print(f"{name:<{width}}  {status:<11}  {detail}")
     print(f"results: {opts.report_dir / 'results.json'}")
-    return NONCONFORMING if bad else OK
+    missing = [st for st in engine.runners.values() if st.unavailable]
+    for st in missing:  # a runner that cannot run is a set-up problem, not a verdict on it
+        print(f"error: {st.unavailable}", file=sys.stderr)
+    return USAGE if missing else NONCONFORMING if bad else OK
 
 
 def cmd_vectors(a) -> int:
@@ -128,12 +130,18 @@ def cmd_report(a) -> int:
     from . import report
 
     if a.action == "render":
+        if not Path(a.results).is_file():
+            raise UsageError(f"{a.results}: no such results file (every run writes one into its --report-dir)")
         paths = report.write_reports(Path(a.results), Path(a.out) if a.out else Path(a.results).parent)
         print("wrote " + ", ".join(map(str, paths)))
         return OK
     from .report.compare import compare
 
-    c = compare(report.load(Path(a.old)), report.load(Path(a.new)))
+    try:
+        old, new = report.load(Path(a.old)), report.load(Path(a.new))
+    except report.ResultsError as e:
+        raise UsageError(str(e)) from None
+    c = compare(old, new)
     print(c.format())
     return NONCONFORMING if c.regressed else OK
 

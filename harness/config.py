@@ -101,10 +101,16 @@ def find_config(start: Path | None = None) -> Path | None:
         py = d / "pyproject.toml"
         if py.is_file():
             try:
-                if "appauth-conformance" in tomllib.loads(py.read_text(encoding="utf-8")).get("tool", {}):
-                    return py
-            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+                raw = py.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
                 continue
+            if "appauth-conformance" not in raw:
+                continue
+            try:
+                if "appauth-conformance" in tomllib.loads(raw).get("tool", {}):
+                    return py
+            except tomllib.TOMLDecodeError as e:
+                raise UsageError(f"{py}: TOML syntax: {e}") from None
     return None
 
 

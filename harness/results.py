@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -24,6 +25,21 @@ from .verdicts import Judgement, Stage, Verdict
 
 SCHEMA_ID = "appauth-conformance/results/1"
 VALUE_LIMIT = 4096  # longer values without a repeat notation are cut, with their length kept
+
+
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSW|PRIVATE|CREDENTIAL|API_?KEY|AUTH", re.I)
+
+
+def _secrets() -> list[str]:
+    """Values of environment variables whose names say they are secret (long enough to be worth hiding)."""
+    return sorted((v for k, v in os.environ.items() if SECRET_NAME.search(k) and len(v) >= 6), key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """Runner stderr can echo the environment; no secret from it reaches a report."""
+    for s in _secrets():
+        text = text.replace(s, "***")
+    return text
 
 
 def _now() -> str:
@@ -71,8 +87,8 @@ def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None)
     if o.error is not None:
         rec["error"] = o.error
     if o.fault is not None:
-        rec["fault"] = o.fault
-        rec["stderr_tail"] = (o.stderr_tail or "")[-2000:]
+        rec["fault"] = redact(o.fault)
+        rec["stderr_tail"] = redact((o.stderr_tail or "")[-2000:])
     v = o.vector
     if j.stage is Stage.STRING_TO_SIGN and v.string_to_sign is not None:
         rec["difference"] = first_difference(v.string_to_sign, o.string_to_sign)
@@ -133,7 +149,7 @@ class Recorder:
             "started": self.started,
             "finished": _now(),
             "duration_s": round(time.monotonic() - self.t0, 3),
-            "command": self.command,
+            "command": [redact(a) for a in self.command],
             "corpus": {"sha256": self.corpus.digest, "vector_count": len(self.corpus.vectors)},
             "runners": runners,
             "notes": notes,

@@ -142,6 +142,7 @@ class Session:
         self.restarts = 0
         self._inc: _Incarnation | None = None
         self._lines: queue.Queue = queue.Queue()
+        self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -152,6 +153,7 @@ class Session:
         self.close()
 
     def close(self) -> None:
+        self._closed = True  # a run() still streaming in another thread stops quietly
         inc, self._inc = self._inc, None
         if inc is not None:
             try:
@@ -208,7 +210,7 @@ class Session:
         resend: list[Vector] = []
         name = self.spec.name
         no_progress = 0
-        while True:
+        while not self._closed:
             if self._inc is None:
                 try:
                     self.start()
@@ -225,7 +227,7 @@ class Session:
                     yield item
                 else:
                     fault = item
-            if fault is None:  # everything sent and answered
+            if fault is None or self._closed:  # everything sent and answered, or interrupted
                 return
             # a fault: stop the writer, blame the oldest outstanding request, restart, resend the rest
             unsent = feed.stop()

@@ -170,7 +170,10 @@ def files_under(path: Path) -> list[Path]:
     """The YAML vector files at path (a file, or a folder searched recursively)."""
     path = Path(path)
     if path.is_dir():
-        return sorted(p for p in path.rglob("*.yaml") if p.is_file())
+        found = sorted(p for p in path.rglob("*.yaml") if p.is_file())
+        if not found:
+            raise CorpusError([Problem(str(path), "no .yaml vector files in this folder; pass a .yaml file or a folder of them")])
+        return found
     if path.exists():
         return [path]
     raise CorpusError([Problem(str(path), "no such file or folder; pass a .yaml file or a folder of them")])

@@ -13,14 +13,15 @@ a few vectors crash a runner (runner faults). Outcomes are judged by
 harness.verdicts.judge and diagnosed by harness.diagnosis.diagnose, exactly as
 in a real run.
 
-The mix with the defaults (10,000 vectors x 12 runners): about 95 % pass,
-3.5 % known divergence, 1 % fail, 0.2 % unexpected pass, 0.1 % runner fault.
+The mix with the defaults (10,000 vectors x 12 runners, seed 1): 95.1 % pass,
+3.6 % known divergence, 0.9 % fail, 0.3 % unexpected pass, 0.1 % runner fault.
 """
 
 from __future__ import annotations
 
 import random
 import string
+import unicodedata
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,14 +34,14 @@ from ..verdicts import Stage, Verdict, judge
 
 # family (file stem) -> (share of the corpus, flags it draws from)
 FAMILIES = {
-    "single": (0.16, ["ordinary", "owner-signs"]),
-    "sp_user": (0.16, ["ordinary"]),
-    "sp_corp_admin": (0.12, ["ordinary"]),
-    "sp_admin": (0.12, ["ordinary"]),
-    "text": (0.1, ["cjk", "emoji", "combining", "whitespace", "nbsp", "rtl", "zero-width", "mixed-case"]),
+    "single": (0.14, ["ordinary", "owner-signs"]),
+    "sp_user": (0.14, ["ordinary"]),
+    "sp_corp_admin": (0.1, ["ordinary"]),
+    "sp_admin": (0.1, ["ordinary"]),
+    "text": (0.12, ["cjk", "emoji", "combining", "whitespace", "nbsp", "rtl", "zero-width", "mixed-case"]),
     "keys": (0.06, ["non-ascii-key", "long-key", "key-64", "key-65", "empty-key"]),
-    "nul": (0.05, ["nul", "nul-start", "nul-middle", "nul-end", "key-nul-middle"]),
-    "surrogates": (0.05, ["high-surrogate", "low-surrogate", "reversed-surrogates"]),
+    "nul": (0.07, ["nul", "nul-start", "nul-middle", "nul-end", "key-nul-middle"]),
+    "surrogates": (0.07, ["high-surrogate", "low-surrogate", "reversed-surrogates"]),
     "expire": (0.06, ["expire-zero", "expire-2038", "expire-int64-max", "expire-seconds"]),
     "nonces": (0.04, ["nonce-32", "nonce-64", "nonce-uuid"]),
     "hex": (0.04, ["hex-leading-zero", "hex-letters"]),
@@ -95,19 +96,19 @@ PROFILES = [
     Profile("java-reference", "java", "javax.crypto", "17.0.15", "OpenJDK 17.0.15",
             {"surrogates": "surrogate-question-mark", "empty-key": "error"}, {"surrogates", "empty-key"}),
     Profile("cpp-reference", "cpp", "OpenSSL", "3.0.16", "g++ 12.2.0",
-            {"nul": "nul-truncates-both"}, {"nul"}),
+            {"nul": "nul-truncates-both", "long": "fault"}, {"nul"}),
     Profile("js-reference", "js", "crypto-js", "3.1.9-1", "Node v20.19.2", {}, set()),
     Profile("go-stdlib", "go", "crypto/hmac", "go1.22.2", "go1.22.2", {}, set(), {"emoji"}),
     Profile("rust-hmac", "rust", "hmac", "0.12.1", "rustc 1.79.0", {"mixed-case": "ids-lowercased"}, set()),
     Profile("dotnet-hmac", "csharp", "System.Security.Cryptography", "8.0.6", ".NET 8.0.6",
             {"surrogates": "surrogate-replacement-char"}, {"surrogates"}),
     Profile("php-hash-hmac", "php", "hash", "8.3.7", "PHP 8.3.7", {"whitespace": "fields-stripped"}, set()),
-    Profile("ruby-openssl", "ruby", "openssl", "3.2.0", "ruby 3.3.1", {"expire-2038": "expire-float"}, {"expire-2038"}),
+    Profile("ruby-openssl", "ruby", "openssl", "3.2.0", "ruby 3.3.1", {"expire": "expire-float"}, {"expire"}),
     Profile("swift-cryptokit", "swift", "CryptoKit", "Xcode 15", "Swift 5.10",
-            {"surrogates": "surrogate-replacement-char"}, {"surrogates"}, {"nbsp"}),
+            {"surrogates": "surrogate-replacement-char", "combining": "fields-nfc"}, {"surrogates", "combining"}, {"nbsp"}),
     Profile("kotlin-jvm", "kotlin", "javax.crypto", "21.0.3", "Kotlin 2.0.0 / JDK 21",
-            {"surrogates": "surrogate-question-mark", "empty-key": "error"}, {"surrogates", "empty-key"}, fault_rate=0.004),
-    Profile("node-crypto", "js", "node:crypto", "3.0.13+quic", "Node v22.2.0", {"hex-letters": "hex-uppercase"}, set()),
+            {"surrogates": "surrogate-question-mark", "empty-key": "error"}, {"surrogates", "empty-key"}, fault_rate=0.008),
+    Profile("node-crypto", "js", "node:crypto", "3.0.13+quic", "Node v22.2.0", {"hex": "hex-uppercase", "nonces": "hex-uppercase"}, set()),
 ]
 
 
@@ -187,6 +188,7 @@ MISTAKES: dict[str, Callable[[Vector], tuple]] = {
     "fields-stripped": lambda v: _with_sts(v, ":".join(p.strip() for p in v.string_to_sign.split(":"))),
     "expire-float": lambda v: _with_sts(v, v.string_to_sign.replace(f":{v.expire_time}:", f":{float(v.expire_time)!r}:")),
     "error": lambda v: (None, None, {"type": "IllegalArgumentException", "message": "Empty key"}),
+    "fields-nfc": lambda v: _with_sts(v, unicodedata.normalize("NFC", v.string_to_sign)),
 }
 
 
@@ -220,7 +222,7 @@ def document(vectors: int = 10_000, runners: int = 12, seed: int = 1, complete: 
         for v in vs:
             fam = v.file.split("/")[-1][:-5]
             hit = next((k for k in (fam, *v.flags) if k in p.mistakes), None)
-            if prng.random() < p.fault_rate:
+            if prng.random() < p.fault_rate or (hit and p.mistakes[hit] == "fault"):
                 o = Outcome(v, name, fault="runner exited with status 134 (SIGABRT) while signing",
                             stderr_tail="terminate called after throwing an instance of 'std::bad_alloc'\n  what():  std::bad_alloc\n")
             else:
@@ -243,7 +245,8 @@ def _reason(p: Profile, key: str) -> str:
         "surrogates": f"{p.library} replaces an unpaired surrogate instead of refusing it (the documented snippet signs what it gets)",
         "empty-key": "SecretKeySpec throws IllegalArgumentException(\"Empty key\"), which the snippet does not catch",
         "nul": "the C++ snippet passes strlen() lengths to HMAC: key and data end at the first NUL",
-        "expire-2038": "Ruby's Time arithmetic turns large expire times into Floats",
+        "expire": "Ruby's Time arithmetic turns expire times into Floats (\"1604020600.0\")",
+        "combining": "CryptoKit's String bridging NFC-normalises the fields",
         "emoji": "listed in 2023 for a since-fixed surrogate-pair bug",
         "nbsp": "listed for a CryptoKit normalisation bug that Swift 5.9 fixed",
     }.get(key, f"{key}: known to differ")

@@ -4,7 +4,9 @@
 (function () {
   "use strict";
 
+  var T0 = performance.now();
   var D = JSON.parse(document.getElementById("report-data").textContent);
+  var timings = window.__reportTimings = { script_start: T0, parsed: performance.now() };
   var NV = D.vec.id.length, NR = D.runners.length;
   var CODES = "PFKUXS.";
   var NAME = { P: "pass", F: "fail", K: "known-divergence", U: "unexpected-pass", X: "runner-fault", S: "skipped", ".": "not run" };
@@ -705,6 +707,7 @@
   fillControls();
   wire();
   fromHash();
+  timings.rendered = performance.now();
   window.addEventListener("hashchange", fromHash);
   requestAnimationFrame(function () {
     setTimeout(function () {

@@ -1,0 +1,109 @@
+"""Fuzzer throughput and memory: N inputs through the four reference runners on the local backend.
+
+    .venv/bin/python benchmarks/fuzz.py                      # 1,000,000 inputs (target: <= 60 s on 2 cores)
+    .venv/bin/python benchmarks/fuzz.py --count 100000 --seed 3
+    .venv/bin/python benchmarks/fuzz.py --compare-memory     # 100k and 1M in fresh processes: peak RSS within 20%
+
+Prints the wall time of the fuzzing phase (generation, four concurrent sessions,
+differential check, triage), the shrinking time, each runner's rate, the harness
+CPU share (time.process_time() of this process / wall: 100% is one core), the
+runners' own CPU (RUSAGE_CHILDREN after they exit) and the peak RSS of this
+process (getrusage(RUSAGE_SELF).ru_maxrss). The figures measured are in
+docs/fuzzing.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness import fuzz  # noqa: E402
+from harness.backends.local import LocalBackend  # noqa: E402
+from harness.runners import BUILTINS  # noqa: E402
+
+
+def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
+    specs = [s for s in BUILTINS if lang == "all" or s.name in lang.split(",") or s.language in lang.split(",")]
+    fz = fuzz.Fuzzer(specs, LocalBackend(), seed=seed, count=count, batch=batch, shrink=shrink,
+                     require_all=True, warn=lambda s: print("warning:", s, file=sys.stderr))
+    fz.prepare()
+    try:
+        rep = fz.run()
+    finally:
+        fz.close()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "count": rep.inputs,
+        "seed": seed,
+        "wall_s": round(rep.wall, 2),
+        "shrink_s": round(rep.shrink_wall, 2),
+        "harness_cpu_s": round(rep.cpu, 2),
+        "harness_cpu_share": round(rep.cpu_share, 3),
+        "runners_cpu_s": round(children.ru_utime + children.ru_stime, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rates": {r.spec.name: round(r.outcomes / r.seconds) if r.seconds else 0 for r in rep.runners},
+        "groups": [{"runner": g.runner, "stage": g.stage, "cause": g.cause, "count": g.count, "known": g.known}
+                   for g in rep.groups],
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+    }
+
+
+def show(m: dict) -> None:
+    print(f"inputs: {m['count']:,} (seed {m['seed']}) through the four reference runners, {m['cpus']} CPU(s), "
+          f"load average after the run {m['load_avg']}")
+    print(f"fuzzing phase wall: {m['wall_s']:.1f} s ({m['count'] / m['wall_s']:,.0f} inputs/s); shrinking: {m['shrink_s']:.1f} s")
+    for name, rate in m["rates"].items():
+        print(f"  {name:<18} {rate:>9,} outcomes/s")
+    print(f"harness CPU: {m['harness_cpu_s']:.1f} s = {100 * m['harness_cpu_share']:.0f}% of one core; "
+          f"runners' CPU: {m['runners_cpu_s']:.1f} s")
+    print(f"peak RSS (harness process): {m['peak_rss_mb']:.1f} MB")
+    print(f"disagreement groups: {len(m['groups'])}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=fuzz.DEFAULT_BATCH)
+    ap.add_argument("--lang", default="all")
+    ap.add_argument("--no-shrink", action="store_true")
+    ap.add_argument("--json", action="store_true", help="print one JSON object (used by --compare-memory)")
+    ap.add_argument("--compare-memory", action="store_true",
+                    help="run 100,000 and 1,000,000 inputs in fresh processes and compare their peak RSS")
+    a = ap.parse_args()
+    if a.compare_memory:
+        out = {}
+        for n in (100_000, 1_000_000):
+            cmd = [sys.executable, __file__, "--json", "--count", str(n), "--seed", str(a.seed), "--batch", str(a.batch),
+                   "--lang", a.lang] + (["--no-shrink"] if a.no_shrink else [])
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                print(r.stdout + r.stderr, file=sys.stderr)
+                return 2
+            out[n] = json.loads(r.stdout.strip().splitlines()[-1])
+            show(out[n])
+            print()
+        small, big = out[100_000]["peak_rss_mb"], out[1_000_000]["peak_rss_mb"]
+        growth = big / small - 1
+        print(f"peak RSS: 100k {small:.1f} MB, 1M {big:.1f} MB: {100 * growth:+.1f}% "
+              f"({'within' if growth <= 0.20 else 'NOT within'} 20%)")
+        return 0 if growth <= 0.20 else 1
+    m = measure(a.count, a.seed, a.batch, not a.no_shrink, a.lang)
+    if a.json:
+        print(json.dumps(m))
+    else:
+        show(m)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
