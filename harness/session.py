@@ -68,7 +68,7 @@ class _Incarnation:
         size = 0
         while True:
             try:
-                chunk = read(1 << 20)
+                chunk = read(1 << 18)
             except (OSError, ValueError):
                 chunk = b""
             if not chunk:
@@ -345,7 +345,7 @@ class _Feed:
     def _write(self) -> None:
         stdin, stop = self.inc.proc.stdin, self.inc.stop
         try:
-            while True:
+            while not stop.is_set():
                 room = self.window - len(self.pending)
                 if room <= 0:
                     self._room.clear()

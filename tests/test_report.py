@@ -371,6 +371,28 @@ def test_html_is_self_contained_and_escaped(run):
     assert "detail" in data and len(data["detail"]["inputs"]) == 5
 
 
+def test_html_escapes_record_text_in_markup(run):
+    _, doc = run
+    doc = copy.deepcopy(doc)
+    doc["runners"][1]["image"] = '<img src=x onerror="alert(1)">'
+    doc["runners"][1]["unavailable"] = "<b>docker</b> & co"
+    page = report.render_html(doc)
+    assert "<img src=x" not in page and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
+    assert "<b>docker</b>" not in page and "&lt;b&gt;docker&lt;/b&gt; &amp; co" in page
+
+
+def test_reports_of_a_run_with_no_outcome(tmp_path):
+    corpus = write_corpus(tmp_path / "v")
+    rec = Recorder(tmp_path / "r.json", corpus, backend="docker")
+    rec.runner("java", "java", unavailable="docker: image appauth/java:1 not found; run `appauth-conformance images build`")
+    path = rec.write(complete=False)
+    md_path, html_path = report.write_reports(path)
+    md = md_path.read_text(encoding="utf-8")
+    assert md.startswith("# ⚠️ App ID authentication conformance: incomplete") and "was unavailable" in md
+    assert "**no outcome was recorded**" in md
+    assert 'id="report-data"' in html_path.read_text(encoding="utf-8")
+
+
 def test_html_detail_compressed_round_trip(run):
     import base64
     import gzip

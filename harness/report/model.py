@@ -248,7 +248,8 @@ class Summary:
             if c[v]:
                 parts.append(f"{c[v]:,} {one if c[v] == 1 else many}")
         if not parts:
-            parts.append(f"{c['pass']:,} of {self.outcome_count:,} outcomes pass")
+            parts.append(f"{c['pass']:,} of {self.outcome_count:,} outcomes pass" if self.outcome_count
+                         else "no outcome was recorded")
         if c["known-divergence"]:
             parts.append(f"{c['known-divergence']:,} known divergence{'s' if c['known-divergence'] != 1 else ''}")
         if c["skipped"]:

@@ -366,6 +366,7 @@
     tr.appendChild(td);
     var idc = el("td", "vid");
     idc.appendChild(el("code", null, key(vi)));
+    idc.title = key(vi);
     tr.appendChild(idc);
     tr.appendChild(el("td", "fam muted", D.files[D.vec.file[vi]]));
     var wtd = el("td", "what"), what = el("div", "what-in");
@@ -399,6 +400,12 @@
   function loadDetail() {
     if (detailPromise) return detailPromise;
     if (D.detail) { detailPromise = Promise.resolve(D.detail); return detailPromise; }
+    if (document.readyState === "loading") {  // the data block follows this script: wait until it is read
+      detailPromise = new Promise(function (resolve) {
+        document.addEventListener("DOMContentLoaded", function () { detailPromise = null; resolve(loadDetail()); });
+      });
+      return detailPromise;
+    }
     var node = $("report-detail");
     if (!node) { detailPromise = Promise.reject(new Error("no detail data in this report")); return detailPromise; }
     if (typeof DecompressionStream === "undefined") {
