@@ -80,7 +80,11 @@ class Engine:
         threads = []
         for st in self.runners.values():
             todo = [v for v in vectors if v.key not in st.results]
-            if st.session is None or not todo:
+            if st.session is None:
+                for v in todo:  # recorded as skipped, so a report shows what was not measured and why
+                    self._keep(st, Result(Outcome(v, st.spec.name), Judgement(Verdict.SKIPPED, reason=st.unavailable)))
+                continue
+            if not todo:
                 continue
             t = threading.Thread(target=self._stream, args=(st, todo), daemon=True)
             t.start()
@@ -93,16 +97,18 @@ class Engine:
         t0 = time.monotonic()
         for o in st.session.run(todo):
             j = judge(o, st.expectations.find(o.vector))
-            r = Result(o, j, diagnose(o, j) if j.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE) else [])
-            st.results[o.vector.key] = r
-            if self.recorder:
-                self.recorder.add(o, j, r.diagnosis)
-            if self.on_result:
-                with self._lock:
-                    self.on_result(r)
+            self._keep(st, Result(o, j, diagnose(o, j) if j.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE) else []))
         st.seconds += time.monotonic() - t0
         if self.recorder:
             self.recorder.timing(st.spec.name, "run_s", st.seconds)
+
+    def _keep(self, st: RunnerState, r: Result) -> None:
+        st.results[r.outcome.vector.key] = r
+        if self.recorder:
+            self.recorder.add(r.outcome, r.judgement, r.diagnosis)
+        if self.on_result:
+            with self._lock:
+                self.on_result(r)
 
     def result(self, runner: str, vector: Vector) -> Result | None:
         return self.runners[runner].results.get(vector.key)

@@ -848,9 +848,9 @@ REPRODUCER_FLAGS: dict[str, Callable[[Vector], bool]] = {
     "expire-2106": lambda v: v.expire_time == 2**32,
     "expire-float-precision": lambda v: v.expire_time > 2**53 and float(v.expire_time) != v.expire_time,
     "expire-int64-max": lambda v: v.expire_time == INT64_MAX,
-    "key-63": lambda v: _kb(v) == 63,
-    "key-64": lambda v: _kb(v) == 64,
-    "key-65": lambda v: _kb(v) == 65,
+    "key-63": lambda v: not _lone(v.app_key) and _kb(v) == 63,
+    "key-64": lambda v: not _lone(v.app_key) and _kb(v) == 64,
+    "key-65": lambda v: not _lone(v.app_key) and _kb(v) == 65,
     "colon": lambda v: any(":" in getattr(v, f) for f in TEXT_FIELDS),
     "emoji": lambda v: any(ord(ch) > 0xFFFF for f in TEXT_FIELDS for ch in getattr(v, f)),
     "latin1-range": lambda v: any("\x80" <= ch <= "\xff" for f in TEXT_FIELDS for ch in getattr(v, f)),
@@ -1046,7 +1046,9 @@ class Fuzzer:
         ticker = _Ticker(self) if self.on_progress else None
         stopped_by = "count"
         try:
-            for chunk in inputs.chunks(self.batch, self.count, self._stop_generating):
+            # under a time budget, small chunks keep the overshoot (what is queued when time is up) short
+            batch = self.batch if self.time_budget is None else min(self.batch, 2048)
+            for chunk in inputs.chunks(batch, self.count, self._stop_generating):
                 self.generated += len(chunk)
                 for r in live:
                     if r.error is None:
@@ -1152,6 +1154,8 @@ def save_reproducers(report: FuzzReport, save_dir: Path, corpus: Path = DEFAULT_
     corpus_notes: dict[str, str] = {}
     ids: set[str] = set()
     for src in {Path(corpus).resolve(), save_dir.resolve()}:
+        if src.is_dir() and not any(src.rglob("*.yaml")):
+            continue  # an empty save folder: nothing to be unique against yet
         try:
             c = vectors.load(src, verify=False)
         except vectors.CorpusError as e:
@@ -1209,5 +1213,6 @@ def save_reproducers(report: FuzzReport, save_dir: Path, corpus: Path = DEFAULT_
         g.saved = str(path)
         if path not in written:
             written.append(path)
-    vectors.load(save_dir)  # what was written must pass every check (raises CorpusError otherwise)
+    if any(save_dir.rglob("*.yaml")):
+        vectors.load(save_dir)  # what was written must pass every check (raises CorpusError otherwise)
     return written

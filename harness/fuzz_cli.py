@@ -48,9 +48,12 @@ def add_parser(subparsers) -> None:
 class Progress:
     """A self-overwriting status line on a terminal; silent when not a tty or when CI=true."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.live = stream.isatty() and not cfg.in_ci()
+    def __init__(self, stream=None):
+        self.stream = stream = stream or sys.stderr
+        try:
+            self.live = stream.isatty() and not cfg.in_ci()
+        except (AttributeError, ValueError):
+            self.live = False
         self.width = 0
 
     def __call__(self, fuzzer) -> None:

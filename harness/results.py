@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -85,7 +86,7 @@ def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None)
         if getattr(o, k) is not None:
             rec[k] = value(getattr(o, k))
     if o.error is not None:
-        rec["error"] = o.error
+        rec["error"] = {"type": o.error["type"][:200], "message": redact(o.error["message"][:2000])}
     if o.fault is not None:
         rec["fault"] = redact(o.fault)
         rec["stderr_tail"] = redact((o.stderr_tail or "")[-2000:])
@@ -114,7 +115,8 @@ class Recorder:
 
     def runner(self, name: str, language: str, *, hello: dict | None = None, facts: dict | None = None,
                unavailable: str | None = None) -> None:
-        rec = self.runners.setdefault(name, {"name": name, "language": language, "backend": self.backend})
+        rec = self.runners.setdefault(name, {"name": name})
+        rec.update(language=language, backend=self.backend)
         if hello is not None:
             rec["hello"] = hello
         if facts:
@@ -166,7 +168,7 @@ def write_json_atomic(path: Path, doc: dict) -> None:
     """Write to a temporary file in the same folder, fsync, rename: readers see old or new, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=True, separators=(",", ":"))
         f.flush()

@@ -38,6 +38,16 @@
   function key(vi) { return D.modes[D.vec.mode[vi]] + "/" + D.vec.id[vi]; }
   function chip(code, text) { return el("span", "chip v-" + NAME[code].replace(" ", "-"), text); }
 
+  var codeIdxCache = [];
+  function codeIdx(r) {  // the verdict codes of runner r as indexes into CODES
+    if (!codeIdxCache[r]) {
+      var s = D.codes[r], a = new Uint8Array(NV), map = {};
+      for (var c = 0; c < CODES.length; c++) map[CODES.charCodeAt(c)] = c;
+      for (var i = 0; i < NV; i++) a[i] = map[s.charCodeAt(i)];
+      codeIdxCache[r] = a;
+    }
+    return codeIdxCache[r];
+  }
   function anomOf(r, vi) {
     if (!anomIndex[r]) {
       var idx = new Int32Array(NV).fill(-1), rows = D.anom[r];
@@ -170,18 +180,23 @@
     var g = state.group, names = groupNames(g), G = names.length, runners = [];
     for (var r = 0; r < NR; r++) if (!state.runner || D.runners[r].name === state.runner) runners.push(r);
     var cnt = new Int32Array(G * NR * 7), vcount = new Int32Array(G);
+    var gs, k;
     for (var vi = 0; vi < NV; vi++) {
       if (!base[vi]) continue;
-      var gs = groupsOf(vi, g);
-      for (var k = 0; k < gs.length; k++) vcount[gs[k]]++;
+      gs = groupsOf(vi, g);
+      for (k = 0; k < gs.length; k++) vcount[gs[k]]++;
     }
+    var col = g === "mode" ? D.vec.mode : g === "file" ? D.vec.file : null;
     for (var ri = 0; ri < runners.length; ri++) {
-      var rr = runners[ri], codes = D.codes[rr];
+      var rr = runners[ri], ci = codeIdx(rr);
+      if (col) {  // one group per vector: no per-vector allocation
+        for (vi = 0; vi < NV; vi++) if (base[vi]) cnt[(col[vi] * NR + rr) * 7 + ci[vi]]++;
+        continue;
+      }
       for (vi = 0; vi < NV; vi++) {
         if (!base[vi]) continue;
-        var ci = CODES.indexOf(codes[vi]);
-        gs = groupsOf(vi, g);
-        for (k = 0; k < gs.length; k++) cnt[(gs[k] * NR + rr) * 7 + ci]++;
+        gs = D.vec.flags[vi];
+        for (k = 0; k < gs.length; k++) cnt[(gs[k] * NR + rr) * 7 + ci[vi]]++;
       }
     }
     var table = $("matrix");
@@ -275,31 +290,38 @@
     return groupsOf(vi, state.group).indexOf(state.cell.g) >= 0;
   }
   function listRows(r, base) {
-    var codes = D.codes[r], rows = [];
+    var codes = D.codes[r], ci = codeIdx(r), rows = [], ok = [];
+    for (var c = 0; c < CODES.length; c++) ok.push(verdictOk(CODES[c]));
     for (var vi = 0; vi < NV; vi++) {
-      if (!base[vi] || !verdictOk(codes[vi]) || !inCell(vi)) continue;
+      if (!base[vi] || !ok[ci[vi]] || (state.cell && !inCell(vi))) continue;
       if (state.reason !== null) {
         var a = anomOf(r, vi);
         if (!a || D.reasons[a.row[2]] !== state.reason) continue;
       }
       rows.push(vi);
     }
-    rows.sort(function (x, y) { return SEV[codes[x]] - SEV[codes[y]] || x - y; });
+    var sev = [];
+    for (c = 0; c < CODES.length; c++) sev.push(SEV[CODES[c]]);
+    rows.sort(function (x, y) { return sev[ci[x]] - sev[ci[y]] || x - y; });
     return rows;
   }
   function renderLists(base) {
     var list = $("list"), runners = runnersShown(), total = 0;
     list.textContent = "";
     var page = runners.length > 1 ? PAGE_MANY : PAGE_ONE, empty = [];
-    runners.forEach(function (r) {
-      var rows = listRows(r, base);
+    var lists = runners.map(function (r) { return { r: r, rows: listRows(r, base) }; });
+    // runners whose first (most severe) row fails the run come first; otherwise registry order
+    lists.sort(function (a, b) { return failingFirst(a) - failingFirst(b) || a.r - b.r; });
+    function failingFirst(x) { var c = x.rows.length ? D.codes[x.r][x.rows[0]] : "P"; return c === "U" || c === "F" || c === "X" ? 0 : 1; }
+    lists.forEach(function (item) {
+      var r = item.r, rows = item.rows;
       total += rows.length;
       var sec = el("section", "runner-list");
       sec.dataset.runner = D.runners[r].name;
       var h = el("h3");
       h.appendChild(el("span", "rname", D.runners[r].name));
-      var tally = {};
-      rows.forEach(function (vi) { var c = D.codes[r][vi]; tally[c] = (tally[c] || 0) + 1; });
+      var tally = {}, codes = D.codes[r];
+      for (var i = 0; i < rows.length; i++) { var c = codes[rows[i]]; tally[c] = (tally[c] || 0) + 1; }
       "UFXKSP".split("").forEach(function (c) { if (tally[c]) h.appendChild(chip(c, fmt(tally[c]) + " " + (tally[c] === 1 ? LABEL[c] : PLURAL[c]))); });
       if (!rows.length) { empty.push(r); return; }
       sec.appendChild(h);
@@ -307,7 +329,7 @@
       if (rows.length) {
         var table = el("table", "outcomes"), tb = el("tbody");
         var n = Math.min(rows.length, shown[r] || page);
-        for (var i = 0; i < n; i++) tb.appendChild(outcomeRow(r, rows[i]));
+        for (i = 0; i < n; i++) tb.appendChild(outcomeRow(r, rows[i]));
         table.appendChild(tb);
         sec.appendChild(table);
         if (rows.length > n) {
