@@ -47,19 +47,25 @@ public final class Signer {
     }
 
     /** The signer under test: lowercase hex HMAC-SHA256 of the UTF-8 text. Throws to refuse. */
-    static String sign(String data, String appKey) throws GeneralSecurityException, CharacterCodingException {
+    static String sign(String data, String appKey) throws GeneralSecurityException {
         Mac mac = Mac.getInstance("HmacSHA256");
-        mac.init(new RawKey(utf8(appKey))); // not SecretKeySpec: it throws on an empty key, which HMAC allows
-        return HexFormat.of().formatHex(mac.doFinal(utf8(data)));
+        mac.init(new RawKey(utf8(appKey, "app_key"))); // not SecretKeySpec: it throws on an empty key, which HMAC allows
+        return HexFormat.of().formatHex(mac.doFinal(utf8(data, "string_to_sign")));
     }
 
     /** Strict UTF-8. String.getBytes(UTF_8) would sign '?' for an unpaired surrogate; a new
-     *  encoder REPORTs it instead (MalformedInputException), so the request is refused. */
-    static byte[] utf8(String s) throws CharacterCodingException {
-        ByteBuffer b = StandardCharsets.UTF_8.newEncoder().encode(CharBuffer.wrap(s));
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        return out;
+     *  encoder REPORTs it instead, so the request is refused. */
+    static byte[] utf8(String s, String what) {
+        CharBuffer in = CharBuffer.wrap(s);
+        try {
+            ByteBuffer b = StandardCharsets.UTF_8.newEncoder().encode(in);
+            byte[] out = new byte[b.remaining()];
+            b.get(out);
+            return out;
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException(what + ": unpaired surrogate U+" + Integer.toHexString(s.charAt(in.position())).toUpperCase()
+                    + " at index " + in.position() + " has no UTF-8 form", e);
+        }
     }
 
     record RawKey(byte[] bytes) implements SecretKey {

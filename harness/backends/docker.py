@@ -30,6 +30,7 @@ import time
 import uuid
 import weakref
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -362,9 +363,15 @@ class DockerProcess:
         return self.returncode
 
     def kill(self) -> None:
-        """SIGKILL and remove the container (one API call); its streams then end."""
-        if not self._exited.is_set():
-            self.killed = True
+        """SIGKILL and remove the container (one API call); its streams then end.
+
+        A container that already exited (the usual end: EOF on stdin, exit 0) is removed in
+        the background, so closing a session does not wait for the engine; the backend's
+        close() waits for those removals."""
+        if self._exited.is_set():
+            self.backend._remove_later(self.id)
+            return
+        self.killed = True
         self.backend._remove(self.id)
         try:  # unblocks the demux thread if the engine keeps the stream open a moment longer
             self._sock.shutdown(socket.SHUT_RDWR)
@@ -439,6 +446,7 @@ class DockerBackend:
         self._build_locks: dict[str, threading.Lock] = {}
         self._user: dict[str, str] = {}
         self._started = False
+        self._reaper: ThreadPoolExecutor | None = None
         _install_hooks()
 
     # -- engine ----------------------------------------------------------------------------------
@@ -747,6 +755,16 @@ class DockerBackend:
         with self._lock:
             self._procs.pop(cid, None)
 
+    def _remove_later(self, cid: str) -> None:
+        with self._lock:
+            if self._reaper is None:
+                self._reaper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="docker-remove")
+            reaper = self._reaper
+        try:
+            reaper.submit(self._remove, cid)
+        except RuntimeError:  # interpreter shutting down: do it now
+            self._remove(cid)
+
     def containers(self) -> list[str]:
         """Ids of the containers of this backend the engine still has (running or not)."""
         if not self._started:
@@ -757,6 +775,10 @@ class DockerBackend:
         """Remove every container this backend started; safe to call more than once."""
         if not self._started:
             return
+        with self._lock:
+            reaper, self._reaper = self._reaper, None
+        if reaper is not None:
+            reaper.shutdown(wait=True)  # removals already under way finish first
         with self._lock:
             procs = list(self._procs.items())
         for cid, proc in procs:

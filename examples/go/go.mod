@@ -1,0 +1,3 @@
+module example.com/appauth-signer
+
+go 1.19
