@@ -32,6 +32,7 @@ from harness.runners import BUILTINS  # noqa: E402
 
 def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
     specs = [s for s in BUILTINS if lang == "all" or s.name in lang.split(",") or s.language in lang.split(",")]
+    fuzz.steady_memory()  # as the CLI does
     fz = fuzz.Fuzzer(specs, LocalBackend(), seed=seed, count=count, batch=batch, shrink=shrink,
                      require_all=True, warn=lambda s: print("warning:", s, file=sys.stderr))
     fz.prepare()

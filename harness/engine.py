@@ -60,20 +60,31 @@ class Engine:
         self._lock = threading.Lock()
 
     def prepare(self) -> None:
-        """Build and start every runner; an unavailable one is recorded with its reason, not raised."""
-        for st in self.runners.values():
-            t0 = time.monotonic()
-            try:
-                st.facts = self.backend.prepare(st.spec) or {}
-                st.session = Session(st.spec, self.backend, timeout=self.timeout)
-                st.session.start()
-            except (RunnerUnavailable, HandshakeError) as e:
-                st.unavailable = str(e)
-                st.session = None
-            if self.recorder:
-                hello = st.session.hello if st.session else None
-                self.recorder.runner(st.spec.name, st.spec.language, hello=hello, facts=st.facts, unavailable=st.unavailable)
-                self.recorder.timing(st.spec.name, "start_s", time.monotonic() - t0)
+        """Build and start every runner, concurrently (JVM, Node and container start-up overlap).
+        An unavailable runner is recorded with its reason, not raised."""
+        threads = [threading.Thread(target=self._prepare_one, args=(st,), daemon=True) for st in self.runners.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)  # short joins keep Ctrl-C responsive
+
+    def _prepare_one(self, st: RunnerState) -> None:
+        t0 = time.monotonic()
+        try:
+            st.facts = self.backend.prepare(st.spec) or {}
+            st.session = Session(st.spec, self.backend, timeout=self.timeout)
+            st.session.start()
+        except (RunnerUnavailable, HandshakeError) as e:
+            st.unavailable = str(e)
+            st.session = None
+        except Exception as e:  # a backend bug must not take the other runners down with it
+            st.unavailable = f"{st.spec.name}: {type(e).__name__}: {e}"
+            st.session = None
+        if self.recorder:
+            hello = st.session.hello if st.session else None
+            self.recorder.runner(st.spec.name, st.spec.language, hello=hello, facts=st.facts, unavailable=st.unavailable)
+            self.recorder.timing(st.spec.name, "start_s", time.monotonic() - t0)
 
     def ensure(self, vectors: list[Vector]) -> None:
         """Run every vector not yet run through every available runner, concurrently."""

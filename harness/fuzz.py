@@ -34,6 +34,7 @@ Causes (see `Group.cause`):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -208,7 +209,11 @@ def _body_template() -> bytes | None:
 
 
 _TEMPLATE = _body_template()
-_FAST_NEW = "__post_init__" not in vars(Vector) and not hasattr(Vector, "__slots__")
+_VECTOR_FIELDS = ("id", "file", "line", "description", "mode", "app_id", "corp_id", "user_id", "expire_time", "nonce",
+                  "app_key", "result", "flags", "string_to_sign", "signature")
+# The fast constructor sets exactly these attributes; it is used only while Vector has this shape.
+_FAST_NEW = (tuple(f.name for f in dataclasses.fields(Vector)) == _VECTOR_FIELDS
+             and "__post_init__" not in vars(Vector) and not hasattr(Vector, "__slots__"))
 _ENC = json.JSONEncoder(ensure_ascii=True).encode
 
 
@@ -403,7 +408,7 @@ class Inputs:
         pick = operator.itemgetter(*(names.index(x) for x in tmpl[1])) if tmpl else None
         body_fmt = tmpl[0] if tmpl else b""
         mode_json = {m: _ENC(m).encode("ascii") for m in modes}
-        new, setattr_ = Vector.__new__, object.__setattr__
+        new, sa = Vector.__new__, object.__setattr__
         start = self.index
         for i in range(start, start + n):
             r = bits(64)
@@ -422,19 +427,30 @@ class Inputs:
                 result, sig = "invalid", None
             else:
                 result, sig = "valid", hmac_hex(data.encode("utf-8"), k[3])
-            d = {
-                "id": str(i), "file": "fuzz", "line": 0, "description": "fuzz input", "mode": mode,
-                "app_id": a[0], "corp_id": c[0], "user_id": u[0], "expire_time": e[0], "nonce": no[0],
-                "app_key": k[0], "result": result, "flags": (), "string_to_sign": data, "signature": sig,
-            }
             if fast:
-                # Vector.request_body is a cached_property: filling its cache slot is what the
-                # property would store, from the per-value JSON encoded once per pool value
-                d["request_body"] = body_fmt % pick((mode_json[mode], a[1], c[1], u[1], no[1], k[1], e[2]))
+                # Attribute by attribute, in the dataclass's field order: the instance keeps CPython's
+                # shared-key (inline) dict, half the memory of a dict of its own. request_body is a
+                # cached_property: its cache slot gets what the property would compute (checked by _check).
                 v = new(Vector)
-                setattr_(v, "__dict__", d)
+                sa(v, "id", str(i))
+                sa(v, "file", "fuzz")
+                sa(v, "line", 0)
+                sa(v, "description", "fuzz input")
+                sa(v, "mode", mode)
+                sa(v, "app_id", a[0])
+                sa(v, "corp_id", c[0])
+                sa(v, "user_id", u[0])
+                sa(v, "expire_time", e[0])
+                sa(v, "nonce", no[0])
+                sa(v, "app_key", k[0])
+                sa(v, "result", result)
+                sa(v, "flags", ())
+                sa(v, "string_to_sign", data)
+                sa(v, "signature", sig)
+                sa(v, "request_body", body_fmt % pick((mode_json[mode], a[1], c[1], u[1], no[1], k[1], e[2])))
             else:  # pragma: no cover - only if Vector changes shape
-                v = Vector(**d)
+                v = Vector(str(i), "fuzz", 0, "fuzz input", mode, a[0], c[0], u[0], e[0], no[0], k[0], result, (),
+                           data, sig)
             if i < self.verify or i % 1000 == 0:
                 self._check(v)
             append(v)
@@ -975,6 +991,7 @@ class Fuzzer:
         self.timeout, self.shrink_enabled, self.require_all = timeout, shrink, require_all
         self.shrink_seconds = shrink_seconds
         self.window = window  # requests in flight per runner: deep enough that GIL hand-offs never starve a runner
+        self.queue_depth = 1  # chunks waiting per runner beyond the one it is on: memory stays a few chunks
         self.on_progress, self.warn = on_progress, warn or (lambda s: None)
         self.runs = [RunnerRun(s) for s in specs]
         self.generated = 0
@@ -1055,7 +1072,7 @@ class Fuzzer:
     def run(self) -> FuzzReport:
         live = [r for r in self.runs if r.session is not None]
         for r in live:
-            r.queue = queue.Queue(maxsize=2)
+            r.queue = queue.Queue(maxsize=self.queue_depth)
         inputs = Inputs(self.seed)
         self.t0 = time.monotonic()
         c0 = time.process_time()
@@ -1136,6 +1153,19 @@ class Fuzzer:
         done = min((r.outcomes for r in self.runs if r.session), default=0)
         groups = sum(len(r.triage.groups) for r in self.runs if r.triage)
         return f"fuzz: {done:,} inputs through every runner ({done / el:,.0f}/s), {self.generated:,} generated, {groups} group(s), {el:.0f}s"
+
+
+def steady_memory() -> bool:
+    """Fix glibc's mmap threshold (as MALLOC_MMAP_THRESHOLD_=131072 would), so the sessions' 256 KiB read
+    buffers are always mapped and unmapped instead of raising the threshold and fragmenting the heap.
+    For long fuzzing processes (CLI, benchmark); returns False where there is no glibc."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, 128 * 1024))  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
 
 
 class _Ticker:

@@ -75,6 +75,7 @@ def cmd_fuzz(a) -> int:
     count = a.count if a.count is not None or a.time_budget is not None else DEFAULT_COUNT
     specs = cfg.select_runners(opts)
     progress = Progress()
+    fuzz.steady_memory()
     fuzzer = fuzz.Fuzzer(
         specs, cfg.make_backend(opts), seed=a.seed, count=count, time_budget=a.time_budget, batch=a.batch,
         timeout=opts.timeout, shrink=not a.no_shrink, require_all=opts.require_all,

@@ -129,7 +129,7 @@ command = [{json.dumps(sys.executable)}, {json.dumps(str(EXAMPLES / 'python' / '
 language = "python"
 """)
     report = tmp_path / "report"
-    r = pytester.runpytest_subprocess("--lang=all", "--report-dir", str(report), "-v", "-p", "no:cacheprovider")
+    r = pytester.runpytest_subprocess("--lang=all", f"--report-dir={report}", "-v", "-p", "no:cacheprovider")
     mine = [line for line in r.outlines if "test_vector[mine:" in line]
     assert len(mine) == len(CORPUS.vectors), r.stdout.str()[-3000:]
     assert all("PASSED" in line for line in mine), [line for line in mine if "PASSED" not in line][:5]

@@ -148,8 +148,8 @@ func main() {
 	enc := json.NewEncoder(out) // Encode writes one line; lone surrogates never reach the output
 	enc.SetEscapeHTML(false)
 	for {
-		if in.Buffered() == 0 {
-			out.Flush() // flush before blocking on input: the harness pipelines requests
+		if b, _ := in.Peek(in.Buffered()); bytes.IndexByte(b, '\n') < 0 {
+			out.Flush() // no whole line buffered, so the next read may block: flush first (the harness pipelines)
 		}
 		line, err := in.ReadBytes('\n')
 		if len(bytes.TrimSpace(line)) > 0 {

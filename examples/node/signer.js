@@ -12,7 +12,7 @@
 //     [tool.appauth-conformance.runners.mine]
 //     command = ["node", "signer.js"]
 //
-// Node.js 16+, built-in modules only (no npm install). Protocol: docs/runner-protocol.md;
+// Node.js 18+, built-in modules only (no npm install). Protocol: docs/runner-protocol.md;
 // this file is walked through in docs/writing-a-runner.md.
 
 const crypto = require('crypto');
@@ -22,7 +22,7 @@ const CARRIES = { single: ['user_id'], sp_user: ['corp_id', 'user_id'], sp_corp_
 // AppID:[CorpID:]UserID:ExpireTime:Nonce; a field the mode leaves empty keeps its colons.
 // expireTime is a decimal string (see parse() below), never a Number.
 function stringToSign(mode, appId, corpId, userId, expireTime, nonce) {
-  if (!(mode in CARRIES)) throw new TypeError(`unknown mode ${JSON.stringify(mode)}`);
+  if (!Object.hasOwn(CARRIES, mode)) throw new TypeError(`unknown mode ${JSON.stringify(mode)}`);
   for (const [name, value] of [['corp_id', corpId], ['user_id', userId]]) {
     if (value !== '' && !CARRIES[mode].includes(name)) throw new RangeError(`${name} must be empty in mode ${mode}`);
   }

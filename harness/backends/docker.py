@@ -13,7 +13,6 @@ removes them all (also at exit and on SIGTERM). Docker work goes through the SDK
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import fcntl
 import hashlib
 import io
@@ -256,22 +255,25 @@ class DockerProcess:
 
     # Docker's multiplexed stream: frames of [stream, 0, 0, 0, size (4 bytes, big endian)] + payload.
     def _demux(self) -> None:
+        """Copy payloads to the pipes in big chunks: one recv into a reused buffer, no per-line work."""
         sock = self._sock
         fds = {1: self._w_out, 2: self._w_err}
         dead: set[int] = set()  # a pipe whose reader went away: its data is dropped
-        head = b""
+        buf = bytearray(1 << 20)
+        whole = memoryview(buf)
+        head = b""  # a frame header split across two reads
         fd = -1
-        remaining = 0
+        remaining = 0  # payload bytes of the current frame still to come
         try:
             while True:
                 try:
-                    data = sock.recv(1 << 20)
+                    n = sock.recv_into(buf)
                 except OSError:
-                    data = b""
-                if not data:
+                    n = 0
+                if not n:
                     break
-                view = memoryview(data)
-                pos, n = 0, len(data)
+                view = whole[:n]
+                pos = 0
                 while pos < n:
                     if remaining:
                         take = min(remaining, n - pos)
@@ -282,12 +284,12 @@ class DockerProcess:
                         continue
                     need = 8 - len(head)
                     if n - pos < need:
-                        head += data[pos:]
+                        head += bytes(view[pos:])
                         break
-                    hdr = head + data[pos:pos + need]
+                    hdr = head + bytes(view[pos:pos + need])
                     head = b""
                     pos += need
-                    fd = fds.get(hdr[0], self._w_err)  # stdin echo (0) never comes; anything else is for humans
+                    fd = fds.get(hdr[0], self._w_err)  # 1 stdout, 2 stderr; anything else is for humans
                     remaining = int.from_bytes(hdr[4:8], "big")
         finally:
             for w in (self._w_out, self._w_err):

@@ -3,7 +3,8 @@
 // A long-lived process speaking the runner protocol (docs/runner-protocol.md):
 // JSON Lines on stdin/stdout, one request -> one response. It builds the string
 // to sign for the request's mode and signs it with the vendor's documented Java
-// snippet, kept unchanged so that its quirks are what gets measured.
+// snippet, kept as documented (one speed-up, see hmacSha256Hex) so that its
+// quirks are what the suite measures.
 //
 // Build and run (JDK 17 or later, no dependencies):
 //     javac -encoding UTF-8 -d . Runner.java
@@ -137,10 +138,11 @@ public final class Runner {
 
     /** Answers one request line into {@code out} (left empty when there is nothing to answer). */
     static void handle(String line, StringBuilder out) {
+        Map<String, Object> req = null;
         long seq = -1;
         String sts = null;
         try {
-            Map<String, Object> req = Json.parseObject(line);
+            req = Json.parseObject(line);
             Object s = req.get("seq");
             if (s instanceof Long && (Long) s >= 0) {
                 seq = (Long) s;
@@ -167,9 +169,9 @@ public final class Runner {
             }
         } catch (Throwable t) {
             out.setLength(0);
-            if (seq < 0) {
-                // The line may not have parsed at all: salvage a seq so the harness
-                // can attribute the error to its request instead of timing out.
+            if (req == null) {
+                // The line did not parse: salvage a seq so the harness can attribute
+                // the error to its request instead of waiting for a timeout.
                 Matcher m = SEQ.matcher(line);
                 if (m.find()) {
                     seq = Long.parseLong(m.group(1));
@@ -183,7 +185,7 @@ public final class Runner {
             if (sts == null) {
                 // A malformed request, not a signing outcome: tell the human.
                 System.err.println("java-reference: " + (seq >= 0 ? "seq " + seq : "request without seq")
-                        + ": " + type + ": " + message + " (line starts " + quote(preview(line)) + ")");
+                        + ": " + type + ": " + message + " (line starts " + quote(line) + ")");
             }
             if (seq >= 0) {
                 out.append("{\"seq\":").append(seq);
@@ -253,7 +255,8 @@ public final class Runner {
     }
 
     // ------------------------------------------------------------------
-    // JSON output: ASCII only, so unpaired surrogates survive as \\u escapes
+    // JSON output: pure ASCII, every other char as a backslash-u escape, so
+    // unpaired surrogates (which have no UTF-8 form) survive exactly
     // ------------------------------------------------------------------
 
     static void appendJsonString(StringBuilder b, String s) {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import images, matrix
+from harness import images
 from harness.backends.docker import LABEL, DockerBackend, remove_leftovers
 from harness.session import Session
 
@@ -84,7 +84,7 @@ def test_runner_killed_mid_stream(built, sample_vectors, session_containers):
     assert session_containers(b.session) == []
 
 
-def test_sigterm_removes_the_containers(built, session_containers):
+def test_sigterm_removes_the_containers(built, sample_vectors, session_containers):
     """A harness process stopped with SIGTERM mid-run removes its containers on the way out."""
     code = textwrap.dedent(
         """
@@ -95,7 +95,7 @@ def test_sigterm_removes_the_containers(built, session_containers):
         from harness.vectors import load
         b = DockerBackend()
         spec = matrix.variant("python-reference")
-        vs = load().vectors
+        vs = load(sys.argv[1]).vectors
         with Session(spec, b) as s:
             s.start()
             print(b.session, flush=True)
@@ -103,7 +103,8 @@ def test_sigterm_removes_the_containers(built, session_containers):
                 pass
         """
     )
-    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    vector_file = str((ROOT / sample_vectors[0].file).resolve())
+    p = subprocess.Popen([sys.executable, "-c", code, vector_file], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
         session = p.stdout.readline().strip()

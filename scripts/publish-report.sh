@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Regenerate the published compatibility report in reports/ from the Docker version matrix.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=$(bash scripts/setup.sh | tail -1)
+bash scripts/docker-up.sh
+"$PY" -m harness.cli images bootstrap --suite bullseye --suite bookworm --suite trixie
+"$PY" -m harness.cli run --backend=docker --matrix --lang=all --report-dir=reports
