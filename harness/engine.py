@@ -21,7 +21,7 @@ from .session import HandshakeError, Outcome, Session
 from .vectors import Vector
 from .verdicts import Judgement, Stage, Verdict, judge
 
-DIAGNOSED = (Stage.STRING_TO_SIGN, Stage.SIGNATURE)
+DIAGNOSED = (Stage.STRING_TO_SIGN, Stage.SIGNATURE, Stage.UNEXPECTED_SIGNATURE)
 
 
 @dataclass(slots=True)

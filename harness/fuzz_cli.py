@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from . import config as cfg
-from .runners import UsageError
 from .vectors import DEFAULT_VECTORS
 
 DEFAULT_SAVE_DIR = DEFAULT_VECTORS / "regressions"
@@ -33,8 +32,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
                    help="stop generating after this many seconds (with --count: whichever comes first)")
     p.add_argument("--seed", type=int, default=1, help="generator seed: the same seed gives the same inputs (default 1)")
-    p.add_argument("--batch", type=int, default=20000, metavar="N",
-                   help="inputs generated at once and fanned out to every runner (default 20000)")
+    p.add_argument("--batch", type=int, default=None, metavar="N",
+                   help="inputs generated at once and fanned out to every runner (default 5000; a runner has at "
+                        "most two chunks queued or in hand, so memory stays flat)")
     p.add_argument("--no-shrink", action="store_true", help="report the smallest example of each group as found")
     p.add_argument("--shrink-seconds", type=float, default=30.0, metavar="SECONDS",
                    help="time limit for shrinking one group (default 30)")
@@ -77,7 +77,8 @@ def cmd_fuzz(a) -> int:
     progress = Progress()
     fuzz.steady_memory()
     fuzzer = fuzz.Fuzzer(
-        specs, cfg.make_backend(opts), seed=a.seed, count=count, time_budget=a.time_budget, batch=a.batch,
+        specs, cfg.make_backend(opts), seed=a.seed, count=count, time_budget=a.time_budget,
+        batch=a.batch if a.batch is not None else fuzz.DEFAULT_BATCH,
         timeout=opts.timeout, shrink=not a.no_shrink, require_all=opts.require_all,
         shrink_seconds=a.shrink_seconds, on_progress=progress if progress.live else None,
         warn=lambda s: print(f"warning: {s}", file=sys.stderr),

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import cli, diagnosis, fuzz, scheme, text, vectors
+from harness import cli, fuzz, scheme, text, vectors
 from harness.backends import RunnerUnavailable
 from harness.backends.local import LocalBackend
 from harness.config import in_ci

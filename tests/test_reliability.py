@@ -105,7 +105,7 @@ def test_interruption_stops_runners_and_keeps_what_was_measured(tmp_path, how):
     deadline = time.monotonic() + 30
     while not _runner_pids(tag) and time.monotonic() < deadline:
         time.sleep(0.1)
-    time.sleep(2.0)  # ~100 of 329 answers (20 ms each)
+    time.sleep(2.0)  # ~100 of the answers (20 ms each)
     assert _runner_pids(tag), "the runner never started"
     p.send_signal(signal.SIGINT if how.endswith("SIGINT") else signal.SIGTERM)
     out, err = p.communicate(timeout=30)
@@ -116,7 +116,7 @@ def test_interruption_stops_runners_and_keeps_what_was_measured(tmp_path, how):
     assert (tmp_path / "results.json").exists(), out + err
     doc = json.loads((tmp_path / "results.json").read_text())
     assert doc["complete"] is False
-    assert 0 < len(doc["outcomes"]) < 329
+    assert 0 < len(doc["outcomes"]) < doc["corpus"]["vector_count"]
     assert all(o["verdict"] == "pass" for o in doc["outcomes"])
 
 
