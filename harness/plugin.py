@@ -233,6 +233,7 @@ class DivergenceListItem(pytest.Item):
     def __init__(self, *, runner, **kw):
         super().__init__(**kw)
         self.runner = runner
+        self.add_marker("conformance")
 
     def runtest(self):
         suite: Suite = self.config._appauth
