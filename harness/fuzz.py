@@ -743,7 +743,11 @@ class Triage:
         if g.kind == "diagnosis":
             return bool(_explained_by_subset(g.causes, v.fields, v.app_key, o.string_to_sign, o.signature))
         if g.kind == "classes":
-            return g.causes <= input_classes(v) and not full_diagnosis(v.fields, v.app_key, o.string_to_sign, o.signature)
+            # still unexplained, with at least one of the group's classes left: shrinking may drop the
+            # classes that do not matter (the group keeps only those its reproducer still has)
+            if g.causes and not g.causes & input_classes(v):
+                return False
+            return not full_diagnosis(v.fields, v.app_key, o.string_to_sign, o.signature)
         return True
 
 
@@ -856,6 +860,8 @@ class Shrinker:
                     break
         g.reproducer, g.reproducer_output, g.shrink_tries = best, out, tries
         g.shrink_seconds = time.monotonic() - t0
+        if g.kind == "classes" and g.causes:
+            g.causes = g.causes & input_classes(best)  # the classes the minimal reproducer still needs
         return best
 
 
