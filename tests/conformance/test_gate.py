@@ -120,3 +120,17 @@ def test_xdist_gives_the_same_verdicts_as_a_serial_run(pytester, tmp_path):
     assert len(a) > 900 and a == b
     assert "runner-fault" in a.values() and "known-divergence" in a.values()
     assert r1.ret == r2.ret == 1
+
+
+def test_junit_xml_carries_the_verdicts(pytester, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    junit = tmp_path / "junit.xml"
+    r = pytester.runpytest_subprocess("--lang=bad", runner_flag("bad", "crash", "boom"), "--vectors", str(SMALL),
+                                      f"--report-dir={tmp_path}", f"--junitxml={junit}")
+    r.assert_outcomes(passed=3, failed=1)
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    props = {name: {p.get("name"): p.get("value") for p in c.iter("property")} for name, c in cases.items()}
+    assert props["test_vector[bad:single/small-marker-003]"]["verdict"] == "runner-fault"
+    assert props["test_vector[bad:single/small-single-001]"]["verdict"] == "pass"
+    assert cases["test_vector[bad:single/small-marker-003]"].find("failure") is not None
