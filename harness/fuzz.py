@@ -688,11 +688,13 @@ class Triage:
             key = frozenset({"refused:" + str(o.error.get("type"))})
             return self._find(stage, "refused", key) or self._new(stage, "refused", key)
         v = o.vector
-        fields = v.fields
+        fields = None
         same_stage = self._by_stage.setdefault(stage, [])
         for i, g in enumerate(same_stage):
             if g.kind != "diagnosis":
                 continue
+            if fields is None:
+                fields = v.fields
             hit = _explained_by_subset(g.causes, fields, v.app_key, o.string_to_sign, o.signature, v)
             if hit:
                 if g.learned < self.LEARN:
@@ -707,7 +709,7 @@ class Triage:
             if g.kind == "classes" and g.learned >= self.LEARN and g.causes and g.causes <= classes:
                 return g
         self.full_diagnoses += 1
-        found = full_diagnosis(fields, v.app_key, o.string_to_sign, o.signature)
+        found = full_diagnosis(v.fields, v.app_key, o.string_to_sign, o.signature)
         if found:
             g = self._new(stage, "diagnosis", found)
             g.learned = 1
@@ -1002,6 +1004,7 @@ class Fuzzer:
         self.generated = 0
         self.t0 = 0.0
         self._stop = threading.Event()
+        self._done_feeding = False
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -1067,8 +1070,6 @@ class Fuzzer:
             r.outcomes = n
             r.seconds = time.monotonic() - t0
 
-    _done_feeding = False
-
     def _stop_generating(self) -> bool:
         if self._stop.is_set():
             return True
@@ -1100,7 +1101,13 @@ class Fuzzer:
         finally:
             self._done_feeding = True
             for r in live:
-                r.queue.put(None)
+                if r.error is None:
+                    r.queue.put(None)
+                else:  # its thread drains the queue until it sees the end or _done_feeding
+                    try:
+                        r.queue.put_nowait(None)
+                    except queue.Full:
+                        pass
             for t in threads:
                 while t.is_alive():
                     t.join(0.2)  # short joins keep Ctrl-C responsive
@@ -1126,8 +1133,12 @@ class Fuzzer:
 
         def work(r: RunnerRun) -> None:
             s = Shrinker(r.session, r.triage, max_seconds=self.shrink_seconds)
+            deadline = time.monotonic() + max(60.0, 4 * self.shrink_seconds)  # per runner, largest groups first
             for g in sorted(r.triage.groups, key=lambda g: -g.count):
                 if g.example is None or g.kind == "overflow" or g.causes == {"fault:hang"}:
+                    continue
+                if time.monotonic() > deadline:
+                    self.warn(f"{r.spec.name}: shrinking time is up; {g.cause} keeps its smallest example")
                     continue
                 try:
                     s.shrink(g)

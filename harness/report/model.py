@@ -228,10 +228,10 @@ class Summary:
 
     @property
     def status(self) -> str:
-        """failing (a failing verdict), incomplete (interrupted, nothing failing so far), or passing."""
+        """failing (a failing verdict), incomplete (interrupted, or a runner was not measured), or passing."""
         if self.failing:
             return "failing"
-        if not self.complete:
+        if not self.complete or self.counts["skipped"] or self.unavailable:
             return "incomplete"
         return "passing"
 
