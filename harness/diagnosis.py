@@ -62,7 +62,7 @@ Catalogue (see docs/diagnosis.md for origins):
     empty-fields-skipped, uncarried-slots-dropped, corp-slot-in-single,
     corp-slot-omitted, uncarried-field-signed, uncarried-field-ignored,
     expire-unchecked, user-before-corp, nonce-before-expire, app-id-last,
-    fields-reversed, expire-milliseconds, expire-float, expire-java-double,
+    fields-reversed, expire-milliseconds, expire-float, expire-java-double, expire-js-number,
     nul-truncates-data, fields-stripped, fields-java-trimmed, string-stripped,
     fields-nfc, fields-nfd, fields-nfkc, ids-lowercased, fields-url-encoded,
     fields-uri-component, fields-form-encoded, string-url-encoded,
@@ -317,6 +317,17 @@ def _java_double(t: int) -> str:
     return ("-" if sign else "") + d[0] + "." + (d[1:] or "0") + "E" + str(len(d) - 1 + exponent)
 
 
+def _js_number(t: int) -> str | None:
+    """String(Number(t)) in JavaScript: a double's shortest digits, written out in full below 1e21.
+    None where the double is exact (no mistake to see)."""
+    x = float(t)
+    if int(x) == t and t < 2**53:
+        return None
+    sign, digits, exponent = Decimal(repr(x)).normalize().as_tuple()
+    d = "".join(map(str, digits))
+    return d + "0" * exponent if exponent >= 0 else str(int(x))
+
+
 def _java_url_encoder(s: str) -> str:
     """java.net.URLEncoder.encode(s, UTF_8): space to '+', keeps [A-Za-z0-9.*_-]."""
     return urllib.parse.quote_plus(s, safe="*").replace("~", "%7E")
@@ -480,6 +491,9 @@ CATALOGUE: tuple[Mistake, ...] = (
           lambda c: c.join(exp=lambda t: repr(float(t)))),
     _text("expire-java-double", "ExpireTime as a Java double (\"1.6040206E9\")", "Java String.valueOf(double)",
           lambda c: c.join(exp=_java_double)),
+    _text("expire-js-number", "ExpireTime rounded through a float64 (2^63-1 becomes 9223372036854776000)",
+          "JavaScript Number / JSON.parse of a big integer",
+          lambda c: c.join(exp=_js_number) if _js_number(c.f.expire_time) else None),
     # --- the string to sign: text -------------------------------------------------------------
     _text("nul-truncates-data", "string to sign cut at the first NUL", "C strlen() on the data",
           lambda c: _cut(c.baseline)),

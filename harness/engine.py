@@ -19,7 +19,7 @@ from .results import Recorder
 from .runners import RunnerSpec
 from .session import HandshakeError, Outcome, Session
 from .vectors import Vector
-from .verdicts import Judgement, Stage, Verdict, judge
+from .verdicts import Judgement, Stage, Verdict, conformance, judge
 
 DIAGNOSED = (Stage.STRING_TO_SIGN, Stage.SIGNATURE, Stage.UNEXPECTED_SIGNATURE)
 
@@ -107,7 +107,7 @@ class Engine:
     def _stream(self, st: RunnerState, todo: list[Vector]) -> None:
         t0 = time.monotonic()
         for o in st.session.run(todo):
-            j = judge(o, st.expectations.find(o.vector))
+            j = judge(o, st.expectations.find(o.vector, None if o.fault else conformance(o)))
             self._keep(st, Result(o, j, diagnose(o, j) if j.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE) else []))
         st.seconds += time.monotonic() - t0
         if self.recorder:

@@ -89,14 +89,17 @@ class Expectations:
                                       lines[i] if i < len(lines) else 0))
         return cls(spec, entries, path)
 
-    def find(self, v: Vector) -> Divergence | None:
-        e = self._exact.get(v.id) or self._exact.get(v.key)
-        if e is not None:
-            return e
-        for e in self._other:
-            if e.matches(v):
+    def find(self, v: Vector, stage: Stage | None = None) -> Divergence | None:
+        """The entry for v; with a stage, an entry listing that stage wins over the first match
+        (a vector with a NUL and a surrogate is covered by the surrogate entry when that is how it fails)."""
+        first = None
+        for e in (self._exact.get(v.id), self._exact.get(v.key), *(o for o in self._other if o.matches(v))):
+            if e is None:
+                continue
+            if stage is None or e.stage in (None, stage):
                 return e
-        return None
+            first = first or e
+        return first
 
     def stale(self, vectors: list[Vector]) -> list[Divergence]:
         """Entries that match no vector of the corpus."""

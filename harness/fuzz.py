@@ -54,7 +54,7 @@ from .expectations import Expectations
 from .runners import RunnerSpec, UsageError
 from .session import HandshakeError, Outcome, Session
 from .vectors import DEFAULT_VECTORS, TEXT_FIELDS, Vector
-from .verdicts import conformance
+from .verdicts import Stage, conformance
 
 MODES = scheme.MODES
 FIELDS = ("app_id", "corp_id", "user_id", "nonce", "app_key")  # the text inputs, in wire order
@@ -1160,7 +1160,8 @@ class Fuzzer:
             return
         flagged = replace_inputs(v)
         object.__setattr__(flagged, "flags", reproducer_flags(flagged, g))
-        d = r.expectations.find(flagged)
+        stage = next((st for st in Stage if st.value == g.stage), None)
+        d = r.expectations.find(flagged, stage)
         if d is not None and (d.stage is None or d.stage.value == g.stage):
             g.known = d.label
 

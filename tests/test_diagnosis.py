@@ -101,6 +101,8 @@ def lazy_cases() -> list[Case]:
     add(Case("expire-float", F(), string=f"app123:corp9:alice:1604020600.0:{N}"))
     add(Case("expire-java-double", F(), string=f"app123:corp9:alice:1.6040206E9:{N}"))
     add(Case("expire-java-double", single(exp=2000000000), string=f"app123:alice:2.0E9:{N}"))
+    # JavaScript: Number(2**63 - 1) prints as 9223372036854776000
+    add(Case("expire-js-number", single(exp=2**63 - 1), string=f"app123:alice:9223372036854776000:{N}"))
     # --- text of the fields
     add(Case("nul-truncates-data", F(nonce="abc\0" + N), string="app123:corp9:alice:" + str(T) + ":abc"))
     add(Case("fields-stripped", F(user=" alice\u3000"), string=SP))

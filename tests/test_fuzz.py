@@ -191,7 +191,7 @@ def test_emulated_quirks_form_clear_groups(inputs):
     assert group(java, "error-where-none-was-due", "refused:IllegalArgumentException").count == sum(
         v.app_key == "" and v.result == "valid" for v in inputs)
     js = triage_of("js", inputs)
-    assert [g.cause for g in js.groups] == ["unexplained:expire-above-2^53"], [g.cause for g in js.groups]
+    assert [g.cause for g in js.groups] == ["expire-js-number"], [g.cause for g in js.groups]
     assert triage_of("python", inputs).groups == [], "refusing lone surrogates is right: those vectors are invalid"
     # counts add up; the example is the smallest member
     for t in (cpp, java, js):
@@ -295,7 +295,7 @@ def test_the_reference_runners_agree_otherwise(report):
     assert py.triage.disagreements == 0
     assert all(g.stage != fuzz.FAULT for g in report.groups), [g.cause for g in report.groups]
     js = [g.cause for g in report.groups if g.runner == "js-reference"]
-    assert js == ["unexplained:expire-above-2^53"]
+    assert js == ["expire-js-number"]
 
 
 def test_save_writes_loadable_vectors_unique_across_the_corpus(report, tmp_path):
