@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import config as cfg
-from .backends import RunnerUnavailable
+from .backends import BackendGone, RunnerUnavailable
 from .runners import UsageError
 from .vectors import DEFAULT_VECTORS, CorpusError, load
 from .verdicts import FAILING, Verdict
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     except CorpusError as e:
         print(f"error: {e}", file=sys.stderr)
         return NONCONFORMING if getattr(args, "action", None) == "check" else USAGE
-    except (UsageError, RunnerUnavailable) as e:
+    except (UsageError, RunnerUnavailable, BackendGone) as e:
         print(f"error: {e}", file=sys.stderr)
         return USAGE
     except OSError as e:

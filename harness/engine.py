@@ -40,6 +40,7 @@ class RunnerState:
     session: Session | None = None
     results: dict[str, Result] = field(default_factory=dict)  # by vector key
     seconds: float = 0.0
+    error: BaseException | None = None  # raised in its streaming thread, re-raised by ensure()
 
 
 def diagnose(o: Outcome, j: Judgement) -> list[str]:
@@ -103,8 +104,18 @@ class Engine:
         for t in threads:
             while t.is_alive():
                 t.join(0.2)  # short joins keep Ctrl-C responsive
+        for st in self.runners.values():
+            if st.error is not None:  # e.g. BackendGone: the engine went away mid-run
+                err, st.error = st.error, None
+                raise err
 
     def _stream(self, st: RunnerState, todo: list[Vector]) -> None:
+        try:
+            self._stream_unguarded(st, todo)
+        except BaseException as e:  # never die silently in a thread: the main thread re-raises it
+            st.error = e
+
+    def _stream_unguarded(self, st: RunnerState, todo: list[Vector]) -> None:
         t0 = time.monotonic()
         for o in st.session.run(todo):
             j = judge(o, st.expectations.find(o.vector, None if o.fault else conformance(o)))

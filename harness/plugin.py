@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from . import config as cfg
+from .backends import BackendGone
 from .engine import Engine
 from .explain import explain
 from .expectations import update_command
@@ -200,7 +201,10 @@ class VectorItem(pytest.Item):
             pytest.skip(msg)
         r = engine.result(self.runner, self.vector)
         if r is None:
-            engine.ensure(suite.batch_for(self.vector))
+            try:
+                engine.ensure(suite.batch_for(self.vector))
+            except BackendGone as e:  # a set-up error, not a verdict: stop the run, keep what was measured
+                pytest.exit(f"appauth-conformance: {e}", returncode=2)
             r = engine.result(self.runner, self.vector)
         self.user_properties.append(("verdict", r.judgement.verdict.value))
         if r.judgement.stage is not None:

@@ -14,6 +14,11 @@ class RunnerUnavailable(Exception):
     """A runner cannot be built or started here (missing toolchain, failed build); the message says how to fix it."""
 
 
+class BackendGone(Exception):
+    """The backend itself stopped working mid-run (the Docker engine went away): a set-up error, not a
+    verdict on any runner. The message says how to bring it back."""
+
+
 class Process(Protocol):
     stdin: object
     stdout: object

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from . import RunnerUnavailable
+from . import BackendGone, RunnerUnavailable
 from ..runners import RUNNERS_DIR, RunnerSpec, UsageError
 
 LABEL = "appauth-conformance"
@@ -736,6 +736,10 @@ class DockerBackend:
                         pass
             if isinstance(e, APIError):
                 raise RunnerUnavailable(f"{spec.name}: cannot start a container from {tag}: {e.explanation or e}") from None
+            if isinstance(e, Exception):  # connection refused / reset: the engine itself is gone
+                raise BackendGone(
+                    f"the Docker engine stopped answering while starting {spec.name} ({type(e).__name__}: {e}); "
+                    "start it again (scripts/docker-up.sh) and re-run, or use --backend=local") from None
             raise
         return proc
 
