@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from harness import vectors  # noqa: E402
 from harness.backends.local import LocalBackend  # noqa: E402
 from harness.runners import RunnerSpec  # noqa: E402
-from harness.session import Session  # noqa: E402
+from harness.session import Session, steady_memory  # noqa: E402
 
 FAULT = ROOT / "tests" / "fixtures" / "runners" / "fault_runner.py"
 
@@ -36,6 +36,7 @@ def main() -> None:
     ap.add_argument("--crash-every", type=int, default=100_000)
     ap.add_argument("--verbose", action="store_true", help="print peak RSS at every tenth")
     a = ap.parse_args()
+    steady_memory()  # as the CLI does for long runs: read buffers mapped and unmapped, no heap creep
     corpus = [v for v in vectors.load().vectors if len(v.request_body) < 2048]
     source = itertools.islice(itertools.cycle(corpus), a.count)  # lazily: the input is never held in memory
     spec = RunnerSpec(name="soak", language="python", command=("{python}", str(FAULT), "every-crash", str(a.crash_every)))

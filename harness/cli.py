@@ -16,6 +16,7 @@ from pathlib import Path
 from . import config as cfg
 from .backends import BackendGone, RunnerUnavailable
 from .runners import UsageError
+from .session import steady_memory
 from .vectors import DEFAULT_VECTORS, CorpusError, load
 from .verdicts import FAILING, Verdict
 
@@ -51,6 +52,7 @@ def cmd_run(a) -> int:
     from .results import Recorder
 
     opts = cfg.Options.from_namespace(a)
+    steady_memory()
     corpus = load(opts.vectors)
     specs = cfg.select_runners(opts)
     recorder = Recorder(opts.report_dir / "results.json", corpus, backend=opts.backend)

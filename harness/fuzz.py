@@ -52,7 +52,7 @@ from . import diagnosis, scheme, text
 from .backends import RunnerUnavailable
 from .expectations import Expectations
 from .runners import RunnerSpec, UsageError
-from .session import HandshakeError, Outcome, Session
+from .session import HandshakeError, Outcome, Session, steady_memory  # noqa: F401 (used by the CLI)
 from .vectors import DEFAULT_VECTORS, TEXT_FIELDS, Vector
 from .verdicts import Stage, conformance
 
@@ -1170,19 +1170,6 @@ class Fuzzer:
         done = min((r.outcomes for r in self.runs if r.session), default=0)
         groups = sum(len(r.triage.groups) for r in self.runs if r.triage)
         return f"fuzz: {done:,} inputs through every runner ({done / el:,.0f}/s), {self.generated:,} generated, {groups} group(s), {el:.0f}s"
-
-
-def steady_memory() -> bool:
-    """Fix glibc's mmap threshold (as MALLOC_MMAP_THRESHOLD_=131072 would), so the sessions' 256 KiB read
-    buffers are always mapped and unmapped instead of raising the threshold and fragmenting the heap.
-    For long fuzzing processes (CLI, benchmark); returns False where there is no glibc."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(-3, 128 * 1024))  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        return False
 
 
 class _Ticker:

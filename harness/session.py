@@ -42,6 +42,19 @@ class Outcome:
         return self.string_to_sign is not None
 
 
+def steady_memory() -> bool:
+    """Fix glibc's mmap threshold (as MALLOC_MMAP_THRESHOLD_=131072 would), so the sessions' 256 KiB read
+    buffers are always mapped and unmapped instead of raising the threshold and fragmenting the heap.
+    For long fuzzing processes (CLI, benchmark); returns False where there is no glibc."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, 128 * 1024))  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
+
+
 class HandshakeError(Exception):
     pass
 
