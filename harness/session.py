@@ -293,9 +293,10 @@ class Session:
                     yield str(msg)
                     return
                 seq = msg.get("seq") if type(msg) is dict else None
-                vec = pending.pop(seq, None) if type(seq) is int else None
+                numeric = type(seq) is int or type(seq) is float  # JSON has one number type: 7.0 is seq 7
+                vec = pending.pop(seq, None) if numeric else None
                 if vec is None:
-                    what = "duplicate" if type(seq) is int and 0 <= seq < inc.next_seq else "unknown"
+                    what = "duplicate" if numeric and 0 <= seq < inc.next_seq else "unknown"
                     yield f"response with {what} seq {seq!r}: {line[:120]!r}"
                     return
                 problem = check(msg)

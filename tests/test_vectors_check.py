@@ -121,3 +121,20 @@ def test_every_problem_is_reported_not_just_the_first():
     ]
     assert str(err).startswith("2 problem(s) in the vector corpus:")
     assert "is not the oracle's" in str(err) and "flag 'emoji' is not documented" in str(err)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_vectors_check_command_fails_on_each_broken_corpus(case, capsys):
+    from harness import cli
+
+    file = CASES[case][0]
+    assert cli.main(["vectors", "check", str(BROKEN / case)]) == 1
+    err = capsys.readouterr().err
+    assert vectors.display(BROKEN / case / file) in err and "Traceback" not in err
+
+
+def test_vectors_check_command_passes_on_the_corpus(capsys):
+    from harness import cli
+
+    assert cli.main(["vectors", "check"]) == 0
+    assert capsys.readouterr().out.startswith("ok: ")
