@@ -43,10 +43,11 @@ def schema_ok(msg) -> bool:
     return jsonschema.Draft202012Validator({"$defs": s["$defs"], "$ref": "#/$defs/sign_response"}).is_valid(msg)
 
 
-@pytest.mark.parametrize("msg", GOOD + BAD, ids=lambda m: json.dumps(m)[:60])
-def test_fast_check_agrees_with_the_schema(msg):
-    assert (protocol.check_response(msg) is None) == schema_ok(msg)
-    assert (msg in GOOD) == schema_ok(msg)
+@pytest.mark.parametrize("msg, valid", [(m, True) for m in GOOD] + [(m, False) for m in BAD],
+                         ids=lambda m: json.dumps(m)[:60])
+def test_fast_check_agrees_with_the_schema(msg, valid):
+    assert schema_ok(msg) is valid
+    assert (protocol.check_response(msg) is None) is valid
 
 
 def test_batch_decoding_isolates_bad_lines():
