@@ -37,10 +37,6 @@ class Outcome:
     fault: str | None = None  # the runner broke: crash, hang, protocol violation
     stderr_tail: str | None = None
 
-    @property
-    def has_string_to_sign(self) -> bool:
-        return self.string_to_sign is not None
-
 
 def steady_memory() -> bool:
     """Fix glibc's mmap threshold (as MALLOC_MMAP_THRESHOLD_=131072 would), so the sessions' 256 KiB read

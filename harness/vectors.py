@@ -233,10 +233,6 @@ def _text_notation_message(e) -> str | None:
     return f"a text value is a string, {{utf16: ...}} or {{repeat: ..., count: ...}}; got keys {sorted(e.instance)}"
 
 
-def _vector_line(nodes, index: int) -> int:
-    return _line_of(nodes, ["vectors", index]) or 1
-
-
 def load_file(path: Path, problems: list[Problem], verify: bool = True) -> tuple[list[Vector], dict, list[HmacCheck]]:
     """Vectors of one file; problems are appended, never raised, so a check reports them all."""
     name = display(path)
