@@ -21,7 +21,6 @@ Exit status: 0 when report.html is at most 5 MB and the median load-to-ready tim
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import sys

@@ -10,7 +10,6 @@ The ratio harness/raw is the figure of merit (target: at most 1.5).
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile

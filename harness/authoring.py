@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from . import __version__, scheme, text
-from .vectors import TEXT_FIELDS, Corpus, CorpusError, Problem, SafeLoader, display, files_under
+from .vectors import TEXT_FIELDS, Corpus, CorpusError, Problem, decode_inputs, display, files_under, oracle, read_yaml
 
 try:
     from yaml import CSafeDumper as SafeDumper
@@ -28,28 +28,23 @@ def dump(doc: dict) -> str:
 
 def fill_file(path: Path, overwrite: bool = False) -> int:
     """Add missing expected values to one file (all of them with overwrite); returns how many changed."""
-    raw = path.read_text(encoding="utf-8")
-    try:
-        doc = yaml.load(raw, Loader=SafeLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise CorpusError([Problem(display(path), f"YAML syntax: {e}", line=mark.line + 1 if mark else None)])
+    problems: list[Problem] = []
+    _, doc = read_yaml(path, problems)
+    if problems:
+        raise CorpusError(problems)
     changed = 0
     for v in doc.get("vectors", []):
         if "expected" in v and not overwrite:
             continue
-        inputs = {k: text.decode(x) if k != "expire_time" else x for k, x in v["inputs"].items()}
+        inputs = decode_inputs(v["inputs"])
         f = scheme.Fields(scheme.Mode(v["mode"]), inputs["app_id"], inputs["corp_id"], inputs["user_id"],
                           inputs["expire_time"], inputs["nonce"])
-        try:
-            data = scheme.string_to_sign(f)
-        except scheme.SchemeError as e:
-            raise CorpusError([Problem(display(path), str(e), vector=v.get("id"), field="inputs")])
+        data, sig, err = oracle(f, inputs["app_key"])
+        if data is None:
+            raise CorpusError([Problem(display(path), err, vector=v.get("id"), field="inputs")])
         expected = {"string_to_sign": text.encode(data)}
-        try:
-            expected["signature"] = scheme.sign_fields(f, inputs["app_key"])[1]
-        except scheme.UnencodableText:
-            pass  # no UTF-8 form: nothing can be signed, the vector must be invalid
+        if sig is not None:  # no UTF-8 form: nothing can be signed, the vector must be invalid
+            expected["signature"] = sig
         if v.get("expected") != expected:
             v["expected"] = expected
             changed += 1

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from . import config as cfg
+from . import fuzz_cli
+from .engine import stop_on_sigterm
 from .backends import BackendGone, RunnerUnavailable
 from .runners import UsageError
 from .session import steady_memory
@@ -67,21 +68,14 @@ def cmd_run(a) -> int:
         progress.end()
         engine.close()
         recorder.write(complete=complete)
-        _render(recorder.path)
+        from .report import write_reports_after_run
+
+        print(write_reports_after_run(recorder.path), file=sys.stderr)
     if a.jsonl:
         with open(a.jsonl, "w", encoding="utf-8") as f:
             for o in recorder.outcomes:
                 f.write(json.dumps(o, ensure_ascii=True) + "\n")
     return _summary(engine, opts)
-
-
-def _render(results: Path) -> None:
-    try:
-        from . import report
-
-        report.write_reports(results, results.parent)
-    except (ImportError, AttributeError):
-        pass
 
 
 def _summary(engine, opts) -> int:
@@ -169,18 +163,14 @@ def cmd_divergences(a) -> int:
     opts = cfg.Options.from_namespace(a)
     corpus = load(opts.vectors)
     specs = cfg.select_runners(opts)
-    engine = Engine(specs, cfg.make_backend(opts), timeout=opts.timeout)
-    try:
+    with Engine(specs, cfg.make_backend(opts), timeout=opts.timeout) as engine:
         engine.prepare()
         engine.ensure(corpus.vectors)
-    finally:
-        engine.close()
     for name, st in engine.runners.items():
         if st.unavailable:
             raise RunnerUnavailable(st.unavailable)
         if st.spec.divergences is None:
             continue
-        failing = {k: r for k, r in st.results.items() if r.judgement.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE, Verdict.UNEXPECTED_PASS)}
         kept, covered = [], set()
         for e in st.expectations.entries:
             hits = [r for r in st.results.values() if e.matches(r.outcome.vector) and r.judgement.verdict is Verdict.KNOWN_DIVERGENCE]
@@ -188,7 +178,7 @@ def cmd_divergences(a) -> int:
                 kept.append({k: v for k, v in (("match", e.match), ("flag", e.flag),
                                                ("stage", e.stage.value if e.stage else None), ("reason", e.reason)) if v})
                 covered.update(r.outcome.vector.key for r in hits)
-        new = [r for k, r in failing.items() if k not in covered and r.judgement.verdict is Verdict.FAIL]
+        new = [r for k, r in st.results.items() if k not in covered and r.judgement.verdict is Verdict.FAIL]
         for r in sorted(new, key=lambda r: r.outcome.vector.key):
             kept.append({"match": r.outcome.vector.id, "stage": r.judgement.stage.value if r.judgement.stage else None,
                          "reason": "TODO: explain why this runner diverges"})
@@ -247,22 +237,13 @@ def parser() -> argparse.ArgumentParser:
     cfg.add_options(u.add_argument)
     div.set_defaults(func=cmd_divergences)
 
-    try:
-        from . import fuzz_cli
-    except ImportError:  # pragma: no cover - fuzzing is optional while it is being built
-        fuzz_cli = None
-    if fuzz_cli is not None:
-        fuzz_cli.add_parser(sub)
+    fuzz_cli.add_parser(sub)
     return p
-
-
-def _terminate(*_):
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)  # SIGTERM ends a run like Ctrl-C
+    stop_on_sigterm()
     try:
         return args.func(args)
     except CorpusError as e:

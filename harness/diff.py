@@ -20,8 +20,7 @@ def first_difference(expected: str, actual: str) -> dict:
         i += step
     while i < n and expected[i] == actual[i]:
         i += 1
-    e, a = as_bytes(expected[:i]), as_bytes(actual[:i])
-    off = len(e)
+    off = len(as_bytes(expected[:i]))
     eb, ab = as_bytes(expected[max(0, i - CONTEXT) : i + CONTEXT]), as_bytes(actual[max(0, i - CONTEXT) : i + CONTEXT])
     lead = len(as_bytes(expected[max(0, i - CONTEXT) : i]))
     return {

@@ -7,6 +7,7 @@ once (a thread each) and keeps each (runner, vector) result.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,15 @@ from .runners import RunnerSpec
 from .session import HandshakeError, Outcome, Session
 from .vectors import Vector
 from .verdicts import Judgement, Stage, Verdict, conformance, judge
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends a run like Ctrl-C: runners stopped, results.json written and marked incomplete."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
 
 DIAGNOSED = (Stage.STRING_TO_SIGN, Stage.SIGNATURE, Stage.UNEXPECTED_SIGNATURE)
 
@@ -138,6 +148,12 @@ class Engine:
     def others(self, vector: Vector, but: str) -> list[tuple[str, Result]]:
         """What the other runners produced for the same vector (for diffs)."""
         return [(n, st.results[vector.key]) for n, st in self.runners.items() if n != but and vector.key in st.results]
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def close(self) -> None:
         for st in self.runners.values():

@@ -114,7 +114,7 @@ class Expectations:
 def _entry_lines(path: Path) -> list[int]:
     lines = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.lstrip().startswith("- ") and line.startswith("  -") or line.startswith("- "):
+        if line.startswith(("- ", "  - ")):  # a list item of `divergences:`
             lines.append(n)
     return lines
 

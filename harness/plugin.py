@@ -12,18 +12,17 @@ unexpected pass / runner fault -> failed with a staged diff, skipped -> skipped
 from __future__ import annotations
 
 import json
-import os
-import signal
+import shutil
 from pathlib import Path
 
 import pytest
 
 from . import config as cfg
 from .backends import BackendGone
-from .engine import Engine
+from .engine import Engine, stop_on_sigterm
 from .explain import explain
 from .expectations import update_command
-from .results import Recorder, write_json_atomic
+from .results import Recorder
 from .runners import UsageError
 from .vectors import DEFAULT_VECTORS, CorpusError, load
 from .verdicts import Verdict
@@ -49,9 +48,7 @@ def pytest_configure(config):
         config._appauth = Suite(config, _options(config))
     except (UsageError, CorpusError) as e:
         raise pytest.UsageError(str(e)) from None
-    # SIGTERM ends a run like Ctrl-C: runners stopped, results.json written and marked incomplete
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    stop_on_sigterm()
 
 
 class Suite:
@@ -69,6 +66,8 @@ class Suite:
         self.selected: list = []  # vectors with at least one selected item, in corpus order
         self.position: dict[str, int] = {}
         self.detailed = 0
+        if self.is_controller:  # parts of an earlier, interrupted run must not be merged into this one
+            shutil.rmtree(self.report_dir / ".parts", ignore_errors=True)
 
     # xdist: the controller does not collect; it merges the workers' records at the end
     @property
@@ -123,20 +122,14 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
 
 
 def render(results: Path, config) -> None:
-    try:
-        from . import report
-    except ImportError:
+    if not results.exists():
         return
+    from .report import write_reports_after_run  # jinja2 only when a run has something to render
+
+    msg = write_reports_after_run(results)
     tr = config.pluginmanager.get_plugin("terminalreporter")
-    if results.exists() and hasattr(report, "write_reports"):
-        try:
-            paths = report.write_reports(results, results.parent)
-        except Exception as e:  # results.json is already safe; a rendering bug must not hide the verdicts
-            msg = f"appauth-conformance: wrote {results}; rendering the reports failed: {type(e).__name__}: {e}"
-        else:
-            msg = f"appauth-conformance: wrote {results} and {', '.join(p.name for p in paths)}"
-        if tr is not None:
-            tr.write_line(msg)
+    if tr is not None:
+        tr.write_line(msg)
 
 
 @pytest.hookimpl(tryfirst=True)

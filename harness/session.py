@@ -10,7 +10,6 @@ outstanding are sent again. Every request gets exactly one Outcome.
 from __future__ import annotations
 
 import collections
-import os
 import queue
 import threading
 import time
@@ -81,13 +80,13 @@ class _Incarnation:
             except (OSError, ValueError):
                 chunk = b""
             if not chunk:
-                self.lines.put((self, "eof", b"".join(parts)))
+                self.lines.put(("eof", b"".join(parts)))
                 return
             if b"\n" not in chunk:
                 parts.append(chunk)
                 size += len(chunk)
                 if size > protocol.MAX_LINE:
-                    self.lines.put((self, "toolong", size))
+                    self.lines.put(("toolong", size))
                     return
                 continue
             done = chunk.split(b"\n")
@@ -95,7 +94,7 @@ class _Incarnation:
                 done[0] = b"".join(parts) + done[0]
             tail = done.pop()
             parts, size = ([tail], len(tail)) if tail else ([], 0)
-            self.lines.put((self, "lines", done))
+            self.lines.put(("lines", done))
 
     def _drain_stderr(self) -> None:
         """Keep the stderr tail; draining also keeps a chatty runner from blocking on a full pipe."""
@@ -174,7 +173,7 @@ class Session:
 
     def start(self) -> dict:
         """Start the process and shake hands; HandshakeError or RunnerUnavailable on failure."""
-        self._lines = queue.Queue()
+        self._lines = queue.Queue()  # a queue per process: a killed one's leftovers never mix in
         proc = self.backend.start(self.spec)
         inc = self._inc = _Incarnation(proc, self._lines)
         try:
@@ -185,7 +184,7 @@ class Session:
         deadline = time.monotonic() + self.start_timeout
         while True:
             try:
-                src, kind, payload = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                kind, payload = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self._fail_start(f"no hello within {self.start_timeout:g}s of starting")
             if kind == "lines":
@@ -263,14 +262,12 @@ class Session:
         check = protocol.check_response
         while not (feed.done and not pending):
             try:
-                src, kind, payload = self._lines.get(timeout=self.timeout)
+                kind, payload = self._lines.get(timeout=self.timeout)
             except queue.Empty:
                 if pending:
                     yield f"no response within {self.timeout:g}s (hang)"
                     return
                 continue  # the source is slow, not the runner
-            if src is not inc:
-                continue  # leftovers of a killed incarnation
             if kind == "eof":
                 if not pending and feed.done:
                     return
@@ -302,7 +299,7 @@ class Session:
                     yield Outcome(vec, name, msg.get("string_to_sign"), msg["signature"])
                 else:
                     yield Outcome(vec, name, msg.get("string_to_sign"), error=msg["error"])
-            feed.answered(len(payload))
+            feed.wake()
 
 
 class _Feed:
@@ -332,7 +329,8 @@ class _Feed:
         self._room.set()
         return out
 
-    def answered(self, n: int) -> None:
+    def wake(self) -> None:
+        """Responses arrived: the window may have room again."""
         self._room.set()
 
     def _claim(self, n: int) -> list[bytes]:
@@ -369,6 +367,6 @@ class _Feed:
                 stdin.flush()
             if not stop.is_set():
                 self.done = True
-                self.inc.lines.put((self.inc, "lines", []))  # wake the reader loop to notice
+                self.inc.lines.put(("lines", []))  # wake the pump to notice
         except (OSError, ValueError):
             return  # the runner died; the reader reports it with its exit status

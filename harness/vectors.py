@@ -202,7 +202,7 @@ def _line_of(node: yaml.Node | None, path: Iterable) -> int | None:
     return line
 
 
-def _read(path: Path, problems: list[Problem]):
+def read_yaml(path: Path, problems: list[Problem]):
     name = display(path)
     try:
         raw = path.read_text(encoding="utf-8")
@@ -236,7 +236,7 @@ def _text_notation_message(e) -> str | None:
 def load_file(path: Path, problems: list[Problem], verify: bool = True) -> tuple[list[Vector], dict, list[HmacCheck]]:
     """Vectors of one file; problems are appended, never raised, so a check reports them all."""
     name = display(path)
-    raw, doc = _read(path, problems)
+    raw, doc = read_yaml(path, problems)
     if raw is None:
         return [], {}, []
     nodes = None
@@ -272,7 +272,7 @@ def load_file(path: Path, problems: list[Problem], verify: bool = True) -> tuple
     used: set[str] = set()
     out: list[Vector] = []
     for i, v in enumerate(doc["vectors"]):
-        inputs = {k: text.decode(x) if k != "expire_time" else x for k, x in v["inputs"].items()}
+        inputs = decode_inputs(v["inputs"])
         exp = v.get("expected", {})
         vec = Vector(
             id=v["id"], file=name, line=0, description=v["description"], mode=v["mode"],
@@ -329,16 +329,27 @@ def _id_lines(raw: str) -> dict[str, list[int]]:
     return out
 
 
-def expected_for(vec: Vector) -> tuple[str | None, str | None, str | None]:
-    """(string_to_sign, signature, error) the oracle gives for a vector's inputs."""
+def decode_inputs(raw: dict) -> dict:
+    """A vector's `inputs` mapping with every text value decoded from its notation."""
+    return {k: text.decode(x) if k != "expire_time" else x for k, x in raw.items()}
+
+
+def oracle(fields: scheme.Fields, app_key: str) -> tuple[str | None, str | None, str | None]:
+    """(string_to_sign, signature, error) the scheme gives: no string if the inputs do not fit the
+    mode, no signature if they have no UTF-8 form; error says why."""
     try:
-        data = scheme.string_to_sign(vec.fields)
+        data = scheme.string_to_sign(fields)
     except scheme.SchemeError as e:
         return None, None, str(e)
     try:
-        return data, scheme.sign_fields(vec.fields, vec.app_key)[1], None
+        return data, scheme.sign_fields(fields, app_key)[1], None
     except scheme.UnencodableText as e:
         return data, None, str(e)
+
+
+def expected_for(vec: Vector) -> tuple[str | None, str | None, str | None]:
+    """(string_to_sign, signature, error) the oracle gives for a vector's inputs."""
+    return oracle(vec.fields, vec.app_key)
 
 
 def _oracle_problems(vec: Vector) -> Iterator[tuple[str, str]]:

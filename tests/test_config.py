@@ -1,7 +1,6 @@
 """Runner declarations and toolchain checks: the places users configure the suite."""
 
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -172,7 +172,7 @@ def lazy_cases() -> list[Case]:
     add(Case("surrogate-question-mark", F(), key="k\udfffey", signature=H(SP, "k?ey")))
     add(Case("surrogate-replacement-char", F(user="a\ud800b"), signature=H(f"app123:corp9:a\ufffdb:{T}:{N}")))
     add(Case("surrogate-dropped", F(user="a\ud800b"), signature=H(f"app123:corp9:ab:{T}:{N}")))
-    add(Case("surrogate-wtf8", F(user="a\ud800b"), signature=H(f"app123:corp9:a".encode() + b"\xed\xa0\x80b:" + f"{T}:{N}".encode())))
+    add(Case("surrogate-wtf8", F(user="a\ud800b"), signature=H("app123:corp9:a".encode() + b"\xed\xa0\x80b:" + f"{T}:{N}".encode())))
     add(Case("cesu8", F(user="\U0001f600"), signature=H(b"app123:corp9:\xed\xa0\xbd\xed\xb8\x80:" + f"{T}:{N}".encode())))
     add(Case("modified-utf8", F(nonce="a\0b"), signature=H(f"app123:corp9:alice:{T}:a".encode() + b"\xc0\x80b")))
     # --- signature: algorithm

@@ -12,7 +12,6 @@ is optional everywhere (skipped with the reason even in CI).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -77,12 +76,9 @@ env = {{ GOFLAGS = "-buildvcs=false" }}
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    e = Engine(specs(tmp_path_factory.mktemp("examples-build")), LocalBackend())
-    try:
+    with Engine(specs(tmp_path_factory.mktemp("examples-build")), LocalBackend()) as e:
         e.prepare()
         e.ensure(CORPUS.vectors)
-    finally:
-        e.close()
     return e
 
 

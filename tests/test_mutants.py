@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 
-from harness import engine as engine_module
 from harness.backends.local import LocalBackend
 from harness.config import parse_runner_flag
 from harness.diagnosis import BY_ID
@@ -54,12 +53,9 @@ RUNS = {name: (name,) for name in MUTANTS} | {f"{name}.sig-only": (name, "--hide
 def results():
     """{run name: {vector key: Result}} for every mutant, one concurrent Engine run (30-45 s on 2 cores)."""
     specs = [parse_runner_flag(f"{run}={sys.executable} {PROGRAM} {' '.join(args)}") for run, args in RUNS.items()]
-    e = Engine(specs, LocalBackend())
-    try:
+    with Engine(specs, LocalBackend()) as e:
         e.prepare()
         e.ensure(CORPUS.vectors)
-    finally:
-        e.close()
     for name, st in e.runners.items():
         assert st.unavailable is None, f"{name}: {st.unavailable}"
         assert len(st.results) == len(CORPUS.vectors), name

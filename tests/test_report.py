@@ -87,7 +87,6 @@ def crafted_run(folder: Path, *, complete: bool = True) -> tuple[Path, dict]:
     js    a-ok: listed but passes -> UNEXPECTED PASS; d-long: crash -> RUNNER FAULT
     """
     corpus = write_corpus(folder / "vectors")
-    v = {x.id: x for x in corpus.vectors}
     rec = Recorder(folder / "results.json", corpus, backend="local", command=["appauth-conformance", "run"])
     ok = lambda x, r: Outcome(x, r, x.string_to_sign, x.signature) if x.signature else Outcome(
         x, r, x.string_to_sign, error={"type": "UnicodeEncodeError", "message": "surrogates not allowed"})

@@ -3,7 +3,6 @@ blamed, the stderr tail is attached, restarts are bounded and nothing hangs."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 

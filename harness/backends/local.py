@@ -29,14 +29,15 @@ def source_hash(spec: RunnerSpec) -> str:
     return h.hexdigest()[:16]
 
 
-def check_tools(spec: RunnerSpec) -> None:
+def check_tools(spec: RunnerSpec, headers: bool = True) -> None:
+    """Every tool on PATH (cheap, always); headers only when about to build (a compiler run)."""
     for tool in spec.tools:
         if shutil.which(tool.command) is None:
             raise RunnerUnavailable(
                 f"{spec.name}: `{tool.command}` is not on PATH; install it with `apt-get install {tool.debian_package}` "
                 "(or run with --backend=docker)"
             )
-        if tool.header:
+        if tool.header and headers:
             probe = subprocess.run([tool.command, "-fsyntax-only", "-x", "c++", "-"], input=f"#include <{tool.header}>\n".encode(),
                                    capture_output=True)
             if probe.returncode != 0:
@@ -85,9 +86,10 @@ class LocalBackend:
         """Build once (cached by source hash; safe when several processes build at once)."""
         if spec.name in self.built:
             return {"backend": self.name, "build_dir": str(self.built[spec.name])}
-        check_tools(spec)
         out = self.build_dir(spec)
-        if spec.source is not None and not (out / ".built").exists():
+        cached = spec.source is not None and (out / ".built").exists()
+        check_tools(spec, headers=not cached)
+        if spec.source is not None and not cached:
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
             try:

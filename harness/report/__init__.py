@@ -22,9 +22,9 @@ import jsonschema
 
 from ..results import SCHEMA_ID
 from . import model
-from .model import FAILING, VERDICT_LABEL, Summary
+from .model import VERDICT_LABEL, Summary
 
-__all__ = ["ResultsError", "SCHEMA_PATH", "load", "validate", "render_markdown", "render_html", "write_reports"]
+__all__ = ["ResultsError", "SCHEMA_PATH", "load", "validate", "render_markdown", "render_html", "write_reports", "write_reports_after_run"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "results.json"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -295,3 +295,14 @@ def write_reports(results_path, out_dir=None) -> list[Path]:
     for path, text in rendered:
         _write_atomic(path, text)
     return [p for p, _ in rendered]
+
+
+def write_reports_after_run(results_path: Path) -> str:
+    """write_reports next to a run's results.json, as every run does at its end; returns the line to
+    show. A rendering bug is reported in that line, never raised: results.json is already safe and
+    must not be hidden by it."""
+    try:
+        paths = write_reports(results_path)
+    except Exception as e:
+        return f"appauth-conformance: wrote {results_path}; rendering the reports failed: {type(e).__name__}: {e}"
+    return f"appauth-conformance: wrote {results_path} and {', '.join(p.name for p in paths)}"

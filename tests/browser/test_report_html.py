@@ -7,9 +7,7 @@ missing, except under CI=true, where a missing browser fails the run.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
