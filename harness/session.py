@@ -10,6 +10,7 @@ outstanding are sent again. Every request gets exactly one Outcome.
 from __future__ import annotations
 
 import collections
+import itertools
 import queue
 import threading
 import time
@@ -214,23 +215,34 @@ class Session:
 
     def run(self, vectors: Iterable[Vector]) -> Iterator[Outcome]:
         """Every vector's Outcome, in the order responses arrive. Never raises for runner faults."""
-        source = iter(vectors)
-        resend: list[Vector] = []
         name = self.spec.name
+        for pairs in self.replies(vectors):
+            for v, reply in pairs:
+                yield outcome(v, name, reply)
+
+    def replies(self, items: Iterable) -> Iterator[list[tuple[object, dict | Fault]]]:
+        """The batch form of run(), for callers that judge a million replies (the fuzzer).
+
+        Items are anything with a `request_body` (a Vector, or the fuzzer's lighter inputs).
+        Yields, per block of responses read, a list of (item, reply) pairs: reply is the
+        decoded response whose seq matched (not yet checked against the schema: `outcome()`
+        does that) or a Fault. Every item gets exactly one pair.
+        """
+        source = iter(items)
+        resend: list = []
         no_progress = 0
         while not self._closed:
             if self._inc is None:
                 try:
                     self.start()
                 except (HandshakeError, RunnerUnavailable) as e:
-                    # cannot (re)start: every remaining vector is a fault with the reason
-                    for v in (*resend, *source):
-                        yield Outcome(v, name, fault=f"runner could not start: {e}")
+                    # cannot (re)start: every remaining item is a fault with the reason
+                    yield from _faulted(itertools.chain(resend, source), Fault(f"runner could not start: {e}"))
                     return
             feed = _Feed(self._inc, source, resend, self.window)
             fault = None
             for item in self._pump(feed):
-                if isinstance(item, Outcome):
+                if type(item) is list:
                     no_progress = 0
                     yield item
                 else:
@@ -244,22 +256,22 @@ class Session:
             self._inc.kill()
             self._inc = None
             if outstanding:
-                yield Outcome(outstanding[0], name, fault=fault, stderr_tail=tail)
+                yield [(outstanding[0], Fault(fault, tail))]
                 outstanding = outstanding[1:]
             resend = outstanding + unsent
             self.restarts += 1
             no_progress += 1
             if no_progress > self.max_restarts:
                 why = f"runner gave up after {self.max_restarts} restarts without progress; last fault: {fault}"
-                for v in (*resend, *source):
-                    yield Outcome(v, name, fault=why, stderr_tail=tail)
+                yield from _faulted(itertools.chain(resend, source), Fault(why, tail))
                 return
 
-    def _pump(self, feed: "_Feed") -> Iterator[Outcome | str]:
-        """Outcomes of one incarnation; ends when everything is answered, or with one fault string."""
-        inc, pending, name = feed.inc, feed.pending, self.spec.name
+    def _pump(self, feed: "_Feed") -> Iterator[list | str]:
+        """Lists of (item, reply) pairs from one incarnation; ends when everything is answered, or with
+        one fault string (after the pairs of the lines before the bad one)."""
+        inc, pending = feed.inc, feed.pending
+        pop = pending.pop
         feed.start()
-        check = protocol.check_response
         while not (feed.done and not pending):
             try:
                 kind, payload = self._lines.get(timeout=self.timeout)
@@ -281,31 +293,67 @@ class Session:
             if kind == "toolong":
                 yield f"response line longer than {protocol.MAX_LINE >> 20} MiB"
                 return
-            for line, msg in zip(payload, protocol.decode_batch(payload)):
-                if isinstance(msg, protocol.ProtocolError):
-                    yield str(msg)
-                    return
-                seq = msg.get("seq") if type(msg) is dict else None
-                numeric = type(seq) is int or type(seq) is float  # JSON has one number type: 7.0 is seq 7
-                vec = pending.pop(seq, None) if numeric else None
-                if vec is None:
-                    what = "duplicate" if numeric and 0 <= seq < inc.next_seq else "unknown"
-                    yield f"response with {what} seq {seq!r}: {line[:120]!r}"
-                    return
-                problem = check(msg)
-                if problem:
-                    yield Outcome(vec, name, fault=f"response breaks the protocol schema: {problem}")
-                elif "signature" in msg:
-                    yield Outcome(vec, name, msg.get("string_to_sign"), msg["signature"])
-                else:
-                    yield Outcome(vec, name, msg.get("string_to_sign"), error=msg["error"])
+            pairs = []
+            append = pairs.append
+            for i, msg in enumerate(protocol.decode_batch(payload)):
+                if type(msg) is dict:
+                    seq = msg.get("seq")
+                    # JSON has one number type: 7.0 is seq 7 (bool is not a number here)
+                    item = pop(seq, None) if type(seq) is int or type(seq) is float else None
+                    if item is not None:
+                        append((item, msg))
+                        continue
+                if pairs:
+                    yield pairs
+                yield self._bad_line(payload[i], msg, inc)
+                return
+            if pairs:
+                yield pairs
             feed.wake()
+
+    @staticmethod
+    def _bad_line(line: bytes, msg, inc: _Incarnation) -> str:
+        if isinstance(msg, protocol.ProtocolError):
+            return str(msg)
+        seq = msg.get("seq") if type(msg) is dict else None
+        numeric = type(seq) is int or type(seq) is float
+        what = "duplicate" if numeric and 0 <= seq < inc.next_seq else "unknown"
+        return f"response with {what} seq {seq!r}: {line[:120]!r}"
+
+
+@dataclass(slots=True)
+class Fault:
+    """A runner fault charged to one request: what broke, and the runner's last words."""
+
+    reason: str
+    stderr_tail: str | None = None
+
+
+def outcome(vector: Vector, runner: str, reply: dict | Fault) -> Outcome:
+    """One reply of `Session.replies` as an Outcome; a reply that breaks the schema is a fault of its own."""
+    if type(reply) is Fault:
+        return Outcome(vector, runner, fault=reply.reason, stderr_tail=reply.stderr_tail)
+    problem = protocol.check_response(reply)
+    if problem:
+        return Outcome(vector, runner, fault=f"response breaks the protocol schema: {problem}")
+    if "signature" in reply:
+        return Outcome(vector, runner, reply.get("string_to_sign"), reply["signature"])
+    return Outcome(vector, runner, reply.get("string_to_sign"), error=reply["error"])
+
+
+def _faulted(items: Iterator, fault: Fault, size: int = 512) -> Iterator[list]:
+    """Every item paired with the same fault, in bounded lists (the source may be endless)."""
+    while True:
+        block = [(v, fault) for v in itertools.islice(items, size)]
+        if not block:
+            return
+        yield block
 
 
 class _Feed:
-    """The writer side of one incarnation: takes vectors, registers them in `pending`, writes lines.
+    """The writer side of one incarnation: takes items, registers them in `pending`, writes lines.
 
-    A vector is always in exactly one place: the source, `resend`, or `pending`; `_claim`
+    An item is always in exactly one place: the source, `resend`, or `pending`; `_claim`
     moves it under a lock, so stopping the writer after a fault can never lose or double one.
     """
 
@@ -339,13 +387,13 @@ class _Feed:
         with self._lock:
             if self.inc.stop.is_set():
                 return out
-            pending, seq, sign_request = self.pending, self.inc.next_seq, protocol.sign_request
+            pending, seq, line, resend, source = self.pending, self.inc.next_seq, protocol.SIGN_REQUEST, self.resend, self.source
             for _ in range(n):
-                v = self.resend.popleft() if self.resend else next(self.source, None)
+                v = resend.popleft() if resend else next(source, None)
                 if v is None:
                     break
                 pending[seq] = v
-                out.append(sign_request(seq, v.request_body))
+                out.append(line % (seq, v.request_body))
                 seq += 1
             self.inc.next_seq = seq
         return out

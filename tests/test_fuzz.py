@@ -63,7 +63,7 @@ class Emulated:
                 return Outcome(v, "java", error={"type": "IllegalArgumentException", "message": "Empty key"})
             return Outcome(v, "java", data, _hmac(v.app_key.encode("utf-8", "replace"), data.encode("utf-8", "replace")))
         if self.name == "latin1-bug":  # an unknown mistake on Latin-1 text: signs the wrong thing
-            if any("\x80" <= ch <= "\xff" for f in fuzz.FIELDS for ch in getattr(v, f)):
+            if any("\xa1" <= ch <= "\xff" for f in fuzz.FIELDS for ch in getattr(v, f)):  # the latin1 class
                 return Outcome(v, "latin1-bug", data, _hmac(b"bug", b"bug"))
             self = Emulated("python")
         if self.name == "js":  # the expire time through a double; URIError on lone surrogates
@@ -218,7 +218,11 @@ def test_shrinking_an_emulated_nul_truncation_gives_a_tiny_reproducer(inputs):
             continue
         r = fuzz.Shrinker(Emulated("cpp"), t).shrink(g)
         assert t.same_cause(g, Emulated("cpp").outcome(r))
-        assert all(len(getattr(r, f)) <= 4 for f in fuzz.FIELDS), fuzz.input_repr(r)
+        # tiny, or (a combination of quirks that needs a key over the 64-byte block) a run of 'a' and one
+        # special character
+        assert all(len(x) <= 4 or len(set(x) - {"a"}) <= 1 for x in (getattr(r, f) for f in fuzz.FIELDS)), fuzz.input_repr(r)
+        if g.kind == "diagnosis":
+            assert all(len(getattr(r, f)) <= 4 for f in fuzz.FIELDS), fuzz.input_repr(r)
         assert fuzz.shrink_key(r) <= fuzz.shrink_key(g.example)
     g = group(t, "signature", "nul-truncates")
     assert "\0" in "".join(getattr(g.reproducer, f) for f in fuzz.FIELDS)
@@ -238,7 +242,7 @@ def test_shrinking_an_unexplained_group_keeps_only_the_classes_that_matter(input
     assert "latin1" in g.causes
     r = fuzz.Shrinker(Emulated("latin1-bug"), t).shrink(g)
     assert g.cause == "unexplained:latin1"
-    assert fuzz.total_length(r) == 1 and "\x80" <= "".join(getattr(r, f) for f in fuzz.FIELDS) <= "\xff"
+    assert fuzz.total_length(r) == 1 and "\xa1" <= "".join(getattr(r, f) for f in fuzz.FIELDS) <= "\xff"
 
 
 # --------------------------------------------------------------------------- the four reference runners
