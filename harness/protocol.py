@@ -51,6 +51,12 @@ def schema_errors(message, definition: str) -> list[str]:
 SIGN_REQUEST = b'{"op":"sign","seq":%d,%s\n'  # % (seq, body): the hot path formats it inline
 
 
+# A sign response after its `{"seq":N`, in the compact form with the schema's key order (what
+# json.dumps(separators=(",", ":")) and JSON.stringify write): % (JSON string_to_sign, signature).
+# Session.replies accepts a line byte-identical to an expected one without decoding it.
+REPLY_TAIL = b',"string_to_sign":%s,"signature":"%s"}'
+
+
 def sign_request(seq: int, body: bytes) -> bytes:
     """A sign request line; body is Vector.request_body (fields after the seq, pre-encoded)."""
     return SIGN_REQUEST % (seq, body)
