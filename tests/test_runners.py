@@ -108,3 +108,39 @@ def test_long_fields_and_nul_travel_intact(outcomes):
                 assert o.string_to_sign == o.vector.string_to_sign, (lang, vid)
         for vid in with_flag("nul"):
             assert outcomes[lang][vid].string_to_sign == outcomes[lang][vid].vector.string_to_sign, (lang, vid)
+
+
+@pytest.mark.parametrize("spec", BUILTINS, ids=lambda s: s.language)
+def test_bad_request_lines_in_a_chunk_spoil_only_themselves(spec, outcomes):  # outcomes: the runners are built
+    """One write holding good requests and bad lines (runners decode a chunk at once where they can):
+    every good request is answered, a bad one whose seq can be read gets an error reply, and nothing stops."""
+    import json
+    import subprocess
+
+    from harness import protocol
+
+    backend = LocalBackend()
+    good = [v for v in CORPUS.vectors if v.result == "valid" and v.app_key and v.expire_time < 2**31
+            and (v.string_to_sign + v.app_key).isascii() and "\0" not in v.string_to_sign + v.app_key][:3]
+    lines = [
+        protocol.HELLO_REQUEST.rstrip(b"\n"),
+        protocol.sign_request(1, good[0].request_body).rstrip(b"\n"),
+        b'{"op":"sign","seq":2,"mode":"single","app_id":"a"',  # cut short: not JSON, seq readable
+        b"this is not json",  # no seq at all: no reply
+        b"1,2",  # two JSON values on one line
+        protocol.sign_request(3, good[1].request_body).rstrip(b"\n"),
+        b'{"op":"sign","seq":4,"mode":"single","app_id":"a","corp_id":"","user_id":"u","expire_time":"soon",'
+        b'"nonce":"n","app_key":"k"}',  # a field of the wrong type
+        protocol.sign_request(5, good[2].request_body).rstrip(b"\n"),
+    ]
+    r = subprocess.run(spec.argv(), cwd=backend.build_dir(spec), input=b"\n".join(lines) + b"\n",
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")[-2000:]
+    replies = [json.loads(x) for x in r.stdout.splitlines()]
+    assert replies[0]["op"] == "hello"
+    by_seq = {m["seq"]: m for m in replies[1:]}
+    assert sorted(by_seq) == [1, 2, 3, 4, 5], replies
+    for seq, v in ((1, good[0]), (3, good[1]), (5, good[2])):
+        assert by_seq[seq].get("signature") == v.signature, (seq, by_seq[seq])
+    for seq in (2, 4):
+        assert by_seq[seq]["error"]["type"] == "ProtocolError" and "signature" not in by_seq[seq]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from harness import vectors
+from harness import fuzz, vectors
 from harness.backends.local import LocalBackend
 from harness.runners import RunnerSpec
-from harness.session import Session
+from harness.session import EXPECTED, Session
 from harness.verdicts import conformance
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -118,3 +119,51 @@ def test_pipelining_keeps_many_requests_in_flight():
     # a runner that answers everything correctly, 2,000 requests with a small window: all conform
     outs, restarts, _ = run("ok", batch=SMALL * 500, window=64)
     assert len(outs) == 2000 and restarts == 0 and all(conformance(o) is None for o in outs)
+
+
+# --------------------------------------------------------------------------- replies accepted undecoded
+
+VALID = [v for v in SMALL if v.result == "valid"]
+
+
+def expecting(vs, tamper=False):
+    """Items that declare their conforming replies, as the fuzzer's inputs do (tamper: a wrong signature)."""
+    out = []
+    for v in vs:
+        sig = ("f" if v.signature[0] != "f" else "e") + v.signature[1:] if tamper else v.signature
+        out.append(SimpleNamespace(vector=v, request_body=v.request_body,
+                                   expected_replies=fuzz.expected_replies(v.string_to_sign, sig)))
+    return out
+
+
+def replies(fault, items, *when):
+    spec = RunnerSpec(name="fault", language="python", command=("{python}", str(FAULT), fault, *when))
+    with Session(spec, LocalBackend(), timeout=5) as s:
+        return [pair for pairs in s.replies(items) for pair in pairs], s.restarts
+
+
+def test_a_reply_byte_identical_to_the_expected_one_is_accepted_undecoded():
+    items = expecting(VALID * 20)
+    pairs, restarts = replies("compact", items)
+    assert sorted(map(id, (i for i, _ in pairs))) == sorted(map(id, items))
+    assert restarts == 0 and all(r is EXPECTED for _, r in pairs)
+
+
+def test_a_reply_that_differs_from_the_expected_one_is_decoded_and_judged():
+    items = expecting(VALID * 5, tamper=True)  # the runner is right, the expectation wrong
+    pairs, _ = replies("compact", items)
+    assert len(pairs) == len(items) and not any(r is EXPECTED for _, r in pairs)
+    assert all(r["signature"] == i.vector.signature for i, r in pairs)  # what the runner really said
+    pairs, _ = replies("ok", expecting(VALID * 5))  # right, but in another JSON style: decoded too
+    assert all(type(r) is dict and r["signature"] == i.vector.signature for i, r in pairs)
+
+
+def test_a_seq_with_leading_zeros_is_not_taken_for_the_expected_reply():
+    items = expecting(VALID * 10)
+    marked = sum("boom" in i.vector.user_id for i in items)
+    assert marked
+    pairs, restarts = replies("zero-padded-seq", items, "boom")
+    assert sorted(map(id, (i for i, _ in pairs))) == sorted(map(id, items))
+    faults = [(i, r) for i, r in pairs if r is not EXPECTED]
+    assert len(faults) == marked and restarts == marked
+    assert all("boom" in i.vector.user_id and "not a JSON line" in r.reason for i, r in faults)
