@@ -3,13 +3,15 @@
     .venv/bin/python benchmarks/fuzz.py                      # 1,000,000 inputs (target: <= 60 s on 2 cores)
     .venv/bin/python benchmarks/fuzz.py --count 100000 --seed 3
     .venv/bin/python benchmarks/fuzz.py --compare-memory     # 100k and 1M in fresh processes: peak RSS within 20%
+    .venv/bin/python benchmarks/fuzz.py --raw --count 200000 # each built runner alone on the same request lines
 
 Prints the wall time of the fuzzing phase (generation, four concurrent sessions,
 differential check, triage), the shrinking time, each runner's rate, the harness
 CPU share (time.process_time() of this process / wall: 100% is one core), the
 runners' own CPU (RUSAGE_CHILDREN after they exit) and the peak RSS of this
-process (getrusage(RUSAGE_SELF).ru_maxrss). The figures measured are in
-docs/fuzzing.md.
+process (getrusage(RUSAGE_SELF).ru_maxrss). --raw pipes the generated request
+lines from a file straight into each built runner instead (wall and CPU, no
+harness): the runners' own floor. The figures measured are in docs/fuzzing.md.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import fuzz  # noqa: E402
+from harness import fuzz, protocol  # noqa: E402
 from harness.backends.local import LocalBackend  # noqa: E402
 from harness.runners import BUILTINS  # noqa: E402
 
@@ -57,6 +61,32 @@ def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
     }
 
 
+def raw(count: int, seed: int, lang: str) -> None:
+    """Each runner alone: the same fuzz request lines piped from a file, output to /dev/null."""
+    specs = [s for s in BUILTINS if lang == "all" or s.name in lang.split(",") or s.language in lang.split(",")]
+    backend = LocalBackend()
+    with tempfile.TemporaryDirectory() as tmp:
+        req = Path(tmp) / "requests.jsonl"
+        with open(req, "wb") as f:
+            f.write(protocol.HELLO_REQUEST)
+            seq = 0
+            for chunk in fuzz.Inputs(seed).chunks(fuzz.DEFAULT_BATCH, count):
+                f.write(b"".join(protocol.sign_request(seq + i, x.request_body) for i, x in enumerate(chunk)))
+                seq += len(chunk)
+        print(f"{count:,} fuzz requests (seed {seed}), {req.stat().st_size / 1e6:.1f} MB, each runner alone:")
+        for spec in specs:
+            backend.prepare(spec)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.perf_counter()
+            with open(req, "rb") as stdin:
+                subprocess.run(spec.argv(), cwd=backend.build_dir(spec), stdin=stdin, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, check=True)
+            wall = time.perf_counter() - t0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            print(f"  {spec.name:<18} wall {wall:6.2f} s  CPU {cpu:6.2f} s  ({1e6 * cpu / count:.1f} us CPU per request)")
+
+
 def show(m: dict) -> None:
     print(f"inputs: {m['count']:,} (seed {m['seed']}) through the four reference runners, {m['cpus']} CPU(s), "
           f"load average after the run {m['load_avg']}")
@@ -77,9 +107,13 @@ def main() -> int:
     ap.add_argument("--lang", default="all")
     ap.add_argument("--no-shrink", action="store_true")
     ap.add_argument("--json", action="store_true", help="print one JSON object (used by --compare-memory)")
+    ap.add_argument("--raw", action="store_true", help="each built runner alone on the same request lines, no harness")
     ap.add_argument("--compare-memory", action="store_true",
                     help="run 100,000 and 1,000,000 inputs in fresh processes and compare their peak RSS")
     a = ap.parse_args()
+    if a.raw:
+        raw(a.count, a.seed, a.lang)
+        return 0
     if a.compare_memory:
         out = {}
         for n in (100_000, 1_000_000):

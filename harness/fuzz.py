@@ -2,11 +2,13 @@
 
 Pipeline (docs/fuzzing.md):
 
-    Inputs(seed) --chunks--> one Session per runner (a thread each, all fed the same chunks)
-                                 | every Outcome
+    Inputs(seed) --chunks of FuzzInput--> one Session per runner (a thread each, all fed the same chunks)
+                                 | Session.replies: (input, reply) pairs
                                  v
-              verdicts.conformance(outcome) -- conforming: counted, dropped
-                                 | a disagreement (non-conforming outcome or runner fault)
+              EXPECTED (byte-identical), or the oracle's values -- conforming: counted, dropped
+                                 | else: the full Vector, outcome(), verdicts.conformance
+                                 v
+              a disagreement (non-conforming outcome or runner fault)
                                  v
               Triage (per runner): group by cause, keep count + smallest example
                                  v
@@ -346,14 +348,14 @@ def hmac_pads(key: bytes) -> tuple:
 
 
 class Inputs:
-    """Seeded, reproducible stream of fuzz Vectors aimed at the edges.
+    """Seeded, reproducible stream of fuzz inputs (FuzzInput) aimed at the edges.
 
     Each field is drawn from a pool of 1024 values made by the rich value
     generator (`value`); one pool slot in 32 inputs is replaced by a fresh value,
     so the stream keeps finding new values while most inputs cost a few dict
     look-ups. Expected values come from the oracle: the slot order is read off
-    scheme.string_to_sign (diagnosis.LAYOUT), the HMAC is scheme.hmac_hex, and
-    the first `verify` inputs (then one in 1000) are re-checked against
+    scheme.string_to_sign (diagnosis.LAYOUT), the HMAC is finished from the key's
+    pads (hmac_pads), and the first `verify` inputs (then one in 1000) are re-checked against
     scheme.sign_fields and Vector.request_body, so the fast path cannot drift.
     """
 

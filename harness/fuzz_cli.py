@@ -33,7 +33,7 @@ def add_parser(subparsers) -> None:
                    help="stop generating after this many seconds (with --count: whichever comes first)")
     p.add_argument("--seed", type=int, default=1, help="generator seed: the same seed gives the same inputs (default 1)")
     p.add_argument("--batch", type=int, default=None, metavar="N",
-                   help="inputs generated at once and fanned out to every runner (default 5000; a runner has at "
+                   help="inputs generated at once and fanned out to every runner (default 2000; a runner has at "
                         "most two chunks queued or in hand, so memory stays flat)")
     p.add_argument("--no-shrink", action="store_true", help="report the smallest example of each group as found")
     p.add_argument("--shrink-seconds", type=float, default=30.0, metavar="SECONDS",
