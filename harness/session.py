@@ -220,7 +220,7 @@ class Session:
             for v, reply in pairs:
                 yield outcome(v, name, reply)
 
-    def replies(self, items: Iterable) -> Iterator[list[tuple[object, dict | Fault]]]:
+    def replies(self, items: Iterable) -> Iterator[list[tuple[object, dict | Fault | str]]]:
         """The batch form of run(), for callers that judge a million replies (the fuzzer).
 
         Items are anything with a `request_body` (a Vector, or the fuzzer's lighter inputs).
