@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import shutil
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import cli, fuzz, scheme, text, vectors
+from harness import cli, fuzz, protocol, scheme, text, vectors
 from harness.backends import RunnerUnavailable
 from harness.backends.local import LocalBackend
 from harness.config import in_ci
@@ -131,6 +132,23 @@ def test_fast_path_equals_the_oracle_and_the_wire_encoding(inputs):
         assert v.request_body == vectors.Vector.request_body.func(v), v.id
         assert not re.search("[\ud800-\udbff][\udc00-\udfff]", "".join(getattr(v, f) for f in fuzz.FIELDS)), \
             "a high+low surrogate pair held as two code points would travel as one valid character"
+
+
+def test_expected_replies_decode_to_exactly_the_oracles_reply():
+    """Session.replies accepts these bytes undecoded, so they must mean the conforming reply, nothing else."""
+    items = fuzz.Inputs(SEED).chunk(COUNT)
+    styles = 0
+    for x in items:
+        if x.signature is None:
+            assert x.expected_replies == ()  # an invalid input expects a refusal: always decoded
+            continue
+        assert 1 <= len(x.expected_replies) <= 2
+        for tail in x.expected_replies:
+            msg = json.loads(b'{"seq":12' + tail)
+            assert msg == {"seq": 12, "string_to_sign": x.string_to_sign, "signature": x.signature}
+            assert protocol.check_response(msg) is None
+        styles += len(x.expected_replies) == 2
+    assert styles > COUNT // 4  # non-ASCII text: escaped and raw UTF-8 both expected
 
 
 def test_generator_aims_at_the_edges():

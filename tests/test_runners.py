@@ -128,6 +128,7 @@ def test_bad_request_lines_in_a_chunk_spoil_only_themselves(spec, outcomes):  # 
         b'{"op":"sign","seq":2,"mode":"single","app_id":"a"',  # cut short: not JSON, seq readable
         b"this is not json",  # no seq at all: no reply
         b"1,2",  # two JSON values on one line
+        b"[" * 100_000,  # nested too deep for a recursive parser: no seq, no reply, no crash
         protocol.sign_request(3, good[1].request_body).rstrip(b"\n"),
         b'{"op":"sign","seq":4,"mode":"single","app_id":"a","corp_id":"","user_id":"u","expire_time":"soon",'
         b'"nonce":"n","app_key":"k"}',  # a field of the wrong type

@@ -119,7 +119,7 @@ def answer(lines):
         reqs = json.loads(b"[" + b",".join(lines) + b"]")
         if len(reqs) != len(lines):  # a line held two values, e.g. b"1,2"
             reqs = None
-    except ValueError:  # some line is not JSON (or not UTF-8)
+    except (ValueError, RecursionError):  # some line is not JSON, not UTF-8, or nested too deep
         pass
     replies = []
     for i, line in enumerate(lines):
