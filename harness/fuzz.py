@@ -186,13 +186,13 @@ def _layout_getters():
 
 _SLOTS = _layout_getters()
 _CARRIES = {m.value: ("corp_id" in scheme.CARRIES[m], "user_id" in scheme.CARRIES[m]) for m in scheme.Mode}
-_RB = Vector.request_body.func  # the property's own encoder: the reference for the fast template
+_RB = Vector.request_body.func  # the property's own encoder: the reference for the per-field pieces
 
 
-def _body_pieces() -> dict[str, tuple[bytes, bytes]] | None:
+def _body_pieces() -> dict[str, tuple[bytes, bytes]]:
     """Vector.request_body cut into one (before, after) pair of literal bytes per wire field, so that a
     body is b"".join of each field's `before + JSON(value) + after` in key order (and after is empty but
-    for the last key). Derived by encoding a probe vector, never hand-written; None if that fails."""
+    for the last key). Derived by encoding a probe vector, never hand-written."""
     probe_values = {f: f"@@{f}@@" for f in ("mode", *FIELDS)}
     probe = Vector("probe", "fuzz", 0, "", probe_values["mode"], probe_values["app_id"], probe_values["corp_id"],
                    probe_values["user_id"], 987654321987654321, probe_values["nonce"], probe_values["app_key"],
@@ -200,7 +200,7 @@ def _body_pieces() -> dict[str, tuple[bytes, bytes]] | None:
     raw = _RB(probe)
     markers = {n: json.dumps(v).encode() for n, v in probe_values.items()} | {"expire_time": b"987654321987654321"}
     if any(raw.count(m) != 1 for m in markers.values()):
-        return None
+        raise ImportError(f"Vector.request_body no longer holds each field once: adapt fuzz._body_pieces to {raw!r}")
     order = sorted(markers, key=lambda n: raw.index(markers[n]))
     pieces, pos = {}, 0
     for i, n in enumerate(order):
@@ -208,7 +208,9 @@ def _body_pieces() -> dict[str, tuple[bytes, bytes]] | None:
         after = raw[at + len(markers[n]):] if i == len(order) - 1 else b""
         pieces[n] = (raw[pos:at], after)
         pos = at + len(markers[n])
-    return pieces if b"".join(pieces[n][0] + markers[n] + pieces[n][1] for n in order) == raw else None
+    if b"".join(pieces[n][0] + markers[n] + pieces[n][1] for n in order) != raw:
+        raise ImportError(f"Vector.request_body cannot be cut into per-field pieces: adapt fuzz._body_pieces to {raw!r}")
+    return pieces
 
 
 _PIECES = _body_pieces()
@@ -257,7 +259,7 @@ def replace_inputs(v: Vector, **changes) -> Vector:
 
 
 _NAMES = ("mode", *FIELDS, "expire_time")  # the order Inputs.chunk hands body pieces to _BODY_ORDER
-_BODY_ORDER = operator.itemgetter(*sorted(range(len(_NAMES)), key=lambda i: list(_PIECES).index(_NAMES[i]))) if _PIECES else None
+_BODY_ORDER = operator.itemgetter(*sorted(range(len(_NAMES)), key=lambda i: list(_PIECES).index(_NAMES[i])))
 
 
 def _piece(name: str, encoded: bytes) -> bytes:
@@ -266,7 +268,7 @@ def _piece(name: str, encoded: bytes) -> bytes:
     return before + encoded + after
 
 
-_MODE_PIECES = {m: _piece("mode", _ENC(m).encode("ascii")) for m in MODES} if _PIECES else {}
+_MODE_PIECES = {m: _piece("mode", _ENC(m).encode("ascii")) for m in MODES}
 
 
 class FuzzInput:
@@ -307,8 +309,7 @@ class FuzzInput:
         _set(v, "flags", ())
         _set(v, "string_to_sign", self.string_to_sign)
         _set(v, "signature", self.signature)
-        if self.request_body is not None:
-            _set(v, "request_body", self.request_body)
+        _set(v, "request_body", self.request_body)
         return v
 
 
@@ -334,7 +335,7 @@ _POOL_BITS = 10
 _POOL = 1 << _POOL_BITS
 _MASK = _POOL - 1
 # A pool entry: (text, its piece of the request body, has a lone surrogate, the key's HMAC pads or None).
-_EMPTY = {f: ("", _piece(f, b'""') if _PIECES else b"", False, None) for f in ("corp_id", "user_id")}
+_EMPTY = {f: ("", _piece(f, b'""'), False, None) for f in ("corp_id", "user_id")}
 _IPAD, _OPAD = bytes(x ^ 0x36 for x in range(256)), bytes(x ^ 0x5C for x in range(256))
 
 
@@ -462,12 +463,11 @@ class Inputs:
         if _lone(s):
             s = _pair_up(s)
         lone = _lone(s)
-        piece = _piece(field, _ENC(s).encode("ascii")) if _PIECES else b""
-        return (s, piece, lone, hmac_pads(s.encode("utf-8")) if field == "app_key" and not lone else None)
+        return (s, _piece(field, _ENC(s).encode("ascii")), lone, hmac_pads(s.encode("utf-8")) if field == "app_key" and not lone else None)
 
     @staticmethod
     def _expire_entry(t: int) -> tuple:
-        return (t, str(t), _piece("expire_time", str(t).encode("ascii")) if _PIECES else b"")
+        return (t, str(t), _piece("expire_time", str(t).encode("ascii")))
 
     def _refresh(self, r: int) -> None:
         which = (r >> 53) % 6
@@ -510,10 +510,8 @@ class Inputs:
                 inner.update(data.encode("utf-8"))
                 outer.update(inner.digest())
                 sig = outer.hexdigest()
-            body = join(order((mode_pieces[mode], a[1], c[1], u[1], no[1], k[1], e[2]))) if order else None
+            body = join(order((mode_pieces[mode], a[1], c[1], u[1], no[1], k[1], e[2])))
             item = FuzzInput(body, data, sig, (i, mode, a[0], c[0], u[0], e[0], no[0], k[0]))
-            if body is None:  # pragma: no cover - only if Vector.request_body changes shape
-                item.request_body = item.vector().request_body
             if i < self.verify or i % 1000 == 0:
                 self._check(item.vector())
             append(item)
