@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import cli  # noqa: E402
+from appauth_conformance import cli  # noqa: E402
 
 
 def once(backend: str, out: Path) -> float:

@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import fuzz, protocol  # noqa: E402
-from harness.backends.local import LocalBackend  # noqa: E402
-from harness.runners import BUILTINS  # noqa: E402
+from appauth_conformance import fuzz, protocol  # noqa: E402
+from appauth_conformance.backends.local import LocalBackend  # noqa: E402
+from appauth_conformance.runners import BUILTINS  # noqa: E402
 
 
 def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:

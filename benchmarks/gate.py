@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import vectors  # noqa: E402
+from appauth_conformance import vectors  # noqa: E402
 
 
 def pytest_wall(vector_path: Path, report_dir: Path) -> tuple[float, str]:

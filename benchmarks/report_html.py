@@ -4,11 +4,11 @@
     python benchmarks/report_html.py --keep out/     # also keep results.json, report.md, report.html
 
 What it does:
-  1. makes a synthetic results.json with the real Recorder (harness/report/synthetic.py): 10,000
+  1. makes a synthetic results.json with the real Recorder (harness/appauth_conformance/report/synthetic.py): 10,000
      vectors over 13 families, 12 runners with realistic profiles of real mistakes; the mix is
      about 95 % pass, 3.6 % known divergence, 0.9 % fail, 0.3 % unexpected pass, 0.1 % runner fault
      (printed below as measured);
-  2. validates it against harness/schemas/results.json and renders report.md and report.html;
+  2. validates it against harness/appauth_conformance/schemas/results.json and renders report.md and report.html;
   3. loads report.html 3 times in headless Chromium (Debian's /usr/bin/chromium through
      Playwright; never `playwright install`), each in a fresh page, and measures the time from
      navigation start to `window.__reportReady = true`, which the page sets after its first full
@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import report  # noqa: E402
-from harness.report import synthetic  # noqa: E402
-from harness.results import write_json_atomic  # noqa: E402
+from appauth_conformance import report  # noqa: E402
+from appauth_conformance.report import synthetic  # noqa: E402
+from appauth_conformance.results import write_json_atomic  # noqa: E402
 
 SIZE_LIMIT = 5 * 1000 * 1000  # bytes
 TIME_LIMIT = 2.0  # seconds, median

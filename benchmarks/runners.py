@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import protocol, vectors  # noqa: E402
-from harness.backends.local import LocalBackend  # noqa: E402
-from harness.runners import Registry  # noqa: E402
-from harness.session import Session  # noqa: E402
+from appauth_conformance import protocol, vectors  # noqa: E402
+from appauth_conformance.backends.local import LocalBackend  # noqa: E402
+from appauth_conformance.runners import Registry  # noqa: E402
+from appauth_conformance.session import Session  # noqa: E402
 
 
 def main() -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import vectors  # noqa: E402
-from harness.backends.local import LocalBackend  # noqa: E402
-from harness.runners import RunnerSpec  # noqa: E402
-from harness.session import Session, steady_memory  # noqa: E402
+from appauth_conformance import vectors  # noqa: E402
+from appauth_conformance.backends.local import LocalBackend  # noqa: E402
+from appauth_conformance.runners import RunnerSpec  # noqa: E402
+from appauth_conformance.session import Session, steady_memory  # noqa: E402
 
 FAULT = ROOT / "tests" / "fixtures" / "runners" / "fault_runner.py"
 

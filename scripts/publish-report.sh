@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(bash scripts/setup.sh | tail -1)
 bash scripts/docker-up.sh
-"$PY" -m harness.cli images bootstrap --suite bullseye --suite bookworm --suite trixie
-"$PY" -m harness.cli run --backend=docker --matrix --lang=all --report-dir=reports
+"$PY" -m appauth_conformance.cli images bootstrap --suite bullseye --suite bookworm --suite trixie
+"$PY" -m appauth_conformance.cli run --backend=docker --matrix --lang=all --report-dir=reports

@@ -1,1 +1,45 @@
+"""The suite's own tests run against the installed package (scripts/setup.sh installs a wheel built
+from this checkout, not an editable copy). A stale install would test yesterday's code, so the
+session stops at once, with the command that fixes it, when any packaged file differs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import appauth_conformance
+from appauth_conformance import resources
+
 pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
+SKIP = {"__pycache__", "node_modules"}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and not SKIP & set(p.relative_to(folder).parts)}
+
+
+def _stale() -> str | None:
+    """The first packaged file that differs between the checkout and the installed package, if any."""
+    installed = Path(appauth_conformance.__file__).parent
+    if installed == ROOT / "harness" / "appauth_conformance":
+        return None  # imported from the checkout itself (PYTHONPATH=harness): nothing to compare
+    pairs = [(ROOT / "harness" / "appauth_conformance", installed, {"data"}),
+             (ROOT / "vectors", resources.VECTORS, set()), (ROOT / "runners", resources.RUNNERS, set())]
+    for source, copy, ignore in pairs:
+        want, have = _files(source), _files(copy)
+        for name in sorted(set(want) | {n for n in have if n.split("/", 1)[0] not in ignore}):
+            if want.get(name) != have.get(name):
+                return f"{source.relative_to(ROOT)}/{name}"
+    return None
+
+
+def pytest_sessionstart(session):
+    if (ROOT / "harness" / "appauth_conformance").is_dir():
+        stale = _stale()
+        if stale:
+            pytest.exit(f"the installed appauth_conformance is not this checkout ({stale} differs): "
+                        "run `bash scripts/setup.sh` (or `bash scripts/test.sh`, which does it)", returncode=4)

@@ -4,10 +4,10 @@ import sys
 
 import pytest
 
-from harness import config as cfg
-from harness.backends import RunnerUnavailable
-from harness.backends.local import LocalBackend
-from harness.runners import RunnerSpec, Tool, UsageError
+from appauth_conformance import config as cfg
+from appauth_conformance.backends import RunnerUnavailable
+from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.runners import RunnerSpec, Tool, UsageError
 
 
 def test_missing_tool_names_it_and_its_debian_package():

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import scheme, text, vectors
+from appauth_conformance import scheme, text, vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors"

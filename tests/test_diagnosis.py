@@ -1,7 +1,7 @@
 """diagnose(): every catalogued mistake is recognised from an independently computed wrong output.
 
 The wrong outputs below are written out by hand with hashlib/hmac/base64, never with
-harness.diagnosis's own functions, so a bug in a catalogue entry cannot hide itself.
+appauth_conformance.diagnosis's own functions, so a bug in a catalogue entry cannot hide itself.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import diagnosis, scheme
-from harness.diagnosis import CATALOGUE, STAGES, Mistake, diagnose
+from appauth_conformance import diagnosis, scheme
+from appauth_conformance.diagnosis import CATALOGUE, STAGES, Mistake, diagnose
 
 ROOT = Path(__file__).resolve().parent.parent
 T = 1604020600

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import config
-from harness.backends.local import LocalBackend
-from harness.engine import Engine
-from harness.vectors import load
-from harness.verdicts import Verdict
+from appauth_conformance import config
+from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.engine import Engine
+from appauth_conformance.vectors import load
+from appauth_conformance.verdicts import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -108,7 +108,7 @@ def test_no_known_divergence_files_next_to_the_examples():
 
 def test_cli_exit_code_is_0_for_a_conforming_example(tmp_path):
     flag = f"py={sys.executable} {EXAMPLES / 'python' / 'signer.py'}"
-    r = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--lang", "py", "--runner", flag,
+    r = subprocess.run([sys.executable, "-m", "appauth_conformance.cli", "run", "--lang", "py", "--runner", flag,
                         "--report-dir", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "py" in r.stdout and "ok" in r.stdout

@@ -4,8 +4,8 @@ import json
 
 import jsonschema
 
-from harness import cli, text, vectors
-from harness.protocol import SCHEMA_PATH
+from appauth_conformance import cli, text, vectors
+from appauth_conformance.protocol import SCHEMA_PATH
 
 EXPORT_SCHEMA = SCHEMA_PATH.parent / "vectors-export.json"
 

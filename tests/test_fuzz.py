@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import cli, fuzz, protocol, scheme, text, vectors
-from harness.backends import RunnerUnavailable
-from harness.backends.local import LocalBackend
-from harness.config import in_ci
-from harness.runners import BUILTINS
-from harness.session import Outcome
-from harness.verdicts import Stage
+from appauth_conformance import cli, fuzz, protocol, scheme, text, vectors
+from appauth_conformance.backends import RunnerUnavailable
+from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.config import in_ci
+from appauth_conformance.runners import BUILTINS
+from appauth_conformance.session import Outcome
+from appauth_conformance.verdicts import Stage
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 1

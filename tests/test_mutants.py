@@ -1,7 +1,7 @@
 """Mutation testing of the corpus and the diagnosis: deliberately buggy signers must be caught and named.
 
 tests/fixtures/mutants/mutant_signer.py is a correct signer with one switch per classic
-implementation mistake, each switch named after the catalogue id (harness/diagnosis.py)
+implementation mistake, each switch named after the catalogue id (harness/appauth_conformance/diagnosis.py)
 that should name it. Every mutant is plugged in as a user's runner would be and runs the
 whole corpus; all their sessions stream concurrently through one Engine. For each mutant:
 
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.backends.local import LocalBackend
-from harness.config import parse_runner_flag
-from harness.diagnosis import BY_ID
-from harness.engine import Engine
-from harness.vectors import load
-from harness.verdicts import Stage, Verdict
+from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.config import parse_runner_flag
+from appauth_conformance.diagnosis import BY_ID
+from appauth_conformance.engine import Engine
+from appauth_conformance.vectors import load
+from appauth_conformance.verdicts import Stage, Verdict
 
 HERE = Path(__file__).resolve().parent
 PROGRAM = HERE / "fixtures" / "mutants" / "mutant_signer.py"
@@ -106,7 +106,7 @@ def test_signature_only_mutants_fail_at_the_signature_stage(results):
 
 def test_cli_gate_exits_1_on_a_mutant_and_records_the_diagnosis(tmp_path):
     flag = f"m={sys.executable} {PROGRAM} hex-uppercase"
-    r = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--lang", "m", "--runner", flag,
+    r = subprocess.run([sys.executable, "-m", "appauth_conformance.cli", "run", "--lang", "m", "--runner", flag,
                         "--report-dir", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAIL" in r.stdout

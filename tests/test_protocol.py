@@ -5,7 +5,7 @@ import json
 import jsonschema
 import pytest
 
-from harness import protocol
+from appauth_conformance import protocol
 
 GOOD = [
     {"seq": 0, "signature": "ab"},

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from harness import report, vectors
+from appauth_conformance import report, vectors
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
 REGENERATE = "bash scripts/publish-report.sh"

@@ -21,7 +21,7 @@ BROKEN = HERE / "fixtures" / "broken"
 
 
 def cli(*args, env=None, cwd=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "appauth_conformance.cli", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)
 
 
@@ -99,7 +99,7 @@ def _start_slow(cmd_prefix, tmp_path, tag):
 @pytest.mark.parametrize("how", ["cli-SIGINT", "cli-SIGTERM", "pytest-SIGTERM"])
 def test_interruption_stops_runners_and_keeps_what_was_measured(tmp_path, how):
     tag = f"interrupt-{uuid.uuid4().hex}"
-    prefix = [sys.executable, "-m", "harness.cli", "run"] if how.startswith("cli") else \
+    prefix = [sys.executable, "-m", "appauth_conformance.cli", "run"] if how.startswith("cli") else \
              [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path), str(tmp_path)]
     p = _start_slow(prefix, tmp_path, tag)
     deadline = time.monotonic() + 30

@@ -1,7 +1,7 @@
 """results.json schema, report.md, report.html (static checks), atomic writes, compare and the report CLI.
 
-The documents are made by the real Recorder from a tiny corpus loaded with harness.vectors.load,
-with fabricated Outcomes judged by harness.verdicts.judge, as a run would make them.
+The documents are made by the real Recorder from a tiny corpus loaded with appauth_conformance.vectors.load,
+with fabricated Outcomes judged by appauth_conformance.verdicts.judge, as a run would make them.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import jsonschema
 import pytest
 import yaml
 
-from harness import diagnosis, report, scheme, text, vectors
-from harness.expectations import Divergence
-from harness.report import ResultsError, compare as compare_mod, html as html_mod, model
-from harness.report.cli import main as report_main
-from harness.results import Recorder
-from harness.session import Outcome
-from harness.verdicts import Stage, Verdict, judge
+from appauth_conformance import diagnosis, report, scheme, text, vectors
+from appauth_conformance.expectations import Divergence
+from appauth_conformance.report import ResultsError, compare as compare_mod, html as html_mod, model
+from appauth_conformance.report.cli import main as report_main
+from appauth_conformance.results import Recorder
+from appauth_conformance.session import Outcome
+from appauth_conformance.verdicts import Stage, Verdict, judge
 
 # ---------------------------------------------------------------------------------------------
 # A tiny corpus and a crafted run over it
@@ -159,7 +159,7 @@ def test_schema_is_valid_draft_2020_12_and_versioned():
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$id"] == "appauth-conformance/results/1"
     assert schema["properties"]["schema"]["const"] == schema["$id"]
-    from harness.results import SCHEMA_ID
+    from appauth_conformance.results import SCHEMA_ID
     assert SCHEMA_ID == schema["$id"]
 
 

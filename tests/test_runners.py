@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from harness import vectors
-from harness.backends import RunnerUnavailable
-from harness.backends.local import LocalBackend
-from harness.runners import BUILTINS
-from harness.session import Session
-from harness.verdicts import Stage, conformance
+from appauth_conformance import vectors
+from appauth_conformance.backends import RunnerUnavailable
+from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.runners import BUILTINS
+from appauth_conformance.session import Session
+from appauth_conformance.verdicts import Stage, conformance
 
 CORPUS = vectors.load()
 
@@ -23,7 +23,7 @@ def outcomes():
         try:
             backend.prepare(spec)
         except RunnerUnavailable as e:
-            pytest.fail(str(e)) if __import__("harness.config").config.in_ci() else pytest.skip(str(e))
+            pytest.fail(str(e)) if __import__("appauth_conformance.config").config.in_ci() else pytest.skip(str(e))
         with Session(spec, backend) as s:
             out[spec.language] = {o.vector.id: o for o in s.run(CORPUS.vectors)}
             out[spec.language]["__hello__"] = s.hello
@@ -67,7 +67,7 @@ def test_java_errors_on_empty_key_and_signs_question_mark_for_surrogates(outcome
     assert set(f) == with_flag("empty-key") | surrogates
     for vid in with_flag("empty-key"):
         assert outcomes["java"][vid].error == {"type": "IllegalArgumentException", "message": "Empty key"}
-    from harness import scheme
+    from appauth_conformance import scheme
 
     for vid in surrogates:
         o, v = outcomes["java"][vid], outcomes["java"][vid].vector
@@ -77,7 +77,7 @@ def test_java_errors_on_empty_key_and_signs_question_mark_for_surrogates(outcome
 
 
 def test_cpp_truncates_at_nul_and_signs_surrogate_bytes(outcomes):
-    from harness import scheme
+    from appauth_conformance import scheme
 
     f = failing(outcomes, "cpp")
     nul_key = with_flag("key-nul-start", "key-nul-middle") | {"key-nul-end-002"}
@@ -117,7 +117,7 @@ def test_bad_request_lines_in_a_chunk_spoil_only_themselves(spec, outcomes):  # 
     import json
     import subprocess
 
-    from harness import protocol
+    from appauth_conformance import protocol
 
     backend = LocalBackend()
     good = [v for v in CORPUS.vectors if v.result == "valid" and v.app_key and v.expire_time < 2**31

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness import fuzz, vectors
-from harness.backends.local import LocalBackend
-from harness.runners import RunnerSpec
-from harness.session import EXPECTED, Session
-from harness.verdicts import conformance
+from appauth_conformance import fuzz, vectors
+from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.runners import RunnerSpec
+from appauth_conformance.session import EXPECTED, Session
+from appauth_conformance.verdicts import conformance
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FAULT = FIXTURES / "runners" / "fault_runner.py"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import report
-from harness.report import synthetic
+from appauth_conformance import report
+from appauth_conformance.report import synthetic
 
 pytestmark = pytest.mark.browser
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import images, matrix, vectors
-from harness.backends.docker import LABEL, DockerBackend, DockerUnavailable
+from appauth_conformance import images, matrix, vectors
+from appauth_conformance.backends.docker import LABEL, DockerBackend, DockerUnavailable
 
 CI = os.environ.get("CI", "").lower() == "true"
 SUITES = ("bookworm",)  # the defaults' base; the matrix tests bootstrap the others as needed
@@ -100,7 +100,7 @@ def sample_vectors(tmp_path_factory):
             return out
     except vectors.CorpusError:
         pass
-    from harness import authoring
+    from appauth_conformance import authoring
 
     d = tmp_path_factory.mktemp("vectors")
     f = d / "sample.yaml"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import images
-from harness.backends.docker import LABEL, DockerBackend, remove_leftovers
-from harness.session import Session
+from appauth_conformance import images
+from appauth_conformance.backends.docker import LABEL, DockerBackend, remove_leftovers
+from appauth_conformance.session import Session
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,10 +89,10 @@ def test_sigterm_removes_the_containers(built, sample_vectors, session_container
     code = textwrap.dedent(
         """
         import itertools, sys
-        from harness import matrix
-        from harness.backends.docker import DockerBackend
-        from harness.session import Session
-        from harness.vectors import load
+        from appauth_conformance import matrix
+        from appauth_conformance.backends.docker import DockerBackend
+        from appauth_conformance.session import Session
+        from appauth_conformance.vectors import load
         b = DockerBackend()
         spec = matrix.variant("python-reference")
         vs = load(sys.argv[1]).vectors

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from harness.backends.docker import DockerProcess
+from appauth_conformance.backends.docker import DockerProcess
 
 pytestmark = [pytest.mark.docker, pytest.mark.docker_no_engine]
 

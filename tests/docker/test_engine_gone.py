@@ -74,8 +74,8 @@ class Relay:
 @pytest.fixture
 def leftovers_removed():
     """The harness cannot remove its container through a cut engine connection: the test does, afterwards."""
-    from harness import images
-    from harness.backends.docker import LABEL
+    from appauth_conformance import images
+    from appauth_conformance.backends.docker import LABEL
 
     api = images.client().api
     before = {c["Id"] for c in api.containers(all=True, filters={"label": LABEL}, quiet=True)}
@@ -87,7 +87,7 @@ def leftovers_removed():
 
 def test_engine_gone_mid_run_is_exit_2_and_keeps_results(tmp_path, built, leftovers_removed):
     relay = Relay(tmp_path / "engine.sock")
-    p = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--backend", "docker", "--lang", "js",
+    p = subprocess.Popen([sys.executable, "-m", "appauth_conformance.cli", "run", "--backend", "docker", "--lang", "js",
                           "--report-dir", str(tmp_path / "out"), "--timeout", "5"],
                          env={**os.environ, "DOCKER_HOST": f"unix://{relay.path}"},
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from harness import images, matrix
-from harness.backends import RunnerUnavailable
-from harness.backends.docker import DockerBackend
+from appauth_conformance import images, matrix
+from appauth_conformance.backends import RunnerUnavailable
+from appauth_conformance.backends.docker import DockerBackend
 
 pytestmark = pytest.mark.docker
 
@@ -135,7 +135,7 @@ def test_a_failing_build_names_the_step_and_its_log(bases, tmp_path):
 
 
 def test_user_dockerfile_and_image_specs(built, tmp_path):
-    from harness.runners import RunnerSpec
+    from appauth_conformance.runners import RunnerSpec
 
     _, py_tag = built["python-reference"]
     ctx = tmp_path / "mine"
@@ -148,7 +148,7 @@ def test_user_dockerfile_and_image_specs(built, tmp_path):
         tag = b.prepare(spec)["image"]
         assert tag.startswith("appauth-conformance/mine:")
         assert b.prepare(spec)["image"] == tag and b.builds == 1
-        from harness.session import Session
+        from appauth_conformance.session import Session
 
         with Session(spec, b) as s:
             assert s.start()["language"] == "python"

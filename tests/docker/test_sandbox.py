@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import images, matrix
-from harness.backends.docker import SESSION_LABEL
-from harness.session import Session
+from appauth_conformance import images, matrix
+from appauth_conformance.backends.docker import SESSION_LABEL
+from appauth_conformance.session import Session
 
 pytestmark = pytest.mark.docker
 
@@ -72,7 +72,7 @@ def test_runner_container_settings(backend, built):
 def test_out_of_memory_is_reported(backend, built):
     """A runner that outgrows the memory limit is killed, and describe_exit says so."""
     spec, tag = built["python-reference"]
-    from harness.runners import RunnerSpec
+    from appauth_conformance.runners import RunnerSpec
 
     hog = matrix.with_docker(RunnerSpec(name="memory-hog", language="python",
                                         command=("python3", "-c", "b = b'x' * (1 << 30)")), image=tag)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import matrix
-from harness.session import Session
+from appauth_conformance import matrix
+from appauth_conformance.session import Session
 
 pytestmark = pytest.mark.docker
 
@@ -32,7 +32,7 @@ def test_default_variant_answers_hello_and_signs(name, backend, built, sample_ve
 
 def test_variants_report_what_they_pin(backend, bases):
     """The pins are real: the runners report the library versions their variant names promise."""
-    from harness import images
+    from appauth_conformance import images
 
     want = {"cpp-openssl-1.1.1": "OpenSSL 1.1.1", "js-cryptojs-4.2.0": "4.2.0", "java-jdk21": "21."}
     for name, prefix in want.items():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness import images, matrix
-from harness.backends import make_backend
-from harness.backends.docker import DockerUnavailable
-from harness.runners import UsageError
+from appauth_conformance import images, matrix
+from appauth_conformance.backends import make_backend
+from appauth_conformance.backends.docker import DockerUnavailable
+from appauth_conformance.runners import UsageError
 
 pytestmark = [pytest.mark.docker, pytest.mark.docker_no_engine]
 

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from . import config as cfg
-from .vectors import DEFAULT_VECTORS
-
-DEFAULT_SAVE_DIR = DEFAULT_VECTORS / "regressions"
+# Relative to the current folder: reproducers belong to the project being tested, never to the
+# installed suite (the suite's own developers pass --save-dir vectors/regressions).
+DEFAULT_SAVE_DIR = "appauth-conformance-regressions"
 DEFAULT_COUNT = 100_000
 OK, NONCONFORMING = 0, 1
 
@@ -40,8 +40,8 @@ def add_parser(subparsers) -> None:
                    help="time limit for shrinking one group (default 30)")
     p.add_argument("--save", action="store_true",
                    help="write each group's reproducer as a vector into --save-dir (schema-checked)")
-    p.add_argument("--save-dir", default=str(DEFAULT_SAVE_DIR),
-                   help="where --save writes <runner>-<cause>.yaml (default: vectors/regressions)")
+    p.add_argument("--save-dir", default=DEFAULT_SAVE_DIR,
+                   help=f"where --save writes <runner>-<cause>.yaml (default: ./{DEFAULT_SAVE_DIR})")
     p.set_defaults(func=cmd_fuzz)
 
 

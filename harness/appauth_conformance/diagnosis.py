@@ -23,7 +23,7 @@ where it can:
   mistakes.
 
 The formula itself is never written here: the correct string to sign and
-signature come from `harness.scheme`, and the order of the slots that the
+signature come from `appauth_conformance.scheme`, and the order of the slots that the
 join-level mistakes rearrange is read off `scheme.string_to_sign` by probing
 it once per mode (`LAYOUT`).
 

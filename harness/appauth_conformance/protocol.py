@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 
 import jsonschema
 
+from . import resources
+
 VERSION = 1
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "protocol.json"
+SCHEMA_PATH = resources.SCHEMAS / "protocol.json"
 HELLO_REQUEST = b'{"op":"hello","protocol":1}\n'
 MAX_LINE = 64 << 20  # a response line longer than this is a fault (a 1 MB field escapes to ~6 MB)
 

@@ -3,8 +3,8 @@
     appauth-conformance report render RESULTS.json [--out DIR]   report.md + report.html (default: next to RESULTS)
     appauth-conformance report compare OLD.json NEW.json         exit 0: no regression, 1: regression, 2: unusable input
 
-`main(argv)` takes the arguments after `report`; harness/cli.py delegates to it,
-and `python -m harness.report ...` runs it directly.
+`main(argv)` takes the arguments after `report`; harness/appauth_conformance/cli.py delegates to it,
+and `python -m appauth_conformance.report ...` runs it directly.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
     write_reports("reports/results.json", "reports")   # report.md + report.html, atomically
 
 Renderings are computed from the results document alone: no corpus, no
-runner. They count and group what the document says (harness/report/model.py)
+runner. They count and group what the document says (harness/appauth_conformance/report/model.py)
 and never judge or diff again. `compare.py` compares two documents.
 """
 
@@ -20,14 +20,15 @@ from pathlib import Path
 import jinja2
 import jsonschema
 
+from .. import resources
 from ..results import SCHEMA_ID
 from . import model
 from .model import VERDICT_LABEL, Summary
 
 __all__ = ["ResultsError", "SCHEMA_PATH", "load", "validate", "render_markdown", "render_html", "write_reports", "write_reports_after_run"]
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "results.json"
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+SCHEMA_PATH = resources.SCHEMAS / "results.json"
+TEMPLATES = resources.TEMPLATES
 
 MD_LIMIT = 60_000  # GitHub comments hold 65,536 characters; the step summary 1 MiB
 

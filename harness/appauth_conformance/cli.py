@@ -118,7 +118,7 @@ def cmd_vectors(a) -> int:
     corpus = load(a.path)
     out = Path(a.out)
     authoring.write_export(corpus, out)
-    print(f"wrote {out}: {len(corpus.vectors)} vectors (schema: harness/schemas/vectors-export.json)")
+    print(f"wrote {out}: {len(corpus.vectors)} vectors (schema: harness/appauth_conformance/schemas/vectors-export.json)")
     return OK
 
 

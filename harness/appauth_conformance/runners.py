@@ -11,9 +11,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .vectors import ROOT
+from . import resources
 
-RUNNERS_DIR = ROOT / "runners"
+RUNNERS_DIR = resources.RUNNERS
 
 
 class UsageError(Exception):

@@ -298,7 +298,7 @@ def build(specs: Iterable, backend=None, *, jobs: int = 2, progress: Callable[[s
     """Build (or find in the cache) the image of every spec; returns the tags in spec order.
 
     `appauth-conformance images build` passes the default variants, `--matrix` all of them
-    (harness.matrix.all_variants()). `jobs` builds run at once (apt downloads dominate).
+    (appauth_conformance.matrix.all_variants()). `jobs` builds run at once (apt downloads dominate).
     RunnerUnavailable from the first failing build is raised after the others finish.
     """
     if backend is None:

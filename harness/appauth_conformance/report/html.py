@@ -29,18 +29,18 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
+from .. import resources
 from . import model
 from .model import Summary
 
 CODES = {"pass": "P", "fail": "F", "known-divergence": "K", "unexpected-pass": "U", "runner-fault": "X", "skipped": "S"}
 STAGES = ("string-to-sign", "signature", "error-where-none-was-due", "signature-where-refusal-was-due")
 COMPRESS_OVER = 256 << 10  # detail JSON larger than this is embedded gzip + base64
-ASSETS = Path(__file__).resolve().parent / "templates"
+ASSETS = resources.TEMPLATES
 
 
 def dumps_for_html(obj) -> str:

@@ -22,7 +22,7 @@ runner has answered; triage keeps only counters and one example per group.
 Causes (see `Group.cause`):
 
 * ``diagnosis`` groups: the runner's output is explained by known implementation
-  mistakes (`harness.diagnosis`). The group keeps the set of mistake ids that
+  mistakes (`appauth_conformance.diagnosis`). The group keeps the set of mistake ids that
   explain *every* member it diagnosed (the intersection), so coincidences of one
   input (an ASCII-only input makes "latin1-replace" and "surrogate-question-mark"
   the same bytes) fall away as members with other inputs arrive.

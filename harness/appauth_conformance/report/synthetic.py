@@ -5,12 +5,12 @@
 Vectors are spread over the corpus's families (files) with their flags; inputs
 are documentation-shaped (a few app ids and keys shared by many vectors, random
 32-character nonces) and the expected values come from the oracle
-(harness.scheme). Each runner has a profile of real implementation mistakes on
+(appauth_conformance.scheme). Each runner has a profile of real implementation mistakes on
 the families that trigger them (NUL truncation, '?' for a lone surrogate, hex in
 upper case, stripped whitespace, ...); most are listed as known divergences,
 some are not (failures), a few list entries are stale (unexpected passes), and
 a few vectors crash a runner (runner faults). Outcomes are judged by
-harness.verdicts.judge and diagnosed by harness.diagnosis.diagnose, exactly as
+appauth_conformance.verdicts.judge and diagnosed by appauth_conformance.diagnosis.diagnose, exactly as
 in a real run.
 
 The mix with the defaults (10,000 vectors x 12 runners, seed 1): 95.1 % pass,

@@ -19,15 +19,14 @@ from typing import Iterable, Iterator
 import jsonschema
 import yaml
 
-from . import scheme, text
+from . import resources, scheme, text
 
 try:  # libyaml is an order of magnitude faster; the pure loader is the fallback
     from yaml import CSafeLoader as SafeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_VECTORS = ROOT / "vectors"
+DEFAULT_VECTORS = resources.VECTORS
 SCHEMA_PATH = DEFAULT_VECTORS / "schema.json"
 TEXT_FIELDS = ("app_id", "corp_id", "user_id", "nonce", "app_key")
 RESULTS = ("valid", "invalid", "acceptable")

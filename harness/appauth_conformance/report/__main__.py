@@ -1,0 +1,7 @@
+"""python -m appauth_conformance.report {render,compare} ... (the same as `appauth-conformance report ...`)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main(prog="python -m appauth_conformance.report"))

@@ -1,7 +1,0 @@
-"""python -m harness.report {render,compare} ... (the same as `appauth-conformance report ...`)."""
-
-import sys
-
-from .cli import main
-
-sys.exit(main(prog="python -m harness.report"))
