@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from . import __version__
 from . import config as cfg
 from . import fuzz_cli
 from .engine import stop_on_sigterm
@@ -190,6 +191,7 @@ def cmd_divergences(a) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="appauth-conformance", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"appauth-conformance {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the corpus through runners and write results.json and the reports")
