@@ -136,8 +136,8 @@ def expecting(vs, tamper=False):
     return out
 
 
-def replies(fault, items, *when):
-    spec = RunnerSpec(name="fault", language="python", command=("{python}", str(FAULT), fault, *when))
+def replies(fault, items, *when, env=None):
+    spec = RunnerSpec(name="fault", language="python", command=("{python}", str(FAULT), fault, *when), env=env or {})
     with Session(spec, LocalBackend(), timeout=5) as s:
         return [pair for pairs in s.replies(items) for pair in pairs], s.restarts
 
@@ -163,6 +163,19 @@ def test_a_seq_with_leading_zeros_is_not_taken_for_the_expected_reply():
     marked = sum("boom" in i.vector.user_id for i in items)
     assert marked
     pairs, restarts = replies("zero-padded-seq", items, "boom")
+    assert sorted(map(id, (i for i, _ in pairs))) == sorted(map(id, items))
+    faults = [(i, r) for i, r in pairs if r is not EXPECTED]
+    assert len(faults) == marked and restarts == marked
+    assert all("boom" in i.vector.user_id and "not a JSON line" in r.reason for i, r in faults)
+
+
+def test_a_bad_line_costs_the_same_however_stdout_is_chunked():
+    """All replies of a read in one write: the good lines after a bad one are answered again after the
+    restart, exactly as when they arrive in a later read, so each marked request costs one restart
+    (before the fix, this chunking made the session give up after its restart limit)."""
+    items = expecting(VALID * 10)
+    marked = sum("boom" in i.vector.user_id for i in items)
+    pairs, restarts = replies("zero-padded-seq", items, "boom", env={"FAULT_RUNNER_BATCHED": "1"})
     assert sorted(map(id, (i for i, _ in pairs))) == sorted(map(id, items))
     faults = [(i, r) for i, r in pairs if r is not EXPECTED]
     assert len(faults) == marked and restarts == marked

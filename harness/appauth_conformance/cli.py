@@ -73,6 +73,7 @@ def cmd_run(a) -> int:
 
         print(write_reports_after_run(recorder.path), file=sys.stderr)
     if a.jsonl:
+        Path(a.jsonl).parent.mkdir(parents=True, exist_ok=True)
         with open(a.jsonl, "w", encoding="utf-8") as f:
             for o in recorder.outcomes:
                 f.write(json.dumps(o, ensure_ascii=True) + "\n")

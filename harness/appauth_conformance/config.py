@@ -65,7 +65,7 @@ def add_options(add, pytest_style: bool = False) -> None:
         add(flag, dest=p + flag.lstrip("-").replace("-", "_"), **kw)
 
     opt("--lang", default=None if pytest_style else "all",
-        help="runners to run: all, or a comma list of names/languages (python,java,cpp,js, declared runners)")
+        help="runners to run: all (the reference runners and the declared ones), declared (only the declared ones), or a comma list of names/languages (python,java,cpp,js, declared runners)")
     opt("--backend", default="local", choices=["local", "docker"], help="where runners run (default: local)")
     opt("--vectors", default=None, help="a vector file or folder (default: the bundled corpus)")
     opt("--report-dir", default=None, help="where results.json and the reports go (default: .appauth-conformance)")
@@ -88,7 +88,8 @@ def parse_runner_flag(text: str) -> RunnerSpec:
         argv = shlex.split(command)
     except ValueError as e:
         raise UsageError(f"--runner {text!r}: cannot split the command: {e}") from None
-    return RunnerSpec(name=name.strip(), language="custom", command=tuple(argv), workdir=Path.cwd(), aliases=())
+    return RunnerSpec(name=name.strip(), language="custom", command=tuple(argv), workdir=Path.cwd(), aliases=(),
+                      declared=True)
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -161,6 +162,7 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
             name=name, language=str(r.get("language", "custom")), command=tuple(cmd), workdir=workdir,
             build=tuple(tuple(b) for b in build), env=dict(env),
             divergences=(base / div).resolve() if div else workdir / "known-divergences.yaml", docker=docker,
+            declared=True,
         ))
     return out
 

@@ -44,6 +44,7 @@ class RunnerSpec:
     docker: dict | None = None  # image/Dockerfile settings, read by the Docker backend
     builtin: bool = False
     family: str | None = None  # for a variant (e.g. cpp-openssl-1.1.1): the runner whose divergence list it shares
+    declared: bool = False  # declared by the user (--runner, a config file), not shipped with the suite
 
     def argv(self) -> list[str]:
         return [a.replace("{python}", sys.executable) for a in self.command]
@@ -116,11 +117,18 @@ class Registry:
         words = [w.strip() for w in lang.split(",") if w.strip()]
         if not words:
             raise UsageError("--lang is empty; use --lang=all or a comma list such as python,java")
-        if "all" in words:
-            # all built-ins and declared runners, then anything else named explicitly
-            chosen = list(self.specs.values())
-        else:
-            chosen = [self.lookup(w) for w in words]
+        chosen = []
+        for w in words:
+            if w == "all":  # the suite's runners and the declared ones
+                chosen += self.specs.values()
+            elif w == "declared":  # only the user's own runners
+                declared = [s for s in self.specs.values() if s.declared]
+                if not declared:
+                    raise UsageError("--lang=declared, but no runner is declared: add one with --runner NAME=COMMAND "
+                                     "or a [tool.appauth-conformance.runners.NAME] table in pyproject.toml")
+                chosen += declared
+            else:
+                chosen.append(self.lookup(w))
         seen, out = set(), []
         for s in chosen:
             if s.name not in seen:

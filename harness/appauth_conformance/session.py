@@ -300,7 +300,8 @@ class Session:
             pairs = []
             append = pairs.append
             rest = []  # lines to decode: all but the replies byte-identical to what their item expects
-            for line in payload:
+            rest_at = []  # their positions in the payload (rare: only for lines not taken on the fast path)
+            for at, line in enumerate(payload):
                 if line.startswith(b'{"seq":'):
                     j = line.find(b",", 7)
                     digits = line[7:j]
@@ -313,6 +314,8 @@ class Session:
                             append((item, EXPECTED))
                             continue
                 rest.append(line)
+                rest_at.append(at)
+            fast = len(pairs)
             for i, msg in enumerate(protocol.decode_batch(rest) if rest else ()):
                 if type(msg) is dict:
                     seq = msg.get("seq")
@@ -321,6 +324,9 @@ class Session:
                     if item is not None:
                         append((item, msg))
                         continue
+                # Everything after the bad line is answered again by the restarted runner, whether it came
+                # in this read or the next: what a fault costs must not depend on how stdout was chunked.
+                _unaccept(pairs, fast, payload, rest_at[i], i, set(rest_at), pending)
                 if pairs:
                     yield pairs
                 yield self._bad_line(rest[i], msg, inc)
@@ -362,6 +368,22 @@ def outcome(vector: Vector, runner: str, reply: dict | Fault | str) -> Outcome:
     if "signature" in reply:
         return Outcome(vector, runner, reply.get("string_to_sign"), reply["signature"])
     return Outcome(vector, runner, reply.get("string_to_sign"), error=reply["error"])
+
+
+def _unaccept(pairs: list, fast: int, payload: list[bytes], bad_at: int, bad_index: int, rest_at: set[int],
+              pending: dict) -> None:
+    """Put the fast-path replies that came after the bad line (at payload[bad_at]) back into `pending`,
+    in seq order, and drop them from `pairs` (whose first `fast` entries are the fast-path ones, in
+    payload order; `bad_index` rest lines precede the bad one)."""
+    first = bad_at - bad_index  # fast-path pairs before the bad line
+    later = [at for at in range(bad_at + 1, len(payload)) if at not in rest_at]
+    if not later:
+        return
+    undone = [(int(payload[at][7:payload[at].find(b",", 7)]), item) for at, (item, _) in zip(later, pairs[first:fast])]
+    del pairs[first:fast]
+    merged = sorted([*pending.items(), *undone], key=lambda kv: kv[0])
+    pending.clear()
+    pending.update(merged)
 
 
 def _faulted(items: Iterator, fault: Fault, size: int = 512) -> Iterator[list]:

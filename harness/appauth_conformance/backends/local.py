@@ -19,13 +19,19 @@ def cache_root() -> Path:
     return Path(base)
 
 
+# Never part of a runner's sources: installers byte-compile the packaged runner.py (its .pyc
+# differs per install), and a developer may have run npm in the source folder.
+NOT_SOURCES = ("node_modules", "__pycache__")
+
+
 def source_hash(spec: RunnerSpec) -> str:
     """sha256 of the build recipe and every source file (path and content)."""
     h = hashlib.sha256(repr((spec.build, spec.command)).encode())
     if spec.source:
         for p in sorted(spec.source.rglob("*")):
-            if p.is_file() and "node_modules" not in p.parts and p.name != "known-divergences.yaml":
-                h.update(str(p.relative_to(spec.source)).encode() + b"\0" + p.read_bytes() + b"\0")
+            rel = p.relative_to(spec.source)
+            if p.is_file() and not set(NOT_SOURCES) & set(rel.parts) and p.name != "known-divergences.yaml":
+                h.update(str(rel).encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -93,7 +99,7 @@ class LocalBackend:
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
             try:
-                shutil.copytree(spec.source, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns("node_modules"))
+                shutil.copytree(spec.source, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*NOT_SOURCES))
                 run_build(spec, tmp)
                 (tmp / ".built").write_text("ok\n")
                 try:
