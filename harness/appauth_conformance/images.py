@@ -60,8 +60,9 @@ def _unavailable(why: str):
     where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     return DockerUnavailable(
         f"no Docker engine answers at {where} ({why}).\n"
-        "Start one with `scripts/docker-up.sh` (installs docker.io if needed and starts dockerd), "
-        "or by hand with `sudo dockerd &`; check DOCKER_HOST if you use a remote engine.\n"
+        "Start one: `sudo systemctl start docker`, or by hand `sudo dockerd &` (in a checkout of the suite, "
+        "`scripts/docker-up.sh` installs docker.io if needed and starts dockerd); check DOCKER_HOST if you use a "
+        "remote engine.\n"
         "Or run the runners on this machine instead: --backend=local."
     )
 
