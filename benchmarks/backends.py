@@ -12,14 +12,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from appauth_conformance import cli  # noqa: E402
+from appauth_conformance import cli
 
 
 def once(backend: str, out: Path) -> float:

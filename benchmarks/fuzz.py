@@ -26,18 +26,24 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from appauth_conformance import fuzz, protocol  # noqa: E402
-from appauth_conformance.backends.local import LocalBackend  # noqa: E402
-from appauth_conformance.runners import BUILTINS  # noqa: E402
+from appauth_conformance import fuzz, protocol
+from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.runners import BUILTINS
 
 
 def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
     specs = [s for s in BUILTINS if lang == "all" or s.name in lang.split(",") or s.language in lang.split(",")]
     fuzz.steady_memory()  # as the CLI does
-    fz = fuzz.Fuzzer(specs, LocalBackend(), seed=seed, count=count, batch=batch, shrink=shrink,
-                     require_all=True, warn=lambda s: print("warning:", s, file=sys.stderr))
+    fz = fuzz.Fuzzer(
+        specs,
+        LocalBackend(),
+        seed=seed,
+        count=count,
+        batch=batch,
+        shrink=shrink,
+        require_all=True,
+        warn=lambda s: print("warning:", s, file=sys.stderr),
+    )
     fz.prepare()
     try:
         rep = fz.run()
@@ -54,8 +60,10 @@ def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
         "runners_cpu_s": round(children.ru_utime + children.ru_stime, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "rates": {r.spec.name: round(r.outcomes / r.seconds) if r.seconds else 0 for r in rep.runners},
-        "groups": [{"runner": g.runner, "stage": g.stage, "cause": g.cause, "count": g.count, "known": g.known}
-                   for g in rep.groups],
+        "groups": [
+            {"runner": g.runner, "stage": g.stage, "cause": g.cause, "count": g.count, "known": g.known}
+            for g in rep.groups
+        ],
         "load_avg": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
     }
@@ -79,22 +87,36 @@ def raw(count: int, seed: int, lang: str) -> None:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             with open(req, "rb") as stdin:
-                subprocess.run(spec.argv(), cwd=backend.build_dir(spec), stdin=stdin, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, check=True)
+                subprocess.run(
+                    spec.argv(),
+                    cwd=backend.build_dir(spec),
+                    stdin=stdin,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    check=True,
+                )
             wall = time.perf_counter() - t0
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-            print(f"  {spec.name:<18} wall {wall:6.2f} s  CPU {cpu:6.2f} s  ({1e6 * cpu / count:.1f} us CPU per request)")
+            print(
+                f"  {spec.name:<18} wall {wall:6.2f} s  CPU {cpu:6.2f} s  ({1e6 * cpu / count:.1f} us CPU per request)"
+            )
 
 
 def show(m: dict) -> None:
-    print(f"inputs: {m['count']:,} (seed {m['seed']}) through the four reference runners, {m['cpus']} CPU(s), "
-          f"load average after the run {m['load_avg']}")
-    print(f"fuzzing phase wall: {m['wall_s']:.1f} s ({m['count'] / m['wall_s']:,.0f} inputs/s); shrinking: {m['shrink_s']:.1f} s")
+    print(
+        f"inputs: {m['count']:,} (seed {m['seed']}) through the four reference runners, {m['cpus']} CPU(s), "
+        f"load average after the run {m['load_avg']}"
+    )
+    print(
+        f"fuzzing phase wall: {m['wall_s']:.1f} s ({m['count'] / m['wall_s']:,.0f} inputs/s); shrinking: {m['shrink_s']:.1f} s"
+    )
     for name, rate in m["rates"].items():
         print(f"  {name:<18} {rate:>9,} outcomes/s")
-    print(f"harness CPU: {m['harness_cpu_s']:.1f} s = {100 * m['harness_cpu_share']:.0f}% of one core; "
-          f"runners' CPU: {m['runners_cpu_s']:.1f} s")
+    print(
+        f"harness CPU: {m['harness_cpu_s']:.1f} s = {100 * m['harness_cpu_share']:.0f}% of one core; "
+        f"runners' CPU: {m['runners_cpu_s']:.1f} s"
+    )
     print(f"peak RSS (harness process): {m['peak_rss_mb']:.1f} MB")
     print(f"disagreement groups: {len(m['groups'])}")
 
@@ -108,8 +130,11 @@ def main() -> int:
     ap.add_argument("--no-shrink", action="store_true")
     ap.add_argument("--json", action="store_true", help="print one JSON object (used by --compare-memory)")
     ap.add_argument("--raw", action="store_true", help="each built runner alone on the same request lines, no harness")
-    ap.add_argument("--compare-memory", action="store_true",
-                    help="run 100,000 and 1,000,000 inputs in fresh processes and compare their peak RSS")
+    ap.add_argument(
+        "--compare-memory",
+        action="store_true",
+        help="run 100,000 and 1,000,000 inputs in fresh processes and compare their peak RSS",
+    )
     a = ap.parse_args()
     if a.raw:
         raw(a.count, a.seed, a.lang)
@@ -117,8 +142,19 @@ def main() -> int:
     if a.compare_memory:
         out = {}
         for n in (100_000, 1_000_000):
-            cmd = [sys.executable, __file__, "--json", "--count", str(n), "--seed", str(a.seed), "--batch", str(a.batch),
-                   "--lang", a.lang] + (["--no-shrink"] if a.no_shrink else [])
+            cmd = [
+                sys.executable,
+                __file__,
+                "--json",
+                "--count",
+                str(n),
+                "--seed",
+                str(a.seed),
+                "--batch",
+                str(a.batch),
+                "--lang",
+                a.lang,
+            ] + (["--no-shrink"] if a.no_shrink else [])
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 print(r.stdout + r.stderr, file=sys.stderr)
@@ -128,8 +164,10 @@ def main() -> int:
             print()
         small, big = out[100_000]["peak_rss_mb"], out[1_000_000]["peak_rss_mb"]
         growth = big / small - 1
-        print(f"peak RSS: 100k {small:.1f} MB, 1M {big:.1f} MB: {100 * growth:+.1f}% "
-              f"({'within' if growth <= 0.20 else 'NOT within'} 20%)")
+        print(
+            f"peak RSS: 100k {small:.1f} MB, 1M {big:.1f} MB: {100 * growth:+.1f}% "
+            f"({'within' if growth <= 0.20 else 'NOT within'} 20%)"
+        )
         return 0 if growth <= 0.20 else 1
     m = measure(a.count, a.seed, a.batch, not a.no_shrink, a.lang)
     if a.json:

@@ -19,15 +19,28 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from appauth_conformance import vectors
 
-from appauth_conformance import vectors  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pytest_wall(vector_path: Path, report_dir: Path) -> tuple[float, str]:
-    cmd = [sys.executable, "-m", "pytest", "--lang=all", "--vectors", str(vector_path), "--report-dir", str(report_dir),
-           "-q", "-p", "no:cacheprovider", "--rootdir", str(report_dir), str(report_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--lang=all",
+        "--vectors",
+        str(vector_path),
+        "--report-dir",
+        str(report_dir),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(report_dir),
+        str(report_dir),
+    ]
     t0 = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=report_dir)
     return time.perf_counter() - t0, r.stdout.strip().splitlines()[-1]
@@ -45,8 +58,12 @@ def synthetic(n: int, path: Path) -> None:
     for f in ("single.yaml", "sp_user.yaml"):
         notes.update(yaml.safe_load(open(ROOT / "vectors" / f))["notes"])
     used = {fl for v in out for fl in v["flags"]}
-    path.write_text(yaml.safe_dump({"description": "synthetic", "notes": {k: v for k, v in notes.items() if k in used},
-                                    "vectors": out}, sort_keys=False))
+    path.write_text(
+        yaml.safe_dump(
+            {"description": "synthetic", "notes": {k: v for k, v in notes.items() if k in used}, "vectors": out},
+            sort_keys=False,
+        )
+    )
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SIGNER = '''\
+SIGNER = """\
 import hashlib, hmac, json, sys
 print(json.dumps({"op": "hello", "protocol": 1, "name": "team", "language": "python", "runtime": "3",
                   "library": "hmac", "library_version": "stdlib"}), flush=True)
@@ -37,7 +37,7 @@ for line in sys.stdin:
     except UnicodeEncodeError as e:
         out = {"seq": r["seq"], "error": {"type": "UnicodeEncodeError", "message": str(e)}}
     print(json.dumps(out), flush=True)
-'''
+"""
 
 
 def timed(label: str, argv: list[str], cwd: Path, env: dict) -> float:
@@ -54,13 +54,18 @@ def timed(label: str, argv: list[str], cwd: Path, env: dict) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="appauth-install-bench-") as tmp:
         tmp = Path(tmp)
-        subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp / "dist"), str(ROOT)],
-                       check=True, capture_output=True)
-        wheel, = (tmp / "dist").glob("*.whl")
+        subprocess.run(
+            [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp / "dist"), str(ROOT)],
+            check=True,
+            capture_output=True,
+        )
+        (wheel,) = (tmp / "dist").glob("*.whl")
         team = tmp / "team"
         team.mkdir()
         (team / "signer.py").write_text(SIGNER)
-        (team / "pyproject.toml").write_text('[tool.appauth-conformance.runners.team]\ncommand = ["{python}", "signer.py"]\n')
+        (team / "pyproject.toml").write_text(
+            '[tool.appauth-conformance.runners.team]\ncommand = ["{python}", "signer.py"]\n'
+        )
         env = {**os.environ, "APPAUTH_CONFORMANCE_CACHE": str(tmp / "cache"), "CI": "true"}
         venv = tmp / "venv"
         gate = [str(venv / "bin" / "python"), "-m", "pytest", "--lang=all", "-q", "-p", "no:randomly"]

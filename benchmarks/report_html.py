@@ -29,12 +29,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from appauth_conformance import report
+from appauth_conformance.report import synthetic
+from appauth_conformance.results import write_json_atomic
 
-from appauth_conformance import report  # noqa: E402
-from appauth_conformance.report import synthetic  # noqa: E402
-from appauth_conformance.results import write_json_atomic  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SIZE_LIMIT = 5 * 1000 * 1000  # bytes
 TIME_LIMIT = 2.0  # seconds, median
@@ -48,7 +47,9 @@ def measure(html: Path, loads: int) -> list[dict]:
     except ImportError:
         chromium = None
     if chromium is None:
-        print("error: needs Debian's chromium (apt-get install -y chromium) and `pip install playwright`", file=sys.stderr)
+        print(
+            "error: needs Debian's chromium (apt-get install -y chromium) and `pip install playwright`", file=sys.stderr
+        )
         sys.exit(2)
     out = []
     with sync_playwright() as p:
@@ -57,19 +58,28 @@ def measure(html: Path, loads: int) -> list[dict]:
             for _ in range(loads):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 errors, requests = [], []
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("request", lambda r: requests.append(r.url))
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+                page.on("request", lambda r, requests=requests: requests.append(r.url))
                 t0 = time.perf_counter()
                 page.goto(html.resolve().as_uri(), wait_until="commit")
                 page.wait_for_function("() => window.__reportReady === true", polling="raf", timeout=60_000)
                 wall = time.perf_counter() - t0
                 in_page = page.evaluate("window.__reportReadyAt") / 1000  # ms since navigation start
-                page.wait_for_function("() => window.__reportDetailReady === true || !document.getElementById('report-detail')",
-                                       timeout=60_000)
+                page.wait_for_function(
+                    "() => window.__reportDetailReady === true || !document.getElementById('report-detail')",
+                    timeout=60_000,
+                )
                 detail = page.evaluate("performance.now()") / 1000
-                out.append({"ready_s": in_page, "wall_s": wall, "detail_s": detail, "errors": errors,
-                            "requests": len(requests)})
+                out.append(
+                    {
+                        "ready_s": in_page,
+                        "wall_s": wall,
+                        "detail_s": detail,
+                        "errors": errors,
+                        "requests": len(requests),
+                    }
+                )
                 page.close()
         finally:
             browser.close()
@@ -94,8 +104,10 @@ def main() -> int:
     write_json_atomic(results, doc)
     mix = Counter(o["verdict"] for o in doc["outcomes"])
     total = sum(mix.values())
-    print(f"synthetic run: {args.vectors:,} vectors x {args.runners} runners = {total:,} outcomes "
-          f"(made in {made:.1f} s); results.json {results.stat().st_size / 1e6:.2f} MB")
+    print(
+        f"synthetic run: {args.vectors:,} vectors x {args.runners} runners = {total:,} outcomes "
+        f"(made in {made:.1f} s); results.json {results.stat().st_size / 1e6:.2f} MB"
+    )
     print("  mix: " + ", ".join(f"{v} {n / total:.2%}" for v, n in mix.most_common()))
 
     t = time.perf_counter()
@@ -109,12 +121,16 @@ def main() -> int:
 
     runs = measure(html, args.loads)
     for i, r in enumerate(runs, 1):
-        print(f"  load {i}: ready {r['ready_s'] * 1000:.0f} ms after navigation start "
-              f"(wall {r['wall_s'] * 1000:.0f} ms; drill-down data inflated at {r['detail_s'] * 1000:.0f} ms); "
-              f"requests {r['requests']}, errors {len(r['errors'])}")
+        print(
+            f"  load {i}: ready {r['ready_s'] * 1000:.0f} ms after navigation start "
+            f"(wall {r['wall_s'] * 1000:.0f} ms; drill-down data inflated at {r['detail_s'] * 1000:.0f} ms); "
+            f"requests {r['requests']}, errors {len(r['errors'])}"
+        )
     median = statistics.median(r["ready_s"] for r in runs)
     wall = statistics.median(r["wall_s"] for r in runs)
-    print(f"median navigation -> __reportReady: {median * 1000:.0f} ms (wall {wall * 1000:.0f} ms; limit {TIME_LIMIT * 1000:.0f} ms)")
+    print(
+        f"median navigation -> __reportReady: {median * 1000:.0f} ms (wall {wall * 1000:.0f} ms; limit {TIME_LIMIT * 1000:.0f} ms)"
+    )
     problems = []
     if size > SIZE_LIMIT:
         problems.append(f"report.html is {size / 1e6:.2f} MB > {SIZE_LIMIT / 1e6:.0f} MB")

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from appauth_conformance import protocol, vectors  # noqa: E402
-from appauth_conformance.backends.local import LocalBackend  # noqa: E402
-from appauth_conformance.runners import Registry  # noqa: E402
-from appauth_conformance.session import Session  # noqa: E402
+from appauth_conformance import protocol, vectors
+from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.runners import Registry
+from appauth_conformance.session import Session
 
 
 def main() -> None:

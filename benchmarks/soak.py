@@ -15,13 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from appauth_conformance import vectors
+from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.model import RunnerSpec
+from appauth_conformance.session import Session, steady_memory
 
-from appauth_conformance import vectors  # noqa: E402
-from appauth_conformance.backends.local import LocalBackend  # noqa: E402
-from appauth_conformance.runners import RunnerSpec  # noqa: E402
-from appauth_conformance.session import Session, steady_memory  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 FAULT = ROOT / "tests" / "fixtures" / "runners" / "fault_runner.py"
 
@@ -39,7 +38,9 @@ def main() -> None:
     steady_memory()  # as the CLI does for long runs: read buffers mapped and unmapped, no heap creep
     corpus = [v for v in vectors.load().vectors if len(v.request_body) < 2048]
     source = itertools.islice(itertools.cycle(corpus), a.count)  # lazily: the input is never held in memory
-    spec = RunnerSpec(name="soak", language="python", command=("{python}", str(FAULT), "every-crash", str(a.crash_every)))
+    spec = RunnerSpec(
+        name="soak", language="python", command=("{python}", str(FAULT), "every-crash", str(a.crash_every))
+    )
     n = faults = 0
     t0 = time.perf_counter()
     rss_at_10 = None

@@ -18,8 +18,11 @@ SKIP = {"__pycache__", "node_modules"}
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-            if p.is_file() and not SKIP & set(p.relative_to(folder).parts)}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and not SKIP & set(p.relative_to(folder).parts)
+    }
 
 
 def _stale() -> str | None:
@@ -27,8 +30,11 @@ def _stale() -> str | None:
     installed = Path(appauth_conformance.__file__).parent
     if installed == ROOT / "harness" / "appauth_conformance":
         return None  # imported from the checkout itself (PYTHONPATH=harness): nothing to compare
-    pairs = [(ROOT / "harness" / "appauth_conformance", installed, {"data"}),
-             (ROOT / "vectors", resources.VECTORS, set()), (ROOT / "runners", resources.RUNNERS, set())]
+    pairs = [
+        (ROOT / "harness" / "appauth_conformance", installed, {"data"}),
+        (ROOT / "vectors", resources.VECTORS, set()),
+        (ROOT / "runners", resources.RUNNERS, set()),
+    ]
     for source, copy, ignore in pairs:
         want, have = _files(source), _files(copy)
         for name in sorted(set(want) | {n for n in have if n.split("/", 1)[0] not in ignore}):
@@ -41,5 +47,8 @@ def pytest_sessionstart(session):
     if (ROOT / "harness" / "appauth_conformance").is_dir():
         stale = _stale()
         if stale:
-            pytest.exit(f"the installed appauth_conformance is not this checkout ({stale} differs): "
-                        "run `bash scripts/setup.sh` (or `bash scripts/test.sh`, which does it)", returncode=4)
+            pytest.exit(
+                f"the installed appauth_conformance is not this checkout ({stale} differs): "
+                "run `bash scripts/setup.sh` (or `bash scripts/test.sh`, which does it)",
+                returncode=4,
+            )

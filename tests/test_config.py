@@ -5,33 +5,43 @@ import sys
 import pytest
 
 from appauth_conformance import config as cfg
-from appauth_conformance.backends import RunnerUnavailable
 from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.runners import RunnerSpec, Tool, UsageError
+from appauth_conformance.errors import RunnerUnavailable, UsageError
+from appauth_conformance.model import RunnerSpec, Tool
 
 
 def test_missing_tool_names_it_and_its_debian_package():
     spec = RunnerSpec(name="needs-tool", language="x", command=("x",), tools=(Tool("no-such-compiler-xyz", "xyz-dev"),))
-    with pytest.raises(RunnerUnavailable, match=r"`no-such-compiler-xyz` is not on PATH; install it with `apt-get install xyz-dev`"):
+    with pytest.raises(
+        RunnerUnavailable, match=r"`no-such-compiler-xyz` is not on PATH; install it with `apt-get install xyz-dev`"
+    ):
         LocalBackend().prepare(spec)
 
 
 def test_missing_header_names_its_debian_package():
-    spec = RunnerSpec(name="needs-header", language="cpp", command=("x",),
-                      tools=(Tool("g++", "libnothing-dev", header="no/such/header.h"),))
-    with pytest.raises(RunnerUnavailable, match=r"<no/such/header.h> is missing; install it with `apt-get install libnothing-dev`"):
+    spec = RunnerSpec(
+        name="needs-header",
+        language="cpp",
+        command=("x",),
+        tools=(Tool("g++", "libnothing-dev", header="no/such/header.h"),),
+    )
+    with pytest.raises(
+        RunnerUnavailable, match=r"<no/such/header.h> is missing; install it with `apt-get install libnothing-dev`"
+    ):
         LocalBackend().prepare(spec)
 
 
 def test_own_toml_file_declares_runners(tmp_path, monkeypatch):
     (tmp_path / "signer").mkdir()
-    (tmp_path / "appauth-conformance.toml").write_text(f"""
+    (tmp_path / "appauth-conformance.toml").write_text(
+        f"""
 [runners.mine]
 command = [{sys.executable!r}, "signer.py"]
 workdir = "signer"
 env = {{ MODE = "strict" }}
 build = ["true"]
-""".replace("'", '"'))
+""".replace("'", '"')
+    )
     sub = tmp_path / "signer"
     monkeypatch.chdir(sub)  # found by searching upwards
     found = cfg.find_config()

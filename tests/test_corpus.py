@@ -35,7 +35,7 @@ DOC = ROOT / "docs" / "vectors.md"
 MODES = ("single", "sp_user", "sp_corp_admin", "sp_admin")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def corpus() -> vectors.Corpus:
     return vectors.load(VECTORS)
 
@@ -57,12 +57,14 @@ def _decoded(doc: dict) -> list[dict]:
     for v in doc["vectors"]:
         inputs = {k: (x if k == "expire_time" else text.decode(x)) for k, x in v["inputs"].items()}
         exp = v.get("expected", {})
-        out.append({
-            **{k: v[k] for k in ("id", "description", "mode", "result", "flags")},
-            "inputs": inputs,
-            "string_to_sign": text.decode(exp["string_to_sign"]) if "string_to_sign" in exp else None,
-            "signature": exp.get("signature"),
-        })
+        out.append(
+            {
+                **{k: v[k] for k in ("id", "description", "mode", "result", "flags")},
+                "inputs": inputs,
+                "string_to_sign": text.decode(exp["string_to_sign"]) if "string_to_sign" in exp else None,
+                "signature": exp.get("signature"),
+            }
+        )
     return out
 
 
@@ -100,17 +102,64 @@ def test_ids_are_descriptive_and_numbered():
 
 
 REQUIRED_FLAGS = [
-    "ordinary", "owner-signs", "mixed-case", "numeric-id", "url-special", "latin1-range",
-    "cjk", "emoji", "combining", "nfc", "nfd", "rtl", "zero-width", "whitespace", "tab", "nbsp", "line-break",
-    "empty-key", "short-key", "key-63", "key-64", "key-65", "long-key", "multibyte-key", "non-ascii-key",
-    "key-nul-start", "key-nul-middle", "key-nul-end", "key-hex-digits",
-    "nul", "nul-start", "nul-middle", "nul-end",
-    "high-surrogate", "low-surrogate", "reversed-surrogates", "surrogate-pair",
-    "colon", "colon-ambiguity",
-    "expire-zero", "discouraged", "expire-seconds", "expire-2038", "expire-int32-overflow", "expire-2106", "expire-max-date",
-    "expire-float-precision", "expire-int64-max",
-    "nonce-31", "nonce-32", "nonce-64", "nonce-65", "nonce-empty",
-    "long-field", "hex-leading-zero", "hex-leading-zero-byte", "hex-inner-zero", "hex-letters",
+    "ordinary",
+    "owner-signs",
+    "mixed-case",
+    "numeric-id",
+    "url-special",
+    "latin1-range",
+    "cjk",
+    "emoji",
+    "combining",
+    "nfc",
+    "nfd",
+    "rtl",
+    "zero-width",
+    "whitespace",
+    "tab",
+    "nbsp",
+    "line-break",
+    "empty-key",
+    "short-key",
+    "key-63",
+    "key-64",
+    "key-65",
+    "long-key",
+    "multibyte-key",
+    "non-ascii-key",
+    "key-nul-start",
+    "key-nul-middle",
+    "key-nul-end",
+    "key-hex-digits",
+    "nul",
+    "nul-start",
+    "nul-middle",
+    "nul-end",
+    "high-surrogate",
+    "low-surrogate",
+    "reversed-surrogates",
+    "surrogate-pair",
+    "colon",
+    "colon-ambiguity",
+    "expire-zero",
+    "discouraged",
+    "expire-seconds",
+    "expire-2038",
+    "expire-int32-overflow",
+    "expire-2106",
+    "expire-max-date",
+    "expire-float-precision",
+    "expire-int64-max",
+    "nonce-31",
+    "nonce-32",
+    "nonce-64",
+    "nonce-65",
+    "nonce-empty",
+    "long-field",
+    "hex-leading-zero",
+    "hex-leading-zero-byte",
+    "hex-inner-zero",
+    "hex-letters",
 ]
 
 
@@ -138,8 +187,22 @@ def test_edge_characters_reach_every_field(char, fields):
 
 
 def test_text_families_span_all_modes():
-    for flag in ("cjk", "emoji", "combining", "nfd", "rtl", "zero-width", "whitespace", "nul", "empty-key",
-                 "expire-zero", "expire-int64-max", "hex-leading-zero", "high-surrogate", "nonce-31"):
+    for flag in (
+        "cjk",
+        "emoji",
+        "combining",
+        "nfd",
+        "rtl",
+        "zero-width",
+        "whitespace",
+        "nul",
+        "empty-key",
+        "expire-zero",
+        "expire-int64-max",
+        "hex-leading-zero",
+        "high-surrogate",
+        "nonce-31",
+    ):
         modes = {v.mode for v in by_flag(flag)}
         assert modes == set(MODES), f"{flag}: only in {sorted(modes)}"
 
@@ -147,8 +210,13 @@ def test_text_families_span_all_modes():
 # --------------------------------------------------------------------------- flags mean what they say
 
 RESULT_OF = {
-    "high-surrogate": "invalid", "low-surrogate": "invalid", "reversed-surrogates": "invalid",
-    "nonce-31": "acceptable", "nonce-65": "acceptable", "nonce-empty": "acceptable", "nonce-long": "acceptable",
+    "high-surrogate": "invalid",
+    "low-surrogate": "invalid",
+    "reversed-surrogates": "invalid",
+    "nonce-31": "acceptable",
+    "nonce-65": "acceptable",
+    "nonce-empty": "acceptable",
+    "nonce-long": "acceptable",
 }
 
 
@@ -175,15 +243,19 @@ FLAG_TRUTH = {
     "nul-start": lambda v: any(getattr(v, f).startswith("\0") for f in ("app_id", "corp_id", "user_id", "nonce")),
     "nul-middle": lambda v: any("\0" in getattr(v, f).strip("\0") for f in ("app_id", "corp_id", "user_id", "nonce")),
     "nul-end": lambda v: any(getattr(v, f).endswith("\0") for f in ("app_id", "corp_id", "user_id", "nonce")),
-    "nfc": lambda v: all(unicodedata.is_normalized("NFC", getattr(v, f)) for f in vectors.TEXT_FIELDS)
-    and any(not unicodedata.is_normalized("NFD", getattr(v, f)) for f in vectors.TEXT_FIELDS),
+    "nfc": lambda v: (
+        all(unicodedata.is_normalized("NFC", getattr(v, f)) for f in vectors.TEXT_FIELDS)
+        and any(not unicodedata.is_normalized("NFD", getattr(v, f)) for f in vectors.TEXT_FIELDS)
+    ),
     "nfd": lambda v: any(not unicodedata.is_normalized("NFC", getattr(v, f)) for f in vectors.TEXT_FIELDS),
     "emoji": lambda v: any(ord(ch) > 0xFFFF for f in vectors.TEXT_FIELDS for ch in getattr(v, f)),
     "latin1-range": lambda v: any("\x80" <= ch <= "\xff" for f in vectors.TEXT_FIELDS for ch in getattr(v, f)),
     "colon": lambda v: any(":" in getattr(v, f) for f in vectors.TEXT_FIELDS),
     "high-surrogate": lambda v: any(re.search("[\ud800-\udbff]", getattr(v, f)) for f in vectors.TEXT_FIELDS),
     "low-surrogate": lambda v: any(re.search("[\udc00-\udfff]", getattr(v, f)) for f in vectors.TEXT_FIELDS),
-    "reversed-surrogates": lambda v: any(re.search("[\udc00-\udfff][\ud800-\udbff]", getattr(v, f)) for f in vectors.TEXT_FIELDS),
+    "reversed-surrogates": lambda v: any(
+        re.search("[\udc00-\udfff][\ud800-\udbff]", getattr(v, f)) for f in vectors.TEXT_FIELDS
+    ),
     "expire-zero": lambda v: v.expire_time == 0,
     "discouraged": lambda v: v.expire_time == 0 and v.result == "valid",
     "expire-short": lambda v: 0 < v.expire_time < 10**9,
@@ -226,7 +298,8 @@ def test_results_follow_the_rules():
         assert v.result == expected, f"{v.id}: result {v.result}, expected {expected} from its flags {v.flags}"
         if v.result == "invalid":
             assert v.signature is None and text.has_lone_surrogate(
-                "".join(getattr(v, f) for f in vectors.TEXT_FIELDS)), v.id
+                "".join(getattr(v, f) for f in vectors.TEXT_FIELDS)
+            ), v.id
         else:
             assert v.signature is not None, v.id
 
@@ -240,7 +313,8 @@ def test_ordinary_vectors_are_documentation_shaped():
             val = getattr(v, f)
             assert val == "" or val != val[::-1], f"{v.id}: palindromic {f} would hide a reversal"
         assert len({v.app_id, v.corp_id, v.user_id, v.nonce, v.app_key} - {""}) == len(
-            [x for x in (v.app_id, v.corp_id, v.user_id, v.nonce, v.app_key) if x]), f"{v.id}: repeated values hide swaps"
+            [x for x in (v.app_id, v.corp_id, v.user_id, v.nonce, v.app_key) if x]
+        ), f"{v.id}: repeated values hide swaps"
 
 
 def test_colon_ambiguity_pairs_collide():
@@ -264,7 +338,10 @@ def test_nfc_nfd_twins_differ():
     nfc = by_flag("nfc")
     nfd = by_flag("nfd")
     assert len(nfc) == len(nfd) >= 4
-    norm = lambda v: tuple(unicodedata.normalize("NFC", getattr(v, f)) for f in vectors.TEXT_FIELDS) + (v.mode, v.expire_time)
+
+    def norm(v):
+        return (*tuple(unicodedata.normalize("NFC", getattr(v, f)) for f in vectors.TEXT_FIELDS), v.mode, v.expire_time)
+
     twins = {norm(v): v for v in nfd}
     for v in nfc:
         twin = twins[norm(v)]
@@ -295,7 +372,9 @@ def _openssl_hmacs(jobs: list[tuple[str, bytes, bytes]], tmp: Path) -> dict[str,
         for n, (jid, key, data) in enumerate(jobs[start : start + CHUNK]):
             f = tmp / f"d{start + n}.bin"
             f.write_bytes(data)
-            lines.append(f"printf '%s ' '{jid}'; openssl mac -digest SHA256 -macopt 'hexkey:{key.hex()}' -in '{f}' HMAC")
+            lines.append(
+                f"printf '%s ' '{jid}'; openssl mac -digest SHA256 -macopt 'hexkey:{key.hex()}' -in '{f}' HMAC"
+            )
         script = tmp / f"chunk{start}.sh"
         script.write_text("\n".join(lines) + "\n")
         r = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=300)
@@ -348,8 +427,20 @@ def _utf8(s: str) -> bytes:
     return s.encode("utf-8")  # raises on lone surrogates, like the oracle: a refusal
 
 
-def _sign(v, *, exp=None, prep=None, kprep=None, join=None, sep=":", enc=_utf8, kenc=None,
-          algo=hashlib.sha256, swap=False, hexer=bytes.hex) -> str:
+def _sign(
+    v,
+    *,
+    exp=None,
+    prep=None,
+    kprep=None,
+    join=None,
+    sep=":",
+    enc=_utf8,
+    kenc=None,
+    algo=hashlib.sha256,
+    swap=False,
+    hexer=bytes.hex,
+) -> str:
     ps = [prep(p) for p in _parts(v, exp)] if prep else _parts(v, exp)
     data = join(ps) if join else sep.join(ps)
     key = kprep(v.app_key) if kprep else v.app_key
@@ -418,7 +509,9 @@ def _hmac_by_hand(v, *, key_len) -> str:
 
 
 def _nul_truncated(v):
-    cut = lambda b: b.split(b"\0")[0]
+    def cut(b):
+        return b.split(b"\0")[0]
+
     return hmac.new(cut(_utf8(v.app_key)), cut(_utf8(":".join(_parts(v)))), hashlib.sha256).hexdigest()
 
 
@@ -441,13 +534,17 @@ MUTANTS = {
     "pipe-separator": lambda v: _sign(v, sep="|"),
     "no-separator": lambda v: _sign(v, sep=""),
     "fields-reversed": lambda v: _sign(v, join=lambda ps: ":".join(reversed(ps))),
-    "corp-user-swapped": lambda v: _sign(v, join=lambda ps: ":".join([ps[0], ps[2], ps[1], *ps[3:]]))
-    if v.mode == "sp_user" else _sign(v),
+    "corp-user-swapped": lambda v: (
+        _sign(v, join=lambda ps: ":".join([ps[0], ps[2], ps[1], *ps[3:]])) if v.mode == "sp_user" else _sign(v)
+    ),
     "expire-nonce-swapped": lambda v: _sign(v, join=lambda ps: ":".join([*ps[:-2], ps[-1], ps[-2]])),
     "dropped-empty-slots": lambda v: _sign(v, join=lambda ps: ":".join(p for p in ps if p)),
-    "single-as-sp-user": lambda v: _sign(v, join=lambda ps: ":".join([ps[0], "", *ps[1:]])) if v.mode == "single" else _sign(v),
-    "corp-in-user-slot": lambda v: _sign(v, join=lambda ps: ":".join([ps[0], "", ps[1], *ps[3:]]))
-    if v.mode == "sp_corp_admin" else _sign(v),
+    "single-as-sp-user": lambda v: (
+        _sign(v, join=lambda ps: ":".join([ps[0], "", *ps[1:]])) if v.mode == "single" else _sign(v)
+    ),
+    "corp-in-user-slot": lambda v: (
+        _sign(v, join=lambda ps: ":".join([ps[0], "", ps[1], *ps[3:]])) if v.mode == "sp_corp_admin" else _sign(v)
+    ),
     # expiry
     "milliseconds": lambda v: _sign(v, exp=v.expire_time * 1000),
     "expire-zero-padded": lambda v: _sign(v, exp=format(v.expire_time, "010d")),
@@ -459,12 +556,15 @@ MUTANTS = {
     "unicode-trim": lambda v: _sign(v, prep=str.strip, kprep=str.strip),
     "ascii-trim": lambda v: _sign(v, prep=_java_trim, kprep=_java_trim),
     "key-trimmed": lambda v: _sign(v, kprep=str.strip),
-    "strip-format-chars": lambda v: _sign(v, prep=lambda s: s.translate(_FORMAT_CHARS),
-                                          kprep=lambda s: s.translate(_FORMAT_CHARS)),
-    "nfc-normalised": lambda v: _sign(v, prep=lambda s: unicodedata.normalize("NFC", s),
-                                      kprep=lambda s: unicodedata.normalize("NFC", s)),
-    "nfkc-normalised": lambda v: _sign(v, prep=lambda s: unicodedata.normalize("NFKC", s),
-                                       kprep=lambda s: unicodedata.normalize("NFKC", s)),
+    "strip-format-chars": lambda v: _sign(
+        v, prep=lambda s: s.translate(_FORMAT_CHARS), kprep=lambda s: s.translate(_FORMAT_CHARS)
+    ),
+    "nfc-normalised": lambda v: _sign(
+        v, prep=lambda s: unicodedata.normalize("NFC", s), kprep=lambda s: unicodedata.normalize("NFC", s)
+    ),
+    "nfkc-normalised": lambda v: _sign(
+        v, prep=lambda s: unicodedata.normalize("NFKC", s), kprep=lambda s: unicodedata.normalize("NFKC", s)
+    ),
     "ids-lower-cased": lambda v: _sign(v, join=_ids_only(str.lower)),
     "digit-ids-as-numbers": lambda v: _sign(v, join=_ids_only(lambda s: str(int(s)) if s.isdigit() else s)),
     "url-encoded-fields": lambda v: _sign(v, prep=lambda s: urllib.parse.quote(s, safe="")),
@@ -532,8 +632,7 @@ def test_docs_mistake_table_lists_every_mutant():
 def test_mutant_is_caught_as_the_docs_say(name):
     caught = caught_by(MUTANTS[name])
     assert caught, f"no vector catches the mistake {name}"
-    if name not in ("lone-surrogate-as-question-mark", "lone-surrogate-generalised-utf8",
-                    "nonce-truncated-64"):
+    if name not in ("lone-surrogate-as-question-mark", "lone-surrogate-generalised-utf8", "nonce-truncated-64"):
         assert any(v.result == "valid" for v in caught), f"{name}: no valid vector's signature differs"
     ids = {v.id for v in caught}
     cells = _doc_table(MISTAKE_TABLE)[name]
@@ -560,7 +659,7 @@ def test_docs_flag_table_lists_every_flag():
     used = {f for v in corpus().vectors for f in v.flags}
     assert set(rows) == used, f"missing: {sorted(used - set(rows))}, stale: {sorted(set(rows) - used)}"
     notes = corpus().notes
-    for flag, cells in rows.items():
+    for flag, _cells in rows.items():
         files = {Path(f).name for f, ns in notes.items() if flag in ns}
         assert files, flag
 

@@ -72,9 +72,15 @@ def lazy_cases() -> list[Case]:
     c = []
     add = c.append
     # --- string to sign: separators
-    for id, sep in [("separator-pipe", "|"), ("separator-comma", ","), ("separator-semicolon", ";"),
-                    ("separator-empty", ""), ("separator-ampersand", "&"), ("separator-newline", "\n"),
-                    ("separator-space", " ")]:
+    for id, sep in [
+        ("separator-pipe", "|"),
+        ("separator-comma", ","),
+        ("separator-semicolon", ";"),
+        ("separator-empty", ""),
+        ("separator-ampersand", "&"),
+        ("separator-newline", "\n"),
+        ("separator-space", " "),
+    ]:
         add(Case(id, F(), string=sep.join(["app123", "corp9", "alice", str(T), N])))
     # --- which slots
     add(Case("empty-fields-skipped", single(user=""), string=f"app123:{T}:{N}"))  # the owner
@@ -128,8 +134,13 @@ def lazy_cases() -> list[Case]:
     n = find_nonce(lambda d: any(b < 0x10 for b in d))
     dn = D(f"app123:corp9:alice:{T}:{n}")
     add(Case("hex-unpadded", F(nonce=n), signature="".join("%x" % b for b in dn)))
-    add(Case("hex-java-sign-extended", F(),
-             signature="".join("%x" % (b if b < 128 else (b - 256) & 0xFFFFFFFF) for b in d)))
+    add(
+        Case(
+            "hex-java-sign-extended",
+            F(),
+            signature="".join("%x" % (b if b < 128 else (b - 256) & 0xFFFFFFFF) for b in d),
+        )
+    )
     n = find_nonce(lambda d: d[0] < 0x10)
     dn = D(f"app123:corp9:alice:{T}:{n}")
     add(Case("hex-bigint-unpadded", F(nonce=n), signature=dn.hex().lstrip("0")))
@@ -145,39 +156,80 @@ def lazy_cases() -> list[Case]:
     # --- signature: key
     add(Case("key-data-swapped", F(), signature=hmac.new(SP.encode(), KEY.encode(), hashlib.sha256).hexdigest()))
     add(Case("nul-truncates-key", F(), key="sec\0ret", signature=H(SP, b"sec")))
-    add(Case("nul-truncates-both", F(nonce="abc\0" + N), key="sec\0ret",
-             signature=H(f"app123:corp9:alice:{T}:abc", b"sec")))
+    add(
+        Case(
+            "nul-truncates-both",
+            F(nonce="abc\0" + N),
+            key="sec\0ret",
+            signature=H(f"app123:corp9:alice:{T}:abc", b"sec"),
+        )
+    )
     add(Case("key-stripped", F(), key=" secret\u3000", signature=H(SP, "secret")))
     add(Case("key-java-trimmed", F(), key="\0secret\n", signature=H(SP, "secret")))
     add(Case("key-nfc", F(), key="cle\u0301", signature=H(SP, b"cl\xc3\xa9")))
     add(Case("key-nfd", F(), key="cl\u00e9", signature=H(SP, b"cle\xcc\x81")))
-    add(Case("nfc-everywhere", F(user="cafe\u0301"), key="cle\u0301",
-             signature=H(f"app123:corp9:caf\u00e9:{T}:{N}", b"cl\xc3\xa9")))
-    add(Case("nfd-everywhere", F(user="caf\u00e9"), key="cl\u00e9",
-             signature=H(f"app123:corp9:cafe\u0301:{T}:{N}", b"cle\xcc\x81")))
+    add(
+        Case(
+            "nfc-everywhere",
+            F(user="cafe\u0301"),
+            key="cle\u0301",
+            signature=H(f"app123:corp9:caf\u00e9:{T}:{N}", b"cl\xc3\xa9"),
+        )
+    )
+    add(
+        Case(
+            "nfd-everywhere",
+            F(user="caf\u00e9"),
+            key="cl\u00e9",
+            signature=H(f"app123:corp9:cafe\u0301:{T}:{N}", b"cle\xcc\x81"),
+        )
+    )
     add(Case("key-hex-decoded", F(), key="00ff10AB", signature=H(SP, b"\x00\xff\x10\xab")))
     add(Case("key-base64-decoded", F(), key="c2VjcmV0", signature=H(SP, b"secret")))
     add(Case("key-base64url-decoded", F(), key="-_-_", signature=H(SP, b"\xfb\xff\xbf")))
     # --- signature: text encoding
     s = f"app123:corp9:zo\u00eb\u20ac:{T}:{N}"
     add(Case("latin1-replace", F(user="zo\u00eb\u20ac"), signature=H(s.replace("\u20ac", "?").encode("latin-1"))))
-    add(Case("cp1252-replace", F(user="zo\u00eb\u20ac\u0100"),
-             signature=H(f"app123:corp9:zo\xeb\x80?:{T}:{N}".encode("latin-1"))))
+    add(
+        Case(
+            "cp1252-replace",
+            F(user="zo\u00eb\u20ac\u0100"),
+            signature=H(f"app123:corp9:zo\xeb\x80?:{T}:{N}".encode("latin-1")),
+        )
+    )
     add(Case("ascii-replace", F(user="zo\u00eb\u20ac"), signature=H(f"app123:corp9:zo??:{T}:{N}".encode())))
     add(Case("utf16le", F(), signature=H(SP.encode("utf-16-le"), KEY.encode("utf-16-le"))))
     add(Case("utf16be", F(), signature=H(SP.encode("utf-16-be"), KEY.encode("utf-16-be"))))
-    add(Case("utf16-bom", F(), signature=H(b"\xfe\xff" + SP.encode("utf-16-be"), b"\xfe\xff" + KEY.encode("utf-16-be"))))
+    add(
+        Case("utf16-bom", F(), signature=H(b"\xfe\xff" + SP.encode("utf-16-be"), b"\xfe\xff" + KEY.encode("utf-16-be")))
+    )
     add(Case("double-utf8", F(user="\u00e9"), signature=H(f"app123:corp9:\u00c3\u00a9:{T}:{N}")))
     add(Case("surrogate-question-mark", F(user="a\ud800b"), signature=H(f"app123:corp9:a?b:{T}:{N}")))
     add(Case("surrogate-question-mark", F(), key="k\udfffey", signature=H(SP, "k?ey")))
     add(Case("surrogate-replacement-char", F(user="a\ud800b"), signature=H(f"app123:corp9:a\ufffdb:{T}:{N}")))
     add(Case("surrogate-dropped", F(user="a\ud800b"), signature=H(f"app123:corp9:ab:{T}:{N}")))
-    add(Case("surrogate-wtf8", F(user="a\ud800b"), signature=H("app123:corp9:a".encode() + b"\xed\xa0\x80b:" + f"{T}:{N}".encode())))
-    add(Case("cesu8", F(user="\U0001f600"), signature=H(b"app123:corp9:\xed\xa0\xbd\xed\xb8\x80:" + f"{T}:{N}".encode())))
+    add(
+        Case(
+            "surrogate-wtf8",
+            F(user="a\ud800b"),
+            signature=H(b"app123:corp9:a" + b"\xed\xa0\x80b:" + f"{T}:{N}".encode()),
+        )
+    )
+    add(
+        Case(
+            "cesu8", F(user="\U0001f600"), signature=H(b"app123:corp9:\xed\xa0\xbd\xed\xb8\x80:" + f"{T}:{N}".encode())
+        )
+    )
     add(Case("modified-utf8", F(nonce="a\0b"), signature=H(f"app123:corp9:alice:{T}:a".encode() + b"\xc0\x80b")))
     # --- signature: algorithm
-    for id, algo in [("hmac-sha1", hashlib.sha1), ("hmac-sha224", hashlib.sha224), ("hmac-sha384", hashlib.sha384),
-                     ("hmac-sha512", hashlib.sha512), ("hmac-md5", hashlib.md5), ("hmac-sha3-256", hashlib.sha3_256)]:
+    for id, algo in [
+        ("hmac-sha1", hashlib.sha1),
+        ("hmac-sha224", hashlib.sha224),
+        ("hmac-sha384", hashlib.sha384),
+        ("hmac-sha512", hashlib.sha512),
+        ("hmac-md5", hashlib.md5),
+        ("hmac-sha3-256", hashlib.sha3_256),
+    ]:
         add(Case(id, F(), signature=H(SP, KEY, algo)))
     add(Case("hmac-sha512-truncated", F(), signature=H(SP, KEY, hashlib.sha512)[:64]))
     add(Case("sha256-key-data", F(), signature=hashlib.sha256((KEY + SP).encode()).hexdigest()))
@@ -225,27 +277,39 @@ def test_case_output_differs_from_the_oracle(case):
         assert case.signature != sig
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.string is not None],
-                         ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.string is not None])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c.string is not None],
+    ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.string is not None],
+)
 def test_string_mistake_named_from_the_string_alone(case):
     assert case.id in ids(diagnose(case.fields, case.key, case.string, None))
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.string is not None],
-                         ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.string is not None])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c.string is not None],
+    ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.string is not None],
+)
 def test_string_mistake_named_from_the_signature_alone(case):
     # a signer that exposes only its signature but joins its fields wrongly
     assert case.id in ids(diagnose(case.fields, case.key, None, H(case.string, case.key)))
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.string is not None],
-                         ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.string is not None])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c.string is not None],
+    ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.string is not None],
+)
 def test_string_mistake_named_from_both(case):
     assert case.id in ids(diagnose(case.fields, case.key, case.string, H(case.string, case.key)))
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.signature is not None],
-                         ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.signature is not None])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c.signature is not None],
+    ids=[f"{c.id}-{i}" for i, c in enumerate(CASES) if c.signature is not None],
+)
 def test_signature_mistake_named(case):
     assert case.id in ids(diagnose(case.fields, case.key, None, case.signature))
     data, _ = oracle(case.fields, case.key)
@@ -400,6 +464,12 @@ def test_layout_probed_from_the_oracle_matches_it():
     for _ in range(300):
         mode = scheme.Mode(rnd.choice(scheme.MODES))
         val = lambda: "".join(rnd.choice(alphabet) for _ in range(rnd.randrange(4)))  # noqa: E731
-        f = scheme.Fields(mode, val(), val() if "corp_id" in scheme.CARRIES[mode] else "",
-                          val() if "user_id" in scheme.CARRIES[mode] else "", rnd.randrange(2**40), val())
+        f = scheme.Fields(
+            mode,
+            val(),
+            val() if "corp_id" in scheme.CARRIES[mode] else "",
+            val() if "user_id" in scheme.CARRIES[mode] else "",
+            rnd.randrange(2**40),
+            val(),
+        )
         assert diagnosis._Fields(f).join() == scheme.string_to_sign(f)

@@ -22,8 +22,8 @@ import pytest
 from appauth_conformance import config
 from appauth_conformance.backends.local import LocalBackend
 from appauth_conformance.engine import Engine
+from appauth_conformance.model import Verdict
 from appauth_conformance.vectors import load
-from appauth_conformance.verdicts import Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -56,20 +56,23 @@ def specs(build_dir: Path) -> list:
         out.append(config.parse_runner_flag(f"node-example=node {EXAMPLES / 'node' / 'signer.js'}"))
     # Compiled examples build into build_dir, never into the source tree.
     toml = build_dir / "appauth-conformance.toml"
-    toml.write_text(f"""
+    toml.write_text(
+        f"""
 [runners.java-example]
 language = "java"
-workdir = {json.dumps(str(EXAMPLES / 'java'))}
-build = ["javac", "-encoding", "UTF-8", "-d", {json.dumps(str(build_dir / 'classes'))}, "Signer.java"]
-command = ["java", "-cp", {json.dumps(str(build_dir / 'classes'))}, "Signer"]
+workdir = {json.dumps(str(EXAMPLES / "java"))}
+build = ["javac", "-encoding", "UTF-8", "-d", {json.dumps(str(build_dir / "classes"))}, "Signer.java"]
+command = ["java", "-cp", {json.dumps(str(build_dir / "classes"))}, "Signer"]
 
 [runners.go-example]
 language = "go"
-workdir = {json.dumps(str(EXAMPLES / 'go'))}
-build = ["go", "build", "-o", {json.dumps(str(build_dir / 'go-signer'))}, "."]
-command = [{json.dumps(str(build_dir / 'go-signer'))}]
+workdir = {json.dumps(str(EXAMPLES / "go"))}
+build = ["go", "build", "-o", {json.dumps(str(build_dir / "go-signer"))}, "."]
+command = [{json.dumps(str(build_dir / "go-signer"))}]
 env = {{ GOFLAGS = "-buildvcs=false" }}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     out += [s for s in config.declared_runners(toml) if not missing(s.name)]
     return out
 
@@ -94,8 +97,15 @@ def test_example_passes_the_whole_corpus(engine, name):
     assert hello is not None and hello["name"] == hello_name and hello["language"] == language
     assert hello["runtime"] and hello["library_version"], hello
     assert len(st.results) == len(CORPUS.vectors)
-    bad = {k: (r.judgement.verdict.value, r.judgement.stage and r.judgement.stage.value, r.outcome.fault or r.outcome.error)
-           for k, r in st.results.items() if r.judgement.verdict is not Verdict.PASS}
+    bad = {
+        k: (
+            r.judgement.verdict.value,
+            r.judgement.stage and r.judgement.stage.value,
+            r.outcome.fault or r.outcome.error,
+        )
+        for k, r in st.results.items()
+        if r.judgement.verdict is not Verdict.PASS
+    }
     assert bad == {}
     # the refusals are real refusals, typed: every invalid vector got an error with a type
     refused = [r.outcome.error for r in st.results.values() if r.outcome.vector.result == "invalid"]
@@ -108,8 +118,24 @@ def test_no_known_divergence_files_next_to_the_examples():
 
 def test_cli_exit_code_is_0_for_a_conforming_example(tmp_path):
     flag = f"py={sys.executable} {EXAMPLES / 'python' / 'signer.py'}"
-    r = subprocess.run([sys.executable, "-m", "appauth_conformance.cli", "run", "--lang", "py", "--runner", flag,
-                        "--report-dir", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appauth_conformance.cli",
+            "run",
+            "--lang",
+            "py",
+            "--runner",
+            flag,
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "py" in r.stdout and "ok" in r.stdout
     doc = json.loads((tmp_path / "results.json").read_text())
@@ -121,7 +147,7 @@ def test_a_user_project_declares_its_signer_in_pyproject(pytester, tmp_path):
     assert ROOT not in Path(pytester.path).resolve().parents
     pytester.makepyprojecttoml(f"""
 [tool.appauth-conformance.runners.mine]
-command = [{json.dumps(sys.executable)}, {json.dumps(str(EXAMPLES / 'python' / 'signer.py'))}]
+command = [{json.dumps(sys.executable)}, {json.dumps(str(EXAMPLES / "python" / "signer.py"))}]
 language = "python"
 """)
     report = tmp_path / "report"

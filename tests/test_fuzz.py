@@ -18,12 +18,11 @@ import pytest
 import yaml
 
 from appauth_conformance import cli, fuzz, protocol, scheme, text, vectors
-from appauth_conformance.backends import RunnerUnavailable
 from appauth_conformance.backends.local import LocalBackend
 from appauth_conformance.config import in_ci
+from appauth_conformance.errors import RunnerUnavailable
+from appauth_conformance.model import Outcome, Stage
 from appauth_conformance.runners import BUILTINS
-from appauth_conformance.session import Outcome
-from appauth_conformance.verdicts import Stage
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 1
@@ -62,14 +61,18 @@ class Emulated:
         if self.name == "java":  # getBytes("UTF-8") replaces lone surrogates by '?'; empty key throws
             if v.app_key == "":
                 return Outcome(v, "java", error={"type": "IllegalArgumentException", "message": "Empty key"})
-            return Outcome(v, "java", data, _hmac(v.app_key.encode("utf-8", "replace"), data.encode("utf-8", "replace")))
+            return Outcome(
+                v, "java", data, _hmac(v.app_key.encode("utf-8", "replace"), data.encode("utf-8", "replace"))
+            )
         if self.name == "latin1-bug":  # an unknown mistake on Latin-1 text: signs the wrong thing
             if any("\xa1" <= ch <= "\xff" for f in fuzz.FIELDS for ch in getattr(v, f)):  # the latin1 class
                 return Outcome(v, "latin1-bug", data, _hmac(b"bug", b"bug"))
             self = Emulated("python")
         if self.name == "js":  # the expire time through a double; URIError on lone surrogates
             exp = _js_number(v.expire_time)
-            data = data.replace(":" + str(v.expire_time) + ":", ":" + exp + ":", 1) if exp != str(v.expire_time) else data
+            data = (
+                data.replace(":" + str(v.expire_time) + ":", ":" + exp + ":", 1) if exp != str(v.expire_time) else data
+            )
             try:
                 return Outcome(v, "js", data, _hmac(v.app_key.encode("utf-8"), data.encode("utf-8")))
             except UnicodeEncodeError:
@@ -119,7 +122,7 @@ def test_same_seed_same_inputs_other_seed_other_inputs():
     g = fuzz.Inputs(7)
     assert a == [_key(v) for v in g.take(700) + g.take(1300)], "chunking must not change the stream"
     b = [_key(v) for v in fuzz.Inputs(8).take(2000)]
-    assert sum(x != y for x, y in zip(a, b)) > 1900
+    assert sum(x != y for x, y in zip(a, b, strict=False)) > 1900
 
 
 def test_fast_path_equals_the_oracle_and_the_wire_encoding(inputs):
@@ -130,8 +133,9 @@ def test_fast_path_equals_the_oracle_and_the_wire_encoding(inputs):
         lone = any(text.has_lone_surrogate(getattr(v, f)) for f in fuzz.FIELDS)
         assert v.result == ("invalid" if lone else "valid")
         assert v.request_body == vectors.Vector.request_body.func(v), v.id
-        assert not re.search("[\ud800-\udbff][\udc00-\udfff]", "".join(getattr(v, f) for f in fuzz.FIELDS)), \
+        assert not re.search("[\ud800-\udbff][\udc00-\udfff]", "".join(getattr(v, f) for f in fuzz.FIELDS)), (
             "a high+low surrogate pair held as two code points would travel as one valid character"
+        )
 
 
 def test_expected_replies_decode_to_exactly_the_oracles_reply():
@@ -156,18 +160,45 @@ def test_generator_aims_at_the_edges():
     modes = {v.mode for v in vs}
     assert modes == set(scheme.MODES)
     classes = set().union(*(fuzz.input_classes(v) for v in vs))
-    for c in ("nul", "lone-surrogate", "astral", "cjk", "latin1", "combining", "rtl", "zero-width", "control",
-              "colon", "unicode-space", "ascii-whitespace", "noncharacter", "empty-key", "key-over-block", "long-field",
-              "expire-zero", "expire-above-int32", "expire-above-uint32", "expire-above-2^53"):
+    for c in (
+        "nul",
+        "lone-surrogate",
+        "astral",
+        "cjk",
+        "latin1",
+        "combining",
+        "rtl",
+        "zero-width",
+        "control",
+        "colon",
+        "unicode-space",
+        "ascii-whitespace",
+        "noncharacter",
+        "empty-key",
+        "key-over-block",
+        "long-field",
+        "expire-zero",
+        "expire-above-int32",
+        "expire-above-uint32",
+        "expire-above-2^53",
+    ):
         assert c in classes, c
     exp = {v.expire_time for v in vs}
     for e in (0, 2**31 - 1, 2**31, 2**31 + 1, 2**32, 2**53 - 1, 2**53 + 1, 2**63 - 1):
         assert e in exp, e
     key_bytes = {len(v.app_key.encode("utf-8", "surrogatepass")) for v in vs}
     assert {63, 64, 65} <= key_bytes
-    straddle = [v for v in vs if not v.app_key.isascii() and any(
-        len(v.app_key[:i].encode("utf-8", "surrogatepass")) < 64 < len(v.app_key[:i + 1].encode("utf-8", "surrogatepass"))
-        for i in range(len(v.app_key)))]
+    straddle = [
+        v
+        for v in vs
+        if not v.app_key.isascii()
+        and any(
+            len(v.app_key[:i].encode("utf-8", "surrogatepass"))
+            < 64
+            < len(v.app_key[: i + 1].encode("utf-8", "surrogatepass"))
+            for i in range(len(v.app_key))
+        )
+    ]
     assert straddle, "a multi-byte character straddling the 64-byte HMAC block"
     assert any(v.mode == "single" and v.user_id == "" for v in vs), "the owner signs"
     assert any(any(len(getattr(v, f)) >= 1024 for f in fuzz.FIELDS) for v in vs)
@@ -181,8 +212,12 @@ def test_generator_aims_at_the_edges():
 
 
 def test_subset_diagnosis_agrees_with_full_diagnosis(inputs):
-    subsets = [{"nul-truncates-both", "nul-truncates-data", "nul-truncates-key"},
-               {"surrogate-question-mark", "latin1-replace"}, {"surrogate-wtf8", "cesu8"}, {"hex-uppercase"}]
+    subsets = [
+        {"nul-truncates-both", "nul-truncates-data", "nul-truncates-key"},
+        {"surrogate-question-mark", "latin1-replace"},
+        {"surrogate-wtf8", "cesu8"},
+        {"hex-uppercase"},
+    ]
     checked = 0
     for name in ("cpp", "java"):
         sig = Emulated(name)
@@ -207,7 +242,8 @@ def test_emulated_quirks_form_clear_groups(inputs):
     java = triage_of("java", inputs)
     assert group(java, "signature-where-refusal-was-due", "surrogate-question-mark").kind == "diagnosis"
     assert group(java, "error-where-none-was-due", "refused:IllegalArgumentException").count == sum(
-        v.app_key == "" and v.result == "valid" for v in inputs)
+        v.app_key == "" and v.result == "valid" for v in inputs
+    )
     js = triage_of("js", inputs)
     assert [g.cause for g in js.groups] == ["expire-js-number"], [g.cause for g in js.groups]
     assert triage_of("python", inputs).groups == [], "refusing lone surrogates is right: those vectors are invalid"
@@ -238,7 +274,9 @@ def test_shrinking_an_emulated_nul_truncation_gives_a_tiny_reproducer(inputs):
         assert t.same_cause(g, Emulated("cpp").outcome(r))
         # tiny, or (a combination of quirks that needs a key over the 64-byte block) a run of 'a' and one
         # special character
-        assert all(len(x) <= 4 or len(set(x) - {"a"}) <= 1 for x in (getattr(r, f) for f in fuzz.FIELDS)), fuzz.input_repr(r)
+        assert all(len(x) <= 4 or len(set(x) - {"a"}) <= 1 for x in (getattr(r, f) for f in fuzz.FIELDS)), (
+            fuzz.input_repr(r)
+        )
         if g.kind == "diagnosis":
             assert all(len(getattr(r, f)) <= 4 for f in fuzz.FIELDS), fuzz.input_repr(r)
         assert fuzz.shrink_key(r) <= fuzz.shrink_key(g.example)
@@ -295,11 +333,14 @@ def _find(report, runner, stage, part):
     return max(gs, key=lambda g: g.count)
 
 
-@pytest.mark.parametrize("runner, stage, part, char", [
-    ("cpp-reference", Stage.SIGNATURE.value, "nul-truncates", "\0"),
-    ("java-reference", Stage.UNEXPECTED_SIGNATURE.value, "surrogate-question-mark", None),
-    ("cpp-reference", Stage.UNEXPECTED_SIGNATURE.value, "surrogate-wtf8", None),
-])
+@pytest.mark.parametrize(
+    "runner, stage, part, char",
+    [
+        ("cpp-reference", Stage.SIGNATURE.value, "nul-truncates", "\0"),
+        ("java-reference", Stage.UNEXPECTED_SIGNATURE.value, "surrogate-question-mark", None),
+        ("cpp-reference", Stage.UNEXPECTED_SIGNATURE.value, "surrogate-wtf8", None),
+    ],
+)
 def test_finds_and_shrinks_the_reference_quirks(report, runner, stage, part, char):
     g = _find(report, runner, stage, part)
     r = g.reproducer
@@ -329,8 +370,11 @@ def test_save_writes_loadable_vectors_unique_across_the_corpus(report, tmp_path)
     assert {p.name for p in written} == {f"{fuzz.slug(g.runner)}-{g.cause_slug}.yaml" for g in report.groups}
     saved = vectors.load(out)  # schema, notes, expected values (raises on any problem)
     full = vectors.load(corpus)  # ids unique across the corpus, flags documented
-    assert len(full.vectors) == len(saved.vectors) + len(vectors.load(ROOT / "vectors", verify=False).vectors) \
-        - len(vectors.load(ROOT / "vectors" / "regressions", verify=False).vectors if (ROOT / "vectors" / "regressions").is_dir() else [])
+    assert len(full.vectors) == len(saved.vectors) + len(vectors.load(ROOT / "vectors", verify=False).vectors) - len(
+        vectors.load(ROOT / "vectors" / "regressions", verify=False).vectors
+        if (ROOT / "vectors" / "regressions").is_dir()
+        else []
+    )
     for v in saved.vectors:
         assert fuzz.FUZZ_FLAG in v.flags and any(f.startswith("fuzz-cause-") for f in v.flags)
         assert "seed 1" in v.description and any(r.spec.name in v.description for r in report.runners)
@@ -351,9 +395,11 @@ def test_cli_fuzz_exit_code_and_summary(backend, tmp_path, capsys):
     assert lines[0].startswith("fuzz: seed 1, 2,000 inputs through 4 runner(s)")
     assert lines[1].startswith("disagreement groups: ")
     n = int(re.match(r"disagreement groups: (\d+)", lines[1]).group(1))
-    group_lines = lines[2:2 + n]
-    assert all(re.match(r"  \S+-reference\s+\S+\s+\S+\s+[\d,]+x  (known \(.+\)|NEW)  (shrunk|smallest): mode=", ln)
-               for ln in group_lines), group_lines
+    group_lines = lines[2 : 2 + n]
+    assert all(
+        re.match(r"  \S+-reference\s+\S+\s+\S+\s+[\d,]+x  (known \(.+\)|NEW)  (shrunk|smallest): mode=", ln)
+        for ln in group_lines
+    ), group_lines
     assert any("cpp-reference" in ln and "nul-truncates" in ln for ln in group_lines)
     assert lines[2 + n] == "runners:"
     assert sum("outcomes" in ln and "/s" in ln for ln in lines) == 4
@@ -371,12 +417,15 @@ def test_cli_fuzz_clean_runner_exits_0(backend, capsys):
     assert "disagreement groups: 0" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--count", "-1"], "--count must be >= 0"),
-    (["--count", "10", "--batch", "0"], "--batch must be >= 1"),
-    (["--time-budget", "0"], "--time-budget must be > 0"),
-    (["--lang", "cobol"], "unknown runner 'cobol'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--count", "-1"], "--count must be >= 0"),
+        (["--count", "10", "--batch", "0"], "--batch must be >= 1"),
+        (["--time-budget", "0"], "--time-budget must be > 0"),
+        (["--lang", "cobol"], "unknown runner 'cobol'"),
+    ],
+)
 def test_cli_fuzz_usage_errors_exit_2(args, message, capsys):
     rc = cli.main(["fuzz", *args])
     assert rc == 2

@@ -30,8 +30,8 @@ from appauth_conformance.backends.local import LocalBackend
 from appauth_conformance.config import parse_runner_flag
 from appauth_conformance.diagnosis import BY_ID
 from appauth_conformance.engine import Engine
+from appauth_conformance.model import Stage, Verdict
 from appauth_conformance.vectors import load
-from appauth_conformance.verdicts import Stage, Verdict
 
 HERE = Path(__file__).resolve().parent
 PROGRAM = HERE / "fixtures" / "mutants" / "mutant_signer.py"
@@ -41,7 +41,14 @@ _spec.loader.exec_module(_module)
 MUTANTS = _module.MUTANTS
 
 CORPUS = load()
-HIDDEN = ("separator-pipe", "expire-milliseconds", "fields-nfc", "nul-truncates-data", "trailing-newline", "hex-uppercase")
+HIDDEN = (
+    "separator-pipe",
+    "expire-milliseconds",
+    "fields-nfc",
+    "nul-truncates-data",
+    "trailing-newline",
+    "hex-uppercase",
+)
 RUNS = {name: (name,) for name in MUTANTS} | {f"{name}.sig-only": (name, "--hide-string") for name in HIDDEN}
 
 # A mutant that signs a lone surrogate fails only at signature-where-refusal-was-due. The
@@ -71,7 +78,9 @@ def test_every_mutation_is_a_catalogue_id():
 
 def test_the_unmutated_signer_conforms(results):
     """The control: without a mutation the fixture passes everything, so each failure below is its mutation's."""
-    bad = {k: r.judgement.verdict.value for k, r in results["correct"].items() if r.judgement.verdict is not Verdict.PASS}
+    bad = {
+        k: r.judgement.verdict.value for k, r in results["correct"].items() if r.judgement.verdict is not Verdict.PASS
+    }
     assert bad == {}
 
 
@@ -89,25 +98,50 @@ def test_mutant_is_caught_and_diagnosed(results, run, mistake):
     failing = [r for r in res if r.judgement.verdict is Verdict.FAIL]
     assert failing, f"{run}: the corpus does not catch mistake {mistake!r}: every vector passes"
     named = [r for r in failing if mistake in r.diagnosis]
-    assert named, (f"{run}: {len(failing)} failures, none diagnosed as {mistake!r}; diagnoses seen: "
-                   f"{sorted({i for r in failing for i in r.diagnosis})[:10]}")
+    assert named, (
+        f"{run}: {len(failing)} failures, none diagnosed as {mistake!r}; diagnoses seen: "
+        f"{sorted({i for r in failing for i in r.diagnosis})[:10]}"
+    )
     staged = [r for r in failing if r.judgement.stage in (Stage.STRING_TO_SIGN, Stage.SIGNATURE)]
     hits = [r for r in staged if mistake in r.diagnosis]
     missed = [(r.outcome.vector.key, r.diagnosis) for r in staged if mistake not in r.diagnosis]
-    assert not staged or 2 * len(hits) > len(staged), f"{run}: only {len(hits)}/{len(staged)} diagnosed as {mistake!r}; missed: {missed[:5]}"
+    assert not staged or 2 * len(hits) > len(staged), (
+        f"{run}: only {len(hits)}/{len(staged)} diagnosed as {mistake!r}; missed: {missed[:5]}"
+    )
 
 
 def test_signature_only_mutants_fail_at_the_signature_stage(results):
     """Without a reported string to sign, a joining mistake can only show in the signature."""
     for name in HIDDEN:
-        stages = {r.judgement.stage for r in results[f"{name}.sig-only"].values() if r.judgement.verdict is Verdict.FAIL}
-        assert stages and stages <= {Stage.SIGNATURE, Stage.UNEXPECTED_SIGNATURE, Stage.UNEXPECTED_ERROR}, (name, stages)
+        stages = {
+            r.judgement.stage for r in results[f"{name}.sig-only"].values() if r.judgement.verdict is Verdict.FAIL
+        }
+        assert stages and stages <= {Stage.SIGNATURE, Stage.UNEXPECTED_SIGNATURE, Stage.UNEXPECTED_ERROR}, (
+            name,
+            stages,
+        )
 
 
 def test_cli_gate_exits_1_on_a_mutant_and_records_the_diagnosis(tmp_path):
     flag = f"m={sys.executable} {PROGRAM} hex-uppercase"
-    r = subprocess.run([sys.executable, "-m", "appauth_conformance.cli", "run", "--lang", "m", "--runner", flag,
-                        "--report-dir", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appauth_conformance.cli",
+            "run",
+            "--lang",
+            "m",
+            "--runner",
+            flag,
+            "--report-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAIL" in r.stdout
     doc = json.loads((tmp_path / "results.json").read_text())

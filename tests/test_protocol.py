@@ -43,8 +43,9 @@ def schema_ok(msg) -> bool:
     return jsonschema.Draft202012Validator({"$defs": s["$defs"], "$ref": "#/$defs/sign_response"}).is_valid(msg)
 
 
-@pytest.mark.parametrize("msg, valid", [(m, True) for m in GOOD] + [(m, False) for m in BAD],
-                         ids=lambda m: json.dumps(m)[:60])
+@pytest.mark.parametrize(
+    "msg, valid", [(m, True) for m in GOOD] + [(m, False) for m in BAD], ids=lambda m: json.dumps(m)[:60]
+)
 def test_fast_check_agrees_with_the_schema(msg, valid):
     assert schema_ok(msg) is valid
     assert (protocol.check_response(msg) is None) is valid
@@ -63,11 +64,25 @@ def test_lone_surrogates_and_nul_survive_the_wire():
     assert protocol.decode_batch([line])[0]["string_to_sign"] == "a\x00\ud800b"
 
 
-@pytest.mark.parametrize("hello, text", [
-    ({"op": "hello", "protocol": 2, "name": "n", "language": "l", "runtime": "r", "library": "x", "library_version": "1"}, "protocol 2"),
-    ({"op": "sign"}, "expected the hello handshake"),
-    ({"op": "hello", "protocol": 1, "name": "n"}, "bad hello"),
-])
+@pytest.mark.parametrize(
+    "hello, text",
+    [
+        (
+            {
+                "op": "hello",
+                "protocol": 2,
+                "name": "n",
+                "language": "l",
+                "runtime": "r",
+                "library": "x",
+                "library_version": "1",
+            },
+            "protocol 2",
+        ),
+        ({"op": "sign"}, "expected the hello handshake"),
+        ({"op": "hello", "protocol": 1, "name": "n"}, "bad hello"),
+    ],
+)
 def test_bad_hellos_are_named(hello, text):
     with pytest.raises(protocol.ProtocolError, match=text):
         protocol.check_hello(hello)

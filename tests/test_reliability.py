@@ -21,8 +21,14 @@ BROKEN = HERE / "fixtures" / "broken"
 
 
 def cli(*args, env=None, cwd=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "appauth_conformance.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "appauth_conformance.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def write(path: Path, text: str) -> Path:
@@ -32,14 +38,25 @@ def write(path: Path, text: str) -> Path:
 
 BAD_INPUT = {
     "malformed vector file": (["run", "--vectors", str(BROKEN / "yaml-syntax")], ["a.yaml:19:", "YAML syntax"]),
-    "schema violation": (["run", "--vectors", str(BROKEN / "bad-mode")], ["vector broken-001: mode:", "enterprise_user"]),
+    "schema violation": (
+        ["run", "--vectors", str(BROKEN / "bad-mode")],
+        ["vector broken-001: mode:", "enterprise_user"],
+    ),
     "unknown --lang": (["run", "--lang", "cobol"], ["unknown runner 'cobol' in --lang", "--runner NAME=COMMAND"]),
     "bad --runner, no name": (["run", "--runner", "=node x.js"], ["expected NAME=COMMAND"]),
     "bad --runner, unbalanced quote": (["run", "--runner", "x=node 'x.js"], ["cannot split the command"]),
-    "missing vectors path": (["run", "--vectors", "/nonexistent/vectors"], ["/nonexistent/vectors", "no such file or folder"]),
-    "runner command does not exist": (["run", "--lang", "ghost", "--runner", "ghost=/nonexistent/signer", "--vectors", str(SMALL)],
-                                      ["ghost: cannot start `/nonexistent/signer`", "No such file or directory"]),
-    "missing results file": (["report", "compare", "/nonexistent/old.json", "/nonexistent/new.json"], ["/nonexistent/old.json"]),
+    "missing vectors path": (
+        ["run", "--vectors", "/nonexistent/vectors"],
+        ["/nonexistent/vectors", "no such file or folder"],
+    ),
+    "runner command does not exist": (
+        ["run", "--lang", "ghost", "--runner", "ghost=/nonexistent/signer", "--vectors", str(SMALL)],
+        ["ghost: cannot start `/nonexistent/signer`", "No such file or directory"],
+    ),
+    "missing results file": (
+        ["report", "compare", "/nonexistent/old.json", "/nonexistent/new.json"],
+        ["/nonexistent/old.json"],
+    ),
 }
 
 
@@ -63,12 +80,18 @@ def test_empty_or_unreadable_vector_paths(tmp_path):
     assert r.returncode == 2 and "x.yaml: cannot read" in r.stderr and "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("toml, message", [
-    ("[tool.appauth-conformance.runners.x\n", "TOML syntax"),
-    ('[tool.appauth-conformance.runners.x]\ncommand = "node signer.js"\n', "must be a non-empty list of strings (argv, never a shell string)"),
-    ('[tool.appauth-conformance.runners.x]\ncommand = ["node"]\nshell = true\n', "unknown key(s) ['shell']"),
-    ('[tool.appauth-conformance.runners.x]\ncommand = ["node"]\nworkdir = "nope"\n', "workdir"),
-])
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ("[tool.appauth-conformance.runners.x\n", "TOML syntax"),
+        (
+            '[tool.appauth-conformance.runners.x]\ncommand = "node signer.js"\n',
+            "must be a non-empty list of strings (argv, never a shell string)",
+        ),
+        ('[tool.appauth-conformance.runners.x]\ncommand = ["node"]\nshell = true\n', "unknown key(s) ['shell']"),
+        ('[tool.appauth-conformance.runners.x]\ncommand = ["node"]\nworkdir = "nope"\n', "workdir"),
+    ],
+)
 def test_bad_declarations_in_pyproject(tmp_path, toml, message):
     write(tmp_path / "pyproject.toml", toml)
     r = cli("run", "--lang", "all", "--vectors", str(SMALL), "--report-dir", str(tmp_path / "out"), cwd=tmp_path)
@@ -77,8 +100,16 @@ def test_bad_declarations_in_pyproject(tmp_path, toml, message):
 
 
 def test_no_docker_engine_is_a_clear_error(tmp_path):
-    r = cli("run", "--backend", "docker", "--vectors", str(SMALL), "--report-dir", str(tmp_path),
-            env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    r = cli(
+        "run",
+        "--backend",
+        "docker",
+        "--vectors",
+        str(SMALL),
+        "--report-dir",
+        str(tmp_path),
+        env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"},
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "--backend=local" in r.stderr
 
@@ -91,16 +122,32 @@ def _runner_pids(tag: str) -> list[int]:
 
 
 def _start_slow(cmd_prefix, tmp_path, tag):
-    return subprocess.Popen([*cmd_prefix, "--vectors", str(HERE.parent / "vectors"), "--report-dir", str(tmp_path),
-                             "--lang", "slowpoke", "--runner", f"slowpoke={sys.executable} {FAULT} slow 20 {tag}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            *cmd_prefix,
+            "--vectors",
+            str(HERE.parent / "vectors"),
+            "--report-dir",
+            str(tmp_path),
+            "--lang",
+            "slowpoke",
+            "--runner",
+            f"slowpoke={sys.executable} {FAULT} slow 20 {tag}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("how", ["cli-SIGINT", "cli-SIGTERM", "pytest-SIGTERM"])
 def test_interruption_stops_runners_and_keeps_what_was_measured(tmp_path, how):
     tag = f"interrupt-{uuid.uuid4().hex}"
-    prefix = [sys.executable, "-m", "appauth_conformance.cli", "run"] if how.startswith("cli") else \
-             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path), str(tmp_path)]
+    prefix = (
+        [sys.executable, "-m", "appauth_conformance.cli", "run"]
+        if how.startswith("cli")
+        else [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path), str(tmp_path)]
+    )
     p = _start_slow(prefix, tmp_path, tag)
     deadline = time.monotonic() + 30
     while not _runner_pids(tag) and time.monotonic() < deadline:
@@ -122,8 +169,18 @@ def test_interruption_stops_runners_and_keeps_what_was_measured(tmp_path, how):
 
 def test_no_secret_from_the_environment_reaches_a_report(tmp_path):
     secret = "s3cr3t-" + uuid.uuid4().hex
-    r = cli("run", "--lang", "leaky", "--runner", f"leaky={sys.executable} {FAULT} env 0", "--vectors", str(SMALL),
-            "--report-dir", str(tmp_path), env={"MY_API_TOKEN": secret})
+    r = cli(
+        "run",
+        "--lang",
+        "leaky",
+        "--runner",
+        f"leaky={sys.executable} {FAULT} env 0",
+        "--vectors",
+        str(SMALL),
+        "--report-dir",
+        str(tmp_path),
+        env={"MY_API_TOKEN": secret},
+    )
     assert r.returncode == 1
     files = [tmp_path / "results.json", *tmp_path.glob("report.*")]
     assert len(files) >= 2

@@ -17,19 +17,33 @@ import pytest
 import yaml
 
 from appauth_conformance import diagnosis, report, scheme, text, vectors
+from appauth_conformance.errors import ResultsError
 from appauth_conformance.expectations import Divergence
-from appauth_conformance.report import ResultsError, compare as compare_mod, html as html_mod, model
-from appauth_conformance.report.cli import main as report_main
-from appauth_conformance.results import Recorder
-from appauth_conformance.session import Outcome
-from appauth_conformance.verdicts import Stage, Verdict, judge
 
 # ---------------------------------------------------------------------------------------------
+from appauth_conformance.model import Outcome, Stage, Verdict
+from appauth_conformance.report import compare as compare_mod
+from appauth_conformance.report import html as html_mod
+from appauth_conformance.report import model
+from appauth_conformance.report.cli import main as report_main
+from appauth_conformance.results import Recorder
+from appauth_conformance.verdicts import judge
+
 # A tiny corpus and a crafted run over it
 
 
-def _vector(vid, mode, flags, result, app_id="60f0e5b8a8f54b2fa81fb1a0b83c10a1", corp_id="", user_id="",
-            expire_time=1604020600, nonce="EycLQsHwxhzK9OW8UEKWNfH2I3CGR2nm", app_key="key"):
+def _vector(
+    vid,
+    mode,
+    flags,
+    result,
+    app_id="60f0e5b8a8f54b2fa81fb1a0b83c10a1",
+    corp_id="",
+    user_id="",
+    expire_time=1604020600,
+    nonce="EycLQsHwxhzK9OW8UEKWNfH2I3CGR2nm",
+    app_key="key",
+):
     fields = scheme.Fields(scheme.Mode(mode), app_id, corp_id, user_id, expire_time, nonce)
     sts = scheme.string_to_sign(fields)
     expected = {"string_to_sign": text.encode(sts)}
@@ -38,10 +52,20 @@ def _vector(vid, mode, flags, result, app_id="60f0e5b8a8f54b2fa81fb1a0b83c10a1",
     except scheme.SchemeError:
         pass
     return {
-        "id": vid, "description": f"{vid} ({', '.join(flags)})", "mode": mode,
-        "inputs": {"app_id": text.encode(app_id), "corp_id": text.encode(corp_id), "user_id": text.encode(user_id),
-                   "expire_time": expire_time, "nonce": text.encode(nonce), "app_key": text.encode(app_key)},
-        "result": result, "flags": flags, "expected": expected,
+        "id": vid,
+        "description": f"{vid} ({', '.join(flags)})",
+        "mode": mode,
+        "inputs": {
+            "app_id": text.encode(app_id),
+            "corp_id": text.encode(corp_id),
+            "user_id": text.encode(user_id),
+            "expire_time": expire_time,
+            "nonce": text.encode(nonce),
+            "app_key": text.encode(app_key),
+        },
+        "result": result,
+        "flags": flags,
+        "expected": expected,
     }
 
 
@@ -49,8 +73,11 @@ def write_corpus(folder: Path) -> vectors.Corpus:
     folder.mkdir(parents=True, exist_ok=True)
     modes = {
         "description": "one vector per mode",
-        "notes": {"ordinary": "Documentation-shaped values.", "long-field": "A 5,000-character nonce.",
-                  "empty-key": "Empty AppKey: Java refuses it."},
+        "notes": {
+            "ordinary": "Documentation-shaped values.",
+            "long-field": "A 5,000-character nonce.",
+            "empty-key": "Empty AppKey: Java refuses it.",
+        },
         "vectors": [
             _vector("a-ok", "sp_user", ["ordinary"], "valid", corp_id="corp1", user_id="user@corp"),
             _vector("d-long", "sp_admin", ["long-field"], "valid", nonce="n" * 5000),
@@ -88,8 +115,15 @@ def crafted_run(folder: Path, *, complete: bool = True) -> tuple[Path, dict]:
     """
     corpus = write_corpus(folder / "vectors")
     rec = Recorder(folder / "results.json", corpus, backend="local", command=["appauth-conformance", "run"])
-    ok = lambda x, r: Outcome(x, r, x.string_to_sign, x.signature) if x.signature else Outcome(
-        x, r, x.string_to_sign, error={"type": "UnicodeEncodeError", "message": "surrogates not allowed"})
+
+    def ok(x, r):
+        return (
+            Outcome(x, r, x.string_to_sign, x.signature)
+            if x.signature
+            else Outcome(
+                x, r, x.string_to_sign, error={"type": "UnicodeEncodeError", "message": "surrogates not allowed"}
+            )
+        )
 
     def add(o, div=None):
         j = judge(o, div)
@@ -100,17 +134,22 @@ def crafted_run(folder: Path, *, complete: bool = True) -> tuple[Path, dict]:
         return j
 
     for name in ("py", "java", "cpp", "js"):
-        rec.runner(name, {"py": "python", "java": "java", "cpp": "cpp", "js": "js"}[name],
-                   hello={**HELLO, "name": name, "runtime": f"{name}-runtime 1.2.3", "library": f"{name}-lib"},
-                   facts={"image": f"appauth/{name}:1"} if name != "py" else None)
+        rec.runner(
+            name,
+            {"py": "python", "java": "java", "cpp": "cpp", "js": "js"}[name],
+            hello={**HELLO, "name": name, "runtime": f"{name}-runtime 1.2.3", "library": f"{name}-lib"},
+            facts={"image": f"appauth/{name}:1"} if name != "py" else None,
+        )
     for x in corpus.vectors:
         add(ok(x, "py"))
     # java
     for x in corpus.vectors:
         if x.id == "c-sur":
             q = x.string_to_sign.replace("\ud800", "?")
-            j = add(Outcome(x, "java", x.string_to_sign, _sig(q, x.app_key)),
-                    Divergence("Java getBytes replaces a lone surrogate with '?'", flag="surrogate"))
+            j = add(
+                Outcome(x, "java", x.string_to_sign, _sig(q, x.app_key)),
+                Divergence("Java getBytes replaces a lone surrogate with '?'", flag="surrogate"),
+            )
             assert j.verdict is Verdict.KNOWN_DIVERGENCE
         elif x.id == "e-key":
             j = add(Outcome(x, "java", error={"type": "IllegalArgumentException", "message": "Empty key"}))
@@ -131,7 +170,11 @@ def crafted_run(folder: Path, *, complete: bool = True) -> tuple[Path, dict]:
             j = add(ok(x, "js"), Divergence(TRICKY, match="a-ok"))
             assert j.verdict is Verdict.UNEXPECTED_PASS
         elif x.id == "d-long":
-            j = add(Outcome(x, "js", fault="runner exited with status 139 (SIGSEGV)\x00", stderr_tail="Segmentation fault\n"))
+            j = add(
+                Outcome(
+                    x, "js", fault="runner exited with status 139 (SIGSEGV)\x00", stderr_tail="Segmentation fault\n"
+                )
+            )
             assert j.verdict is Verdict.RUNNER_FAULT
         else:
             add(ok(x, "js"))
@@ -160,6 +203,7 @@ def test_schema_is_valid_draft_2020_12_and_versioned():
     assert schema["$id"] == "appauth-conformance/results/1"
     assert schema["properties"]["schema"]["const"] == schema["$id"]
     from appauth_conformance.results import SCHEMA_ID
+
     assert SCHEMA_ID == schema["$id"]
 
 
@@ -192,7 +236,13 @@ def test_recorder_documents_validate(run, tmp_path):
     report.validate(doc)
     assert report.load(path) == doc
     # every outcome kind is represented
-    assert {o["verdict"] for o in doc["outcomes"]} == {"pass", "fail", "known-divergence", "unexpected-pass", "runner-fault"}
+    assert {o["verdict"] for o in doc["outcomes"]} == {
+        "pass",
+        "fail",
+        "known-divergence",
+        "unexpected-pass",
+        "runner-fault",
+    }
     # passes carry no values
     for o in doc["outcomes"]:
         if o["verdict"] == "pass":
@@ -210,11 +260,16 @@ def test_recorder_edge_shapes_validate(tmp_path):
     corpus = write_corpus(tmp_path / "v")
     rec = Recorder(tmp_path / "r.json", corpus, backend="docker")
     rec.timing("early", "start_s", 0.1)  # a runner whose timing came first
-    rec.runner("gone", "go", unavailable="docker image appauth/go:1 could not be built", facts={"backend": "docker", "variant": "1.22"})
+    rec.runner(
+        "gone",
+        "go",
+        unavailable="docker image appauth/go:1 could not be built",
+        facts={"backend": "docker", "variant": "1.22"},
+    )
     x = corpus.vectors[0]
     rec.add_record({"vector": x.key, "runner": "gone", "verdict": "skipped"})
     rec.runner("long", "c")
-    o = Outcome(x, "long", "z" * 5000 + "\U0001F600" + "y" * 10, "ABC")
+    o = Outcome(x, "long", "z" * 5000 + "\U0001f600" + "y" * 10, "ABC")
     rec.add(o, judge(o))
     doc = rec.document(complete=False)
     report.validate(doc)
@@ -223,14 +278,17 @@ def test_recorder_edge_shapes_validate(tmp_path):
     assert doc["complete"] is False
 
 
-@pytest.mark.parametrize("mutate, where", [
-    (lambda d: d["outcomes"][0].update(signature="x"), "outcomes/0"),  # a pass carrying a value
-    (lambda d: d["outcomes"][0].update(verdict="maybe"), "outcomes/0/verdict"),
-    (lambda d: d.update(extra=1), "(top level)"),
-    (lambda d: d["corpus"].update(sha256="nothex"), "corpus/sha256"),
-    (lambda d: d["outcomes"][0].update(vector="single/nope"), "outcomes/0/vector"),
-    (lambda d: d["outcomes"][0].update(runner="nobody"), "outcomes/0/runner"),
-])
+@pytest.mark.parametrize(
+    "mutate, where",
+    [
+        (lambda d: d["outcomes"][0].update(signature="x"), "outcomes/0"),  # a pass carrying a value
+        (lambda d: d["outcomes"][0].update(verdict="maybe"), "outcomes/0/verdict"),
+        (lambda d: d.update(extra=1), "(top level)"),
+        (lambda d: d["corpus"].update(sha256="nothex"), "corpus/sha256"),
+        (lambda d: d["outcomes"][0].update(vector="single/nope"), "outcomes/0/vector"),
+        (lambda d: d["outcomes"][0].update(runner="nobody"), "outcomes/0/runner"),
+    ],
+)
 def test_load_refuses_documents_off_schema_naming_file_and_place(run, tmp_path, mutate, where):
     _, doc = run
     bad = copy.deepcopy(doc)
@@ -281,15 +339,18 @@ def test_markdown_content(run):
     assert "| `surrogate` | 1 | ✅ | ✅ 0/1 (1 known) | ✅ | ✅ | " in lines
     assert "other flag" not in md  # every flag has an anomaly here: no "0 other flags" sentence
     # anomalies per runner: failure with stage and diagnosis, error type, unexpected pass, fault, known divergence
-    cpp = md[md.index("### ❌ cpp"):md.index("### ❌ js")]
+    cpp = md[md.index("### ❌ cpp") : md.index("### ❌ js")]
     assert "1 failure · 4/5 pass" in cpp
     assert "**FAIL** ×1 · stage `signature` · diagnosis:" in cpp
     assert "(`nul-truncates-both`)" in cpp and diagnosis.BY_ID["nul-truncates-both"].title in cpp
     assert re.search(r"— `single/b-nul` <sub>\S*edge\.yaml:\d+</sub>", cpp)
-    java = md[md.index("### ❌ java"):md.index("### ❌ cpp")]
+    java = md[md.index("### ❌ java") : md.index("### ❌ cpp")]
     assert "**FAIL** ×1 · stage `error-where-none-was-due` · error `IllegalArgumentException`: Empty key" in java
-    assert "- **1** × Java getBytes replaces a lone surrogate with '?' <sub>(signature-where-refusal-was-due)</sub>" in java
-    js = md[md.index("### ❌ js"):md.index("## Runners")]
+    assert (
+        "- **1** × Java getBytes replaces a lone surrogate with '?' <sub>(signature-where-refusal-was-due)</sub>"
+        in java
+    )
+    js = md[md.index("### ❌ js") : md.index("## Runners")]
     assert "**UNEXPECTED PASS** ×1 · listed as a known divergence (" in js
     assert "**RUNNER FAULT** ×1 · runner exited with status 139 (SIGSEGV)\\\\u0000" in js
     assert "### ✅ py: 5/5 pass" in md
@@ -307,14 +368,19 @@ def test_markdown_passing_and_incomplete(tmp_path):
     rec.runner("py", "python", hello={**HELLO, "name": "py"})
     rec.runner("gone", "go", unavailable="no go toolchain: install go 1.22 or use --backend docker")
     for x in corpus.vectors[:3]:
-        o = Outcome(x, "py", x.string_to_sign, x.signature) if x.signature else Outcome(
-            x, "py", error={"type": "E", "message": "m"})
+        o = (
+            Outcome(x, "py", x.string_to_sign, x.signature)
+            if x.signature
+            else Outcome(x, "py", error={"type": "E", "message": "m"})
+        )
         rec.add(o, judge(o))
     md = report.render_markdown(rec.document(complete=False))
     assert md.startswith("# ⚠️ App ID authentication conformance: incomplete")
     assert "**Incomplete run**" in md
     assert "> Runner `gone` was unavailable: no go toolchain" in md
-    md2 = report.render_markdown({**rec.document(complete=True), "runners": [r for r in rec.document(True)["runners"] if r["name"] == "py"]})
+    md2 = report.render_markdown(
+        {**rec.document(complete=True), "runners": [r for r in rec.document(True)["runners"] if r["name"] == "py"]}
+    )
     assert md2.startswith("# ✅ App ID authentication conformance: passing")
     assert "All 0 flags" not in md2 and "pass on every runner" in md2
 
@@ -325,8 +391,16 @@ def test_markdown_caps_lists_and_stays_short(run):
     key = "single/b-nul"
     for i in range(45):  # 45 different kinds of failure for one runner, and 12 runners with 45 each
         for r in range(12):
-            big["outcomes"].append({"vector": key, "runner": f"r{r}", "verdict": "fail", "stage": "signature",
-                                    "reason": f"reason number {i} " + "x" * 150, "signature": "ab"})
+            big["outcomes"].append(
+                {
+                    "vector": key,
+                    "runner": f"r{r}",
+                    "verdict": "fail",
+                    "stage": "signature",
+                    "reason": f"reason number {i} " + "x" * 150,
+                    "signature": "ab",
+                }
+            )
     for r in range(12):
         big["runners"].append({"name": f"r{r}", "counts": {}})
     # (the same pair recorded many times: the renderer counts the last record only, so give each its own vector)
@@ -337,11 +411,19 @@ def test_markdown_caps_lists_and_stays_short(run):
         k = f"single/x-{i:03d}"
         vs[k] = {**base, "id": f"x-{i:03d}"}
         for r in range(12):
-            big["outcomes"].append({"vector": k, "runner": f"r{r}", "verdict": "fail", "stage": "signature",
-                                    "reason": f"reason number {i} " + "x" * 150, "signature": "ab"})
+            big["outcomes"].append(
+                {
+                    "vector": k,
+                    "runner": f"r{r}",
+                    "verdict": "fail",
+                    "stage": "signature",
+                    "reason": f"reason number {i} " + "x" * 150,
+                    "signature": "ab",
+                }
+            )
     md = report.render_markdown(big)
     assert len(md) <= report.MD_LIMIT
-    section = md[md.index("### ❌ r0"):md.index("### ❌ r1")]
+    section = md[md.index("### ❌ r0") : md.index("### ❌ r1")]
     assert section.count("- **FAIL**") <= 20
     assert re.search(r"… and \d+ more kinds of failure \(\d+ outcomes; see report.html\)", section)
 
@@ -362,7 +444,9 @@ def test_html_is_self_contained_and_escaped(run):
     assert page.lower().count("</script") == 2
     assert "<script>alert(1)" not in page
     assert "\u2028" not in page and "\u2029" not in page
-    data = json.loads(re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S).group(1))
+    data = json.loads(
+        re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S).group(1)
+    )
     assert TRICKY in data["reasons"]
     assert data["codes"][0] == "PPPPP"  # py passes everything
     assert set("".join(data["codes"])) == {"P", "F", "K", "U", "X"}
@@ -383,7 +467,9 @@ def test_html_escapes_record_text_in_markup(run):
 def test_reports_of_a_run_with_no_outcome(tmp_path):
     corpus = write_corpus(tmp_path / "v")
     rec = Recorder(tmp_path / "r.json", corpus, backend="docker")
-    rec.runner("java", "java", unavailable="docker: image appauth/java:1 not found; run `appauth-conformance images build`")
+    rec.runner(
+        "java", "java", unavailable="docker: image appauth/java:1 not found; run `appauth-conformance images build`"
+    )
     path = rec.write(complete=False)
     md_path, html_path = report.write_reports(path)
     md = md_path.read_text(encoding="utf-8")
@@ -526,8 +612,12 @@ def test_compare_fix(run):
 def test_compare_changed_signature(run):
     _, old = run
     rec = by(old, "cpp", "b-nul")
-    new = _set(old, "cpp", "b-nul", **{**{k: v for k, v in rec.items() if k not in ("vector", "runner")},
-                                        "signature": "f" * 64})
+    new = _set(
+        old,
+        "cpp",
+        "b-nul",
+        **{**{k: v for k, v in rec.items() if k not in ("vector", "runner")}, "signature": "f" * 64},
+    )
     c = compare_mod.compare(old, new)
     assert not c.regressed
     assert c.new_failures == [] and c.fixes == []
@@ -538,8 +628,14 @@ def test_compare_changed_signature(run):
 
 def test_compare_changed_error_type(run):
     _, old = run
-    new = _set(old, "java", "e-key", verdict="fail", stage="error-where-none-was-due",
-               error={"type": "InvalidKeyException", "message": "Empty key"})
+    new = _set(
+        old,
+        "java",
+        "e-key",
+        verdict="fail",
+        stage="error-where-none-was-due",
+        error={"type": "InvalidKeyException", "message": "Empty key"},
+    )
     [ch] = compare_mod.compare(old, new).changed_outputs
     assert ch.detail == "error type IllegalArgumentException -> InvalidKeyException"
 

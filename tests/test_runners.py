@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from appauth_conformance import vectors
-from appauth_conformance.backends import RunnerUnavailable
 from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.errors import RunnerUnavailable
+from appauth_conformance.model import Stage
 from appauth_conformance.runners import BUILTINS
 from appauth_conformance.session import Session
-from appauth_conformance.verdicts import Stage, conformance
+from appauth_conformance.verdicts import conformance
 
 CORPUS = vectors.load()
 
@@ -120,8 +121,15 @@ def test_bad_request_lines_in_a_chunk_spoil_only_themselves(spec, outcomes):  # 
     from appauth_conformance import protocol
 
     backend = LocalBackend()
-    good = [v for v in CORPUS.vectors if v.result == "valid" and v.app_key and v.expire_time < 2**31
-            and (v.string_to_sign + v.app_key).isascii() and "\0" not in v.string_to_sign + v.app_key][:3]
+    good = [
+        v
+        for v in CORPUS.vectors
+        if v.result == "valid"
+        and v.app_key
+        and v.expire_time < 2**31
+        and (v.string_to_sign + v.app_key).isascii()
+        and "\0" not in v.string_to_sign + v.app_key
+    ][:3]
     lines = [
         protocol.HELLO_REQUEST.rstrip(b"\n"),
         protocol.sign_request(1, good[0].request_body).rstrip(b"\n"),
@@ -134,8 +142,9 @@ def test_bad_request_lines_in_a_chunk_spoil_only_themselves(spec, outcomes):  # 
         b'"nonce":"n","app_key":"k"}',  # a field of the wrong type
         protocol.sign_request(5, good[2].request_body).rstrip(b"\n"),
     ]
-    r = subprocess.run(spec.argv(), cwd=backend.build_dir(spec), input=b"\n".join(lines) + b"\n",
-                       capture_output=True, timeout=60)
+    r = subprocess.run(
+        spec.argv(), cwd=backend.build_dir(spec), input=b"\n".join(lines) + b"\n", capture_output=True, timeout=60
+    )
     assert r.returncode == 0, r.stderr.decode(errors="replace")[-2000:]
     replies = [json.loads(x) for x in r.stdout.splitlines()]
     assert replies[0]["op"] == "hello"

@@ -11,7 +11,7 @@ import pytest
 
 from appauth_conformance import fuzz, vectors
 from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.runners import RunnerSpec
+from appauth_conformance.model import RunnerSpec
 from appauth_conformance.session import EXPECTED, Session
 from appauth_conformance.verdicts import conformance
 
@@ -93,7 +93,9 @@ def test_slow_start_is_waited_for():
     assert restarts == 0 and not any(o.fault for o in outs)
 
 
-@pytest.mark.parametrize("fault, text", [("wrong-protocol", "speaks protocol 2"), ("stdout-before-hello", "not a JSON line")])
+@pytest.mark.parametrize(
+    "fault, text", [("wrong-protocol", "speaks protocol 2"), ("stdout-before-hello", "not a JSON line")]
+)
 def test_handshake_faults_fault_every_vector(fault, text):
     outs, _, _ = run(fault)
     check_accounted(outs)
@@ -131,8 +133,11 @@ def expecting(vs, tamper=False):
     out = []
     for v in vs:
         sig = ("f" if v.signature[0] != "f" else "e") + v.signature[1:] if tamper else v.signature
-        out.append(SimpleNamespace(vector=v, request_body=v.request_body,
-                                   expected_replies=fuzz.expected_replies(v.string_to_sign, sig)))
+        out.append(
+            SimpleNamespace(
+                vector=v, request_body=v.request_body, expected_replies=fuzz.expected_replies(v.string_to_sign, sig)
+            )
+        )
     return out
 
 

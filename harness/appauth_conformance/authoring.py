@@ -12,7 +12,11 @@ from pathlib import Path
 import yaml
 
 from . import __version__, scheme, text
-from .vectors import TEXT_FIELDS, Corpus, CorpusError, Problem, decode_inputs, display, files_under, oracle, read_yaml
+from .errors import CorpusError, Problem
+from .files import write_atomic
+from .model import Corpus
+from .scheme import oracle
+from .vectors import TEXT_FIELDS, decode_inputs, display, files_under, read_yaml
 
 try:
     from yaml import CSafeDumper as SafeDumper
@@ -37,8 +41,14 @@ def fill_file(path: Path, overwrite: bool = False) -> int:
         if "expected" in v and not overwrite:
             continue
         inputs = decode_inputs(v["inputs"])
-        f = scheme.Fields(scheme.Mode(v["mode"]), inputs["app_id"], inputs["corp_id"], inputs["user_id"],
-                          inputs["expire_time"], inputs["nonce"])
+        f = scheme.Fields(
+            scheme.Mode(v["mode"]),
+            inputs["app_id"],
+            inputs["corp_id"],
+            inputs["user_id"],
+            inputs["expire_time"],
+            inputs["nonce"],
+        )
         data, sig, err = oracle(f, inputs["app_key"])
         if data is None:
             raise CorpusError([Problem(display(path), err, vector=v.get("id"), field="inputs")])
@@ -49,7 +59,7 @@ def fill_file(path: Path, overwrite: bool = False) -> int:
             v["expected"] = expected
             changed += 1
     if changed:
-        path.write_text(dump(doc), encoding="utf-8")
+        write_atomic(path, dump(doc))
     return changed
 
 
@@ -96,6 +106,4 @@ def write_export(corpus: Corpus, out: Path) -> None:
     doc = export_json(corpus)
     data = json.dumps(doc, ensure_ascii=True, indent=1)
     assert data.isascii()
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(data + "\n", encoding="ascii")
-    tmp.replace(out)
+    write_atomic(out, data + "\n", encoding="ascii")

@@ -12,15 +12,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from . import __version__
+from . import __version__, fuzz_cli, interrupt
 from . import config as cfg
-from . import fuzz_cli
-from .engine import stop_on_sigterm
-from .backends import BackendGone, RunnerUnavailable
-from .runners import UsageError
+from .errors import BackendGone, CorpusError, RunnerUnavailable, UsageError
+from .model import FAILING, Verdict
 from .session import steady_memory
-from .vectors import DEFAULT_VECTORS, CorpusError, load
-from .verdicts import FAILING, Verdict
+from .vectors import DEFAULT_VECTORS, load
 
 OK, NONCONFORMING, USAGE = 0, 1, 2
 
@@ -89,8 +86,7 @@ def _summary(engine, opts) -> int:
             continue
         failing = sum(c[v] for v in FAILING)
         bad = bad or failing > 0
-        rows.append((name, "FAIL" if failing else "ok",
-                     "  ".join(f"{v.value} {c[v]}" for v in Verdict if c[v])))
+        rows.append((name, "FAIL" if failing else "ok", "  ".join(f"{v.value} {c[v]}" for v in Verdict if c[v])))
     width = max(len(r[0]) for r in rows) if rows else 10
     print(f"{'runner':<{width}}  status       outcomes")
     for name, status, detail in rows:
@@ -107,7 +103,9 @@ def cmd_vectors(a) -> int:
 
     if a.action == "check":
         corpus = load(a.path)
-        print(f"ok: {len(corpus.vectors)} vectors, {len(corpus.hmac_checks)} HMAC known answers, sha256 {corpus.digest}")
+        print(
+            f"ok: {len(corpus.vectors)} vectors, {len(corpus.hmac_checks)} HMAC known answers, sha256 {corpus.digest}"
+        )
         return OK
     if a.action == "fill":
         changed = authoring.fill(Path(a.path), overwrite=a.overwrite)
@@ -120,7 +118,9 @@ def cmd_vectors(a) -> int:
     corpus = load(a.path)
     out = Path(a.out)
     authoring.write_export(corpus, out)
-    print(f"wrote {out}: {len(corpus.vectors)} vectors (schema: harness/appauth_conformance/schemas/vectors-export.json)")
+    print(
+        f"wrote {out}: {len(corpus.vectors)} vectors (schema: harness/appauth_conformance/schemas/vectors-export.json)"
+    )
     return OK
 
 
@@ -168,25 +168,46 @@ def cmd_divergences(a) -> int:
     with Engine(specs, cfg.make_backend(opts), timeout=opts.timeout) as engine:
         engine.prepare()
         engine.ensure(corpus.vectors)
-    for name, st in engine.runners.items():
+    for _name, st in engine.runners.items():
         if st.unavailable:
             raise RunnerUnavailable(st.unavailable)
         if st.spec.divergences is None:
             continue
         kept, covered = [], set()
         for e in st.expectations.entries:
-            hits = [r for r in st.results.values() if e.matches(r.outcome.vector) and r.judgement.verdict is Verdict.KNOWN_DIVERGENCE]
+            hits = [
+                r
+                for r in st.results.values()
+                if e.matches(r.outcome.vector) and r.judgement.verdict is Verdict.KNOWN_DIVERGENCE
+            ]
             if hits:
-                kept.append({k: v for k, v in (("match", e.match), ("flag", e.flag),
-                                               ("stage", e.stage.value if e.stage else None), ("reason", e.reason)) if v})
+                kept.append(
+                    {
+                        k: v
+                        for k, v in (
+                            ("match", e.match),
+                            ("flag", e.flag),
+                            ("stage", e.stage.value if e.stage else None),
+                            ("reason", e.reason),
+                        )
+                        if v
+                    }
+                )
                 covered.update(r.outcome.vector.key for r in hits)
         new = [r for k, r in st.results.items() if k not in covered and r.judgement.verdict is Verdict.FAIL]
         for r in sorted(new, key=lambda r: r.outcome.vector.key):
-            kept.append({"match": r.outcome.vector.id, "stage": r.judgement.stage.value if r.judgement.stage else None,
-                         "reason": "TODO: explain why this runner diverges"})
+            kept.append(
+                {
+                    "match": r.outcome.vector.id,
+                    "stage": r.judgement.stage.value if r.judgement.stage else None,
+                    "reason": "TODO: explain why this runner diverges",
+                }
+            )
         expectations.write(st.spec, st.spec.divergences, kept)
-        print(f"{st.spec.divergences}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'}"
-              f" ({len(st.expectations.entries) - (len(kept) - len(new))} removed, {len(new)} added)")
+        print(
+            f"{st.spec.divergences}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'}"
+            f" ({len(st.expectations.entries) - (len(kept) - len(new))} removed, {len(new)} added)"
+        )
     return OK
 
 
@@ -202,9 +223,11 @@ def parser() -> argparse.ArgumentParser:
 
     vec = sub.add_parser("vectors", help="check, fill or export the vector corpus")
     vsub = vec.add_subparsers(dest="action", required=True)
-    for name, text in (("check", "load and check every file; exit 1 on any problem"),
-                       ("fill", "write expected values computed by the oracle"),
-                       ("export", "write the corpus as one ASCII-only JSON file")):
+    for name, text in (
+        ("check", "load and check every file; exit 1 on any problem"),
+        ("fill", "write expected values computed by the oracle"),
+        ("export", "write the corpus as one ASCII-only JSON file"),
+    ):
         s = vsub.add_parser(name, help=text)
         s.add_argument("path", nargs="?", default=str(DEFAULT_VECTORS))
         if name == "fill":
@@ -246,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    stop_on_sigterm()
+    interrupt.install()
     try:
         return args.func(args)
     except CorpusError as e:

@@ -14,7 +14,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .runners import BUILTINS, Registry, RunnerSpec, UsageError
+from .errors import UsageError
+from .model import RunnerSpec
+from .runners import BUILTINS, Registry
 from .vectors import DEFAULT_VECTORS
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -40,7 +42,7 @@ class Options:
     config: Path | None = None
 
     @classmethod
-    def from_namespace(cls, ns) -> "Options":
+    def from_namespace(cls, ns) -> Options:
         get = lambda k, d=None: getattr(ns, "appauth_" + k, getattr(ns, k, d))  # noqa: E731 (pytest prefixes dests)
         return cls(
             lang=get("lang"),
@@ -64,15 +66,27 @@ def add_options(add, pytest_style: bool = False) -> None:
     def opt(flag, **kw):
         add(flag, dest=p + flag.lstrip("-").replace("-", "_"), **kw)
 
-    opt("--lang", default=None if pytest_style else "all",
-        help="runners to run: all (the reference runners and the declared ones), declared (only the declared ones), or a comma list of names/languages (python,java,cpp,js, declared runners)")
+    opt(
+        "--lang",
+        default=None if pytest_style else "all",
+        help="runners to run: all (the reference runners and the declared ones), declared (only the declared ones), or a comma list of names/languages (python,java,cpp,js, declared runners)",
+    )
     opt("--backend", default="local", choices=["local", "docker"], help="where runners run (default: local)")
     opt("--vectors", default=None, help="a vector file or folder (default: the bundled corpus)")
     opt("--report-dir", default=None, help="where results.json and the reports go (default: .appauth-conformance)")
-    opt("--require-all", action="store_true", default=False,
-        help="an unavailable runner fails the run instead of being skipped (implied by CI=true)")
-    opt("--runner", action="append", default=[], metavar="NAME=COMMAND",
-        help="declare a runner: NAME=COMMAND (COMMAND split like a shell would, never run by one); repeatable")
+    opt(
+        "--require-all",
+        action="store_true",
+        default=False,
+        help="an unavailable runner fails the run instead of being skipped (implied by CI=true)",
+    )
+    opt(
+        "--runner",
+        action="append",
+        default=[],
+        metavar="NAME=COMMAND",
+        help="declare a runner: NAME=COMMAND (COMMAND split like a shell would, never run by one); repeatable",
+    )
     opt("--matrix", action="store_true", default=False, help="with --backend=docker: every version variant")
     opt("--base-image", default=None, help="Docker base image (default: bootstrapped base, else debian:SUITE-slim)")
     opt("--ca-bundle", default=None, help="CA bundle copied into Docker builds (default: SSL_CERT_FILE, PIP_CERT, ...)")
@@ -88,8 +102,9 @@ def parse_runner_flag(text: str) -> RunnerSpec:
         argv = shlex.split(command)
     except ValueError as e:
         raise UsageError(f"--runner {text!r}: cannot split the command: {e}") from None
-    return RunnerSpec(name=name.strip(), language="custom", command=tuple(argv), workdir=Path.cwd(), aliases=(),
-                      declared=True)
+    return RunnerSpec(
+        name=name.strip(), language="custom", command=tuple(argv), workdir=Path.cwd(), aliases=(), declared=True
+    )
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -139,11 +154,16 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
             raise UsageError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(RUNNER_KEYS)}")
         cmd = r.get("command")
         if not (isinstance(cmd, list) and cmd and all(isinstance(a, str) for a in cmd)):
-            raise UsageError(f'{where}: `command` must be a non-empty list of strings (argv, never a shell string), e.g. ["node", "signer.js"]')
+            raise UsageError(
+                f'{where}: `command` must be a non-empty list of strings (argv, never a shell string), e.g. ["node", "signer.js"]'
+            )
         build = r.get("build", [])
         if isinstance(build, list) and build and all(isinstance(a, str) for a in build):
             build = [build]  # one command
-        if not (isinstance(build, list) and all(isinstance(b, list) and b and all(isinstance(a, str) for a in b) for b in build)):
+        if not (
+            isinstance(build, list)
+            and all(isinstance(b, list) and b and all(isinstance(a, str) for a in b) for b in build)
+        ):
             raise UsageError(f"{where}: `build` must be an argv list or a list of argv lists")
         env = r.get("env", {})
         if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
@@ -158,12 +178,19 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
         elif r.get("dockerfile"):
             docker = {"dockerfile": str((base / r["dockerfile"]).resolve())}
         div = r.get("divergences")
-        out.append(RunnerSpec(
-            name=name, language=str(r.get("language", "custom")), command=tuple(cmd), workdir=workdir,
-            build=tuple(tuple(b) for b in build), env=dict(env),
-            divergences=(base / div).resolve() if div else workdir / "known-divergences.yaml", docker=docker,
-            declared=True,
-        ))
+        out.append(
+            RunnerSpec(
+                name=name,
+                language=str(r.get("language", "custom")),
+                command=tuple(cmd),
+                workdir=workdir,
+                build=tuple(tuple(b) for b in build),
+                env=dict(env),
+                divergences=(base / div).resolve() if div else workdir / "known-divergences.yaml",
+                docker=docker,
+                declared=True,
+            )
+        )
     return out
 
 

@@ -89,14 +89,14 @@ import hmac
 import re
 import unicodedata
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Callable, Optional
 
 from . import scheme
 
-__all__ = ["Mistake", "CATALOGUE", "BY_ID", "STAGES", "diagnose"]
+__all__ = ["BY_ID", "CATALOGUE", "STAGES", "Mistake", "diagnose"]
 
 STAGES = ("string_to_sign", "signature")
 
@@ -112,9 +112,9 @@ class Mistake:
     # internal: the mistaken computation. A string_to_sign entry has `text(_Fields) -> str | None`;
     # a signature entry has `sign(_Signing) -> str | None`. `shape` matches every output of a
     # signature entry (None: anything); `refused_only` marks entries that sign refused input.
-    text: Optional[Callable[["_Fields"], Optional[str]]] = field(default=None, repr=False, compare=False)
-    sign: Optional[Callable[["_Signing"], Optional[str]]] = field(default=None, repr=False, compare=False)
-    shape: Optional[re.Pattern] = field(default=None, repr=False, compare=False)
+    text: Callable[[_Fields], str | None] | None = field(default=None, repr=False, compare=False)
+    sign: Callable[[_Signing], str | None] | None = field(default=None, repr=False, compare=False)
+    shape: re.Pattern | None = field(default=None, repr=False, compare=False)
     refused_only: bool = field(default=False, repr=False, compare=False)
 
 
@@ -131,8 +131,12 @@ def _probe(mode: scheme.Mode) -> tuple[tuple[str, ...], frozenset[str]]:
     """(slot names in order, names the mode fills) from the oracle's string for named placeholders."""
     carried = scheme.CARRIES[mode]
     probe = scheme.Fields(
-        mode, "app_id", "corp_id" if "corp_id" in carried else "", "user_id" if "user_id" in carried else "",
-        _PROBE_EXPIRE, "nonce",
+        mode,
+        "app_id",
+        "corp_id" if "corp_id" in carried else "",
+        "user_id" if "user_id" in carried else "",
+        _PROBE_EXPIRE,
+        "nonce",
     )
     pieces = ["expire_time" if p == str(_PROBE_EXPIRE) else p for p in scheme.string_to_sign(probe).split(":")]
     filled = [p for p in pieces if p]
@@ -155,7 +159,7 @@ class _Fields:
         self.layout = LAYOUT[self.mode]
 
     @cached_property
-    def oracle(self) -> Optional[str]:
+    def oracle(self) -> str | None:
         """The correct string to sign, None if the scheme refuses the fields."""
         try:
             return scheme.string_to_sign(self.f)
@@ -178,8 +182,17 @@ class _Fields:
             return getattr(self.f, name)
         return ""  # a slot the mode leaves empty
 
-    def join(self, sep: str = ":", *, slots=None, each=None, only=_TEXT_FIELDS, exp=None,
-             raw: bool = False, skip_empty: bool = False) -> str:
+    def join(
+        self,
+        sep: str = ":",
+        *,
+        slots=None,
+        each=None,
+        only=_TEXT_FIELDS,
+        exp=None,
+        raw: bool = False,
+        skip_empty: bool = False,
+    ) -> str:
         """The fields in `slots` (default: the mode's layout) joined by sep; `each` maps the
         text fields named in `only`, `exp` maps the expire time; `raw` fills slots the mode
         leaves empty with the given value; `skip_empty` drops empty values."""
@@ -199,21 +212,21 @@ class _Fields:
 class _Signing:
     """What a signature mistake sees: one string to sign and the key, with shared lazy results."""
 
-    def __init__(self, data: str, key: str, correct: Optional[str] = None):
+    def __init__(self, data: str, key: str, correct: str | None = None):
         self.data, self.key = data, key
         if correct is not None:
             self.__dict__["correct"] = correct
 
     @cached_property
-    def data_utf8(self) -> Optional[bytes]:
+    def data_utf8(self) -> bytes | None:
         return _utf8_or_none(self.data)
 
     @cached_property
-    def key_utf8(self) -> Optional[bytes]:
+    def key_utf8(self) -> bytes | None:
         return _utf8_or_none(self.key)
 
     @cached_property
-    def correct(self) -> Optional[str]:
+    def correct(self) -> str | None:
         """scheme.sign(data, key), None if there is nothing the scheme can sign."""
         try:
             return scheme.sign(self.data, self.key)
@@ -227,7 +240,7 @@ class _Signing:
             raise ValueError("no UTF-8 form to sign")
         return bytes.fromhex(self.correct)
 
-    def resign(self, data: Optional[str] = None, key: Optional[str] = None) -> Optional[str]:
+    def resign(self, data: str | None = None, key: str | None = None) -> str | None:
         """Correctly sign other text; None when it is the same text (the mistake changed nothing)."""
         d = self.data if data is None else data
         k = self.key if key is None else key
@@ -235,7 +248,7 @@ class _Signing:
             return None
         return scheme.sign(d, k)
 
-    def rebytes(self, encode: Callable[[str], bytes]) -> Optional[str]:
+    def rebytes(self, encode: Callable[[str], bytes]) -> str | None:
         """HMAC-SHA256 over other bytes for the same text; None when they are the UTF-8 bytes."""
         d, k = encode(self.data), encode(self.key)
         if d == self.data_utf8 and k == self.key_utf8:
@@ -264,7 +277,7 @@ class _Signing:
         return h.hexdigest()
 
 
-def _utf8_or_none(s: str) -> Optional[bytes]:
+def _utf8_or_none(s: str) -> bytes | None:
     try:
         return s.encode("utf-8")
     except UnicodeEncodeError:
@@ -323,7 +336,7 @@ def _js_number(t: int) -> str | None:
     x = float(t)
     if int(x) == t and t < 2**53:
         return None
-    sign, digits, exponent = Decimal(repr(x)).normalize().as_tuple()
+    _sign, digits, exponent = Decimal(repr(x)).normalize().as_tuple()
     d = "".join(map(str, digits))
     return d + "0" * exponent if exponent >= 0 else str(int(x))
 
@@ -423,9 +436,10 @@ def _text(id: str, title: str, origin: str, text, refused_only: bool = False) ->
     return Mistake(id, title, "string_to_sign", origin, text=text, refused_only=refused_only)
 
 
-def _sig(id: str, title: str, origin: str, sign, shape: Optional[str | re.Pattern] = _HEX64) -> Mistake:
-    return Mistake(id, title, "signature", origin, sign=sign,
-                   shape=re.compile(shape) if isinstance(shape, str) else shape)
+def _sig(id: str, title: str, origin: str, sign, shape: str | re.Pattern | None = _HEX64) -> Mistake:
+    return Mistake(
+        id, title, "signature", origin, sign=sign, shape=re.compile(shape) if isinstance(shape, str) else shape
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,202 +448,529 @@ def _sig(id: str, title: str, origin: str, sign, shape: Optional[str | re.Patter
 
 CATALOGUE: tuple[Mistake, ...] = (
     # --- the string to sign: separator -------------------------------------------------------
-    _text("separator-pipe", "fields joined with '|' instead of ':'", "copied from another signing scheme",
-          lambda c: c.join("|")),
-    _text("separator-comma", "fields joined with ',' instead of ':'", "String.join(\",\", ...) / CSV habit",
-          lambda c: c.join(",")),
-    _text("separator-semicolon", "fields joined with ';' instead of ':'", "copied from another signing scheme",
-          lambda c: c.join(";")),
-    _text("separator-empty", "fields concatenated with no separator", "StringBuilder.append without the ':'",
-          lambda c: c.join("")),
-    _text("separator-ampersand", "fields joined with '&' instead of ':'", "query-string style signing (OAuth habit)",
-          lambda c: c.join("&")),
-    _text("separator-newline", "fields joined with '\\n' instead of ':'", "canonical-request style (AWS SigV4 habit)",
-          lambda c: c.join("\n")),
-    _text("separator-space", "fields joined with ' ' instead of ':'", "' '.join / printf(\"%s %s\")",
-          lambda c: c.join(" ")),
+    _text(
+        "separator-pipe",
+        "fields joined with '|' instead of ':'",
+        "copied from another signing scheme",
+        lambda c: c.join("|"),
+    ),
+    _text(
+        "separator-comma",
+        "fields joined with ',' instead of ':'",
+        'String.join(",", ...) / CSV habit',
+        lambda c: c.join(","),
+    ),
+    _text(
+        "separator-semicolon",
+        "fields joined with ';' instead of ':'",
+        "copied from another signing scheme",
+        lambda c: c.join(";"),
+    ),
+    _text(
+        "separator-empty",
+        "fields concatenated with no separator",
+        "StringBuilder.append without the ':'",
+        lambda c: c.join(""),
+    ),
+    _text(
+        "separator-ampersand",
+        "fields joined with '&' instead of ':'",
+        "query-string style signing (OAuth habit)",
+        lambda c: c.join("&"),
+    ),
+    _text(
+        "separator-newline",
+        "fields joined with '\\n' instead of ':'",
+        "canonical-request style (AWS SigV4 habit)",
+        lambda c: c.join("\n"),
+    ),
+    _text(
+        "separator-space",
+        "fields joined with ' ' instead of ':'",
+        "' '.join / printf(\"%s %s\")",
+        lambda c: c.join(" "),
+    ),
     # --- the string to sign: which slots ----------------------------------------------------
-    _text("empty-fields-skipped", "empty fields left out together with their colon",
-          "join over non-empty values (filter(None, ...), StringUtils.join skipping blanks)",
-          lambda c: c.join(skip_empty=True)),
-    _text("uncarried-slots-dropped", "slots the mode leaves empty dropped (AppID:ExpireTime:Nonce for sp_admin)",
-          "building the list from the fields the mode uses",
-          lambda c: c.join(slots=[n for n in c.layout if n in FILLED[c.mode]])),
-    _text("corp-slot-in-single", "CorpID slot included in single mode (AppID:CorpID:UserID:...)",
-          "one five-slot template for every mode",
-          lambda c: c.join(slots=LAYOUT[scheme.Mode.SP_USER], raw=True) if c.mode is scheme.Mode.SINGLE else None),
-    _text("corp-slot-omitted", "CorpID slot left out in a service-provider mode",
-          "single-enterprise template reused for SP apps",
-          lambda c: c.join(slots=[n for n in c.layout if n != "corp_id"]) if c.mode is not scheme.Mode.SINGLE else None),
-    _text("uncarried-field-signed", "a corp_id/user_id the mode leaves empty signed in its slot (not refused)",
-          "no input validation: the template takes every field",
-          lambda c: c.join(raw=True) if c.mode is not scheme.Mode.SINGLE else None),
-    _text("uncarried-field-ignored", "a corp_id/user_id the mode leaves empty silently dropped (not refused)",
-          "no input validation: the template takes only the mode's fields",
-          lambda c: c.baseline if c.refused and any(getattr(c.f, n) for n in ("corp_id", "user_id")
-                                                      if n not in FILLED[c.mode]) else None,
-          refused_only=True),
-    _text("expire-unchecked", "a negative or non-integer expire time signed as given (not refused)",
-          "no input validation on ExpireTime",
-          lambda c: c.baseline if c.refused and (isinstance(c.f.expire_time, bool)
-                                                 or not isinstance(c.f.expire_time, int)
-                                                 or c.f.expire_time < 0) else None,
-          refused_only=True),
+    _text(
+        "empty-fields-skipped",
+        "empty fields left out together with their colon",
+        "join over non-empty values (filter(None, ...), StringUtils.join skipping blanks)",
+        lambda c: c.join(skip_empty=True),
+    ),
+    _text(
+        "uncarried-slots-dropped",
+        "slots the mode leaves empty dropped (AppID:ExpireTime:Nonce for sp_admin)",
+        "building the list from the fields the mode uses",
+        lambda c: c.join(slots=[n for n in c.layout if n in FILLED[c.mode]]),
+    ),
+    _text(
+        "corp-slot-in-single",
+        "CorpID slot included in single mode (AppID:CorpID:UserID:...)",
+        "one five-slot template for every mode",
+        lambda c: c.join(slots=LAYOUT[scheme.Mode.SP_USER], raw=True) if c.mode is scheme.Mode.SINGLE else None,
+    ),
+    _text(
+        "corp-slot-omitted",
+        "CorpID slot left out in a service-provider mode",
+        "single-enterprise template reused for SP apps",
+        lambda c: c.join(slots=[n for n in c.layout if n != "corp_id"]) if c.mode is not scheme.Mode.SINGLE else None,
+    ),
+    _text(
+        "uncarried-field-signed",
+        "a corp_id/user_id the mode leaves empty signed in its slot (not refused)",
+        "no input validation: the template takes every field",
+        lambda c: c.join(raw=True) if c.mode is not scheme.Mode.SINGLE else None,
+    ),
+    _text(
+        "uncarried-field-ignored",
+        "a corp_id/user_id the mode leaves empty silently dropped (not refused)",
+        "no input validation: the template takes only the mode's fields",
+        lambda c: (
+            c.baseline
+            if c.refused and any(getattr(c.f, n) for n in ("corp_id", "user_id") if n not in FILLED[c.mode])
+            else None
+        ),
+        refused_only=True,
+    ),
+    _text(
+        "expire-unchecked",
+        "a negative or non-integer expire time signed as given (not refused)",
+        "no input validation on ExpireTime",
+        lambda c: (
+            c.baseline
+            if c.refused
+            and (isinstance(c.f.expire_time, bool) or not isinstance(c.f.expire_time, int) or c.f.expire_time < 0)
+            else None
+        ),
+        refused_only=True,
+    ),
     # --- the string to sign: order ----------------------------------------------------------
-    _text("user-before-corp", "UserID before CorpID", "fields in the order of another API's body",
-          _swap("corp_id", "user_id")),
-    _text("nonce-before-expire", "Nonce before ExpireTime", "fields in alphabetical or body order",
-          _swap("expire_time", "nonce")),
-    _text("app-id-last", "AppID last instead of first", "fields in the order of another API's body",
-          _app_id_last),
-    _text("fields-reversed", "fields in reverse order", "list built by prepending",
-          lambda c: c.join(slots=c.layout[::-1])),
+    _text(
+        "user-before-corp",
+        "UserID before CorpID",
+        "fields in the order of another API's body",
+        _swap("corp_id", "user_id"),
+    ),
+    _text(
+        "nonce-before-expire",
+        "Nonce before ExpireTime",
+        "fields in alphabetical or body order",
+        _swap("expire_time", "nonce"),
+    ),
+    _text("app-id-last", "AppID last instead of first", "fields in the order of another API's body", _app_id_last),
+    _text(
+        "fields-reversed", "fields in reverse order", "list built by prepending", lambda c: c.join(slots=c.layout[::-1])
+    ),
     # --- the string to sign: expire time ------------------------------------------------------
-    _text("expire-milliseconds", "ExpireTime in milliseconds (x1000)", "JS Date.now() / Java currentTimeMillis()",
-          lambda c: c.join(exp=lambda t: str(t * 1000))),
-    _text("expire-float", "ExpireTime as a float string (\"1604020600.0\")", "Python time.time() + ttl, str(float)",
-          lambda c: c.join(exp=lambda t: repr(float(t)))),
-    _text("expire-java-double", "ExpireTime as a Java double (\"1.6040206E9\")", "Java String.valueOf(double)",
-          lambda c: c.join(exp=_java_double)),
-    _text("expire-js-number", "ExpireTime rounded through a float64 (2^63-1 becomes 9223372036854776000)",
-          "JavaScript Number / JSON.parse of a big integer",
-          lambda c: c.join(exp=_js_number) if _js_number(c.f.expire_time) else None),
+    _text(
+        "expire-milliseconds",
+        "ExpireTime in milliseconds (x1000)",
+        "JS Date.now() / Java currentTimeMillis()",
+        lambda c: c.join(exp=lambda t: str(t * 1000)),
+    ),
+    _text(
+        "expire-float",
+        'ExpireTime as a float string ("1604020600.0")',
+        "Python time.time() + ttl, str(float)",
+        lambda c: c.join(exp=lambda t: repr(float(t))),
+    ),
+    _text(
+        "expire-java-double",
+        'ExpireTime as a Java double ("1.6040206E9")',
+        "Java String.valueOf(double)",
+        lambda c: c.join(exp=_java_double),
+    ),
+    _text(
+        "expire-js-number",
+        "ExpireTime rounded through a float64 (2^63-1 becomes 9223372036854776000)",
+        "JavaScript Number / JSON.parse of a big integer",
+        lambda c: c.join(exp=_js_number) if _js_number(c.f.expire_time) else None,
+    ),
     # --- the string to sign: text -------------------------------------------------------------
-    _text("nul-truncates-data", "string to sign cut at the first NUL", "C strlen() on the data",
-          lambda c: _cut(c.baseline)),
-    _text("fields-stripped", "Unicode whitespace stripped from each field", "Python str.strip() / Java strip()",
-          lambda c: c.join(each=str.strip)),
-    _text("fields-java-trimmed", "chars <= U+0020 (NUL too) trimmed from each field", "Java String.trim()",
-          lambda c: c.join(each=lambda v: v.strip(_JAVA_TRIM))),
-    _text("string-stripped", "whitespace stripped from the whole string to sign", "strip() on the joined string / a line reader",
-          lambda c: c.baseline.strip()),
-    _text("fields-nfc", "fields NFC-normalised", "input layer normalising text (browsers, databases)",
-          lambda c: c.join(each=_nf("NFC"))),
-    _text("fields-nfd", "fields NFD-normalised", "macOS file names / HFS+ input",
-          lambda c: c.join(each=_nf("NFD"))),
-    _text("fields-nfkc", "fields NFKC-normalised", "identifier normalisation (Python identifiers, IDNA-like code)",
-          lambda c: c.join(each=_nf("NFKC"))),
-    _text("ids-lowercased", "AppID/CorpID/UserID lower-cased", "case-insensitive id handling",
-          lambda c: c.join(each=str.lower, only=_IDS)),
-    _text("fields-url-encoded", "each field percent-encoded (RFC 3986)", "Python urllib.parse.quote(safe='')",
-          lambda c: c.join(each=lambda v: urllib.parse.quote(v, safe=""))),
-    _text("fields-uri-component", "each field encodeURIComponent-encoded", "JavaScript encodeURIComponent",
-          lambda c: c.join(each=_encode_uri_component)),
-    _text("fields-form-encoded", "each field form-encoded (space as '+')", "Java URLEncoder.encode",
-          lambda c: c.join(each=_java_url_encoder)),
-    _text("string-url-encoded", "the whole string to sign percent-encoded", "URL-encoding the joined string",
-          lambda c: urllib.parse.quote(c.baseline, safe="")),
-    _text("app-id-base64", "AppID base64-encoded (as in the access= header)", "reusing the Authorization header's access value",
-          lambda c: c.join(each=lambda v: base64.b64encode(v.encode("utf-8")).decode("ascii"), only=("app_id",))),
-    _text("trailing-newline", "'\\n' appended to the string to sign", "echo without -n | openssl dgst; println",
-          lambda c: c.baseline + "\n"),
-    _text("trailing-crlf", "'\\r\\n' appended to the string to sign", "Windows line ending from a writer",
-          lambda c: c.baseline + "\r\n"),
-    _text("trailing-colon", "':' appended to the string to sign", "a loop writing field + ':' for every field",
-          lambda c: c.baseline + ":"),
+    _text(
+        "nul-truncates-data",
+        "string to sign cut at the first NUL",
+        "C strlen() on the data",
+        lambda c: _cut(c.baseline),
+    ),
+    _text(
+        "fields-stripped",
+        "Unicode whitespace stripped from each field",
+        "Python str.strip() / Java strip()",
+        lambda c: c.join(each=str.strip),
+    ),
+    _text(
+        "fields-java-trimmed",
+        "chars <= U+0020 (NUL too) trimmed from each field",
+        "Java String.trim()",
+        lambda c: c.join(each=lambda v: v.strip(_JAVA_TRIM)),
+    ),
+    _text(
+        "string-stripped",
+        "whitespace stripped from the whole string to sign",
+        "strip() on the joined string / a line reader",
+        lambda c: c.baseline.strip(),
+    ),
+    _text(
+        "fields-nfc",
+        "fields NFC-normalised",
+        "input layer normalising text (browsers, databases)",
+        lambda c: c.join(each=_nf("NFC")),
+    ),
+    _text("fields-nfd", "fields NFD-normalised", "macOS file names / HFS+ input", lambda c: c.join(each=_nf("NFD"))),
+    _text(
+        "fields-nfkc",
+        "fields NFKC-normalised",
+        "identifier normalisation (Python identifiers, IDNA-like code)",
+        lambda c: c.join(each=_nf("NFKC")),
+    ),
+    _text(
+        "ids-lowercased",
+        "AppID/CorpID/UserID lower-cased",
+        "case-insensitive id handling",
+        lambda c: c.join(each=str.lower, only=_IDS),
+    ),
+    _text(
+        "fields-url-encoded",
+        "each field percent-encoded (RFC 3986)",
+        "Python urllib.parse.quote(safe='')",
+        lambda c: c.join(each=lambda v: urllib.parse.quote(v, safe="")),
+    ),
+    _text(
+        "fields-uri-component",
+        "each field encodeURIComponent-encoded",
+        "JavaScript encodeURIComponent",
+        lambda c: c.join(each=_encode_uri_component),
+    ),
+    _text(
+        "fields-form-encoded",
+        "each field form-encoded (space as '+')",
+        "Java URLEncoder.encode",
+        lambda c: c.join(each=_java_url_encoder),
+    ),
+    _text(
+        "string-url-encoded",
+        "the whole string to sign percent-encoded",
+        "URL-encoding the joined string",
+        lambda c: urllib.parse.quote(c.baseline, safe=""),
+    ),
+    _text(
+        "app-id-base64",
+        "AppID base64-encoded (as in the access= header)",
+        "reusing the Authorization header's access value",
+        lambda c: c.join(each=lambda v: base64.b64encode(v.encode("utf-8")).decode("ascii"), only=("app_id",)),
+    ),
+    _text(
+        "trailing-newline",
+        "'\\n' appended to the string to sign",
+        "echo without -n | openssl dgst; println",
+        lambda c: c.baseline + "\n",
+    ),
+    _text(
+        "trailing-crlf",
+        "'\\r\\n' appended to the string to sign",
+        "Windows line ending from a writer",
+        lambda c: c.baseline + "\r\n",
+    ),
+    _text(
+        "trailing-colon",
+        "':' appended to the string to sign",
+        "a loop writing field + ':' for every field",
+        lambda c: c.baseline + ":",
+    ),
     # --- the signature: output format -------------------------------------------------------
-    _sig("hex-uppercase", "hex digits in upper case", "Java DatatypeConverter.printHexBinary, C printf %02X",
-         lambda s: s.digest.hex().upper(), shape="[0-9A-F]{64}"),
-    _sig("hex-unpadded", "bytes below 0x10 written as one hex digit", "C printf %x instead of %02x, Integer.toHexString(b & 0xff)",
-         lambda s: "".join(f"{b:x}" for b in s.digest), shape="[0-9a-f]{32,63}"),
-    _sig("hex-java-sign-extended", "bytes >= 0x80 sign-extended to 'ffffff..', no padding", "Java Integer.toHexString(b) on a signed byte",
-         lambda s: _java_sign_extended(s.digest), shape="[0-9a-f]{32,256}"),
-    _sig("hex-bigint-unpadded", "leading zero hex digits dropped", "Java new BigInteger(1, digest).toString(16)",
-         lambda s: format(int.from_bytes(s.digest, "big"), "x"), shape="[0-9a-f]{1,63}"),
-    _sig("hex-truncated-128", "only the first 32 hex digits", "a char[33] buffer / HMAC truncation to 128 bits",
-         lambda s: s.digest.hex()[:32], shape=_hex(32)),
-    _sig("base64", "standard base64 of the digest instead of hex", "Base64.getEncoder() / CryptoJS.enc.Base64",
-         lambda s: base64.b64encode(s.digest).decode("ascii"), shape="[A-Za-z0-9+/]{43}="),
-    _sig("base64url", "base64url of the digest instead of hex", "Base64.getUrlEncoder() / urlsafe_b64encode",
-         lambda s: base64.urlsafe_b64encode(s.digest).decode("ascii"), shape="[A-Za-z0-9_-]{43}="),
-    _sig("base64url-unpadded", "unpadded base64url of the digest instead of hex", "JWT-style encoders, Node digest('base64url')",
-         lambda s: base64.urlsafe_b64encode(s.digest).decode("ascii").rstrip("="), shape="[A-Za-z0-9_-]{43}"),
-    _sig("base64-of-hex", "base64 of the hex text", "btoa(hex) / Base64 of the hex string's bytes",
-         lambda s: base64.b64encode(s.digest.hex().encode("ascii")).decode("ascii"), shape="[A-Za-z0-9+/]{86}=="),
-    _sig("raw-digest-latin1", "raw digest bytes as Latin-1 text", "Python digest().decode('latin-1'), PHP hash_hmac(..., true)",
-         lambda s: s.digest.decode("latin-1"), shape=None),
-    _sig("raw-digest-utf8", "raw digest bytes decoded as UTF-8 (U+FFFD for invalid bytes)", "Java new String(mac.doFinal(...))",
-         lambda s: s.digest.decode("utf-8", "replace"), shape=None),
+    _sig(
+        "hex-uppercase",
+        "hex digits in upper case",
+        "Java DatatypeConverter.printHexBinary, C printf %02X",
+        lambda s: s.digest.hex().upper(),
+        shape="[0-9A-F]{64}",
+    ),
+    _sig(
+        "hex-unpadded",
+        "bytes below 0x10 written as one hex digit",
+        "C printf %x instead of %02x, Integer.toHexString(b & 0xff)",
+        lambda s: "".join(f"{b:x}" for b in s.digest),
+        shape="[0-9a-f]{32,63}",
+    ),
+    _sig(
+        "hex-java-sign-extended",
+        "bytes >= 0x80 sign-extended to 'ffffff..', no padding",
+        "Java Integer.toHexString(b) on a signed byte",
+        lambda s: _java_sign_extended(s.digest),
+        shape="[0-9a-f]{32,256}",
+    ),
+    _sig(
+        "hex-bigint-unpadded",
+        "leading zero hex digits dropped",
+        "Java new BigInteger(1, digest).toString(16)",
+        lambda s: format(int.from_bytes(s.digest, "big"), "x"),
+        shape="[0-9a-f]{1,63}",
+    ),
+    _sig(
+        "hex-truncated-128",
+        "only the first 32 hex digits",
+        "a char[33] buffer / HMAC truncation to 128 bits",
+        lambda s: s.digest.hex()[:32],
+        shape=_hex(32),
+    ),
+    _sig(
+        "base64",
+        "standard base64 of the digest instead of hex",
+        "Base64.getEncoder() / CryptoJS.enc.Base64",
+        lambda s: base64.b64encode(s.digest).decode("ascii"),
+        shape="[A-Za-z0-9+/]{43}=",
+    ),
+    _sig(
+        "base64url",
+        "base64url of the digest instead of hex",
+        "Base64.getUrlEncoder() / urlsafe_b64encode",
+        lambda s: base64.urlsafe_b64encode(s.digest).decode("ascii"),
+        shape="[A-Za-z0-9_-]{43}=",
+    ),
+    _sig(
+        "base64url-unpadded",
+        "unpadded base64url of the digest instead of hex",
+        "JWT-style encoders, Node digest('base64url')",
+        lambda s: base64.urlsafe_b64encode(s.digest).decode("ascii").rstrip("="),
+        shape="[A-Za-z0-9_-]{43}",
+    ),
+    _sig(
+        "base64-of-hex",
+        "base64 of the hex text",
+        "btoa(hex) / Base64 of the hex string's bytes",
+        lambda s: base64.b64encode(s.digest.hex().encode("ascii")).decode("ascii"),
+        shape="[A-Za-z0-9+/]{86}==",
+    ),
+    _sig(
+        "raw-digest-latin1",
+        "raw digest bytes as Latin-1 text",
+        "Python digest().decode('latin-1'), PHP hash_hmac(..., true)",
+        lambda s: s.digest.decode("latin-1"),
+        shape=None,
+    ),
+    _sig(
+        "raw-digest-utf8",
+        "raw digest bytes decoded as UTF-8 (U+FFFD for invalid bytes)",
+        "Java new String(mac.doFinal(...))",
+        lambda s: s.digest.decode("utf-8", "replace"),
+        shape=None,
+    ),
     # --- the signature: key --------------------------------------------------------------------
-    _sig("key-data-swapped", "key and data swapped", "hmac(data, key) argument order (CryptoJS.HmacSHA256(message, key))",
-         lambda s: s.resign(data=s.key, key=s.data)),
-    _sig("nul-truncates-key", "key cut at the first NUL", "C strlen() on the key (OpenSSL HMAC_Init + strlen)",
-         lambda s: s.resign(key=_cut(s.key))),
-    _sig("nul-truncates-both", "key and data each cut at the first NUL", "C strlen() on both (the C++ reference snippet)",
-         lambda s: s.resign(data=_cut(s.data), key=_cut(s.key))),
-    _sig("key-stripped", "Unicode whitespace stripped from the key", "Python str.strip() / Java strip() on config input",
-         lambda s: s.resign(key=s.key.strip())),
-    _sig("key-java-trimmed", "chars <= U+0020 (NUL too) trimmed from the key", "Java String.trim() on the key",
-         lambda s: s.resign(key=s.key.strip(_JAVA_TRIM))),
-    _sig("key-nfc", "key NFC-normalised", "input layer normalising text",
-         lambda s: s.resign(key=_nf("NFC")(s.key))),
-    _sig("key-nfd", "key NFD-normalised", "macOS text input / file names",
-         lambda s: s.resign(key=_nf("NFD")(s.key))),
-    _sig("nfc-everywhere", "key and string to sign NFC-normalised", "normalising every input",
-         lambda s: s.resign(data=_nf("NFC")(s.data), key=_nf("NFC")(s.key))),
-    _sig("nfd-everywhere", "key and string to sign NFD-normalised", "macOS text input for every value",
-         lambda s: s.resign(data=_nf("NFD")(s.data), key=_nf("NFD")(s.key))),
-    _sig("key-hex-decoded", "key hex-decoded to bytes (it looked like hex)", "treating a hex-looking appKey as binary (AWS/Stripe habit)",
-         _hex_key),
-    _sig("key-base64-decoded", "key base64-decoded to bytes (it was valid base64)", "treating the appKey as a base64 secret",
-         _b64_key(urlsafe=False)),
-    _sig("key-base64url-decoded", "key base64url-decoded to bytes", "treating the appKey as a base64url secret (JWK habit)",
-         _b64_key(urlsafe=True)),
+    _sig(
+        "key-data-swapped",
+        "key and data swapped",
+        "hmac(data, key) argument order (CryptoJS.HmacSHA256(message, key))",
+        lambda s: s.resign(data=s.key, key=s.data),
+    ),
+    _sig(
+        "nul-truncates-key",
+        "key cut at the first NUL",
+        "C strlen() on the key (OpenSSL HMAC_Init + strlen)",
+        lambda s: s.resign(key=_cut(s.key)),
+    ),
+    _sig(
+        "nul-truncates-both",
+        "key and data each cut at the first NUL",
+        "C strlen() on both (the C++ reference snippet)",
+        lambda s: s.resign(data=_cut(s.data), key=_cut(s.key)),
+    ),
+    _sig(
+        "key-stripped",
+        "Unicode whitespace stripped from the key",
+        "Python str.strip() / Java strip() on config input",
+        lambda s: s.resign(key=s.key.strip()),
+    ),
+    _sig(
+        "key-java-trimmed",
+        "chars <= U+0020 (NUL too) trimmed from the key",
+        "Java String.trim() on the key",
+        lambda s: s.resign(key=s.key.strip(_JAVA_TRIM)),
+    ),
+    _sig("key-nfc", "key NFC-normalised", "input layer normalising text", lambda s: s.resign(key=_nf("NFC")(s.key))),
+    _sig("key-nfd", "key NFD-normalised", "macOS text input / file names", lambda s: s.resign(key=_nf("NFD")(s.key))),
+    _sig(
+        "nfc-everywhere",
+        "key and string to sign NFC-normalised",
+        "normalising every input",
+        lambda s: s.resign(data=_nf("NFC")(s.data), key=_nf("NFC")(s.key)),
+    ),
+    _sig(
+        "nfd-everywhere",
+        "key and string to sign NFD-normalised",
+        "macOS text input for every value",
+        lambda s: s.resign(data=_nf("NFD")(s.data), key=_nf("NFD")(s.key)),
+    ),
+    _sig(
+        "key-hex-decoded",
+        "key hex-decoded to bytes (it looked like hex)",
+        "treating a hex-looking appKey as binary (AWS/Stripe habit)",
+        _hex_key,
+    ),
+    _sig(
+        "key-base64-decoded",
+        "key base64-decoded to bytes (it was valid base64)",
+        "treating the appKey as a base64 secret",
+        _b64_key(urlsafe=False),
+    ),
+    _sig(
+        "key-base64url-decoded",
+        "key base64url-decoded to bytes",
+        "treating the appKey as a base64url secret (JWK habit)",
+        _b64_key(urlsafe=True),
+    ),
     # --- the signature: text encoding ---------------------------------------------------------
-    _sig("latin1-replace", "text encoded as Latin-1, '?' for what it cannot hold", "Java getBytes(ISO_8859_1), Python encode('latin-1', 'replace')",
-         _charset(lambda t: t.encode("latin-1", "replace"))),
-    _sig("cp1252-replace", "text encoded as Windows-1252, '?' for what it cannot hold", "Java getBytes() with the Windows default charset",
-         _charset(lambda t: t.encode("cp1252", "replace"))),
-    _sig("ascii-replace", "text encoded as ASCII, '?' for what it cannot hold", "Java getBytes(US_ASCII), encode('ascii', 'replace')",
-         _charset(lambda t: t.encode("ascii", "replace"))),
-    _sig("utf16le", "text encoded as UTF-16LE", "C# Encoding.Unicode, Windows wchar_t buffers",
-         lambda s: s.rebytes(lambda t: t.encode("utf-16-le", "surrogatepass"))),
-    _sig("utf16be", "text encoded as UTF-16BE", "Java getBytes(UTF_16BE), JS string code units as bytes",
-         lambda s: s.rebytes(lambda t: t.encode("utf-16-be", "surrogatepass"))),
-    _sig("utf16-bom", "text encoded as UTF-16 with a byte-order mark", "Java getBytes(\"UTF-16\") (BE with FE FF)",
-         lambda s: s.rebytes(lambda t: b"\xfe\xff" + t.encode("utf-16-be", "surrogatepass"))),
-    _sig("double-utf8", "text UTF-8 encoded twice (mojibake)", "UTF-8 bytes decoded as Latin-1 then encoded again",
-         _charset(lambda t: t.encode("utf-8").decode("latin-1").encode("utf-8"))),
-    _sig("surrogate-question-mark", "lone surrogate replaced by '?'", "Java String.getBytes(UTF_8) on a lone surrogate",
-         _if_surrogate(lambda t: _replace_lone(t, "?").encode("utf-8"))),
-    _sig("surrogate-replacement-char", "lone surrogate replaced by U+FFFD", "JS TextEncoder, Node Buffer.from, Go, Rust from_utf16_lossy",
-         _if_surrogate(lambda t: _replace_lone(t, "\ufffd").encode("utf-8"))),
-    _sig("surrogate-dropped", "lone surrogate dropped", "encode(errors='ignore'), iconv //IGNORE",
-         _if_surrogate(lambda t: _replace_lone(t, "").encode("utf-8"))),
-    _sig("surrogate-wtf8", "lone surrogate encoded as its 3-byte form (WTF-8)", "Python surrogatepass, Rust OsStr on Windows",
-         _if_surrogate(lambda t: _pair_up(t).encode("utf-8", "surrogatepass"))),
-    _sig("cesu8", "text encoded as CESU-8 (surrogates as 3-byte units)", "Oracle/MySQL utf8 (CESU-8), JNI GetStringUTFChars",
-         _if_cesu(_cesu8)),
-    _sig("modified-utf8", "text encoded as Java modified UTF-8 (CESU-8, NUL as C0 80)", "Java DataOutputStream.writeUTF, JNI NewStringUTF",
-         _if_cesu(lambda t: _cesu8(t).replace(b"\0", b"\xc0\x80"), nul=True)),
+    _sig(
+        "latin1-replace",
+        "text encoded as Latin-1, '?' for what it cannot hold",
+        "Java getBytes(ISO_8859_1), Python encode('latin-1', 'replace')",
+        _charset(lambda t: t.encode("latin-1", "replace")),
+    ),
+    _sig(
+        "cp1252-replace",
+        "text encoded as Windows-1252, '?' for what it cannot hold",
+        "Java getBytes() with the Windows default charset",
+        _charset(lambda t: t.encode("cp1252", "replace")),
+    ),
+    _sig(
+        "ascii-replace",
+        "text encoded as ASCII, '?' for what it cannot hold",
+        "Java getBytes(US_ASCII), encode('ascii', 'replace')",
+        _charset(lambda t: t.encode("ascii", "replace")),
+    ),
+    _sig(
+        "utf16le",
+        "text encoded as UTF-16LE",
+        "C# Encoding.Unicode, Windows wchar_t buffers",
+        lambda s: s.rebytes(lambda t: t.encode("utf-16-le", "surrogatepass")),
+    ),
+    _sig(
+        "utf16be",
+        "text encoded as UTF-16BE",
+        "Java getBytes(UTF_16BE), JS string code units as bytes",
+        lambda s: s.rebytes(lambda t: t.encode("utf-16-be", "surrogatepass")),
+    ),
+    _sig(
+        "utf16-bom",
+        "text encoded as UTF-16 with a byte-order mark",
+        'Java getBytes("UTF-16") (BE with FE FF)',
+        lambda s: s.rebytes(lambda t: b"\xfe\xff" + t.encode("utf-16-be", "surrogatepass")),
+    ),
+    _sig(
+        "double-utf8",
+        "text UTF-8 encoded twice (mojibake)",
+        "UTF-8 bytes decoded as Latin-1 then encoded again",
+        _charset(lambda t: t.encode("utf-8").decode("latin-1").encode("utf-8")),
+    ),
+    _sig(
+        "surrogate-question-mark",
+        "lone surrogate replaced by '?'",
+        "Java String.getBytes(UTF_8) on a lone surrogate",
+        _if_surrogate(lambda t: _replace_lone(t, "?").encode("utf-8")),
+    ),
+    _sig(
+        "surrogate-replacement-char",
+        "lone surrogate replaced by U+FFFD",
+        "JS TextEncoder, Node Buffer.from, Go, Rust from_utf16_lossy",
+        _if_surrogate(lambda t: _replace_lone(t, "\ufffd").encode("utf-8")),
+    ),
+    _sig(
+        "surrogate-dropped",
+        "lone surrogate dropped",
+        "encode(errors='ignore'), iconv //IGNORE",
+        _if_surrogate(lambda t: _replace_lone(t, "").encode("utf-8")),
+    ),
+    _sig(
+        "surrogate-wtf8",
+        "lone surrogate encoded as its 3-byte form (WTF-8)",
+        "Python surrogatepass, Rust OsStr on Windows",
+        _if_surrogate(lambda t: _pair_up(t).encode("utf-8", "surrogatepass")),
+    ),
+    _sig(
+        "cesu8",
+        "text encoded as CESU-8 (surrogates as 3-byte units)",
+        "Oracle/MySQL utf8 (CESU-8), JNI GetStringUTFChars",
+        _if_cesu(_cesu8),
+    ),
+    _sig(
+        "modified-utf8",
+        "text encoded as Java modified UTF-8 (CESU-8, NUL as C0 80)",
+        "Java DataOutputStream.writeUTF, JNI NewStringUTF",
+        _if_cesu(lambda t: _cesu8(t).replace(b"\0", b"\xc0\x80"), nul=True),
+    ),
     # --- the signature: algorithm ---------------------------------------------------------------
-    _sig("hmac-sha1", "HMAC-SHA1 instead of HMAC-SHA256", "HmacSHA1 / hashlib.sha1 (older signing schemes)",
-         lambda s: s.mac("sha1"), shape=_hex(40)),
-    _sig("hmac-sha224", "HMAC-SHA224 instead of HMAC-SHA256", "picking the wrong SHA-2 variant",
-         lambda s: s.mac("sha224"), shape=_hex(56)),
-    _sig("hmac-sha384", "HMAC-SHA384 instead of HMAC-SHA256", "picking the wrong SHA-2 variant",
-         lambda s: s.mac("sha384"), shape=_hex(96)),
-    _sig("hmac-sha512", "HMAC-SHA512 instead of HMAC-SHA256", "picking the wrong SHA-2 variant",
-         lambda s: s.mac("sha512"), shape=_hex(128)),
-    _sig("hmac-sha512-truncated", "HMAC-SHA512 cut to 64 hex digits", "SHA-512 with a 64-char output buffer",
-         lambda s: s.mac("sha512")[:64]),
-    _sig("hmac-md5", "HMAC-MD5 instead of HMAC-SHA256", "hmac.new(key, msg) with Python 2's default digestmod",
-         lambda s: s.mac("md5"), shape=_hex(32)),
-    _sig("hmac-sha3-256", "HMAC-SHA3-256 instead of HMAC-SHA256", "confusing SHA3-256 with SHA-256",
-         lambda s: s.mac("sha3_256")),
-    _sig("sha256-key-data", "plain SHA-256 of key + data, no HMAC", "home-made MAC: sha256(key + data)",
-         lambda s: s.plain("key", "data")),
-    _sig("sha256-data-key", "plain SHA-256 of data + key, no HMAC", "home-made MAC: sha256(data + key)",
-         lambda s: s.plain("data", "key")),
-    _sig("sha256-data", "plain SHA-256 of the data, key unused", "sha256(data) where HMAC was meant",
-         lambda s: s.plain("data")),
+    _sig(
+        "hmac-sha1",
+        "HMAC-SHA1 instead of HMAC-SHA256",
+        "HmacSHA1 / hashlib.sha1 (older signing schemes)",
+        lambda s: s.mac("sha1"),
+        shape=_hex(40),
+    ),
+    _sig(
+        "hmac-sha224",
+        "HMAC-SHA224 instead of HMAC-SHA256",
+        "picking the wrong SHA-2 variant",
+        lambda s: s.mac("sha224"),
+        shape=_hex(56),
+    ),
+    _sig(
+        "hmac-sha384",
+        "HMAC-SHA384 instead of HMAC-SHA256",
+        "picking the wrong SHA-2 variant",
+        lambda s: s.mac("sha384"),
+        shape=_hex(96),
+    ),
+    _sig(
+        "hmac-sha512",
+        "HMAC-SHA512 instead of HMAC-SHA256",
+        "picking the wrong SHA-2 variant",
+        lambda s: s.mac("sha512"),
+        shape=_hex(128),
+    ),
+    _sig(
+        "hmac-sha512-truncated",
+        "HMAC-SHA512 cut to 64 hex digits",
+        "SHA-512 with a 64-char output buffer",
+        lambda s: s.mac("sha512")[:64],
+    ),
+    _sig(
+        "hmac-md5",
+        "HMAC-MD5 instead of HMAC-SHA256",
+        "hmac.new(key, msg) with Python 2's default digestmod",
+        lambda s: s.mac("md5"),
+        shape=_hex(32),
+    ),
+    _sig(
+        "hmac-sha3-256",
+        "HMAC-SHA3-256 instead of HMAC-SHA256",
+        "confusing SHA3-256 with SHA-256",
+        lambda s: s.mac("sha3_256"),
+    ),
+    _sig(
+        "sha256-key-data",
+        "plain SHA-256 of key + data, no HMAC",
+        "home-made MAC: sha256(key + data)",
+        lambda s: s.plain("key", "data"),
+    ),
+    _sig(
+        "sha256-data-key",
+        "plain SHA-256 of data + key, no HMAC",
+        "home-made MAC: sha256(data + key)",
+        lambda s: s.plain("data", "key"),
+    ),
+    _sig(
+        "sha256-data",
+        "plain SHA-256 of the data, key unused",
+        "sha256(data) where HMAC was meant",
+        lambda s: s.plain("data"),
+    ),
 )
 
 BY_ID: dict[str, Mistake] = {m.id: m for m in CATALOGUE}
 assert len(BY_ID) == len(CATALOGUE), "mistake ids must be unique"
 
 
-def _try(fn, arg) -> Optional[str]:
+def _try(fn, arg) -> str | None:
     """A mistake's output, None when it does not apply (returned None or raised)."""
     try:
         return fn(arg)
@@ -637,8 +978,7 @@ def _try(fn, arg) -> Optional[str]:
         return None
 
 
-def diagnose(inputs: scheme.Fields, app_key: str, string_to_sign: str | None,
-             signature: str | None) -> list[Mistake]:
+def diagnose(inputs: scheme.Fields, app_key: str, string_to_sign: str | None, signature: str | None) -> list[Mistake]:
     """Every mistake whose output equals the actual string_to_sign (for stage string_to_sign) or
     signature (stage signature, and string_to_sign mistakes signed correctly). Empty list if
     none or if the actual output is correct."""
@@ -656,7 +996,7 @@ def diagnose(inputs: scheme.Fields, app_key: str, string_to_sign: str | None,
     if string_to_sign is not None and string_to_sign != c.baseline:
         contexts.append(_Signing(string_to_sign, app_key))
     text_sig_may_match = signature is not None and _HEX64.fullmatch(signature) is not None
-    signed: dict[str, Optional[str]] = {}  # mistaken string to sign -> its correct signature
+    signed: dict[str, str | None] = {}  # mistaken string to sign -> its correct signature
 
     found = []
     for m in CATALOGUE:

@@ -7,38 +7,20 @@ once (a thread each) and keeps each (runner, vector) result.
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from . import diagnosis
-from .backends import RunnerUnavailable
+from .errors import HandshakeError, RunnerUnavailable
 from .expectations import Expectations
+from .model import Judgement, Outcome, Result, RunnerSpec, Stage, Vector, Verdict
 from .results import Recorder
-from .runners import RunnerSpec
-from .session import HandshakeError, Outcome, Session
-from .vectors import Vector
-from .verdicts import Judgement, Stage, Verdict, conformance, judge
-
-def _interrupt(*_):
-    raise KeyboardInterrupt
-
-
-def stop_on_sigterm() -> None:
-    """SIGTERM ends a run like Ctrl-C: runners stopped, results.json written and marked incomplete."""
-    signal.signal(signal.SIGTERM, _interrupt)
-
+from .session import Session
+from .verdicts import conformance, judge
 
 DIAGNOSED = (Stage.STRING_TO_SIGN, Stage.SIGNATURE, Stage.UNEXPECTED_SIGNATURE)
-
-
-@dataclass(slots=True)
-class Result:
-    outcome: Outcome
-    judgement: Judgement
-    diagnosis: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -60,8 +42,16 @@ def diagnose(o: Outcome, j: Judgement) -> list[str]:
 
 
 class Engine:
-    def __init__(self, specs: list[RunnerSpec], backend, recorder: Recorder | None = None, *, timeout: float = 10.0,
-                 on_result: Callable[[Result], None] | None = None, progress=None):
+    def __init__(
+        self,
+        specs: list[RunnerSpec],
+        backend,
+        recorder: Recorder | None = None,
+        *,
+        timeout: float = 10.0,
+        on_result: Callable[[Result], None] | None = None,
+        progress=None,
+    ):
         self.backend = backend
         self.recorder = recorder
         self.timeout = timeout
@@ -94,7 +84,9 @@ class Engine:
             st.session = None
         if self.recorder:
             hello = st.session.hello if st.session else None
-            self.recorder.runner(st.spec.name, st.spec.language, hello=hello, facts=st.facts, unavailable=st.unavailable)
+            self.recorder.runner(
+                st.spec.name, st.spec.language, hello=hello, facts=st.facts, unavailable=st.unavailable
+            )
             self.recorder.timing(st.spec.name, "start_s", time.monotonic() - t0)
 
     def ensure(self, vectors: list[Vector]) -> None:
@@ -129,7 +121,9 @@ class Engine:
         t0 = time.monotonic()
         for o in st.session.run(todo):
             j = judge(o, st.expectations.find(o.vector, None if o.fault else conformance(o)))
-            self._keep(st, Result(o, j, diagnose(o, j) if j.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE) else []))
+            self._keep(
+                st, Result(o, j, diagnose(o, j) if j.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE) else [])
+            )
         st.seconds += time.monotonic() - t0
         if self.recorder:
             self.recorder.timing(st.spec.name, "run_s", st.seconds)
@@ -149,7 +143,7 @@ class Engine:
         """What the other runners produced for the same vector (for diffs)."""
         return [(n, st.results[vector.key]) for n, st in self.runners.items() if n != but and vector.key in st.results]
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc) -> None:

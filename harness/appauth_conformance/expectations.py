@@ -22,9 +22,10 @@ from pathlib import Path
 
 import yaml
 
-from .runners import RunnerSpec, UsageError
-from .vectors import SafeLoader, Vector
-from .verdicts import Stage
+from .errors import UsageError
+from .files import write_atomic
+from .model import RunnerSpec, Stage, Vector
+from .vectors import SafeLoader
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,9 @@ class Divergence:
     def matches(self, v: Vector) -> bool:
         if self.flag is not None and self.flag not in v.flags:
             return False
-        if self.match is not None and not (fnmatch.fnmatchcase(v.id, self.match) or fnmatch.fnmatchcase(v.key, self.match)):
+        if self.match is not None and not (
+            fnmatch.fnmatchcase(v.id, self.match) or fnmatch.fnmatchcase(v.key, self.match)
+        ):
             return False
         return True
 
@@ -56,11 +59,13 @@ class Expectations:
 
     def __init__(self, spec: RunnerSpec, entries: list[Divergence], path: Path | None):
         self.spec, self.entries, self.path = spec, entries, path
-        self._exact = {e.match: e for e in entries if e.match and e.flag is None and not any(c in e.match for c in "*?[")}
+        self._exact = {
+            e.match: e for e in entries if e.match and e.flag is None and not any(c in e.match for c in "*?[")
+        }
         self._other = [e for e in entries if e not in self._exact.values()]
 
     @classmethod
-    def load(cls, spec: RunnerSpec) -> "Expectations":
+    def load(cls, spec: RunnerSpec) -> Expectations:
         path = spec.divergences
         if path is None or not path.exists():
             return cls(spec, [], path)
@@ -85,8 +90,9 @@ class Expectations:
                 stage = Stage(e["stage"]) if e.get("stage") else None
             except ValueError:
                 raise UsageError(f"{where}: stage must be one of {[s.value for s in Stage]}") from None
-            entries.append(Divergence(str(e["reason"]), e.get("match"), e.get("flag"), stage,
-                                      lines[i] if i < len(lines) else 0))
+            entries.append(
+                Divergence(str(e["reason"]), e.get("match"), e.get("flag"), stage, lines[i] if i < len(lines) else 0)
+            )
         return cls(spec, entries, path)
 
     def find(self, v: Vector, stage: Stage | None = None) -> Divergence | None:
@@ -126,4 +132,4 @@ def write(spec: RunnerSpec, path: Path, entries: list[dict]) -> None:
         f"# Known divergences of {spec.name}: vectors it is known to fail, with the reason.\n"
         f"# Strict: an entry that passes or matches nothing fails the run. Regenerate: {update_command(spec)}\n"
     )
-    path.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8")
+    write_atomic(path, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from . import diagnosis
 from .diff import first_difference, short
-from .engine import Result
 from .expectations import update_command
-from .verdicts import Stage, Verdict
+from .model import Result, Stage, Verdict
 
 
 def _difference_lines(expected: str, actual: str) -> list[str]:
@@ -59,7 +58,12 @@ def explain(r: Result, others: list[tuple[str, Result]], spec=None) -> str:
         lines.append("  other runners:")
         for name, other in others:
             oo = other.outcome
-            what = (f"fault: {short(oo.fault, 60)}" if oo.fault else
-                    f"error {oo.error['type']}" if oo.error else f"signature {short(oo.signature, 70)}")
+            what = (
+                f"fault: {short(oo.fault, 60)}"
+                if oo.fault
+                else f"error {oo.error['type']}"
+                if oo.error
+                else f"signature {short(oo.signature, 70)}"
+            )
             lines.append(f"    {name:<22} {other.judgement.verdict.value:<17} {what}")
     return "\n".join(lines)

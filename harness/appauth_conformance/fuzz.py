@@ -46,17 +46,17 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from . import diagnosis, protocol, scheme, text
-from .backends import RunnerUnavailable
+from .errors import HandshakeError, RunnerUnavailable, UsageError
 from .expectations import Expectations
-from .runners import RunnerSpec, UsageError
-from .session import EXPECTED, HandshakeError, Outcome, Session, outcome, steady_memory  # noqa: F401 (used by the CLI)
-from .vectors import DEFAULT_VECTORS, TEXT_FIELDS, Vector
-from .verdicts import Stage, conformance
+from .model import Outcome, RunnerSpec, Stage, Vector
+from .session import EXPECTED, Session, outcome, steady_memory  # noqa: F401 (used by the CLI)
+from .vectors import DEFAULT_VECTORS, TEXT_FIELDS
+from .verdicts import conformance
 
 MODES = scheme.MODES
 FIELDS = ("app_id", "corp_id", "user_id", "nonce", "app_key")  # the text inputs, in wire order
@@ -77,10 +77,12 @@ CHARSETS: dict[str, str] = {
     "whitespace": "\t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2003\u2009\u2028\u2029\u202f\u205f\u3000",
     "latin1": _R(0xA1, 0xFF),
     "cjk": _R(0x4E00, 0x4E7F) + "中文字漢語日本한국어",
-    "astral": "\U0001F600\U0001F64F\U0001F680\U0001F4A9\U0001F1E8\U0001F1F3\U00010000\U0001D11E"
-              "\U00020000\U0002A6D6\U000E0041\U000F0000\U0010FFFD\U0010FFFF\U0001F3FB",
+    "astral": "\U0001f600\U0001f64f\U0001f680\U0001f4a9\U0001f1e8\U0001f1f3\U00010000\U0001d11e"
+    "\U00020000\U0002a6d6\U000e0041\U000f0000\U0010fffd\U0010ffff\U0001f3fb",
     "combining": _R(0x0300, 0x036F) + "\u0489\u1ab0\u20d0\u20e3\ufe0f",
-    "rtl": _R(0x05D0, 0x05EA) + _R(0x0627, 0x064A) + "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2069\u061c",
+    "rtl": _R(0x05D0, 0x05EA)
+    + _R(0x0627, 0x064A)
+    + "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2069\u061c",
     "zero-width": "\u200b\u200c\u200d\u2060\ufeff\u180e",
     "control": _R(0x01, 0x08) + _R(0x0E, 0x1F) + "\x7f" + _R(0x80, 0x84) + _R(0x86, 0x9F),
     "noncharacter": "\ufffe\uffff\ufdd0\ufdef\ufffd\ue000\uf8ff",
@@ -92,25 +94,86 @@ CHARSETS: dict[str, str] = {
 # every input that has one is a known disagreement of some reference runner, and at about 1.5% of inputs
 # each they still occur thousands of times per 100,000 while the budget goes to what may still hide a bug.
 MIX_WEIGHTS = {
-    "ascii": 240, "punct": 40, "colon": 40, "space": 30, "whitespace": 30, "latin1": 48, "cjk": 48, "astral": 48,
-    "combining": 40, "rtl": 30, "zero-width": 30, "control": 24, "noncharacter": 16, "nul": 0.3,
-    "high-surrogate": 0.3, "low-surrogate": 0.3,
+    "ascii": 240,
+    "punct": 40,
+    "colon": 40,
+    "space": 30,
+    "whitespace": 30,
+    "latin1": 48,
+    "cjk": 48,
+    "astral": 48,
+    "combining": 40,
+    "rtl": 30,
+    "zero-width": 30,
+    "control": 24,
+    "noncharacter": 16,
+    "nul": 0.3,
+    "high-surrogate": 0.3,
+    "low-surrogate": 0.3,
 }
 # The classes a "one special character" value puts into a plain value, and their weights (NUL and lone
 # surrogates rarer, as above).
-SPECIAL = ("colon", "space", "whitespace", "latin1", "cjk", "astral", "combining", "rtl", "zero-width", "control",
-           "noncharacter", "nul", "high-surrogate", "low-surrogate")
-SPECIAL_CUM = tuple(itertools.accumulate(0.15 if c.endswith("surrogate") else 0.25 if c == "nul" else 1.0 for c in SPECIAL))
+SPECIAL = (
+    "colon",
+    "space",
+    "whitespace",
+    "latin1",
+    "cjk",
+    "astral",
+    "combining",
+    "rtl",
+    "zero-width",
+    "control",
+    "noncharacter",
+    "nul",
+    "high-surrogate",
+    "low-surrogate",
+)
+SPECIAL_CUM = tuple(
+    itertools.accumulate(0.15 if c.endswith("surrogate") else 0.25 if c == "nul" else 1.0 for c in SPECIAL)
+)
 EMPTY_KEY = 0.015  # share of empty keys (Java's known refusal); other fields are empty 5% of the time
 # Emoji sequences: ZWJ families, flags, skin tones, keycaps (astral text that is several code points).
-SEQUENCES = ("\U0001F468\u200d\U0001F469\u200d\U0001F467", "\U0001F1E8\U0001F1F3", "\U0001F44D\U0001F3FD", "1\ufe0f\u20e3",
-             "e\u0301", "\u05e9\u05c1\u05b8", "\U0001F3F3\ufe0f\u200d\U0001F308")
+SEQUENCES = (
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "\U0001f1e8\U0001f1f3",
+    "\U0001f44d\U0001f3fd",
+    "1\ufe0f\u20e3",
+    "e\u0301",
+    "\u05e9\u05c1\u05b8",
+    "\U0001f3f3\ufe0f\u200d\U0001f308",
+)
 
 # Expire-time edges: 0 (never expires), the 32-bit edges, the float64 edges, int64 max, dates.
 EXPIRE_EDGES = (
-    0, 1, 9, 10, 99, 1000, 10**9 - 1, 10**9, 1_604_020_600, 2**31 - 2, 2**31 - 1, 2**31, 2**31 + 1, 2**32 - 1, 2**32,
-    2**32 + 1, 253402300799, 10**15, 2**53 - 1, 2**53, 2**53 + 1, 2**53 + 2, 2**53 + 3, 2**62, 10**18, 10**18 + 1,
-    2**63 - 2, 2**63 - 1,
+    0,
+    1,
+    9,
+    10,
+    99,
+    1000,
+    10**9 - 1,
+    10**9,
+    1_604_020_600,
+    2**31 - 2,
+    2**31 - 1,
+    2**31,
+    2**31 + 1,
+    2**32 - 1,
+    2**32,
+    2**32 + 1,
+    253402300799,
+    10**15,
+    2**53 - 1,
+    2**53,
+    2**53 + 1,
+    2**53 + 2,
+    2**53 + 3,
+    2**62,
+    10**18,
+    10**18 + 1,
+    2**63 - 2,
+    2**63 - 1,
 )
 INT64_MAX = 2**63 - 1
 
@@ -121,15 +184,17 @@ _CLASS_RE = {
     name: re.compile("[" + re.escape(CHARSETS[name]) + "]")
     for name in ("colon", "latin1", "control", "noncharacter", "nul", "zero-width")
 }
-_CLASS_RE.update({
-    "lone-surrogate": re.compile("[\ud800-\udfff]"),  # pairs are one character in a Python str
-    "astral": re.compile("[\U00010000-\U0010ffff]"),
-    "cjk": re.compile("[\u3400-\u9fff\uac00-\ud7a3\U00020000-\U0002fa1f]"),
-    "rtl": re.compile("[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]"),
-    "combining": re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u20d0-\u20ff\ufe00-\ufe0f]"),
-    "unicode-space": re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"),
-    "ascii-whitespace": re.compile("[\t\n\r\x0b\x0c ]"),
-})
+_CLASS_RE.update(
+    {
+        "lone-surrogate": re.compile("[\ud800-\udfff]"),  # pairs are one character in a Python str
+        "astral": re.compile("[\U00010000-\U0010ffff]"),
+        "cjk": re.compile("[\u3400-\u9fff\uac00-\ud7a3\U00020000-\U0002fa1f]"),
+        "rtl": re.compile("[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]"),
+        "combining": re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u20d0-\u20ff\ufe00-\ufe0f]"),
+        "unicode-space": re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"),
+        "ascii-whitespace": re.compile("[\t\n\r\x0b\x0c ]"),
+    }
+)
 LONG_FIELD = 1024
 
 
@@ -173,6 +238,7 @@ def input_classes(v: Vector) -> frozenset[str]:
 # ---------------------------------------------------------------------------------------------
 # Fast, exact construction of fuzz vectors.
 
+
 def _layout_getters():
     """Per mode: a getter of the signed slots from (app_id, corp_id, user_id, expire, nonce, ""),
     read off the oracle by diagnosis.LAYOUT (the formula itself lives only in scheme.py)."""
@@ -194,9 +260,23 @@ def _body_pieces() -> dict[str, tuple[bytes, bytes]]:
     body is b"".join of each field's `before + JSON(value) + after` in key order (and after is empty but
     for the last key). Derived by encoding a probe vector, never hand-written."""
     probe_values = {f: f"@@{f}@@" for f in ("mode", *FIELDS)}
-    probe = Vector("probe", "fuzz", 0, "", probe_values["mode"], probe_values["app_id"], probe_values["corp_id"],
-                   probe_values["user_id"], 987654321987654321, probe_values["nonce"], probe_values["app_key"],
-                   "valid", (), None, None)
+    probe = Vector(
+        "probe",
+        "fuzz",
+        0,
+        "",
+        probe_values["mode"],
+        probe_values["app_id"],
+        probe_values["corp_id"],
+        probe_values["user_id"],
+        987654321987654321,
+        probe_values["nonce"],
+        probe_values["app_key"],
+        "valid",
+        (),
+        None,
+        None,
+    )
     raw = _RB(probe)
     markers = {n: json.dumps(v).encode() for n, v in probe_values.items()} | {"expire_time": b"987654321987654321"}
     if any(raw.count(m) != 1 for m in markers.values()):
@@ -205,20 +285,40 @@ def _body_pieces() -> dict[str, tuple[bytes, bytes]]:
     pieces, pos = {}, 0
     for i, n in enumerate(order):
         at = raw.index(markers[n])
-        after = raw[at + len(markers[n]):] if i == len(order) - 1 else b""
+        after = raw[at + len(markers[n]) :] if i == len(order) - 1 else b""
         pieces[n] = (raw[pos:at], after)
         pos = at + len(markers[n])
     if b"".join(pieces[n][0] + markers[n] + pieces[n][1] for n in order) != raw:
-        raise ImportError(f"Vector.request_body cannot be cut into per-field pieces: adapt fuzz._body_pieces to {raw!r}")
+        raise ImportError(
+            f"Vector.request_body cannot be cut into per-field pieces: adapt fuzz._body_pieces to {raw!r}"
+        )
     return pieces
 
 
 _PIECES = _body_pieces()
-_VECTOR_FIELDS = ("id", "file", "line", "description", "mode", "app_id", "corp_id", "user_id", "expire_time", "nonce",
-                  "app_key", "result", "flags", "string_to_sign", "signature")
+_VECTOR_FIELDS = (
+    "id",
+    "file",
+    "line",
+    "description",
+    "mode",
+    "app_id",
+    "corp_id",
+    "user_id",
+    "expire_time",
+    "nonce",
+    "app_key",
+    "result",
+    "flags",
+    "string_to_sign",
+    "signature",
+)
 # The fast constructor sets exactly these attributes; it is used only while Vector has this shape.
-_FAST_NEW = (tuple(f.name for f in dataclasses.fields(Vector)) == _VECTOR_FIELDS
-             and "__post_init__" not in vars(Vector) and not hasattr(Vector, "__slots__"))
+_FAST_NEW = (
+    tuple(f.name for f in dataclasses.fields(Vector)) == _VECTOR_FIELDS
+    and "__post_init__" not in vars(Vector)
+    and not hasattr(Vector, "__slots__")
+)
 _ENC = json.JSONEncoder(ensure_ascii=True).encode
 
 
@@ -231,8 +331,18 @@ def _lone(s: str) -> bool:
     return text.has_lone_surrogate(s)
 
 
-def make_vector(mode: str, app_id: str, corp_id: str, user_id: str, expire_time: int, nonce: str, app_key: str,
-                id: str = "fuzz", description: str = "fuzz input", flags: tuple[str, ...] = ()) -> Vector:
+def make_vector(
+    mode: str,
+    app_id: str,
+    corp_id: str,
+    user_id: str,
+    expire_time: int,
+    nonce: str,
+    app_key: str,
+    id: str = "fuzz",
+    description: str = "fuzz input",
+    flags: tuple[str, ...] = (),
+) -> Vector:
     """A fuzz Vector with the oracle's expected values (slow path, for shrinking and saving)."""
     vals = [app_id, corp_id, user_id, nonce, app_key]
     vals = [_pair_up(x) if _lone(x) else x for x in vals]
@@ -241,8 +351,23 @@ def make_vector(mode: str, app_id: str, corp_id: str, user_id: str, expire_time:
     f = scheme.Fields(scheme.Mode(mode), app_id, corp_id, user_id, expire_time, nonce)
     data = scheme.string_to_sign(f)
     sig = None if invalid else scheme.sign_fields(f, app_key)[1]
-    return Vector(id, "fuzz", 0, description, mode, app_id, corp_id, user_id, expire_time, nonce, app_key,
-                  "invalid" if invalid else "valid", tuple(flags), data, sig)
+    return Vector(
+        id,
+        "fuzz",
+        0,
+        description,
+        mode,
+        app_id,
+        corp_id,
+        user_id,
+        expire_time,
+        nonce,
+        app_key,
+        "invalid" if invalid else "valid",
+        tuple(flags),
+        data,
+        sig,
+    )
 
 
 def replace_inputs(v: Vector, **changes) -> Vector:
@@ -254,8 +379,17 @@ def replace_inputs(v: Vector, **changes) -> Vector:
         d["corp_id"] = ""
     if not user:
         d["user_id"] = ""
-    return make_vector(d["mode"], d["app_id"], d["corp_id"], d["user_id"], d["expire_time"], d["nonce"], d["app_key"],
-                       id=v.id, description=v.description)
+    return make_vector(
+        d["mode"],
+        d["app_id"],
+        d["corp_id"],
+        d["user_id"],
+        d["expire_time"],
+        d["nonce"],
+        d["app_key"],
+        id=v.id,
+        description=v.description,
+    )
 
 
 _NAMES = ("mode", *FIELDS, "expire_time")  # the order Inputs.chunk hands body pieces to _BODY_ORDER
@@ -278,18 +412,38 @@ class FuzzInput:
     raw inputs from which `vector()` builds the full Vector, only for the few inputs a runner
     disagrees on."""
 
-    __slots__ = ("request_body", "string_to_sign", "signature", "expected_replies", "parts")
+    __slots__ = ("expected_replies", "parts", "request_body", "signature", "string_to_sign")
 
     def __init__(self, request_body: bytes, string_to_sign: str, signature: str | None, parts: tuple):
-        self.request_body, self.string_to_sign, self.signature, self.parts = request_body, string_to_sign, signature, parts
+        self.request_body, self.string_to_sign, self.signature, self.parts = (
+            request_body,
+            string_to_sign,
+            signature,
+            parts,
+        )
         self.expected_replies = expected_replies(string_to_sign, signature) if signature is not None else ()
 
     def vector(self) -> Vector:
         i, mode, app_id, corp_id, user_id, expire_time, nonce, app_key = self.parts
         result = "invalid" if self.signature is None else "valid"
         if not _FAST_NEW:  # pragma: no cover - only if Vector changes shape
-            return Vector(str(i), "fuzz", 0, "fuzz input", mode, app_id, corp_id, user_id, expire_time, nonce,
-                          app_key, result, (), self.string_to_sign, self.signature)
+            return Vector(
+                str(i),
+                "fuzz",
+                0,
+                "fuzz input",
+                mode,
+                app_id,
+                corp_id,
+                user_id,
+                expire_time,
+                nonce,
+                app_key,
+                result,
+                (),
+                self.string_to_sign,
+                self.signature,
+            )
         # Attribute by attribute, in the dataclass's field order: the instance keeps CPython's shared-key
         # (inline) dict. request_body is a cached_property: its cache slot gets what the property would
         # compute (Inputs._check proves it on the first inputs and one in 1000).
@@ -409,7 +563,7 @@ class Inputs:
         edge = 64 if rng.random() < 0.8 else 128
         if rng.random() < 0.5:
             return self._plain(edge + rng.choice((-1, 0, 1)))
-        ch = rng.choice(("\xe9", "\u4e2d", "\U0001F600", "\u0301", "\0"))
+        ch = rng.choice(("\xe9", "\u4e2d", "\U0001f600", "\u0301", "\0"))
         width = len(ch.encode("utf-8", "surrogatepass"))
         before = edge - rng.randrange(1, width + 1) if width > 1 else edge + rng.choice((-1, 0, 1)) - 1
         return self._plain(max(before, 0)) + ch + self._plain(rng.randrange(0, 3))
@@ -463,7 +617,12 @@ class Inputs:
         if _lone(s):
             s = _pair_up(s)
         lone = _lone(s)
-        return (s, _piece(field, _ENC(s).encode("ascii")), lone, hmac_pads(s.encode("utf-8")) if field == "app_key" and not lone else None)
+        return (
+            s,
+            _piece(field, _ENC(s).encode("ascii")),
+            lone,
+            hmac_pads(s.encode("utf-8")) if field == "app_key" and not lone else None,
+        )
 
     @staticmethod
     def _expire_entry(t: int) -> tuple:
@@ -479,7 +638,7 @@ class Inputs:
 
     # -- the stream ------------------------------------------------------------------------
 
-    def chunk(self, n: int) -> list["FuzzInput"]:
+    def chunk(self, n: int) -> list[FuzzInput]:
         """The next n inputs."""
         out: list[FuzzInput] = []
         append = out.append
@@ -523,12 +682,16 @@ class Inputs:
         """The fast path must equal the oracle and the property's own encoding, exactly."""
         ref = make_vector(v.mode, v.app_id, v.corp_id, v.user_id, v.expire_time, v.nonce, v.app_key)
         if (v.string_to_sign, v.signature, v.result) != (ref.string_to_sign, ref.signature, ref.result):
-            raise AssertionError(f"fuzz generator disagrees with the oracle on input {v.id}: "
-                                 f"{(v.string_to_sign, v.signature, v.result)!r} != {(ref.string_to_sign, ref.signature, ref.result)!r}")
+            raise AssertionError(
+                f"fuzz generator disagrees with the oracle on input {v.id}: "
+                f"{(v.string_to_sign, v.signature, v.result)!r} != {(ref.string_to_sign, ref.signature, ref.result)!r}"
+            )
         if v.request_body != _RB(v):
             raise AssertionError(f"fuzz generator's request body differs from Vector.request_body on input {v.id}")
 
-    def chunks(self, batch: int, count: int | None = None, stop: Callable[[], bool] | None = None) -> Iterator[list[FuzzInput]]:
+    def chunks(
+        self, batch: int, count: int | None = None, stop: Callable[[], bool] | None = None
+    ) -> Iterator[list[FuzzInput]]:
         """Chunks of at most `batch` inputs until `count` (None: forever) or `stop()`."""
         done = 0
         while count is None or done < count:
@@ -546,8 +709,15 @@ class Inputs:
 # ---------------------------------------------------------------------------------------------
 # Diagnosis restricted to a few mistakes (the hot path of triage).
 
-def _explained_by_subset(ids: Iterable[str], fields: scheme.Fields, app_key: str, string_to_sign: str | None,
-                         signature: str | None, expected: Vector | None = None) -> frozenset[str]:
+
+def _explained_by_subset(
+    ids: Iterable[str],
+    fields: scheme.Fields,
+    app_key: str,
+    string_to_sign: str | None,
+    signature: str | None,
+    expected: Vector | None = None,
+) -> frozenset[str]:
     """The ids of `ids` that diagnosis.diagnose() would return: diagnose() restricted to a subset.
 
     Mirrors diagnose() entry by entry (see tests/test_fuzz.py, which checks that both agree);
@@ -608,12 +778,15 @@ def _mistakes(ids: frozenset) -> tuple:
     return ms
 
 
-def full_diagnosis(fields: scheme.Fields, app_key: str, string_to_sign: str | None, signature: str | None) -> frozenset[str]:
+def full_diagnosis(
+    fields: scheme.Fields, app_key: str, string_to_sign: str | None, signature: str | None
+) -> frozenset[str]:
     return frozenset(m.id for m in diagnosis.diagnose(fields, app_key, string_to_sign, signature))
 
 
 # ---------------------------------------------------------------------------------------------
 # Triage.
+
 
 def stage_of(o: Outcome) -> str | None:
     """None when the outcome conforms to its vector; else the stage name (FAULT for runner faults)."""
@@ -774,7 +947,7 @@ class Triage:
             g.learned = 1
             return g
         for g in same_stage:
-            if g.kind == "classes" and (g.causes & classes or not g.causes and not classes):
+            if g.kind == "classes" and (g.causes & classes or (not g.causes and not classes)):
                 if g.learned < self.LEARN:
                     g.learned += 1
                     g.causes = g.causes & classes
@@ -818,9 +991,18 @@ class Triage:
 MODE_ORDER = ("sp_admin", "single", "sp_corp_admin", "sp_user")  # simplest (fewest fields) first
 SIMPLE_EXPIRES = (0, 1, 10, 1_600_000_000, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**53, 2**53 + 1, 2**62, 2**63 - 1)
 _REPRESENTATIVE = {
-    "lone-surrogate": "\ud800", "astral": "\U00010000", "cjk": "\u4e00", "latin1": "\xa1",
-    "control": "\x01", "zero-width": "\u200b", "combining": "\u0300", "rtl": "\u05d0", "unicode-space": "\xa0",
-    "noncharacter": "\ufffd", "colon": ":", "ascii-whitespace": "\t",
+    "lone-surrogate": "\ud800",
+    "astral": "\U00010000",
+    "cjk": "\u4e00",
+    "latin1": "\xa1",
+    "control": "\x01",
+    "zero-width": "\u200b",
+    "combining": "\u0300",
+    "rtl": "\u05d0",
+    "unicode-space": "\xa0",
+    "noncharacter": "\ufffd",
+    "colon": ":",
+    "ascii-whitespace": "\t",
 }
 
 
@@ -838,8 +1020,12 @@ def _char_class(ch: str) -> str | None:
 
 def shrink_key(v: Vector) -> tuple:
     """Every accepted shrinking step makes this strictly smaller, so shrinking terminates."""
-    return (total_length(v), sum(_cx(ch) for f in FIELDS for ch in getattr(v, f)), MODE_ORDER.index(v.mode),
-            v.expire_time)
+    return (
+        total_length(v),
+        sum(_cx(ch) for f in FIELDS for ch in getattr(v, f)),
+        MODE_ORDER.index(v.mode),
+        v.expire_time,
+    )
 
 
 def candidates(v: Vector) -> Iterator[Vector]:
@@ -854,7 +1040,7 @@ def candidates(v: Vector) -> Iterator[Vector]:
         n = len(s) // 2
         while n >= 1:
             for i in range(0, len(s), n):
-                yield replace_inputs(v, **{f: s[:i] + s[i + n:]})
+                yield replace_inputs(v, **{f: s[:i] + s[i + n :]})
             n //= 2
     for e in SIMPLE_EXPIRES:
         if e < v.expire_time:
@@ -864,8 +1050,8 @@ def candidates(v: Vector) -> Iterator[Vector]:
         n = len(s) // 2
         while n >= 2:
             for i in range(0, len(s), n):
-                if s[i:i + n].strip("a"):
-                    yield replace_inputs(v, **{f: s[:i] + "a" * len(s[i:i + n]) + s[i + n:]})
+                if s[i : i + n].strip("a"):
+                    yield replace_inputs(v, **{f: s[:i] + "a" * len(s[i : i + n]) + s[i + n :]})
             n //= 2
     for f in FIELDS:  # simpler characters: 'a', '0', ' ', or a simpler one of the same class
         s = getattr(v, f)
@@ -876,14 +1062,15 @@ def candidates(v: Vector) -> Iterator[Vector]:
                 reps.append(_REPRESENTATIVE[cls])
             for rep in reps:
                 if _cx(rep) < _cx(ch):
-                    yield replace_inputs(v, **{f: s[:i] + rep + s[i + 1:]})
+                    yield replace_inputs(v, **{f: s[:i] + rep + s[i + 1 :]})
 
 
 class Shrinker:
     """Shrinks a group's example through a live session, in small batches."""
 
-    def __init__(self, session: Session, triage: Triage, batch: int = 32, max_tries: int = 4000,
-                 max_seconds: float = 30.0):
+    def __init__(
+        self, session: Session, triage: Triage, batch: int = 32, max_tries: int = 4000, max_seconds: float = 30.0
+    ):
         self.session, self.triage = session, triage
         self.batch, self.max_tries, self.max_seconds = batch, max_tries, max_seconds
 
@@ -937,6 +1124,7 @@ class Shrinker:
 # ---------------------------------------------------------------------------------------------
 # Flags of a reproducer: the corpus's own vocabulary, so known-divergence entries match.
 
+
 def _kb(v: Vector) -> int:
     return len(v.app_key.encode("utf-8", "surrogatepass"))
 
@@ -949,7 +1137,9 @@ REPRODUCER_FLAGS: dict[str, Callable[[Vector], bool]] = {
     "empty-key": lambda v: v.app_key == "",
     "high-surrogate": lambda v: any(re.search("[\ud800-\udbff]", getattr(v, f)) for f in TEXT_FIELDS),
     "low-surrogate": lambda v: any(re.search("[\udc00-\udfff]", getattr(v, f)) for f in TEXT_FIELDS),
-    "reversed-surrogates": lambda v: any(re.search("[\udc00-\udfff][\ud800-\udbff]", getattr(v, f)) for f in TEXT_FIELDS),
+    "reversed-surrogates": lambda v: any(
+        re.search("[\udc00-\udfff][\ud800-\udbff]", getattr(v, f)) for f in TEXT_FIELDS
+    ),
     "expire-zero": lambda v: v.expire_time == 0,
     "discouraged": lambda v: v.expire_time == 0 and v.result == "valid",
     "expire-2038": lambda v: v.expire_time == 2**31 - 1,
@@ -965,8 +1155,10 @@ REPRODUCER_FLAGS: dict[str, Callable[[Vector], bool]] = {
     "latin1-range": lambda v: any("\x80" <= ch <= "\xff" for f in TEXT_FIELDS for ch in getattr(v, f)),
 }
 FUZZ_FLAG = "fuzz-regression"
-FUZZ_NOTE = ("A minimal reproducer found by `appauth-conformance fuzz` (differential fuzzing against the oracle) "
-             "and shrunk; the description names the runner, the cause and the seed.")
+FUZZ_NOTE = (
+    "A minimal reproducer found by `appauth-conformance fuzz` (differential fuzzing against the oracle) "
+    "and shrunk; the description names the runner, the cause and the seed."
+)
 
 
 def cause_flag(g: Group) -> str:
@@ -978,8 +1170,9 @@ def cause_note(g: Group) -> str:
         titles = "; ".join(f"{i}: {diagnosis.BY_ID[i].title}" for i in sorted(g.causes) if i in diagnosis.BY_ID)
         what = f"the output is explained by the known mistake(s) {titles}"
     elif g.kind == "classes":
-        what = ("no known mistake explains the output; every disagreeing input carried the input classes "
-                + (", ".join(sorted(g.causes)) or "(none)"))
+        what = "no known mistake explains the output; every disagreeing input carried the input classes " + (
+            ", ".join(sorted(g.causes)) or "(none)"
+        )
     elif g.kind == "refused":
         what = f"the runner refused a valid input with {sorted(g.causes)[0].partition(':')[2]}"
     else:
@@ -999,15 +1192,16 @@ def input_repr(v: Vector) -> str:
     """A compact, ASCII-only, copy-pasteable description of the inputs."""
     parts = [f"mode={v.mode}"]
     for f in ("app_id", "corp_id", "user_id"):
-        parts.append(f"{f}={ascii(getattr(v, f))}")
+        parts.append(f"{f}={getattr(v, f)!a}")
     parts.append(f"expire_time={v.expire_time}")
-    parts += [f"nonce={ascii(v.nonce)}", f"app_key={ascii(v.app_key)}"]
+    parts += [f"nonce={v.nonce!a}", f"app_key={v.app_key!a}"]
     s = " ".join(parts)
     return s if len(s) <= 400 else s[:380] + f"... ({total_length(v)} chars)"
 
 
 # ---------------------------------------------------------------------------------------------
 # The run.
+
 
 @dataclass
 class RunnerRun:
@@ -1019,7 +1213,7 @@ class RunnerRun:
     outcomes: int = 0
     seconds: float = 0.0
     error: BaseException | None = None
-    queue: "queue.Queue | None" = None
+    queue: queue.Queue | None = None
 
 
 @dataclass
@@ -1048,10 +1242,23 @@ class FuzzReport:
 class Fuzzer:
     """Runs one seeded stream through every runner concurrently; see the module docstring."""
 
-    def __init__(self, specs: list[RunnerSpec], backend, *, seed: int = 1, count: int | None = None,
-                 time_budget: float | None = None, batch: int = DEFAULT_BATCH, timeout: float = 10.0,
-                 shrink: bool = True, require_all: bool = False, shrink_seconds: float = 30.0, window: int = 4096,
-                 on_progress: Callable[["Fuzzer"], None] | None = None, warn: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        specs: list[RunnerSpec],
+        backend,
+        *,
+        seed: int = 1,
+        count: int | None = None,
+        time_budget: float | None = None,
+        batch: int = DEFAULT_BATCH,
+        timeout: float = 10.0,
+        shrink: bool = True,
+        require_all: bool = False,
+        shrink_seconds: float = 30.0,
+        window: int = 4096,
+        on_progress: Callable[[Fuzzer], None] | None = None,
+        warn: Callable[[str], None] | None = None,
+    ):
         if count is None and time_budget is None:
             raise UsageError("give --count N or --time-budget SECONDS")
         if count is not None and count < 0:
@@ -1089,8 +1296,10 @@ class Fuzzer:
                     raise RunnerUnavailable(str(e)) from None
                 self.warn(f"skipped {r.spec.name}: {str(e).splitlines()[0]}")
         if not any(r.session for r in self.runs):
-            raise RunnerUnavailable("no runner could be started: " + "; ".join(
-                f"{r.spec.name}: {(r.unavailable or '').splitlines()[0]}" for r in self.runs))
+            raise RunnerUnavailable(
+                "no runner could be started: "
+                + "; ".join(f"{r.spec.name}: {(r.unavailable or '').splitlines()[0]}" for r in self.runs)
+            )
 
     def close(self) -> None:
         for r in self.runs:
@@ -1121,8 +1330,13 @@ class Fuzzer:
                     if reply is EXPECTED:
                         continue
                     sig = item.signature
-                    if (sig is not None and type(reply) is dict and len(reply) == 3 and reply.get("signature") == sig
-                            and reply.get("string_to_sign") == item.string_to_sign):
+                    if (
+                        sig is not None
+                        and type(reply) is dict
+                        and len(reply) == 3
+                        and reply.get("signature") == sig
+                        and reply.get("string_to_sign") == item.string_to_sign
+                    ):
                         continue
                     o = outcome(item.vector(), name, reply)
                     stage = stage_of(o)
@@ -1130,7 +1344,7 @@ class Fuzzer:
                         triage.add(o, stage)
                 n += len(pairs)
                 r.outcomes = n
-        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+        except BaseException as e:
             r.error = e
             self._stop.set()
             while True:  # keep the producer from blocking on this runner's queue
@@ -1156,7 +1370,9 @@ class Fuzzer:
         inputs = Inputs(self.seed)
         self.t0 = time.monotonic()
         c0 = time.process_time()
-        threads = [threading.Thread(target=self._consume, args=(r,), daemon=True, name=f"fuzz-{r.spec.name}") for r in live]
+        threads = [
+            threading.Thread(target=self._consume, args=(r,), daemon=True, name=f"fuzz-{r.spec.name}") for r in live
+        ]
         for t in threads:
             t.start()
         ticker = _Ticker(self) if self.on_progress else None
@@ -1216,10 +1432,12 @@ class Fuzzer:
                     continue
                 try:
                     s.shrink(g)
-                except Exception as e:  # noqa: BLE001 - a broken shrink keeps the example
+                except Exception as e:
                     self.warn(f"{r.spec.name}: could not shrink {g.cause}: {e}")
 
-        threads = [threading.Thread(target=work, args=(r,), daemon=True) for r in self.runs if r.session and r.triage.groups]
+        threads = [
+            threading.Thread(target=work, args=(r,), daemon=True) for r in self.runs if r.session and r.triage.groups
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -1265,6 +1483,7 @@ class _Ticker:
 # ---------------------------------------------------------------------------------------------
 # Saving reproducers.
 
+
 def save_reproducers(report: FuzzReport, save_dir: Path, corpus: Path = DEFAULT_VECTORS) -> list[Path]:
     """Write each group's reproducer into save_dir/<runner>-<cause>.yaml; returns the files written.
 
@@ -1298,9 +1517,11 @@ def save_reproducers(report: FuzzReport, save_dir: Path, corpus: Path = DEFAULT_
             continue
         base = replace_inputs(v)
         flags = reproducer_flags(base, g, documented=set(corpus_notes) | {FUZZ_FLAG, cause_flag(g)})
-        digest = hashlib.sha256(json.dumps(
-            [g.runner, g.cause, base.mode, *(text.utf16_units(getattr(base, f)) for f in FIELDS), base.expire_time]
-        ).encode()).hexdigest()[:8]
+        digest = hashlib.sha256(
+            json.dumps(
+                [g.runner, g.cause, base.mode, *(text.utf16_units(getattr(base, f)) for f in FIELDS), base.expire_time]
+            ).encode()
+        ).hexdigest()[:8]
         runner_slug = slug(g.runner.removesuffix("-reference"))
         vid = f"fuzz-{runner_slug}-{g.cause_slug}"[:70].rstrip("-") + f"-{digest}"
         path = save_dir / f"{slug(g.runner)}-{g.cause_slug}.yaml"
@@ -1310,8 +1531,12 @@ def save_reproducers(report: FuzzReport, save_dir: Path, corpus: Path = DEFAULT_
         if path.exists():
             doc = yaml.load(path.read_text(encoding="utf-8"), Loader=vectors.SafeLoader) or {}
         else:
-            doc = {"description": f"Fuzz regressions of {g.runner}: {g.cause}. Minimal reproducers written by "
-                                  "`appauth-conformance fuzz --save`; see docs/fuzzing.md.", "notes": {}, "vectors": []}
+            doc = {
+                "description": f"Fuzz regressions of {g.runner}: {g.cause}. Minimal reproducers written by "
+                "`appauth-conformance fuzz --save`; see docs/fuzzing.md.",
+                "notes": {},
+                "vectors": [],
+            }
         notes = doc.setdefault("notes", {})
         for fl in flags:
             if fl == FUZZ_FLAG:
@@ -1320,18 +1545,27 @@ def save_reproducers(report: FuzzReport, save_dir: Path, corpus: Path = DEFAULT_
                 notes.setdefault(fl, corpus_notes.get(fl, cause_note(g)))
             else:
                 notes.setdefault(fl, corpus_notes[fl])
-        doc.setdefault("vectors", []).append({
-            "id": vid,
-            "description": (f"{g.runner} disagrees with the oracle at stage {g.stage}: {g.cause}. "
-                            f"Found by `appauth-conformance fuzz --seed {report.seed}` ({g.count} disagreeing "
-                            f"input(s) in the group), shrunk to this input."),
-            "mode": base.mode,
-            "inputs": {"app_id": text.encode(base.app_id), "corp_id": text.encode(base.corp_id),
-                       "user_id": text.encode(base.user_id), "expire_time": base.expire_time,
-                       "nonce": text.encode(base.nonce), "app_key": text.encode(base.app_key)},
-            "result": base.result,
-            "flags": list(flags),
-        })
+        doc.setdefault("vectors", []).append(
+            {
+                "id": vid,
+                "description": (
+                    f"{g.runner} disagrees with the oracle at stage {g.stage}: {g.cause}. "
+                    f"Found by `appauth-conformance fuzz --seed {report.seed}` ({g.count} disagreeing "
+                    f"input(s) in the group), shrunk to this input."
+                ),
+                "mode": base.mode,
+                "inputs": {
+                    "app_id": text.encode(base.app_id),
+                    "corp_id": text.encode(base.corp_id),
+                    "user_id": text.encode(base.user_id),
+                    "expire_time": base.expire_time,
+                    "nonce": text.encode(base.nonce),
+                    "app_key": text.encode(base.app_key),
+                },
+                "result": base.result,
+                "flags": list(flags),
+            }
+        )
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(authoring.dump(doc), encoding="utf-8")
         authoring.fill_file(tmp)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from . import config as cfg
+
 # Relative to the current folder: reproducers belong to the project being tested, never to the
 # installed suite (the suite's own developers pass --save-dir vectors/regressions).
 DEFAULT_SAVE_DIR = "appauth-conformance-regressions"
@@ -23,25 +24,51 @@ def add_parser(subparsers) -> None:
         "fuzz",
         help="differential fuzzing: random edge inputs through the runners, compared with the oracle",
         description="Generate seeded edge-case inputs, run them through every selected runner at once, group "
-                    "disagreements with the oracle by cause, shrink each group to a minimal reproducer. "
-                    "Exit 0: every group is a known divergence of its runner; 1: a group is not; 2: usage error.",
+        "disagreements with the oracle by cause, shrink each group to a minimal reproducer. "
+        "Exit 0: every group is a known divergence of its runner; 1: a group is not; 2: usage error.",
     )
     cfg.add_options(p.add_argument)
-    p.add_argument("--count", type=int, default=None, metavar="N",
-                   help=f"inputs to generate (default {DEFAULT_COUNT:,} unless --time-budget is given)")
-    p.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
-                   help="stop generating after this many seconds (with --count: whichever comes first)")
-    p.add_argument("--seed", type=int, default=1, help="generator seed: the same seed gives the same inputs (default 1)")
-    p.add_argument("--batch", type=int, default=None, metavar="N",
-                   help="inputs generated at once and fanned out to every runner (default 2000; a runner has at "
-                        "most two chunks queued or in hand, so memory stays flat)")
+    p.add_argument(
+        "--count",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"inputs to generate (default {DEFAULT_COUNT:,} unless --time-budget is given)",
+    )
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop generating after this many seconds (with --count: whichever comes first)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=1, help="generator seed: the same seed gives the same inputs (default 1)"
+    )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        metavar="N",
+        help="inputs generated at once and fanned out to every runner (default 2000; a runner has at "
+        "most two chunks queued or in hand, so memory stays flat)",
+    )
     p.add_argument("--no-shrink", action="store_true", help="report the smallest example of each group as found")
-    p.add_argument("--shrink-seconds", type=float, default=30.0, metavar="SECONDS",
-                   help="time limit for shrinking one group (default 30)")
-    p.add_argument("--save", action="store_true",
-                   help="write each group's reproducer as a vector into --save-dir (schema-checked)")
-    p.add_argument("--save-dir", default=DEFAULT_SAVE_DIR,
-                   help=f"where --save writes <runner>-<cause>.yaml (default: ./{DEFAULT_SAVE_DIR})")
+    p.add_argument(
+        "--shrink-seconds",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="time limit for shrinking one group (default 30)",
+    )
+    p.add_argument(
+        "--save", action="store_true", help="write each group's reproducer as a vector into --save-dir (schema-checked)"
+    )
+    p.add_argument(
+        "--save-dir",
+        default=DEFAULT_SAVE_DIR,
+        help=f"where --save writes <runner>-<cause>.yaml (default: ./{DEFAULT_SAVE_DIR})",
+    )
     p.set_defaults(func=cmd_fuzz)
 
 
@@ -77,10 +104,17 @@ def cmd_fuzz(a) -> int:
     progress = Progress()
     fuzz.steady_memory()
     fuzzer = fuzz.Fuzzer(
-        specs, cfg.make_backend(opts), seed=a.seed, count=count, time_budget=a.time_budget,
+        specs,
+        cfg.make_backend(opts),
+        seed=a.seed,
+        count=count,
+        time_budget=a.time_budget,
         batch=a.batch if a.batch is not None else fuzz.DEFAULT_BATCH,
-        timeout=opts.timeout, shrink=not a.no_shrink, require_all=opts.require_all,
-        shrink_seconds=a.shrink_seconds, on_progress=progress if progress.live else None,
+        timeout=opts.timeout,
+        shrink=not a.no_shrink,
+        require_all=opts.require_all,
+        shrink_seconds=a.shrink_seconds,
+        on_progress=progress if progress.live else None,
         warn=lambda s: print(f"warning: {s}", file=sys.stderr),
     )
     try:
@@ -102,12 +136,21 @@ def print_summary(report, written=(), out=None) -> None:
     out = out or sys.stdout
     w = lambda s="": print(s, file=out)  # noqa: E731
     live = [r for r in report.runners if r.session is not None or r.outcomes]
-    w(f"fuzz: seed {report.seed}, {report.inputs:,} inputs through {len(live)} runner(s) in {report.wall:.1f} s "
-      f"(stopped by {report.stopped_by})" + (f"; shrinking {report.shrink_wall:.1f} s" if report.shrink_wall >= 0.05 else ""))
+    w(
+        f"fuzz: seed {report.seed}, {report.inputs:,} inputs through {len(live)} runner(s) in {report.wall:.1f} s "
+        f"(stopped by {report.stopped_by})"
+        + (f"; shrinking {report.shrink_wall:.1f} s" if report.shrink_wall >= 0.05 else "")
+    )
     groups = sorted(report.groups, key=lambda g: (g.runner, -g.count))
     unknown = len(report.unknown)
-    w(f"disagreement groups: {len(groups)}" + (f" ({unknown} NEW: not covered by the runner's known divergences)"
-                                               if unknown else (" (all known divergences)" if groups else "")))
+    w(
+        f"disagreement groups: {len(groups)}"
+        + (
+            f" ({unknown} NEW: not covered by the runner's known divergences)"
+            if unknown
+            else (" (all known divergences)" if groups else "")
+        )
+    )
     if groups:
         rw = max(len(g.runner) for g in groups)
         cw = min(max(len(g.cause) for g in groups), 60)
@@ -126,8 +169,10 @@ def print_summary(report, written=(), out=None) -> None:
             continue
         rate = r.outcomes / r.seconds if r.seconds > 0 else 0.0
         dis = r.triage.disagreements if r.triage else 0
-        w(f"  {r.spec.name:<{nw}}  {r.outcomes:>10,} outcomes  {rate:>9,.0f}/s  {dis:>8,} disagreements  "
-          f"{len(r.triage.groups) if r.triage else 0} group(s)")
+        w(
+            f"  {r.spec.name:<{nw}}  {r.outcomes:>10,} outcomes  {rate:>9,.0f}/s  {dis:>8,} disagreements  "
+            f"{len(r.triage.groups) if r.triage else 0} group(s)"
+        )
     w(f"harness CPU: {report.cpu:.1f} s in {report.wall:.1f} s wall ({100 * report.cpu_share:.0f}% of one core)")
     for p in written:
         w(f"saved: {p}")

@@ -17,9 +17,11 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable
+
+from .errors import DockerUnavailable, UsageError
 
 BASE_REPOSITORY = "appauth-conformance/base"
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
@@ -43,8 +45,15 @@ path-exclude /usr/share/lintian/*
 path-exclude /usr/share/linda/*
 path-exclude /usr/share/locale/*
 """
-_SLIM_DIRS = ("usr/share/doc", "usr/share/man", "usr/share/groff", "usr/share/info", "usr/share/lintian",
-              "usr/share/linda", "usr/share/locale")
+_SLIM_DIRS = (
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/groff",
+    "usr/share/info",
+    "usr/share/lintian",
+    "usr/share/linda",
+    "usr/share/locale",
+)
 
 
 def base_tag(suite: str) -> str:
@@ -55,8 +64,6 @@ def base_tag(suite: str) -> str:
 
 
 def _unavailable(why: str):
-    from .backends.docker import DockerUnavailable
-
     where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     return DockerUnavailable(
         f"no Docker engine answers at {where} ({why}).\n"
@@ -71,8 +78,9 @@ def client(*, fresh: bool = False):
     """A connected docker.DockerClient (shared per process), or DockerUnavailable with the fix."""
     global _client
     try:
-        import docker
         from docker.errors import DockerException
+
+        import docker
     except ImportError as e:  # pragma: no cover - docker is a declared dependency
         raise _unavailable(f"the docker SDK for Python is not installed: {e}; `pip install docker`") from None
     with _client_lock:
@@ -172,8 +180,11 @@ def host_mirror() -> str:
 
 def _tar_stream(root: Path, chunk: int = 1 << 20):
     """The root filesystem as a tar stream (GNU tar keeps device nodes, owners and xattrs right)."""
-    proc = subprocess.Popen(["tar", "--numeric-owner", "--xattrs", "-C", str(root), "-cf", "-", "."],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        ["tar", "--numeric-owner", "--xattrs", "-C", str(root), "-cf", "-", "."],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         while True:
             data = proc.stdout.read(chunk)
@@ -215,13 +226,24 @@ def _slim(root: Path) -> None:
         d = root / sub
         if d.is_dir():
             for p in d.rglob("*"):
-                if p.is_file() and not p.is_symlink() and (sub != "var/cache/debconf" or p.name.endswith("-old")) \
-                        and p.name != "lock":
+                if (
+                    p.is_file()
+                    and not p.is_symlink()
+                    and (sub != "var/cache/debconf" or p.name.endswith("-old"))
+                    and p.name != "lock"
+                ):
                     p.unlink()
 
 
-def bootstrap(suite: str, *, tag: str | None = None, mirror: str | None = None, force: bool = False,
-              slim: bool = True, progress: Callable[[str], None] | None = print) -> str:
+def bootstrap(
+    suite: str,
+    *,
+    tag: str | None = None,
+    mirror: str | None = None,
+    force: bool = False,
+    slim: bool = True,
+    progress: Callable[[str], None] | None = print,
+) -> str:
     """Make `appauth-conformance/base:<suite>` from `debootstrap --variant=minbase` and import it.
 
     For engines with no registry (air-gapped CI). Skips the work when the image exists
@@ -229,8 +251,6 @@ def bootstrap(suite: str, *, tag: str | None = None, mirror: str | None = None, 
     images do (about 45 MB). Needs root and debootstrap (scripts/docker-up.sh installs it).
     Returns the image tag.
     """
-    from .runners import UsageError
-
     say = progress or (lambda s: None)
     tag = tag or base_tag(suite)
     repo, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
@@ -238,11 +258,15 @@ def bootstrap(suite: str, *, tag: str | None = None, mirror: str | None = None, 
     if not force and image_exists(tag):
         say(f"[base:{suite}] {tag} exists; skipping (use --force to rebuild it)")
         return tag
-    debootstrap = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None)
+    debootstrap = shutil.which("debootstrap") or (
+        "/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None
+    )
     if debootstrap is None:
         raise UsageError("debootstrap is not installed: run `scripts/docker-up.sh` or `apt-get install debootstrap`")
     if os.geteuid() != 0:
-        raise UsageError("debootstrap needs root: run `sudo appauth-conformance images bootstrap --suite " + suite + "`")
+        raise UsageError(
+            "debootstrap needs root: run `sudo appauth-conformance images bootstrap --suite " + suite + "`"
+        )
     mirror = (mirror or host_mirror()).rstrip("/")
     workdir = Path(tempfile.mkdtemp(prefix=f"appauth-base-{suite}-", dir=os.environ.get("TMPDIR") or "/var/tmp"))
     root = workdir / "rootfs"
@@ -250,8 +274,11 @@ def bootstrap(suite: str, *, tag: str | None = None, mirror: str | None = None, 
         say(f"[base:{suite}] debootstrap --variant=minbase {suite} from {mirror}")
         log = workdir / "debootstrap.log"
         with open(log, "wb") as lf:
-            proc = subprocess.Popen([debootstrap, "--variant=minbase", suite, str(root), mirror],
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [debootstrap, "--variant=minbase", suite, str(root), mirror],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
             seen: set[str] = set()
             for raw in proc.stdout:
                 lf.write(raw)
@@ -265,8 +292,10 @@ def bootstrap(suite: str, *, tag: str | None = None, mirror: str | None = None, 
         if rc != 0:
             tail = log.read_text(errors="replace").strip().splitlines()[-30:]
             raise UsageError(
-                f"debootstrap {suite} from {mirror} failed ({rc}):\n" + "\n".join(tail)
-                + "\nCheck the suite name and the mirror (--mirror URL); the full log was " + str(log)
+                f"debootstrap {suite} from {mirror} failed ({rc}):\n"
+                + "\n".join(tail)
+                + "\nCheck the suite name and the mirror (--mirror URL); the full log was "
+                + str(log)
             )
         # smaller image: no package caches or lists (the Dockerfiles run apt-get update first)
         for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
@@ -280,9 +309,14 @@ def bootstrap(suite: str, *, tag: str | None = None, mirror: str | None = None, 
         (root / "etc/apt/sources.list").write_text(f"deb {mirror} {suite} main\n")
         say(f"[base:{suite}] importing into the engine as {tag}")
         api.import_image_from_data(
-            _tar_stream(root), repository=repo, tag=version,
-            changes=['CMD ["/bin/bash"]', "ENV LANG=C.UTF-8",
-                     f'LABEL {LABEL}.base="{suite}" {LABEL}.mirror="{mirror}" {LABEL}.slim="{str(slim).lower()}"'],
+            _tar_stream(root),
+            repository=repo,
+            tag=version,
+            changes=[
+                'CMD ["/bin/bash"]',
+                "ENV LANG=C.UTF-8",
+                f'LABEL {LABEL}.base="{suite}" {LABEL}.mirror="{mirror}" {LABEL}.slim="{str(slim).lower()}"',
+            ],
         )
         if not image_exists(tag):
             raise UsageError(f"importing {tag} reported no error but the image is not there; see the engine's log")

@@ -20,13 +20,16 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from .runners import BUILTINS, RunnerSpec, UsageError
+from .errors import UsageError
+from .model import RunnerSpec
+from .runners import BUILTINS
 
 _REFERENCE = {s.language: s for s in BUILTINS}
 
 
-def _variant(lang: str, name: str, suite: str, pins: str, vars: dict, *, default: bool = False,
-             alias: str | None = None) -> RunnerSpec:
+def _variant(
+    lang: str, name: str, suite: str, pins: str, vars: dict, *, default: bool = False, alias: str | None = None
+) -> RunnerSpec:
     ref = _REFERENCE[lang]
     if default:
         aliases = (*ref.aliases, *((alias,) if alias else ()))
@@ -48,31 +51,87 @@ _NODE_BUILD = ["nodejs", "npm"]
 
 _VARIANTS: tuple[RunnerSpec, ...] = (
     # -- Python: the interpreter and the OpenSSL its hashlib links -------------------------------
-    _variant("python", "python-reference", "bookworm", "Python 3.11 + OpenSSL 3.0 (Debian 12 bookworm python3)",
-             {"packages": ["python3"]}, default=True, alias="python-bookworm"),
-    _variant("python", "python-bullseye", "bullseye", "Python 3.9 + OpenSSL 1.1.1 (Debian 11 bullseye python3)",
-             {"packages": ["python3"]}),
-    _variant("python", "python-trixie", "trixie", "Python 3.13 + OpenSSL 3.5 (Debian 13 trixie python3)",
-             {"packages": ["python3"]}),
+    _variant(
+        "python",
+        "python-reference",
+        "bookworm",
+        "Python 3.11 + OpenSSL 3.0 (Debian 12 bookworm python3)",
+        {"packages": ["python3"]},
+        default=True,
+        alias="python-bookworm",
+    ),
+    _variant(
+        "python",
+        "python-bullseye",
+        "bullseye",
+        "Python 3.9 + OpenSSL 1.1.1 (Debian 11 bullseye python3)",
+        {"packages": ["python3"]},
+    ),
+    _variant(
+        "python",
+        "python-trixie",
+        "trixie",
+        "Python 3.13 + OpenSSL 3.5 (Debian 13 trixie python3)",
+        {"packages": ["python3"]},
+    ),
     # -- Java: the JDK's javax.crypto ---------------------------------------------------------------
-    _variant("java", "java-reference", "bookworm", "OpenJDK 17 (Debian 12 bookworm openjdk-17-jdk-headless)",
-             {"packages": ["openjdk-17-jdk-headless"], "runtime_packages": ["openjdk-17-jre-headless"]},
-             default=True, alias="java-jdk17"),
-    _variant("java", "java-jdk21", "trixie", "OpenJDK 21 (Debian 13 trixie openjdk-21-jdk-headless)",
-             {"packages": ["openjdk-21-jdk-headless"], "runtime_packages": ["openjdk-21-jre-headless"]}),
+    _variant(
+        "java",
+        "java-reference",
+        "bookworm",
+        "OpenJDK 17 (Debian 12 bookworm openjdk-17-jdk-headless)",
+        {"packages": ["openjdk-17-jdk-headless"], "runtime_packages": ["openjdk-17-jre-headless"]},
+        default=True,
+        alias="java-jdk17",
+    ),
+    _variant(
+        "java",
+        "java-jdk21",
+        "trixie",
+        "OpenJDK 21 (Debian 13 trixie openjdk-21-jdk-headless)",
+        {"packages": ["openjdk-21-jdk-headless"], "runtime_packages": ["openjdk-21-jre-headless"]},
+    ),
     # -- C++: the OpenSSL HMAC API the snippet calls ----------------------------------------------
-    _variant("cpp", "cpp-reference", "bookworm", "OpenSSL 3.0 (Debian 12 bookworm libssl-dev, g++ 12)",
-             {"packages": _CPP_BUILD, "runtime_packages": ["libssl3"]}, default=True, alias="cpp-openssl-3.0"),
-    _variant("cpp", "cpp-openssl-1.1.1", "bullseye", "OpenSSL 1.1.1 (Debian 11 bullseye libssl-dev, g++ 10)",
-             {"packages": _CPP_BUILD, "runtime_packages": ["libssl1.1"]}),
-    _variant("cpp", "cpp-openssl-trixie", "trixie", "OpenSSL 3.5 (Debian 13 trixie libssl-dev, g++ 14)",
-             {"packages": _CPP_BUILD, "runtime_packages": ["libssl3t64"]}),
+    _variant(
+        "cpp",
+        "cpp-reference",
+        "bookworm",
+        "OpenSSL 3.0 (Debian 12 bookworm libssl-dev, g++ 12)",
+        {"packages": _CPP_BUILD, "runtime_packages": ["libssl3"]},
+        default=True,
+        alias="cpp-openssl-3.0",
+    ),
+    _variant(
+        "cpp",
+        "cpp-openssl-1.1.1",
+        "bullseye",
+        "OpenSSL 1.1.1 (Debian 11 bullseye libssl-dev, g++ 10)",
+        {"packages": _CPP_BUILD, "runtime_packages": ["libssl1.1"]},
+    ),
+    _variant(
+        "cpp",
+        "cpp-openssl-trixie",
+        "trixie",
+        "OpenSSL 3.5 (Debian 13 trixie libssl-dev, g++ 14)",
+        {"packages": _CPP_BUILD, "runtime_packages": ["libssl3t64"]},
+    ),
     # -- JS: crypto-js on Debian's Node.js 18 ---------------------------------------------------------
-    _variant("js", "js-reference", "bookworm", "crypto-js 3.1.9-1 from package-lock.json (Node.js 18, Debian 12 bookworm)",
-             {"packages": _NODE_BUILD, "runtime_packages": ["nodejs"], "crypto_js": "3.1.9-1", "lockfile": True},
-             default=True, alias="js-cryptojs-3.1.9-1"),
-    _variant("js", "js-cryptojs-4.2.0", "bookworm", "crypto-js 4.2.0, exactly (Node.js 18, Debian 12 bookworm)",
-             {"packages": _NODE_BUILD, "runtime_packages": ["nodejs"], "crypto_js": "4.2.0", "lockfile": False}),
+    _variant(
+        "js",
+        "js-reference",
+        "bookworm",
+        "crypto-js 3.1.9-1 from package-lock.json (Node.js 18, Debian 12 bookworm)",
+        {"packages": _NODE_BUILD, "runtime_packages": ["nodejs"], "crypto_js": "3.1.9-1", "lockfile": True},
+        default=True,
+        alias="js-cryptojs-3.1.9-1",
+    ),
+    _variant(
+        "js",
+        "js-cryptojs-4.2.0",
+        "bookworm",
+        "crypto-js 4.2.0, exactly (Node.js 18, Debian 12 bookworm)",
+        {"packages": _NODE_BUILD, "runtime_packages": ["nodejs"], "crypto_js": "4.2.0", "lockfile": False},
+    ),
 )
 
 
@@ -107,8 +166,14 @@ def docker_spec(spec: RunnerSpec) -> RunnerSpec | None:
     return None
 
 
-def with_docker(spec: RunnerSpec, *, image: str | None = None, dockerfile: str | Path | None = None,
-                context: str | Path | None = None, command: list[str] | tuple[str, ...] | None = None) -> RunnerSpec:
+def with_docker(
+    spec: RunnerSpec,
+    *,
+    image: str | None = None,
+    dockerfile: str | Path | None = None,
+    context: str | Path | None = None,
+    command: list[str] | tuple[str, ...] | None = None,
+) -> RunnerSpec:
     """A user-declared runner that runs in Docker: from an existing image, or built from a Dockerfile.
 
     - image:      a local image (no registry is needed); it runs `spec.command` when that is not

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from . import config as cfg
-from .backends import BackendGone
-from .engine import Engine, stop_on_sigterm
-from .explain import explain
+from . import interrupt
+from .engine import Engine
+from .errors import BackendGone, CorpusError, UsageError
 from .expectations import update_command
+from .explain import explain
+from .model import Verdict
 from .results import Recorder
-from .runners import UsageError
-from .vectors import DEFAULT_VECTORS, CorpusError, load
-from .verdicts import Verdict
+from .vectors import DEFAULT_VECTORS, load
 
 DETAILED_FAILURES = 25  # after this many full explanations, failures get one compact line each
 BLOCK = 64  # vectors per batch under xdist
@@ -48,7 +48,7 @@ def pytest_configure(config):
         config._appauth = Suite(config, _options(config))
     except (UsageError, CorpusError) as e:
         raise pytest.UsageError(str(e)) from None
-    stop_on_sigterm()
+    interrupt.install()
 
 
 class Suite:
@@ -138,11 +138,16 @@ def pytest_collection_modifyitems(session, config, items):
     if suite is None:
         return
     parent = ConformanceSuite.from_parent(session, name="conformance", nodeid="conformance")
-    new = [VectorItem.from_parent(parent, name=f"test_vector[{spec.name}:{v.key}]", vector=v, runner=spec.name)
-           for v in suite.corpus.vectors for spec in suite.specs]
+    new = [
+        VectorItem.from_parent(parent, name=f"test_vector[{spec.name}:{v.key}]", vector=v, runner=spec.name)
+        for v in suite.corpus.vectors
+        for spec in suite.specs
+    ]
     if Path(suite.opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
-        new += [DivergenceListItem.from_parent(parent, name=f"test_known_divergences[{spec.name}]", runner=spec.name)
-                for spec in suite.specs]
+        new += [
+            DivergenceListItem.from_parent(parent, name=f"test_known_divergences[{spec.name}]", runner=spec.name)
+            for spec in suite.specs
+        ]
     items.extend(new)
     # report them as collected, so pytest's counts ("collected N items") include them
     config.hook.pytest_collectreport(report=pytest.CollectReport(parent.nodeid, "passed", None, new))
@@ -210,8 +215,12 @@ class VectorItem(pytest.Item):
         if suite.detailed > DETAILED_FAILURES:
             j = r.judgement
             raise ConformanceFailure(
-                f"{j.verdict.value}" + (f" at {j.stage.value}" if j.stage else "") + (f": {j.reason}" if j.reason else "")
-                + (f" [{', '.join(r.diagnosis)}]" if r.diagnosis else "") + " (details in results.json / report.html)")
+                f"{j.verdict.value}"
+                + (f" at {j.stage.value}" if j.stage else "")
+                + (f": {j.reason}" if j.reason else "")
+                + (f" [{', '.join(r.diagnosis)}]" if r.diagnosis else "")
+                + " (details in results.json / report.html)"
+            )
         raise ConformanceFailure(explain(r, engine.others(self.vector, self.runner), engine.runners[self.runner].spec))
 
     def repr_failure(self, excinfo):
@@ -242,7 +251,8 @@ class DivergenceListItem(pytest.Item):
             listed = "\n".join(f"  {spec.divergences}:{e.line}: {e.label} ({e.reason[:60]})" for e in stale)
             raise ConformanceFailure(
                 f"{len(stale)} known-divergence entr{'y' if len(stale) == 1 else 'ies'} of {spec.name} match no vector:\n"
-                f"{listed}\nThe list is stale: run `{update_command(spec)}`")
+                f"{listed}\nThe list is stale: run `{update_command(spec)}`"
+            )
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, ConformanceFailure):
@@ -259,5 +269,7 @@ def pytest_report_header(config):
     suite: Suite | None = getattr(config, "_appauth", None)
     if suite is None:
         return None
-    return (f"appauth-conformance: {len(suite.corpus.vectors)} vectors (sha256 {suite.corpus.digest[:12]}), "
-            f"runners: {', '.join(s.name for s in suite.specs)}, backend: {suite.opts.backend}")
+    return (
+        f"appauth-conformance: {len(suite.corpus.vectors)} vectors (sha256 {suite.corpus.digest[:12]}), "
+        f"runners: {', '.join(s.name for s in suite.specs)}, backend: {suite.opts.backend}"
+    )

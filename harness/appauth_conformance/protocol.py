@@ -10,11 +10,12 @@ agree), and jsonschema is asked only to word the message of a bad one.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 
 import jsonschema
 
 from . import resources
+from .errors import ProtocolError
 
 VERSION = 1
 SCHEMA_PATH = resources.SCHEMAS / "protocol.json"
@@ -25,16 +26,12 @@ _SIGN_KEYS = frozenset({"seq", "string_to_sign", "signature"})
 _ERROR_KEYS = frozenset({"seq", "string_to_sign", "error"})
 
 
-class ProtocolError(Exception):
-    """A runner broke the protocol; the message says how, for the fault verdict."""
-
-
-@lru_cache(maxsize=None)
+@cache
 def schema() -> dict:
     return json.loads(SCHEMA_PATH.read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(definition: str) -> jsonschema.protocols.Validator:
     s = schema()
     return jsonschema.Draft202012Validator({"$defs": s["$defs"], "$ref": f"#/$defs/{definition}"})
@@ -61,6 +58,30 @@ REPLY_TAIL = b',"string_to_sign":%s,"signature":"%s"}'
 def sign_request(seq: int, body: bytes) -> bytes:
     """A sign request line; body is Vector.request_body (fields after the seq, pre-encoded)."""
     return SIGN_REQUEST % (seq, body)
+
+
+# The fields of a sign request after its seq, in wire order. A body is the concatenation of one
+# piece per field, so callers that build millions of bodies (the fuzzer) can encode each distinct
+# value once and join pieces; request_body() is built the same way, so the two cannot drift.
+REQUEST_FIELDS = ("mode", "app_id", "corp_id", "user_id", "expire_time", "nonce", "app_key")
+encode_text = json.encoder.encode_basestring_ascii  # a JSON string, ASCII only (lone surrogates as \u escapes)
+
+
+def body_piece(name: str, encoded: bytes) -> bytes:
+    """One field's share of a request body: `"name":VALUE,`, the last field closing the object.
+    `encoded` is the JSON value: encode_text(s).encode("ascii") for text, str(n).encode() for expire_time."""
+    return b'"' + name.encode("ascii") + b'":' + encoded + (b"}" if name == REQUEST_FIELDS[-1] else b",")
+
+
+def request_body(
+    mode: str, app_id: str, corp_id: str, user_id: str, expire_time: int, nonce: str, app_key: str
+) -> bytes:
+    """The wire fields of a sign request after `"seq":N,` (SIGN_REQUEST % (seq, body) is the line)."""
+    values = (mode, app_id, corp_id, user_id, expire_time, nonce, app_key)
+    return b"".join(
+        body_piece(n, str(v).encode("ascii") if n == "expire_time" else encode_text(v).encode("ascii"))
+        for n, v in zip(REQUEST_FIELDS, values, strict=False)
+    )
 
 
 def decode_line(line: bytes):

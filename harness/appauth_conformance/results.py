@@ -9,20 +9,17 @@ diagnosis, so the renderings never compute anything again.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import re
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 from . import __version__, text
 from .diff import first_difference
-from .session import Outcome
-from .vectors import Corpus, Vector
-from .verdicts import Judgement, Stage, Verdict
+from .files import write_json_atomic
+from .model import Corpus, Judgement, Outcome, Stage, Vector, Verdict
 
 SCHEMA_ID = "appauth-conformance/results/1"
 VALUE_LIMIT = 4096  # longer values without a repeat notation are cut, with their length kept
@@ -44,7 +41,7 @@ def redact(text: str) -> str:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def value(s: str | None):
@@ -67,8 +64,12 @@ def vector_record(v: Vector) -> dict:
         "result": v.result,
         "flags": list(v.flags),
         "inputs": {
-            "app_id": value(v.app_id), "corp_id": value(v.corp_id), "user_id": value(v.user_id),
-            "expire_time": v.expire_time, "nonce": value(v.nonce), "app_key": value(v.app_key),
+            "app_id": value(v.app_id),
+            "corp_id": value(v.corp_id),
+            "user_id": value(v.user_id),
+            "expire_time": v.expire_time,
+            "nonce": value(v.nonce),
+            "app_key": value(v.app_key),
         },
         "expected": {"string_to_sign": value(v.string_to_sign), "signature": v.signature},
     }
@@ -113,8 +114,15 @@ class Recorder:
         self.runners: dict[str, dict] = {}
         self.outcomes: list[dict] = []
 
-    def runner(self, name: str, language: str, *, hello: dict | None = None, facts: dict | None = None,
-               unavailable: str | None = None) -> None:
+    def runner(
+        self,
+        name: str,
+        language: str,
+        *,
+        hello: dict | None = None,
+        facts: dict | None = None,
+        unavailable: str | None = None,
+    ) -> None:
         rec = self.runners.setdefault(name, {"name": name})
         rec.update(language=language, backend=self.backend)
         if hello is not None:
@@ -162,15 +170,3 @@ class Recorder:
     def write(self, complete: bool = True) -> Path:
         write_json_atomic(self.path, self.document(complete))
         return self.path
-
-
-def write_json_atomic(path: Path, doc: dict) -> None:
-    """Write to a temporary file in the same folder, fsync, rename: readers see old or new, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=True, separators=(",", ":"))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

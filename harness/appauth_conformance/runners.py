@@ -7,47 +7,11 @@ lists, never shell strings.
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-
 from . import resources
+from .errors import UsageError
+from .model import RunnerSpec, Tool
 
 RUNNERS_DIR = resources.RUNNERS
-
-
-class UsageError(Exception):
-    """Bad command-line or configuration input; the message names the place and the fix (exit code 2)."""
-
-
-@dataclass(frozen=True)
-class Tool:
-    """An executable a runner needs, and the Debian package that provides it."""
-
-    command: str
-    debian_package: str
-    header: str | None = None  # a C/C++ header the build includes, checked with the compiler
-
-
-@dataclass(frozen=True)
-class RunnerSpec:
-    name: str  # e.g. java-reference; appears in test ids and reports
-    language: str
-    command: tuple[str, ...]  # argv, run in the build dir; "{python}" is the harness's interpreter
-    source: Path | None = None  # folder copied into the build dir; None: run in workdir as is
-    build: tuple[tuple[str, ...], ...] = ()
-    tools: tuple[Tool, ...] = ()
-    env: dict[str, str] = field(default_factory=dict)
-    workdir: Path | None = None
-    divergences: Path | None = None  # known-divergences.yaml
-    aliases: tuple[str, ...] = ()
-    docker: dict | None = None  # image/Dockerfile settings, read by the Docker backend
-    builtin: bool = False
-    family: str | None = None  # for a variant (e.g. cpp-openssl-1.1.1): the runner whose divergence list it shares
-    declared: bool = False  # declared by the user (--runner, a config file), not shipped with the suite
-
-    def argv(self) -> list[str]:
-        return [a.replace("{python}", sys.executable) for a in self.command]
 
 
 def _builtin(lang: str, name: str, command, build=(), tools=()) -> RunnerSpec:
@@ -111,7 +75,9 @@ class Registry:
             if word in s.aliases:
                 return s
         known = ", ".join(sorted({*self.specs, *(a for s in self.specs.values() for a in s.aliases)}))
-        raise UsageError(f"unknown runner {word!r} in --lang; known: {known} (declare your own with --runner NAME=COMMAND)")
+        raise UsageError(
+            f"unknown runner {word!r} in --lang; known: {known} (declare your own with --runner NAME=COMMAND)"
+        )
 
     def select(self, lang: str) -> list[RunnerSpec]:
         words = [w.strip() for w in lang.split(",") if w.strip()]
@@ -124,8 +90,10 @@ class Registry:
             elif w == "declared":  # only the user's own runners
                 declared = [s for s in self.specs.values() if s.declared]
                 if not declared:
-                    raise UsageError("--lang=declared, but no runner is declared: add one with --runner NAME=COMMAND "
-                                     "or a [tool.appauth-conformance.runners.NAME] table in pyproject.toml")
+                    raise UsageError(
+                        "--lang=declared, but no runner is declared: add one with --runner NAME=COMMAND "
+                        "or a [tool.appauth-conformance.runners.NAME] table in pyproject.toml"
+                    )
                 chosen += declared
             else:
                 chosen.append(self.lookup(w))

@@ -104,3 +104,16 @@ def sign_fields(f: Fields, app_key: str) -> tuple[str, str]:
         utf8(getattr(f, name), name)
     data = string_to_sign(f)
     return data, sign(data, app_key)
+
+
+def oracle(fields: Fields, app_key: str) -> tuple[str | None, str | None, str | None]:
+    """(string_to_sign, signature, error) the scheme gives: no string if the inputs do not fit the
+    mode, no signature if they have no UTF-8 form; error says why."""
+    try:
+        data = string_to_sign(fields)
+    except SchemeError as e:
+        return None, None, str(e)
+    try:
+        return data, sign_fields(fields, app_key)[1], None
+    except UnencodableText as e:
+        return data, None, str(e)

@@ -14,28 +14,13 @@ import itertools
 import queue
 import threading
 import time
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from . import protocol
-from .backends import RunnerUnavailable
-from .runners import RunnerSpec
-from .vectors import Vector
+from .errors import HandshakeError, RunnerUnavailable
+from .model import Fault, Outcome, RunnerSpec, Vector
 
 STDERR_TAIL = 64 << 10
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What one runner did with one vector: a signature, a refusal (error) or a runner fault."""
-
-    vector: Vector
-    runner: str
-    string_to_sign: str | None = None
-    signature: str | None = None
-    error: dict | None = None  # {"type", "message"}: the runner refused
-    fault: str | None = None  # the runner broke: crash, hang, protocol violation
-    stderr_tail: str | None = None
 
 
 def steady_memory() -> bool:
@@ -49,10 +34,6 @@ def steady_memory() -> bool:
         return bool(libc.mallopt(-3, 128 * 1024))  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         return False
-
-
-class HandshakeError(Exception):
-    pass
 
 
 class _Incarnation:
@@ -139,8 +120,16 @@ class _Incarnation:
 class Session:
     """A runner process kept for a whole run. Use as a context manager; `run()` streams outcomes."""
 
-    def __init__(self, spec: RunnerSpec, backend, *, timeout: float = 10.0, start_timeout: float = 60.0,
-                 max_restarts: int = 3, window: int = 4096):
+    def __init__(
+        self,
+        spec: RunnerSpec,
+        backend,
+        *,
+        timeout: float = 10.0,
+        start_timeout: float = 60.0,
+        max_restarts: int = 3,
+        window: int = 4096,
+    ):
         self.spec = spec
         self.backend = backend
         self.timeout = timeout
@@ -155,7 +144,7 @@ class Session:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -209,7 +198,9 @@ class Session:
         if inc:
             inc.kill()
         self._inc = None
-        raise HandshakeError(f"{self.spec.name}: {why}" + (f"\n--- stderr tail ---\n{tail[-2000:]}" if tail.strip() else ""))
+        raise HandshakeError(
+            f"{self.spec.name}: {why}" + (f"\n--- stderr tail ---\n{tail[-2000:]}" if tail.strip() else "")
+        )
 
     # -- streaming ---------------------------------------------------------------------------
 
@@ -270,7 +261,7 @@ class Session:
                 yield from _faulted(itertools.chain(resend, source), Fault(why, tail))
                 return
 
-    def _pump(self, feed: "_Feed") -> Iterator[list | str]:
+    def _pump(self, feed: _Feed) -> Iterator[list | str]:
         """Lists of (item, reply) pairs from one incarnation; ends when everything is answered, or with
         one fault string (after the pairs of the lines before the bad one)."""
         inc, pending = feed.inc, feed.pending
@@ -345,14 +336,6 @@ class Session:
         return f"response with {what} seq {seq!r}: {line[:120]!r}"
 
 
-@dataclass(slots=True)
-class Fault:
-    """A runner fault charged to one request: what broke, and the runner's last words."""
-
-    reason: str
-    stderr_tail: str | None = None
-
-
 EXPECTED = "expected"  # a reply of Session.replies that equals, byte for byte, one the item expected
 
 
@@ -370,8 +353,9 @@ def outcome(vector: Vector, runner: str, reply: dict | Fault | str) -> Outcome:
     return Outcome(vector, runner, reply.get("string_to_sign"), error=reply["error"])
 
 
-def _unaccept(pairs: list, fast: int, payload: list[bytes], bad_at: int, bad_index: int, rest_at: set[int],
-              pending: dict) -> None:
+def _unaccept(
+    pairs: list, fast: int, payload: list[bytes], bad_at: int, bad_index: int, rest_at: set[int], pending: dict
+) -> None:
     """Put the fast-path replies that came after the bad line (at payload[bad_at]) back into `pending`,
     in seq order, and drop them from `pairs` (whose first `fast` entries are the fast-path ones, in
     payload order; `bad_index` rest lines precede the bad one)."""
@@ -379,7 +363,10 @@ def _unaccept(pairs: list, fast: int, payload: list[bytes], bad_at: int, bad_ind
     later = [at for at in range(bad_at + 1, len(payload)) if at not in rest_at]
     if not later:
         return
-    undone = [(int(payload[at][7:payload[at].find(b",", 7)]), item) for at, (item, _) in zip(later, pairs[first:fast])]
+    undone = [
+        (int(payload[at][7 : payload[at].find(b",", 7)]), item)
+        for at, (item, _) in zip(later, pairs[first:fast], strict=False)
+    ]
     del pairs[first:fast]
     merged = sorted([*pending.items(), *undone], key=lambda kv: kv[0])
     pending.clear()
@@ -432,7 +419,13 @@ class _Feed:
         with self._lock:
             if self.inc.stop.is_set():
                 return out
-            pending, seq, line, resend, source = self.pending, self.inc.next_seq, protocol.SIGN_REQUEST, self.resend, self.source
+            pending, seq, line, resend, source = (
+                self.pending,
+                self.inc.next_seq,
+                protocol.SIGN_REQUEST,
+                self.resend,
+                self.source,
+            )
             for _ in range(n):
                 v = resend.popleft() if resend else next(source, None)
                 if v is None:

@@ -7,36 +7,7 @@ hashing, hex).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-
-from .session import Outcome
-
-
-class Verdict(str, Enum):
-    PASS = "pass"
-    FAIL = "fail"
-    KNOWN_DIVERGENCE = "known-divergence"  # fails, as the runner's known-divergence list says it does
-    UNEXPECTED_PASS = "unexpected-pass"  # listed as divergent but passes: the list is stale (fails the run)
-    RUNNER_FAULT = "runner-fault"  # crash, hang, protocol violation
-    SKIPPED = "skipped"  # runner unavailable here
-
-
-class Stage(str, Enum):
-    STRING_TO_SIGN = "string-to-sign"
-    SIGNATURE = "signature"
-    UNEXPECTED_ERROR = "error-where-none-was-due"
-    UNEXPECTED_SIGNATURE = "signature-where-refusal-was-due"
-
-
-FAILING = frozenset({Verdict.FAIL, Verdict.UNEXPECTED_PASS, Verdict.RUNNER_FAULT})
-
-
-@dataclass(frozen=True, slots=True)
-class Judgement:
-    verdict: Verdict
-    stage: Stage | None = None  # for fail / known-divergence: the first stage that broke
-    reason: str | None = None  # the known-divergence reason, the fault, or what broke
+from .model import Judgement, Outcome, Stage, Verdict
 
 
 def conformance(outcome: Outcome) -> Stage | None:
@@ -64,5 +35,7 @@ def judge(outcome: Outcome, divergence=None) -> Judgement:
         return Judgement(Verdict.UNEXPECTED_PASS, reason=divergence.reason)
     if divergence.stage is not None and divergence.stage != stage:
         # listed, but failing differently than the list says: a new failure, not the known one
-        return Judgement(Verdict.FAIL, stage, reason=f"listed as failing at {divergence.stage.value}, fails at {stage.value}")
+        return Judgement(
+            Verdict.FAIL, stage, reason=f"listed as failing at {divergence.stage.value}, fails at {stage.value}"
+        )
     return Judgement(Verdict.KNOWN_DIVERGENCE, stage, reason=divergence.reason)

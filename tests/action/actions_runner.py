@@ -87,8 +87,18 @@ class JobResult:
 
 
 class Job:
-    def __init__(self, action_dir: Path, inputs: dict[str, str], *, workspace: Path, temp: Path, run: Run,
-                 python: str, job: str = "conformance", job_index: int = 0):
+    def __init__(
+        self,
+        action_dir: Path,
+        inputs: dict[str, str],
+        *,
+        workspace: Path,
+        temp: Path,
+        run: Run,
+        python: str,
+        job: str = "conformance",
+        job_index: int = 0,
+    ):
         self.action_dir = Path(action_dir)
         self.meta = yaml.safe_load((self.action_dir / "action.yml").read_text())
         unknown = set(inputs) - set(self.meta["inputs"])
@@ -121,8 +131,12 @@ class Job:
                 return step["outputs"].get(rest[2], "")
             return step[rest[1]]
         if root == "github":
-            return {"action_path": str(self.action_dir), "job": self.job, "workspace": str(self.workspace),
-                    "action_repository": ""}[rest[0]]
+            return {
+                "action_path": str(self.action_dir),
+                "job": self.job,
+                "workspace": str(self.workspace),
+                "action_repository": "",
+            }[rest[0]]
         if root == "strategy":
             return {"job-index": str(self.job_index), "job-total": "1"}[rest[0]]
         if root == "runner":
@@ -188,11 +202,15 @@ class Job:
             return t.group("str")[1:-1].replace("''", "'")
         name = t.group("name")
         if name in ("always", "success", "failure", "cancelled"):
-            if [x.group("op") for x in self._tokens[self._i:self._i + 2]] != ["(", ")"]:
+            if [x.group("op") for x in self._tokens[self._i : self._i + 2]] != ["(", ")"]:
                 raise ExpressionError(f"{name} must be called")
             self._i += 2
-            return {"always": True, "success": self.status == "success", "failure": self.status == "failure",
-                    "cancelled": False}[name]
+            return {
+                "always": True,
+                "success": self.status == "success",
+                "failure": self.status == "failure",
+                "cancelled": False,
+            }[name]
         if name in ("true", "false"):
             return name == "true"
         return self.context(name)
@@ -201,6 +219,7 @@ class Job:
         def one(m):
             v = self.evaluate(m.group(1))
             return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
         return EXPR.sub(one, text)
 
     # -- steps ---------------------------------------------------------------------------------
@@ -227,8 +246,15 @@ class Job:
             if not c["hit"] and Path(c["path"]).exists() and c["key"] not in _store_keys(self.run.store):
                 shutil.copytree(c["path"], self.run.store / c["key"])
         outputs = {k: self.substitute(v["value"]) for k, v in self.meta.get("outputs", {}).items()}
-        return JobResult(self.status, outputs, self.summary.read_text(), results, self.env_file.read_text(),
-                         self.path_file.read_text(), self.caches)
+        return JobResult(
+            self.status,
+            outputs,
+            self.summary.read_text(),
+            results,
+            self.env_file.read_text(),
+            self.path_file.read_text(),
+            self.caches,
+        )
 
     def _record(self, step: dict, outcome: str, outputs: dict) -> None:
         if "id" in step:
@@ -243,20 +269,35 @@ class Job:
         script_file = self.files / f"step_{id(step)}.sh"
         script_file.write_text(script)
         env = {**base_env}
-        env.update({
-            "GITHUB_ACTIONS": "true", "CI": "true", "RUNNER_TEMP": str(self.temp), "RUNNER_OS": "Linux",
-            "GITHUB_WORKSPACE": str(self.workspace), "GITHUB_ACTION_PATH": str(self.action_dir),
-            "GITHUB_OUTPUT": str(out_file), "GITHUB_STEP_SUMMARY": str(self.summary),
-            "GITHUB_ENV": str(self.env_file), "GITHUB_PATH": str(self.path_file), "GITHUB_JOB": self.job,
-        })
+        env.update(
+            {
+                "GITHUB_ACTIONS": "true",
+                "CI": "true",
+                "RUNNER_TEMP": str(self.temp),
+                "RUNNER_OS": "Linux",
+                "GITHUB_WORKSPACE": str(self.workspace),
+                "GITHUB_ACTION_PATH": str(self.action_dir),
+                "GITHUB_OUTPUT": str(out_file),
+                "GITHUB_STEP_SUMMARY": str(self.summary),
+                "GITHUB_ENV": str(self.env_file),
+                "GITHUB_PATH": str(self.path_file),
+                "GITHUB_JOB": self.job,
+            }
+        )
         env.update(parse_outputs(self.env_file.read_text()))
         extra_path = [p for p in self.path_file.read_text().splitlines() if p]
         if extra_path:
             env["PATH"] = os.pathsep.join([*reversed(extra_path), env.get("PATH", "")])
         env.update({k: self.substitute(_scalar(v)) for k, v in (step.get("env") or {}).items()})
         cwd = self.workspace / self.substitute(step.get("working-directory", "."))
-        p = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script_file)], cwd=cwd, env=env,
-                           capture_output=True, text=True, timeout=1200)
+        p = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script_file)],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
         return ("success" if p.returncode == 0 else "failure"), parse_outputs(out_file.read_text()), p.stdout + p.stderr
 
     def _uses(self, step: dict):
@@ -288,7 +329,11 @@ class Job:
             paths = [p.strip() for p in given["path"].splitlines() if p.strip()]
             previous = self.run.artifacts.get(name)
             if previous is not None and previous["job"] != (self.job, self.job_index):
-                return "failure", {}, f"an artifact named {name!r} already exists in this run (upload-artifact v4 refuses it)"
+                return (
+                    "failure",
+                    {},
+                    f"an artifact named {name!r} already exists in this run (upload-artifact v4 refuses it)",
+                )
             files = [p for p in paths if Path(p).is_file()]
             if not name or (not files and given.get("if-no-files-found") == "error"):
                 return "failure", {}, "nothing to upload"

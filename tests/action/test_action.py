@@ -16,14 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from actions_runner import Job, Run
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 
-SIGNER = '''\
+SIGNER = """\
 import hashlib, hmac, json, sys
 UPPER = "--upper" in sys.argv
 print(json.dumps({"op": "hello", "protocol": 1, "name": "team", "language": "python", "runtime": "3",
@@ -40,7 +39,7 @@ for line in sys.stdin:
     except UnicodeEncodeError as e:
         out = {"seq": r["seq"], "error": {"type": "UnicodeEncodeError", "message": str(e)}}
     print(json.dumps(out), flush=True)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +59,9 @@ def workspace(tmp_path) -> Path:
 def job(workspace: Path, workflow_run: Run, inputs: dict, *, index: int = 0, name: str = "conformance"):
     temp = workspace.parent / f"runner-temp-{name}-{index}"
     temp.mkdir()
-    j = Job(ROOT, inputs, workspace=workspace, temp=temp, run=workflow_run, python=sys.executable, job=name,
-            job_index=index)
+    j = Job(
+        ROOT, inputs, workspace=workspace, temp=temp, run=workflow_run, python=sys.executable, job=name, job_index=index
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "INPUT_"))}
     env.pop("APPAUTH_CONFORMANCE_CACHE", None)
     env.pop("PIP_CACHE_DIR", None)
@@ -108,35 +108,55 @@ def test_matrix_jobs_get_distinct_artifacts_and_the_second_job_restores_the_cach
     # the reference runner built by the first job is restored, not rebuilt, by the second
     builds = [c for c in second.caches if "-builds-" in c["key"]]
     assert builds and builds[0]["hit"], second.caches
-    stamps = [sorted((p.parent.name, p.stat().st_mtime_ns) for p in Path(c["path"]).rglob(".built"))
-              for c in (first.caches[-1], builds[0])]
+    stamps = [
+        sorted((p.parent.name, p.stat().st_mtime_ns) for p in Path(c["path"]).rglob(".built"))
+        for c in (first.caches[-1], builds[0])
+    ]
     assert stamps[0] and stamps[0] == stamps[1]
 
 
 def test_extra_args_are_one_argument_per_line_and_keep_their_spaces(workspace, workflow_run):
-    r = job(workspace, workflow_run, {"runners": "team=python3 signers/signer.py",
-                                      "extra-args": "--jsonl\nout dir/all 'outcomes'.jsonl\n--timeout\n30\n"},
-            name="extra")
+    r = job(
+        workspace,
+        workflow_run,
+        {
+            "runners": "team=python3 signers/signer.py",
+            "extra-args": "--jsonl\nout dir/all 'outcomes'.jsonl\n--timeout\n30\n",
+        },
+        name="extra",
+    )
     assert r.status == "success", r.log
     written = workspace / "out dir" / "all 'outcomes'.jsonl"
     assert written.is_file() and len(written.read_text().splitlines()) == 334
 
 
 def test_a_regression_against_the_baseline_fails_a_conforming_run(workspace, workflow_run):
-    base = job(workspace, workflow_run, {"runners": "team=python3 signers/signer.py\nsecond=python3 signers/signer.py",
-                                         "report-dir": "baseline"}, name="base")
+    base = job(
+        workspace,
+        workflow_run,
+        {"runners": "team=python3 signers/signer.py\nsecond=python3 signers/signer.py", "report-dir": "baseline"},
+        name="base",
+    )
     assert base.status == "success", base.log
     # the new run lost a runner the baseline had: a regression, though every outcome passes
-    r = job(workspace, workflow_run, {"runners": "team=python3 signers/signer.py",
-                                      "baseline": "baseline/results.json"}, name="regressed")
+    r = job(
+        workspace,
+        workflow_run,
+        {"runners": "team=python3 signers/signer.py", "baseline": "baseline/results.json"},
+        name="regressed",
+    )
     assert r.steps[[s.name for s in r.steps].index("Run the conformance corpus")].outputs["exit-code"] == "0"
     assert r.outputs["exit-code"] == "1" and r.status == "failure"
     assert "## Compared with the baseline" in r.summary and "second" in r.summary
 
 
 def test_a_missing_baseline_is_noted_and_nothing_declared_is_a_setup_error(workspace, workflow_run):
-    r = job(workspace, workflow_run, {"runners": "team=python3 signers/signer.py", "baseline": "none/results.json"},
-            name="first-run")
+    r = job(
+        workspace,
+        workflow_run,
+        {"runners": "team=python3 signers/signer.py", "baseline": "none/results.json"},
+        name="first-run",
+    )
     assert r.status == "success" and "::notice::baseline none/results.json not found" in r.log
     empty = job(workspace, workflow_run, {}, name="nothing")
     assert empty.outputs["exit-code"] == "2" and empty.status == "failure"

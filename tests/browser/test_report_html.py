@@ -64,10 +64,14 @@ class Page:
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(runner, verdict chip text, vector key) of every visible outcome row."""
-        return [tuple(r) for r in self.page.eval_on_selector_all(
-            "#list tr.row",
-            "rows => rows.map(r => [r.closest('section').dataset.runner, r.querySelector('.chip').textContent,"
-            " r.querySelector('.vid').textContent])")]
+        return [
+            tuple(r)
+            for r in self.page.eval_on_selector_all(
+                "#list tr.row",
+                "rows => rows.map(r => [r.closest('section').dataset.runner, r.querySelector('.chip').textContent,"
+                " r.querySelector('.vid').textContent])",
+            )
+        ]
 
     def check_clean(self):
         assert [m for m in self.console if m[0] in ("error", "warning")] == []
@@ -103,8 +107,16 @@ def test_loads_clean_without_network(browser, crafted):
         assert p.page.text_content("#status").strip().endswith("FAILING")
         assert doc["corpus"]["sha256"][:12] in p.page.text_content("header")
         # the matrix has a row per family and a column per runner
-        assert p.page.eval_on_selector_all("#matrix thead th.rh", "t => t.map(x => x.textContent)") == ["py", "java", "cpp", "js"]
-        assert sorted(p.page.eval_on_selector_all("#matrix tbody th.gh", "t => t.map(x => x.textContent)")) == ["edge", "modes"]
+        assert p.page.eval_on_selector_all("#matrix thead th.rh", "t => t.map(x => x.textContent)") == [
+            "py",
+            "java",
+            "cpp",
+            "js",
+        ]
+        assert sorted(p.page.eval_on_selector_all("#matrix tbody th.gh", "t => t.map(x => x.textContent)")) == [
+            "edge",
+            "modes",
+        ]
         p.check_clean()
     finally:
         p.close()
@@ -116,10 +128,15 @@ def test_filters_change_matrix_and_list(browser, crafted):
     try:
         pg = p.page
         # default: anomalies (not pass), all runners
-        assert sorted(p.rows()) == sorted([
-            ("java", "fail", "sp_corp_admin/e-key"), ("java", "known divergence", "single/c-sur"),
-            ("cpp", "fail", "single/b-nul"),
-            ("js", "unexpected pass", "sp_user/a-ok"), ("js", "runner fault", "sp_admin/d-long")])
+        assert sorted(p.rows()) == sorted(
+            [
+                ("java", "fail", "sp_corp_admin/e-key"),
+                ("java", "known divergence", "single/c-sur"),
+                ("cpp", "fail", "single/b-nul"),
+                ("js", "unexpected pass", "sp_user/a-ok"),
+                ("js", "runner fault", "sp_admin/d-long"),
+            ]
+        )
         pg.select_option("#f-verdict", "fail")
         assert sorted(p.rows()) == [("cpp", "fail", "single/b-nul"), ("java", "fail", "sp_corp_admin/e-key")]
         pg.select_option("#f-verdict", "")  # all verdicts: passes are listed too
@@ -222,7 +239,9 @@ def test_large_compressed_report_pages_and_drills_down(browser, big):
         pg = p.page
         assert "report-detail" in path.read_text()[:10_000_000]
         pg.select_option("#f-verdict", "")  # 7,200 outcomes: lists are paginated
-        per_runner = pg.eval_on_selector_all("#list section.runner-list", "s => s.map(x => x.querySelectorAll('tr.row').length)")
+        per_runner = pg.eval_on_selector_all(
+            "#list section.runner-list", "s => s.map(x => x.querySelectorAll('tr.row').length)"
+        )
         assert len(per_runner) == 12 and max(per_runner) <= 20
         assert pg.locator("#list tr.row").count() <= 300
         pg.select_option("#f-runner", "node-crypto")

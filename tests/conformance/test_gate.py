@@ -23,8 +23,14 @@ def verdicts(report_dir: Path) -> dict[tuple[str, str], str]:
 
 
 def test_wrong_signature_gives_the_staged_diff(pytester, tmp_path):
-    r = pytester.runpytest_subprocess("--lang=bad", runner_flag("bad", "wrong-signature", "boom"),
-                                      "--vectors", str(SMALL), "--report-dir", str(tmp_path))
+    r = pytester.runpytest_subprocess(
+        "--lang=bad",
+        runner_flag("bad", "wrong-signature", "boom"),
+        "--vectors",
+        str(SMALL),
+        "--report-dir",
+        str(tmp_path),
+    )
     r.assert_outcomes(passed=3, failed=1)
     out = r.stdout.str()
     assert "test_vector[bad:single/small-marker-003]" in out
@@ -37,16 +43,28 @@ def test_wrong_signature_gives_the_staged_diff(pytester, tmp_path):
 
 def test_wrong_string_to_sign_breaks_first_stage_and_shows_other_runners(pytester, tmp_path):
     # the python reference runner is the "other runner" whose output the diff shows
-    r = pytester.runpytest_subprocess("--lang=python,bad", runner_flag("bad", "wrong-signature", "boom"),
-                                      "--vectors", str(SMALL), "--report-dir", str(tmp_path))
+    r = pytester.runpytest_subprocess(
+        "--lang=python,bad",
+        runner_flag("bad", "wrong-signature", "boom"),
+        "--vectors",
+        str(SMALL),
+        "--report-dir",
+        str(tmp_path),
+    )
     r.assert_outcomes(passed=7, failed=1)
     assert "other runners:" in r.stdout.str()
     assert "python-reference" in r.stdout.str().split("other runners:")[1]
 
 
 def test_crashing_runner_faults_only_its_vector(pytester, tmp_path):
-    r = pytester.runpytest_subprocess("--lang=python,crashy", runner_flag("crashy", "crash", "boom"),
-                                      "--vectors", str(SMALL), "--report-dir", str(tmp_path))
+    r = pytester.runpytest_subprocess(
+        "--lang=python,crashy",
+        runner_flag("crashy", "crash", "boom"),
+        "--vectors",
+        str(SMALL),
+        "--report-dir",
+        str(tmp_path),
+    )
     r.assert_outcomes(passed=7, failed=1)
     out = r.stdout.str()
     assert "RUNNER FAULT: runner exited with status 3" in out
@@ -100,7 +118,9 @@ divergences = "div.yaml"
 def test_unavailable_runner_skips_locally_and_fails_under_ci(pytester, tmp_path, monkeypatch):
     flag = "--runner=ghost=/nonexistent/signer --flag"
     monkeypatch.delenv("CI", raising=False)
-    r = pytester.runpytest_subprocess("--lang=ghost", flag, "--vectors", str(SMALL), "--report-dir", str(tmp_path), "-rs")
+    r = pytester.runpytest_subprocess(
+        "--lang=ghost", flag, "--vectors", str(SMALL), "--report-dir", str(tmp_path), "-rs"
+    )
     r.assert_outcomes(skipped=4)
     assert "cannot start `/nonexistent/signer --flag`" in r.stdout.str()
     monkeypatch.setenv("CI", "true")
@@ -126,8 +146,14 @@ def test_junit_xml_carries_the_verdicts(pytester, tmp_path):
     import xml.etree.ElementTree as ET
 
     junit = tmp_path / "junit.xml"
-    r = pytester.runpytest_subprocess("--lang=bad", runner_flag("bad", "crash", "boom"), "--vectors", str(SMALL),
-                                      f"--report-dir={tmp_path}", f"--junitxml={junit}")
+    r = pytester.runpytest_subprocess(
+        "--lang=bad",
+        runner_flag("bad", "crash", "boom"),
+        "--vectors",
+        str(SMALL),
+        f"--report-dir={tmp_path}",
+        f"--junitxml={junit}",
+    )
     r.assert_outcomes(passed=3, failed=1)
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
     props = {name: {p.get("name"): p.get("value") for p in c.iter("property")} for name, c in cases.items()}

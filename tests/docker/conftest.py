@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from appauth_conformance import images, matrix, vectors
-from appauth_conformance.backends.docker import LABEL, DockerBackend, DockerUnavailable
+from appauth_conformance.backends.docker import LABEL, DockerBackend
+from appauth_conformance.errors import DockerUnavailable
 
 CI = os.environ.get("CI", "").lower() == "true"
 SUITES = ("bookworm",)  # the defaults' base; the matrix tests bootstrap the others as needed
@@ -26,7 +27,9 @@ _engine_error: list = []
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "docker_no_engine: a docker test that runs without an engine (the unreachable path)")
+    config.addinivalue_line(
+        "markers", "docker_no_engine: a docker test that runs without an engine (the unreachable path)"
+    )
 
 
 def _engine() -> str | None:
@@ -114,8 +117,12 @@ def sample_vectors(tmp_path_factory):
             f"    expire_time: 160402060{i}\n    nonce: SnH6av1Ib8pp1xxXHU0BScJXj675eVq30XYqaNUDqN9N{i}\n"
             f"    app_key: ydesokF5NSAllsNdV40J599dTCZWZYvRSZeyx4A{i}\n  result: valid\n  flags:\n  - ordinary\n"
             for i, (mode, corp, user) in enumerate(
-                [("single", "", "zhou.qi@corp"), ("sp_user", "corp01", "alice"), ("sp_corp_admin", "corp01", ""),
-                 ("sp_admin", "", "")]
+                [
+                    ("single", "", "zhou.qi@corp"),
+                    ("sp_user", "corp01", "alice"),
+                    ("sp_corp_admin", "corp01", ""),
+                    ("sp_admin", "", ""),
+                ]
             )
         )
     )

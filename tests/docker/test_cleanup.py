@@ -32,7 +32,7 @@ def test_keyboard_interrupt_in_the_consumer_leaves_nothing(built, sample_vectors
     try:
         with pytest.raises(KeyboardInterrupt):
             with Session(spec, b) as s:
-                for o in s.run(_many(sample_vectors)):
+                for _o in s.run(_many(sample_vectors)):
                     seen += 1
                     if seen == 500:
                         assert len(session_containers(b.session)) == 1  # streaming, in its container
@@ -104,8 +104,14 @@ def test_sigterm_removes_the_containers(built, sample_vectors, session_container
         """
     )
     vector_file = str((ROOT / sample_vectors[0].file).resolve())
-    p = subprocess.Popen([sys.executable, "-c", code, vector_file], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = subprocess.Popen(
+        [sys.executable, "-c", code, vector_file],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         session = p.stdout.readline().strip()
         assert session, p.stderr.read()

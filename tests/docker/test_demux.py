@@ -56,7 +56,7 @@ def test_frames_split_anywhere_reach_the_right_pipe():
     proc = DockerProcess(_FakeBackend(3), "c0ffee", ours, "fake", "512m")
     proc._begin()
     want_out, want_err, wire = [], [], []
-    for i in range(3000):
+    for _i in range(3000):
         payload = rng.randbytes(rng.choice([0, 1, 7, 100, 5000, 70000]))
         stream = 1 if rng.random() < 0.8 else 2
         (want_out if stream == 1 else want_err).append(payload)
@@ -67,13 +67,15 @@ def test_frames_split_anywhere_reach_the_right_pipe():
         pos = 0
         while pos < len(data):  # awkward chunk sizes: headers and payloads split at random places
             step = rng.choice([1, 3, 8, 9, 4096, 65537])
-            engine.sendall(data[pos:pos + step])
+            engine.sendall(data[pos : pos + step])
             pos += step
         engine.shutdown(socket.SHUT_WR)
 
     results = {}
-    readers = [threading.Thread(target=lambda k=k, f=f: results.__setitem__(k, _read_all(f)))
-               for k, f in (("out", proc.stdout), ("err", proc.stderr))]
+    readers = [
+        threading.Thread(target=lambda k=k, f=f: results.__setitem__(k, _read_all(f)))
+        for k, f in (("out", proc.stdout), ("err", proc.stderr))
+    ]
     for t in readers:
         t.start()
     engine_side()

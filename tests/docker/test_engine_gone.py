@@ -87,10 +87,26 @@ def leftovers_removed():
 
 def test_engine_gone_mid_run_is_exit_2_and_keeps_results(tmp_path, built, leftovers_removed):
     relay = Relay(tmp_path / "engine.sock")
-    p = subprocess.Popen([sys.executable, "-m", "appauth_conformance.cli", "run", "--backend", "docker", "--lang", "js",
-                          "--report-dir", str(tmp_path / "out"), "--timeout", "5"],
-                         env={**os.environ, "DOCKER_HOST": f"unix://{relay.path}"},
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "appauth_conformance.cli",
+            "run",
+            "--backend",
+            "docker",
+            "--lang",
+            "js",
+            "--report-dir",
+            str(tmp_path / "out"),
+            "--timeout",
+            "5",
+        ],
+        env={**os.environ, "DOCKER_HOST": f"unix://{relay.path}"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert relay.streaming.wait(60), "the runner container never answered"
     relay.cut()
     out, err = p.communicate(timeout=120)

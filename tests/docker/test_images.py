@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from appauth_conformance import images, matrix
-from appauth_conformance.backends import RunnerUnavailable
 from appauth_conformance.backends.docker import DockerBackend
+from appauth_conformance.errors import RunnerUnavailable
 
 pytestmark = pytest.mark.docker
 
@@ -31,11 +31,13 @@ def test_default_images_build_from_the_bootstrapped_base(backend, built, bases):
     base = api.inspect_image(bases["bookworm"])
     for name, (spec, tag) in built.items():
         assert tag.startswith(f"appauth-conformance/{name}:")
-        dockerfile, files, ctx_tag, base_tag = backend.context(spec)
+        dockerfile, _files, ctx_tag, base_tag = backend.context(spec)
         assert ctx_tag == tag and base_tag == bases["bookworm"]
         assert dockerfile.count(f"FROM {bases['bookworm']}") >= 1
         layers = api.inspect_image(tag)["RootFS"]["Layers"]
-        assert layers[: len(base["RootFS"]["Layers"])] == base["RootFS"]["Layers"], f"{name} is not built on {bases['bookworm']}"
+        assert layers[: len(base["RootFS"]["Layers"])] == base["RootFS"]["Layers"], (
+            f"{name} is not built on {bases['bookworm']}"
+        )
         info = api.inspect_image(tag)
         assert info["Config"]["User"] == "1000:1000"
         assert info["Config"]["Labels"]["appauth-conformance"] == "1"
@@ -70,11 +72,21 @@ def test_matrix_names_and_families():
     assert [s.name for s in defaults] == ["python-reference", "java-reference", "cpp-reference", "js-reference"]
     names = [s.name for s in matrix.all_variants()]
     assert len(names) == len(set(names)) >= 10
-    for want in ("cpp-openssl-1.1.1", "cpp-openssl-trixie", "js-cryptojs-4.2.0", "java-jdk21", "python-bullseye",
-                 "python-trixie"):
+    for want in (
+        "cpp-openssl-1.1.1",
+        "cpp-openssl-trixie",
+        "js-cryptojs-4.2.0",
+        "java-jdk21",
+        "python-bullseye",
+        "python-trixie",
+    ):
         assert want in names
-    for alias, name in (("cpp-openssl-3.0", "cpp-reference"), ("java-jdk17", "java-reference"),
-                        ("js-cryptojs-3.1.9-1", "js-reference"), ("python-bookworm", "python-reference")):
+    for alias, name in (
+        ("cpp-openssl-3.0", "cpp-reference"),
+        ("java-jdk17", "java-reference"),
+        ("js-cryptojs-3.1.9-1", "js-reference"),
+        ("python-bookworm", "python-reference"),
+    ):
         assert matrix.variant(alias).name == name
     for s in matrix.all_variants():
         assert s.family == f"{s.language}-reference"
@@ -86,7 +98,7 @@ def test_second_prepare_builds_nothing(built, monkeypatch):
     b = DockerBackend()
     calls = []
     monkeypatch.setattr(b.api, "build", lambda *a, **k: calls.append(k) or iter(()))
-    for name, (spec, tag) in built.items():
+    for _name, (spec, tag) in built.items():
         assert b.prepare(spec)["image"] == tag
     assert calls == [] and b.builds == 0
 
@@ -99,7 +111,9 @@ def test_changing_one_runner_rebuilds_only_its_image(built, tmp_path):
     copy = dataclasses.replace(ref, source=src)
     assert b.context(copy)[2] == ref_tag  # same content, same tag
     runner = src / "runner.py"
-    runner.write_text(runner.read_text() + "\n# a comment changed by test_changing_one_runner_rebuilds_only_its_image\n")
+    runner.write_text(
+        runner.read_text() + "\n# a comment changed by test_changing_one_runner_rebuilds_only_its_image\n"
+    )
     new_tag = b.context(copy)[2]
     assert new_tag != ref_tag
     for name, (spec, tag) in built.items():
@@ -108,7 +122,7 @@ def test_changing_one_runner_rebuilds_only_its_image(built, tmp_path):
     try:
         assert b.prepare(copy)["image"] == new_tag
         assert b.builds == 1
-        for name, (spec, tag) in built.items():
+        for spec, _tag in built.values():
             b.prepare(spec)
         assert b.builds == 1  # nothing else was rebuilt
     finally:
@@ -135,14 +149,15 @@ def test_a_failing_build_names_the_step_and_its_log(bases, tmp_path):
 
 
 def test_user_dockerfile_and_image_specs(built, tmp_path):
-    from appauth_conformance.runners import RunnerSpec
+    from appauth_conformance.model import RunnerSpec
 
     _, py_tag = built["python-reference"]
     ctx = tmp_path / "mine"
     ctx.mkdir()
     (ctx / "Dockerfile").write_text(f"FROM {py_tag}\n")
-    spec = matrix.with_docker(RunnerSpec(name="mine", language="python", command=("python3", "runner.py")),
-                              dockerfile=ctx / "Dockerfile")
+    spec = matrix.with_docker(
+        RunnerSpec(name="mine", language="python", command=("python3", "runner.py")), dockerfile=ctx / "Dockerfile"
+    )
     b = DockerBackend()
     try:
         tag = b.prepare(spec)["image"]
@@ -156,7 +171,9 @@ def test_user_dockerfile_and_image_specs(built, tmp_path):
         assert b.prepare(img)["image"] == py_tag
         with Session(img, b) as s:
             assert s.start()["name"] == "python-reference"
-        missing = matrix.with_docker(RunnerSpec(name="nope", language="python", command=()), image="appauth-conformance/none:0")
+        missing = matrix.with_docker(
+            RunnerSpec(name="nope", language="python", command=()), image="appauth-conformance/none:0"
+        )
         with pytest.raises(RunnerUnavailable, match="not in the local engine"):
             b.prepare(missing)
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from appauth_conformance import images, matrix
@@ -53,7 +52,7 @@ def _probe(backend, tag: str) -> dict[str, str]:
 
 
 def test_runner_container_settings(backend, built):
-    spec, tag = built["java-reference"]
+    spec, _tag = built["java-reference"]
     api = images.client().api
     with Session(spec, backend, timeout=30) as s:
         s.start()
@@ -71,11 +70,12 @@ def test_runner_container_settings(backend, built):
 
 def test_out_of_memory_is_reported(backend, built):
     """A runner that outgrows the memory limit is killed, and describe_exit says so."""
-    spec, tag = built["python-reference"]
-    from appauth_conformance.runners import RunnerSpec
+    _spec, tag = built["python-reference"]
+    from appauth_conformance.model import RunnerSpec
 
-    hog = matrix.with_docker(RunnerSpec(name="memory-hog", language="python",
-                                        command=("python3", "-c", "b = b'x' * (1 << 30)")), image=tag)
+    hog = matrix.with_docker(
+        RunnerSpec(name="memory-hog", language="python", command=("python3", "-c", "b = b'x' * (1 << 30)")), image=tag
+    )
     backend.prepare(hog)
     proc = backend.start(hog)
     try:

@@ -38,7 +38,9 @@ def test_variants_report_what_they_pin(backend, bases):
     for name, prefix in want.items():
         spec = matrix.variant(name)
         if not images.image_exists(images.base_tag(spec.docker["suite"])):
-            pytest.skip(f"base {spec.docker['suite']} not bootstrapped: appauth-conformance images bootstrap --suite {spec.docker['suite']}")
+            pytest.skip(
+                f"base {spec.docker['suite']} not bootstrapped: appauth-conformance images bootstrap --suite {spec.docker['suite']}"
+            )
         backend.prepare(spec)
         with Session(spec, backend, timeout=30) as s:
             hello = s.start()

@@ -6,8 +6,7 @@ import pytest
 
 from appauth_conformance import images, matrix
 from appauth_conformance.backends import make_backend
-from appauth_conformance.backends.docker import DockerUnavailable
-from appauth_conformance.runners import UsageError
+from appauth_conformance.errors import DockerUnavailable, UsageError
 
 pytestmark = [pytest.mark.docker, pytest.mark.docker_no_engine]
 
@@ -46,7 +45,9 @@ def test_host_mirror_is_read_from_apt_sources(monkeypatch, tmp_path):
     monkeypatch.setattr(images, "APT_SOURCES", tmp_path / "sources.list")
     monkeypatch.setattr(images, "APT_SOURCES_DIR", d)
     assert images.host_mirror() == "http://mirror.example.org/debian"
-    (tmp_path / "sources.list").write_text("# old style\ndeb [arch=amd64] http://ftp.example.net/debian/ bookworm main\n")
+    (tmp_path / "sources.list").write_text(
+        "# old style\ndeb [arch=amd64] http://ftp.example.net/debian/ bookworm main\n"
+    )
     assert images.host_mirror() == "http://ftp.example.net/debian"
     monkeypatch.setattr(images, "APT_SOURCES", tmp_path / "none")
     monkeypatch.setattr(images, "APT_SOURCES_DIR", tmp_path / "none.d")

@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.install, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 CI = os.environ.get("CI", "").lower() == "true"
 
-SIGNER = '''\
+SIGNER = """\
 import hashlib, hmac, json, sys
 
 LAYOUT = {"single": ("app_id", "user_id"), "sp_user": ("app_id", "corp_id", "user_id"),
@@ -48,24 +48,28 @@ for line in sys.stdin:
     except UnicodeEncodeError as e:
         out = {"seq": r["seq"], "error": {"type": "UnicodeEncodeError", "message": str(e)}}
     print(json.dumps(out), flush=True)
-'''
+"""
 
-PYPROJECT = '''\
+PYPROJECT = """\
 [project]
 name = "team-service"
 version = "1.0"
 
 [tool.appauth-conformance.runners.team-signer]
 command = ["{python}", "signer.py"]
-'''
+"""
 
 
 def run(argv, cwd, *, env=None, check=True, timeout=900) -> subprocess.CompletedProcess:
-    p = subprocess.run(argv, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                       timeout=timeout)
+    p = subprocess.run(
+        argv, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )
     if check and p.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, argv))} exited {p.returncode}\n--- stdout ---\n{p.stdout[-4000:]}"
-                    f"\n--- stderr ---\n{p.stderr[-4000:]}", pytrace=False)
+        pytest.fail(
+            f"{' '.join(map(str, argv))} exited {p.returncode}\n--- stdout ---\n{p.stdout[-4000:]}"
+            f"\n--- stderr ---\n{p.stderr[-4000:]}",
+            pytrace=False,
+        )
     return p
 
 
@@ -92,8 +96,8 @@ def dists(tmp_path_factory) -> dict[str, str]:
     run([*git, "init", "-q"], src)
     run([*git, "add", "-A"], src)
     run([*git, "commit", "-qm", "clean copy"], src)
-    wheel, = (base / "out").glob("*.whl")
-    sdist, = (base / "out").glob("*.tar.gz")
+    (wheel,) = (base / "out").glob("*.whl")
+    (sdist,) = (base / "out").glob("*.tar.gz")
     return {"wheel": str(wheel), "sdist": str(sdist), "git": f"git+file://{src}", "_copy": str(src)}
 
 
@@ -102,14 +106,18 @@ class Venv:
         self.path = path
         self.python = str(path / "bin" / "python")
         self.script = str(path / "bin" / "appauth-conformance")
-        self.site = Path(run([self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             path).stdout.strip())
+        self.site = Path(
+            run([self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], path).stdout.strip()
+        )
         self.package = self.site / "appauth_conformance"
 
 
 def make_venv(where: Path, target: str) -> Venv:
     run([sys.executable, "-m", "venv", str(where)], where.parent)
-    run([str(where / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", target], where.parent)
+    run(
+        [str(where / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", target],
+        where.parent,
+    )
     return Venv(where)
 
 
@@ -123,8 +131,11 @@ def team_project(where: Path) -> Path:
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def read_only(argv: list[str], venv: Venv) -> list[str]:
@@ -149,8 +160,11 @@ def test_a_team_repository_runs_the_gate_and_the_cli(installed, dists, tmp_path)
         for p in [venv.package, *venv.package.rglob("*")]:
             p.chmod(p.stat().st_mode & ~0o222)
     # the gate: every runner measured (CI=true turns a skip into a failure)
-    gate = run(read_only([venv.python, "-m", "pytest", "--lang=all", "-p", "no:randomly", "-q"], venv), team,
-               env={"CI": "true"})
+    gate = run(
+        read_only([venv.python, "-m", "pytest", "--lang=all", "-p", "no:randomly", "-q"], venv),
+        team,
+        env={"CI": "true"},
+    )
     summary = gate.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"\d+ passed, \d+ xfailed in [\d.]+s( \(.*\))?", summary), summary
     results = json.loads((team / ".appauth-conformance" / "results.json").read_text())
@@ -159,8 +173,9 @@ def test_a_team_repository_runs_the_gate_and_the_cli(installed, dists, tmp_path)
     assert not any(r.get("unavailable") for r in results["runners"])
     assert {o["verdict"] for o in results["outcomes"]} <= {"pass", "known-divergence"}
     # the same without pytest
-    cli = run(read_only([venv.script, "run", "--lang", "all", "--report-dir", "cli-report"], venv), team,
-              env={"CI": "true"})
+    cli = run(
+        read_only([venv.script, "run", "--lang", "all", "--report-dir", "cli-report"], venv), team, env={"CI": "true"}
+    )
     assert "team-signer" in cli.stdout and "FAIL" not in cli.stdout
     assert (team / "cli-report" / "report.html").is_file()
     # nothing was written into the installed package, and nothing in it points back into a checkout
@@ -184,8 +199,11 @@ def test_everything_else_works_from_the_team_repository(dists, tmp_path):
     # pytest 9 answers a single --version before loading plugins; -VV lists them with their versions
     assert f"appauth-conformance-{__version__}" in run([venv.python, "-m", "pytest", "-VV"], team).stdout
     # a runner declared on the command line, a non-conforming one: exit 1 and the failure named
-    bad = run([cli, "run", "--lang", "upper", "--runner", "upper={python} signer.py --upper",
-               "--report-dir", "upper"], team, check=False)
+    bad = run(
+        [cli, "run", "--lang", "upper", "--runner", "upper={python} signer.py --upper", "--report-dir", "upper"],
+        team,
+        check=False,
+    )
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "upper" in bad.stdout and "FAIL" in bad.stdout
     # appauth-conformance.toml in another folder of the team's repository
@@ -197,9 +215,17 @@ def test_everything_else_works_from_the_team_repository(dists, tmp_path):
     # the team's own vector file: check, export, run it
     own = team / "vectors" / "ours.yaml"
     own.parent.mkdir()
-    packaged = json.loads(run([venv.python, "-c",
-                               "import json; from appauth_conformance import resources; "
-                               "print(json.dumps(str(resources.VECTORS / 'single.yaml')))"], team).stdout)
+    packaged = json.loads(
+        run(
+            [
+                venv.python,
+                "-c",
+                "import json; from appauth_conformance import resources; "
+                "print(json.dumps(str(resources.VECTORS / 'single.yaml')))",
+            ],
+            team,
+        ).stdout
+    )
     shutil.copy(packaged, own)
     assert "ok:" in run([cli, "vectors", "check", str(own)], team).stdout
     run([cli, "vectors", "export", str(own), "--out", "ours.json"], team)
@@ -210,8 +236,22 @@ def test_everything_else_works_from_the_team_repository(dists, tmp_path):
     assert (team / "rendered" / "report.md").is_file()
     assert run([cli, "report", "compare", "own/results.json", "own/results.json"], team).returncode == 0
     # fuzz --save writes into the team's project by default, never into the package
-    fz = run([cli, "fuzz", "--lang", "upper", "--runner", "upper={python} signer.py --upper", "--count", "300",
-              "--save", "--no-shrink"], team, check=False)
+    fz = run(
+        [
+            cli,
+            "fuzz",
+            "--lang",
+            "upper",
+            "--runner",
+            "upper={python} signer.py --upper",
+            "--count",
+            "300",
+            "--save",
+            "--no-shrink",
+        ],
+        team,
+        check=False,
+    )
     assert fz.returncode == 1, fz.stdout + fz.stderr  # a new divergence: the upper-case hex
     saved = list((team / "appauth-conformance-regressions").glob("*.yaml"))
     assert saved, fz.stdout
@@ -221,8 +261,11 @@ def test_everything_else_works_from_the_team_repository(dists, tmp_path):
 
 @pytest.mark.docker
 def test_docker_images_are_built_from_the_packaged_runner_sources(dists, tmp_path):
-    probe = subprocess.run([sys.executable, "-c", "from appauth_conformance.images import client; client()"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [sys.executable, "-c", "from appauth_conformance.images import client; client()"],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != 0:
         reason = f"no Docker engine: {probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else ''}"
         if CI:
@@ -230,8 +273,9 @@ def test_docker_images_are_built_from_the_packaged_runner_sources(dists, tmp_pat
         pytest.skip(reason)
     venv = make_venv(tmp_path / "venv", dists["wheel"])
     team = team_project(tmp_path / "team-service")
-    out = run(read_only([venv.script, "run", "--backend", "docker", "--lang", "python,cpp"], venv), team,
-              env={"CI": "true"})
+    out = run(
+        read_only([venv.script, "run", "--backend", "docker", "--lang", "python,cpp"], venv), team, env={"CI": "true"}
+    )
     results = json.loads((team / ".appauth-conformance" / "results.json").read_text())
     assert {r["name"] for r in results["runners"]} == {"python-reference", "cpp-reference"}, out.stdout
     assert all(r["backend"] == "docker" and r.get("image") for r in results["runners"])

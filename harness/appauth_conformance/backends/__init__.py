@@ -9,14 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-
-class RunnerUnavailable(Exception):
-    """A runner cannot be built or started here (missing toolchain, failed build); the message says how to fix it."""
-
-
-class BackendGone(Exception):
-    """The backend itself stopped working mid-run (the Docker engine went away): a set-up error, not a
-    verdict on any runner. The message says how to bring it back."""
+from ..errors import UsageError
 
 
 class Process(Protocol):
@@ -47,6 +40,4 @@ def make_backend(name: str, **options):
         from .docker import DockerBackend
 
         return DockerBackend(**options)
-    from ..runners import UsageError
-
     raise UsageError(f"unknown backend {name!r}; use --backend=local or --backend=docker")

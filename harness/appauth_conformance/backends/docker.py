@@ -29,12 +29,13 @@ import time
 import uuid
 import weakref
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
-from . import BackendGone, RunnerUnavailable
-from ..runners import RUNNERS_DIR, RunnerSpec, UsageError
+from ..errors import BackendGone, RunnerUnavailable, UsageError
+from ..model import RunnerSpec
+from ..runners import RUNNERS_DIR
 
 LABEL = "appauth-conformance"
 SESSION_LABEL = f"{LABEL}.session"
@@ -46,10 +47,6 @@ STEP_LOG_LINES = 30
 
 def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-class DockerUnavailable(UsageError):
-    """No Docker engine is reachable; the message says how to start one or to use --backend=local."""
 
 
 def default_ca_bundle() -> str | None:
@@ -109,7 +106,7 @@ def _condense(step: str, width: int = 110) -> str:
 
 # -- cleanup on every exit path --------------------------------------------------------------------
 
-_live: "weakref.WeakSet[DockerBackend]" = weakref.WeakSet()
+_live: weakref.WeakSet[DockerBackend] = weakref.WeakSet()
 _hooks_installed = False
 _hooks_lock = threading.Lock()
 
@@ -229,7 +226,7 @@ def _set_pipe_size(fd: int, size: int = 1 << 20) -> None:
 class DockerProcess:
     """A running container that looks like subprocess.Popen(stdin=PIPE, stdout=PIPE, stderr=PIPE, bufsize=0)."""
 
-    def __init__(self, backend: "DockerBackend", container_id: str, sock_io, name: str, mem_limit: str):
+    def __init__(self, backend: DockerBackend, container_id: str, sock_io, name: str, mem_limit: str):
         self.backend = backend
         self.id = container_id
         self.name = name
@@ -278,7 +275,7 @@ class DockerProcess:
                     if remaining:
                         take = min(remaining, n - pos)
                         if fd not in dead:
-                            self._write_all(fd, view[pos:pos + take], dead)
+                            self._write_all(fd, view[pos : pos + take], dead)
                         pos += take
                         remaining -= take
                         continue
@@ -286,7 +283,7 @@ class DockerProcess:
                     if n - pos < need:
                         head += bytes(view[pos:])
                         break
-                    hdr = head + bytes(view[pos:pos + need])
+                    hdr = head + bytes(view[pos : pos + need])
                     head = b""
                     pos += need
                     fd = fds.get(hdr[0], self._w_err)  # 1 stdout, 2 stderr; anything else is for humans
@@ -420,10 +417,19 @@ class DockerBackend:
 
     name = "docker"
 
-    def __init__(self, base_image: str | None = None, ca_bundle: str | None = None,
-                 progress: Callable[[str], None] | None | str = "stderr", mirror: str | None = None, *,
-                 mem_limit: str = "512m", pids_limit: int = 256, tmpfs_size: str = "64m",
-                 uid: int = 1000, client=None):
+    def __init__(
+        self,
+        base_image: str | None = None,
+        ca_bundle: str | None = None,
+        progress: Callable[[str], None] | str | None = "stderr",
+        mirror: str | None = None,
+        *,
+        mem_limit: str = "512m",
+        pids_limit: int = 256,
+        tmpfs_size: str = "64m",
+        uid: int = 1000,
+        client=None,
+    ):
         from .. import images
 
         self.base_image = base_image
@@ -540,13 +546,19 @@ class DockerBackend:
         for folder in (spec.source, RUNNERS_DIR / spec.language):
             if folder is not None and (Path(folder) / t).is_file():
                 return Path(folder) / t
-        raise RunnerUnavailable(f"{spec.name}: Dockerfile template {t} not found in {spec.source or RUNNERS_DIR / spec.language}")
+        raise RunnerUnavailable(
+            f"{spec.name}: Dockerfile template {t} not found in {spec.source or RUNNERS_DIR / spec.language}"
+        )
 
     def render(self, spec: RunnerSpec, template: Path, base: str, suite: str, sources: list[str]) -> str:
         import jinja2
 
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template.parent)), undefined=jinja2.StrictUndefined,
-                                 keep_trailing_newline=True, autoescape=False)
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(template.parent)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
         env.filters["shquote"] = shlex.quote
         command = _in_container(spec.docker.get("command") or spec.command)
         variables = {
@@ -583,7 +595,7 @@ class DockerBackend:
                     "(`docker load`, or declare a Dockerfile instead)"
                 ) from None
         else:
-            dockerfile, files, tag, base = self.context(rspec)
+            _dockerfile, files, tag, base = self.context(rspec)
             with self._lock:
                 lock = self._build_locks.setdefault(tag, threading.Lock())
             with lock:
@@ -609,8 +621,15 @@ class DockerBackend:
         error = None
         try:
             stream = self.api.build(
-                fileobj=_tar(files), custom_context=True, tag=tag, dockerfile=dockerfile, rm=True, forcerm=True,
-                pull=False, decode=True, labels={LABEL: "1", f"{LABEL}.runner": name},
+                fileobj=_tar(files),
+                custom_context=True,
+                tag=tag,
+                dockerfile=dockerfile,
+                rm=True,
+                forcerm=True,
+                pull=False,
+                decode=True,
+                labels={LABEL: "1", f"{LABEL}.runner": name},
             )
             for chunk in stream:
                 if "stream" in chunk:
@@ -643,10 +662,17 @@ class DockerBackend:
         if error is not None:
             tail = "\n".join(list(log)[-STEP_LOG_LINES:])
             hint = ""
-            if step.startswith("Step 1/") or "pull access denied" in error or "registry" in error or "not found" in error.lower() and base in error:
+            if (
+                step.startswith("Step 1/")
+                or "pull access denied" in error
+                or "registry" in error
+                or ("not found" in error.lower() and base in error)
+            ):
                 suite = spec.docker.get("suite", "SUITE")
-                hint = (f"\nThe base image {base} is not in the local engine: make it with "
-                        f"`appauth-conformance images bootstrap --suite {suite}` or give one with --base-image.")
+                hint = (
+                    f"\nThe base image {base} is not in the local engine: make it with "
+                    f"`appauth-conformance images bootstrap --suite {suite}` or give one with --base-image."
+                )
             raise RunnerUnavailable(
                 f"{name}: building image {tag} failed at {step}\n{error.strip()}"
                 + (f"\n--- last {min(len(log), STEP_LOG_LINES)} lines of that step ---\n{tail}" if tail else "")
@@ -735,11 +761,14 @@ class DockerBackend:
                     except OSError:
                         pass
             if isinstance(e, APIError):
-                raise RunnerUnavailable(f"{spec.name}: cannot start a container from {tag}: {e.explanation or e}") from None
+                raise RunnerUnavailable(
+                    f"{spec.name}: cannot start a container from {tag}: {e.explanation or e}"
+                ) from None
             if isinstance(e, Exception):  # connection refused / reset: the engine itself is gone
                 raise BackendGone(
                     f"the Docker engine stopped answering while starting {spec.name} ({type(e).__name__}: {e}); "
-                    "start it again (scripts/docker-up.sh) and re-run, or use --backend=local") from None
+                    "start it again (scripts/docker-up.sh) and re-run, or use --backend=local"
+                ) from None
             raise
         return proc
 
@@ -775,7 +804,10 @@ class DockerBackend:
         """Ids of the containers of this backend the engine still has (running or not)."""
         if not self._started:
             return []
-        return [c["Id"] for c in self.api.containers(all=True, quiet=True, filters={"label": f"{SESSION_LABEL}={self.session}"})]
+        return [
+            c["Id"]
+            for c in self.api.containers(all=True, quiet=True, filters={"label": f"{SESSION_LABEL}={self.session}"})
+        ]
 
     def close(self) -> None:
         """Remove every container this backend started; safe to call more than once."""

@@ -10,12 +10,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from . import RunnerUnavailable
-from ..runners import RunnerSpec
+from ..errors import RunnerUnavailable
+from ..model import RunnerSpec
 
 
 def cache_root() -> Path:
-    base = os.environ.get("APPAUTH_CONFORMANCE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "appauth-conformance"
+    base = (
+        os.environ.get("APPAUTH_CONFORMANCE_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "appauth-conformance"
+    )
     return Path(base)
 
 
@@ -44,8 +47,11 @@ def check_tools(spec: RunnerSpec, headers: bool = True) -> None:
                 "(or run with --backend=docker)"
             )
         if tool.header and headers:
-            probe = subprocess.run([tool.command, "-fsyntax-only", "-x", "c++", "-"], input=f"#include <{tool.header}>\n".encode(),
-                                   capture_output=True)
+            probe = subprocess.run(
+                [tool.command, "-fsyntax-only", "-x", "c++", "-"],
+                input=f"#include <{tool.header}>\n".encode(),
+                capture_output=True,
+            )
             if probe.returncode != 0:
                 raise RunnerUnavailable(
                     f"{spec.name}: the header <{tool.header}> is missing; install it with `apt-get install {tool.debian_package}`"
@@ -57,7 +63,9 @@ def run_build(spec: RunnerSpec, cwd: Path) -> None:
         try:
             r = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env={**os.environ, **spec.env})
         except OSError as e:
-            raise RunnerUnavailable(f"{spec.name}: cannot run build step `{' '.join(argv)}`: {e.strerror or e}") from None
+            raise RunnerUnavailable(
+                f"{spec.name}: cannot run build step `{' '.join(argv)}`: {e.strerror or e}"
+            ) from None
         if r.returncode != 0:
             tail = (r.stdout + r.stderr).strip()[-2000:]
             raise RunnerUnavailable(f"{spec.name}: build step `{' '.join(argv)}` failed ({r.returncode}):\n{tail}")
@@ -117,10 +125,20 @@ class LocalBackend:
         cwd = self.built.get(spec.name) or Path(self.prepare(spec)["build_dir"])
         argv = spec.argv()
         try:
-            return LocalProcess(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env={**os.environ, **spec.env}, bufsize=0, start_new_session=True)
+            return LocalProcess(
+                argv,
+                cwd=cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, **spec.env},
+                bufsize=0,
+                start_new_session=True,
+            )
         except OSError as e:
-            raise RunnerUnavailable(f"{spec.name}: cannot start `{' '.join(argv)}` in {cwd}: {e.strerror or e}") from None
+            raise RunnerUnavailable(
+                f"{spec.name}: cannot start `{' '.join(argv)}` in {cwd}: {e.strerror or e}"
+            ) from None
 
     def close(self) -> None:
         pass

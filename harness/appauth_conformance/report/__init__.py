@@ -12,8 +12,6 @@ and never judge or diff again. `compare.py` compares two documents.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,20 +19,27 @@ import jinja2
 import jsonschema
 
 from .. import resources
+from ..errors import ResultsError
+from ..files import write_atomic
 from ..results import SCHEMA_ID
 from . import model
 from .model import VERDICT_LABEL, Summary
 
-__all__ = ["ResultsError", "SCHEMA_PATH", "load", "validate", "render_markdown", "render_html", "write_reports", "write_reports_after_run"]
+__all__ = [
+    "SCHEMA_PATH",
+    "ResultsError",
+    "load",
+    "render_html",
+    "render_markdown",
+    "validate",
+    "write_reports",
+    "write_reports_after_run",
+]
 
 SCHEMA_PATH = resources.SCHEMAS / "results.json"
 TEMPLATES = resources.TEMPLATES
 
 MD_LIMIT = 60_000  # GitHub comments hold 65,536 characters; the step summary 1 MiB
-
-
-class ResultsError(ValueError):
-    """A results.json that cannot be read or does not match the schema; the message names the file."""
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +57,8 @@ def validate(doc, name: str = "results document") -> None:
     if isinstance(doc, dict) and doc.get("schema") != SCHEMA_ID:
         raise ResultsError(
             f"{name}: schema {doc.get('schema')!r} is not {SCHEMA_ID!r}, the only results layout this version "
-            "reads; re-run the suite with this version, or render with the version that wrote it")
+            "reads; re-run the suite with this version, or render with the version that wrote it"
+        )
     # Passing outcomes are most of a document and have one shape: exactly {vector, runner, verdict: pass}
     # with string values. Those are checked here directly (the schema says exactly that of them);
     # jsonschema checks everything else, and error paths are mapped back to the full document.
@@ -91,8 +97,13 @@ def validate(doc, name: str = "results document") -> None:
 
 
 def _plain_pass(o) -> bool:
-    return (type(o) is dict and len(o) == 3 and o.get("verdict") == "pass"
-            and type(o.get("vector")) is str and type(o.get("runner")) is str)
+    return (
+        type(o) is dict
+        and len(o) == 3
+        and o.get("verdict") == "pass"
+        and type(o.get("vector")) is str
+        and type(o.get("runner")) is str
+    )
 
 
 def load(path) -> dict:
@@ -105,8 +116,10 @@ def load(path) -> dict:
     try:
         doc = json.loads(raw)
     except json.JSONDecodeError as e:
-        raise ResultsError(f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg} (a results.json is written "
-                           "atomically, so a half file means it was not written by appauth-conformance)") from None
+        raise ResultsError(
+            f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg} (a results.json is written "
+            "atomically, so a half file means it was not written by appauth-conformance)"
+        ) from None
     validate(doc, str(path))
     return doc
 
@@ -171,10 +184,17 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 def _runner_line(rv) -> str:
     c = rv.counts
-    parts = [_plural(c[v], one, many) for v, one, many in (
-        ("fail", "failure", None), ("unexpected-pass", "unexpected pass", "unexpected passes"),
-        ("runner-fault", "runner fault", None), ("known-divergence", "known divergence", None),
-        ("skipped", "skipped", "skipped")) if c[v]]
+    parts = [
+        _plural(c[v], one, many)
+        for v, one, many in (
+            ("fail", "failure", None),
+            ("unexpected-pass", "unexpected pass", "unexpected passes"),
+            ("runner-fault", "runner fault", None),
+            ("known-divergence", "known divergence", None),
+            ("skipped", "skipped", "skipped"),
+        )
+        if c[v]
+    ]
     parts.append(f"{c['pass']:,}/{rv.total:,} pass")
     return " · ".join(parts)
 
@@ -194,14 +214,18 @@ def _group_line(group, titles: dict[str, str], examples: int = 4) -> str:
         if a.error:
             out.append(f" · error {_code(a.error.get('type'), 60)}: {_md(a.error.get('message'), 120)}")
         if a.diagnosis:
-            out.append(" · diagnosis: " + "; ".join(f"{_md(titles.get(d, d), 100)} ({_code(d)})" for d in a.diagnosis[:3]))
+            out.append(
+                " · diagnosis: " + "; ".join(f"{_md(titles.get(d, d), 100)} ({_code(d)})" for d in a.diagnosis[:3])
+            )
             if len(a.diagnosis) > 3:
                 out.append(f" and {len(a.diagnosis) - 3} more")
         elif a.stage in ("string-to-sign", "signature"):
             out.append(" · no known mistake explains it")
         if a.reason:
             out.append(f" · {_md(a.reason, 160)}")
-    shown = ", ".join(f"{_code(x.vector)}" + (f" <sub>{_md(x.where)}</sub>" if n == 1 else "") for x in group[:examples])
+    shown = ", ".join(
+        f"{_code(x.vector)}" + (f" <sub>{_md(x.where)}</sub>" if n == 1 else "") for x in group[:examples]
+    )
     out.append(f" — {shown}" + (f" and {n - examples:,} more" if n > examples else ""))
     return "".join(out)
 
@@ -225,10 +249,17 @@ def _timing(rv) -> str:
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False, default=False),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.ChainableUndefined,
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html.j2", "html"), default_for_string=False, default=False
+        ),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.ChainableUndefined,
     )
-    env.filters.update(when=_when, md=_md, code=_code, cellcode=lambda v, limit=60: _code(v, limit, table=True) or "—", cell=_cell)
+    env.filters.update(
+        when=_when, md=_md, code=_code, cellcode=lambda v, limit=60: _code(v, limit, table=True) or "—", cell=_cell
+    )
     return env
 
 
@@ -241,16 +272,27 @@ def render_markdown(doc: dict) -> str:
     flags = s.anomalous_flags()
     text = ""
     for cap, reason_cap, flag_cap in ((20, 10, 25), (10, 5, 15), (5, 3, 10), (1, 1, 5), (0, 0, 0)):
-        text = environment().get_template("report.md.j2").render(
-            doc=doc, s=s, corpus_short=model.short_hash(doc["corpus"]["sha256"]),
-            command=" ".join(doc.get("command") or []),
-            flag_rows=flags[:flag_cap], flags_more=max(0, len(flags) - flag_cap),
-            flags_clean=len(s.flags) - len(flags),
-            cap=cap, reason_cap=reason_cap, LABEL=VERDICT_LABEL,
-            cellfmt=_cellfmt, runner_line=_runner_line, timing=_timing,
-            group_line=lambda g: _group_line(g, s.diagnoses),
-            more_count=lambda groups: f"{sum(len(g) for g in groups):,}",
-            stages_of=lambda items: ", ".join(sorted({a.stage or "no stage" for a in items})),
+        text = (
+            environment()
+            .get_template("report.md.j2")
+            .render(
+                doc=doc,
+                s=s,
+                corpus_short=model.short_hash(doc["corpus"]["sha256"]),
+                command=" ".join(doc.get("command") or []),
+                flag_rows=flags[:flag_cap],
+                flags_more=max(0, len(flags) - flag_cap),
+                flags_clean=len(s.flags) - len(flags),
+                cap=cap,
+                reason_cap=reason_cap,
+                LABEL=VERDICT_LABEL,
+                cellfmt=_cellfmt,
+                runner_line=_runner_line,
+                timing=_timing,
+                group_line=lambda g: _group_line(g, s.diagnoses),
+                more_count=lambda groups: f"{sum(len(g) for g in groups):,}",
+                stages_of=lambda items: ", ".join(sorted({a.stage or "no stage" for a in items})),
+            )
         )
         if len(text) <= MD_LIMIT:
             break
@@ -266,22 +308,6 @@ def render_html(doc: dict, *, compress: bool | None = None) -> str:
     return render(doc, environment(), compress)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Temporary file in the same folder (unique per writer), fsync, rename over the target."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(name)
-    try:
-        with open(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_reports(results_path, out_dir=None) -> list[Path]:
     """Render report.md and report.html from a results.json into out_dir (default: its folder).
 
@@ -294,7 +320,7 @@ def write_reports(results_path, out_dir=None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     rendered = [(out / "report.md", render_markdown(doc)), (out / "report.html", render_html(doc))]
     for path, text in rendered:
-        _write_atomic(path, text)
+        write_atomic(path, text)
     return [p for p, _ in rendered]
 
 

@@ -12,20 +12,29 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import ResultsError, load, write_reports
+from ..errors import ResultsError
+from . import load, write_reports
 from .compare import compare
 
 
 def parser(prog: str = "appauth-conformance report") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Render and compare conformance results (results.json).")
     sub = p.add_subparsers(dest="command", required=True, metavar="{render,compare}")
-    r = sub.add_parser("render", help="write report.md and report.html from a results.json",
-                       description="Write report.md and report.html (atomically) from a results.json.")
+    r = sub.add_parser(
+        "render",
+        help="write report.md and report.html from a results.json",
+        description="Write report.md and report.html (atomically) from a results.json.",
+    )
     r.add_argument("results", metavar="RESULTS.json")
-    r.add_argument("--out", metavar="DIR", default=None, help="folder for the reports (default: the folder of RESULTS.json)")
-    c = sub.add_parser("compare", help="compare two results.json; exit 1 on a regression",
-                       description="Compare two results.json files. Exit 0: no regression; 1: regression "
-                                   "(new failure, lost outcome, runner removed, incomplete new run); 2: unusable input.")
+    r.add_argument(
+        "--out", metavar="DIR", default=None, help="folder for the reports (default: the folder of RESULTS.json)"
+    )
+    c = sub.add_parser(
+        "compare",
+        help="compare two results.json; exit 1 on a regression",
+        description="Compare two results.json files. Exit 0: no regression; 1: regression "
+        "(new failure, lost outcome, runner removed, incomplete new run); 2: unusable input.",
+    )
     c.add_argument("old", metavar="OLD.json")
     c.add_argument("new", metavar="NEW.json")
     return p

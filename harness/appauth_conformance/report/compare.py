@@ -132,13 +132,26 @@ class Comparison:
         for name, r in self.runners.items():
             if r.empty:
                 continue
-            counts = [_n(len(items), one, many) for items, one, many in (
-                (r.new_failures, "new failure", None), (r.lost, "lost outcome", None), (r.fixes, "fix", "fixes"),
-                (r.changed_outputs, "changed output", None), (r.other_changes, "other change", None)) if items]
+            counts = [
+                _n(len(items), one, many)
+                for items, one, many in (
+                    (r.new_failures, "new failure", None),
+                    (r.lost, "lost outcome", None),
+                    (r.fixes, "fix", "fixes"),
+                    (r.changed_outputs, "changed output", None),
+                    (r.other_changes, "other change", None),
+                )
+                if items
+            ]
             out.append("")
             out.append(f"{name}: " + ", ".join(counts))
-            for label, items in (("NEW FAILURE", r.new_failures), ("LOST", r.lost), ("FIX", r.fixes),
-                                 ("CHANGED", r.changed_outputs), ("CHANGE", r.other_changes)):
+            for label, items in (
+                ("NEW FAILURE", r.new_failures),
+                ("LOST", r.lost),
+                ("FIX", r.fixes),
+                ("CHANGED", r.changed_outputs),
+                ("CHANGE", r.other_changes),
+            ):
                 for c in items[:limit]:
                     out.append(f"  {label:<12} {c.line()}")
                 if len(items) > limit:
@@ -240,11 +253,13 @@ def compare(old: dict, new: dict) -> Comparison:
         runners[name] = rc
 
     return Comparison(
-        old_corpus=old.get("corpus", {}).get("sha256", ""), new_corpus=new.get("corpus", {}).get("sha256", ""),
+        old_corpus=old.get("corpus", {}).get("sha256", ""),
+        new_corpus=new.get("corpus", {}).get("sha256", ""),
         runners=runners,
         runners_added=[n for n in new_runners if n not in old_runners],
         runners_removed=[n for n in old_runners if n not in new_runners],
         vectors_added=[k for k in new_vectors if k not in old_set],
         vectors_removed=[k for k in old_vectors if k not in new_set],
-        old_complete=bool(old.get("complete", True)), new_complete=bool(new.get("complete", True)),
+        old_complete=bool(old.get("complete", True)),
+        new_complete=bool(new.get("complete", True)),
     )

@@ -46,8 +46,13 @@ ASSETS = resources.TEMPLATES
 def dumps_for_html(obj) -> str:
     """JSON safe inside <script>: no '<', '>', '&' (so no '</script>' or '<!--'), no U+2028/2029."""
     s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return (
+        s.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 class _Table:
@@ -93,9 +98,22 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
         vec["file"].append(file_i[model.family(v["file"])])
         vec["flags"].append([flag_i[f] for f in v["flags"]])
         i = v["inputs"]
-        inputs.append([v["description"], v["result"], v["file"], v["line"], i["app_id"], i["corp_id"], i["user_id"],
-                       i["expire_time"], i["nonce"], i["app_key"], v["expected"]["string_to_sign"],
-                       v["expected"]["signature"]])
+        inputs.append(
+            [
+                v["description"],
+                v["result"],
+                v["file"],
+                v["line"],
+                i["app_id"],
+                i["corp_id"],
+                i["user_id"],
+                i["expire_time"],
+                i["nonce"],
+                i["app_key"],
+                v["expected"]["string_to_sign"],
+                v["expected"]["signature"],
+            ]
+        )
 
     runner_names = list(summary.runners)
     rindex = {n: i for i, n in enumerate(runner_names)}
@@ -120,15 +138,37 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
         a_rows, o_rows = [], []
         for vi, o in rows:
             err = o.get("error")
-            a_rows.append([vi, stage_i.get(o.get("stage"), -1), reasons(o.get("reason")),
-                           [diag_i[d] for d in o.get("diagnosis", ())], errtypes(err["type"] if err else None)])
+            a_rows.append(
+                [
+                    vi,
+                    stage_i.get(o.get("stage"), -1),
+                    reasons(o.get("reason")),
+                    [diag_i[d] for d in o.get("diagnosis", ())],
+                    errtypes(err["type"] if err else None),
+                ]
+            )
             d = o.get("difference")
-            o_rows.append([
-                o.get("string_to_sign"), o.get("signature"), err["message"] if err else None,
-                o.get("fault"), o.get("stderr_tail"),
-                [d["position"], d["byte_offset"], d["context_start"], _hex(d["expected_hex"]), _hex(d["actual_hex"]),
-                 d["marker"], d["expected_len"], d["actual_len"]] if d else None,
-            ])
+            o_rows.append(
+                [
+                    o.get("string_to_sign"),
+                    o.get("signature"),
+                    err["message"] if err else None,
+                    o.get("fault"),
+                    o.get("stderr_tail"),
+                    [
+                        d["position"],
+                        d["byte_offset"],
+                        d["context_start"],
+                        _hex(d["expected_hex"]),
+                        _hex(d["actual_hex"]),
+                        d["marker"],
+                        d["expected_len"],
+                        d["actual_len"],
+                    ]
+                    if d
+                    else None,
+                ]
+            )
         anom.append(a_rows)
         out.append(o_rows)
 
@@ -136,20 +176,35 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
     for n in runner_names:
         r = summary.runners[n].record
         hello = r.get("hello") or {}
-        runners.append({k: v for k, v in {
-            "name": n, "language": r.get("language") or hello.get("language"),
-            "library": hello.get("library"), "library_version": hello.get("library_version"),
-            "unavailable": r.get("unavailable"),
-        }.items() if v is not None})
+        runners.append(
+            {
+                k: v
+                for k, v in {
+                    "name": n,
+                    "language": r.get("language") or hello.get("language"),
+                    "library": hello.get("library"),
+                    "library_version": hello.get("library_version"),
+                    "unavailable": r.get("unavailable"),
+                }.items()
+                if v is not None
+            }
+        )
 
     notes = doc.get("notes", {})
     core = {
         "v": 1,
-        "modes": modes, "files": files, "flags": flags,
+        "modes": modes,
+        "files": files,
+        "flags": flags,
         "notes": [notes.get(f, "") for f in flags],
-        "vec": vec, "runners": runners, "codes": [c.decode("ascii") for c in codes],
-        "anom": anom, "stages": list(STAGES), "reasons": reasons.values,
-        "diag": [[d, titles[d]] for d in diag_ids], "errtypes": errtypes.values,
+        "vec": vec,
+        "runners": runners,
+        "codes": [c.decode("ascii") for c in codes],
+        "anom": anom,
+        "stages": list(STAGES),
+        "reasons": reasons.values,
+        "diag": [[d, titles[d]] for d in diag_ids],
+        "errtypes": errtypes.values,
     }
     detail = {"inputs": inputs, "out": out}
     text = json.dumps(detail, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -173,11 +228,16 @@ def render(doc: dict, env: jinja2.Environment, compress: bool | None = None) -> 
     s = Summary(doc)
     core, blob = payload(doc, s, compress)
     return env.get_template("report.html.j2").render(
-        doc=doc, s=s, corpus_short=model.short_hash(doc["corpus"]["sha256"]),
+        doc=doc,
+        s=s,
+        corpus_short=model.short_hash(doc["corpus"]["sha256"]),
         command=" ".join(doc.get("command") or []),
         data_json=Markup(dumps_for_html(core)),
         detail_b64=blob,
         css=Markup(_asset("report.css")),
         js=Markup(_asset("report.js")),
-        show=model.show, VERDICTS=model.VERDICTS, LABEL=model.VERDICT_LABEL, PLURAL=model.VERDICT_PLURAL,
+        show=model.show,
+        VERDICTS=model.VERDICTS,
+        LABEL=model.VERDICT_LABEL,
+        PLURAL=model.VERDICT_PLURAL,
     )

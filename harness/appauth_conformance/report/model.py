@@ -20,12 +20,20 @@ MODES = ("single", "sp_user", "sp_corp_admin", "sp_admin")
 # The order anomalies are listed in: what fails the run first.
 SEVERITY = {"unexpected-pass": 0, "fail": 1, "runner-fault": 2, "known-divergence": 3, "skipped": 4, "pass": 5}
 VERDICT_LABEL = {
-    "pass": "pass", "fail": "fail", "known-divergence": "known divergence",
-    "unexpected-pass": "unexpected pass", "runner-fault": "runner fault", "skipped": "skipped",
+    "pass": "pass",
+    "fail": "fail",
+    "known-divergence": "known divergence",
+    "unexpected-pass": "unexpected pass",
+    "runner-fault": "runner fault",
+    "skipped": "skipped",
 }
 VERDICT_PLURAL = {
-    "pass": "passes", "fail": "failures", "known-divergence": "known divergences",
-    "unexpected-pass": "unexpected passes", "runner-fault": "runner faults", "skipped": "skipped",
+    "pass": "passes",
+    "fail": "failures",
+    "known-divergence": "known divergences",
+    "unexpected-pass": "unexpected passes",
+    "runner-fault": "runner faults",
+    "skipped": "skipped",
 }
 
 
@@ -47,7 +55,9 @@ def family(file: str) -> str:
 # Text values for display: escapes for what cannot or should not be shown raw.
 
 # C0, DEL, C1, soft hyphen, zero-width and bidi controls, line/paragraph separators, BOM, lone surrogates.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff\\\\]")
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff\\\\]"
+)
 
 
 def _esc(m: re.Match) -> str:
@@ -80,8 +90,11 @@ def show(value, limit: int = 200) -> str:
         return escape_text(value["truncated"][:limit]) + f"… ({value['length']} chars)"
     if "repeat" in value:
         pre, suf = value.get("prefix", ""), value.get("suffix", "")
-        return (show(pre, limit // 2) + f"«{escape_text(value['repeat'])}×{value['count']}»" + show(suf, limit // 2)) \
-            if (pre or suf) else f"«{escape_text(value['repeat'])}×{value['count']}»"
+        return (
+            (show(pre, limit // 2) + f"«{escape_text(value['repeat'])}×{value['count']}»" + show(suf, limit // 2))
+            if (pre or suf)
+            else f"«{escape_text(value['repeat'])}×{value['count']}»"
+        )
     return str(value)
 
 
@@ -128,8 +141,13 @@ class RunnerView:
         most severe first, then largest first; vectors in corpus order within a group."""
         by: dict[tuple, list[Anomaly]] = {}
         for a in self.anomalies:
-            k = (a.verdict, a.stage, tuple(a.diagnosis), a.reason if a.verdict != "runner-fault" else a.fault or a.reason,
-                 (a.error or {}).get("type"))
+            k = (
+                a.verdict,
+                a.stage,
+                tuple(a.diagnosis),
+                a.reason if a.verdict != "runner-fault" else a.fault or a.reason,
+                (a.error or {}).get("type"),
+            )
             by.setdefault(k, []).append(a)
         return sorted(by.values(), key=lambda g: (SEVERITY[g[0].verdict], -len(g)))
 
@@ -151,9 +169,15 @@ def cell(c: Counter) -> dict:
     total = sum(c.values())
     failing = sum(c[v] for v in FAILING)
     return {
-        "pass": c["pass"], "total": total, "failing": failing, "known": c["known-divergence"],
-        "skipped": c["skipped"], "ok": total > 0 and failing == 0,
-        "mark": "" if total == 0 else ("❌" if failing else ("✅" if c["pass"] + c["known-divergence"] == total else "⚠️")),
+        "pass": c["pass"],
+        "total": total,
+        "failing": failing,
+        "known": c["known-divergence"],
+        "skipped": c["skipped"],
+        "ok": total > 0 and failing == 0,
+        "mark": ""
+        if total == 0
+        else ("❌" if failing else ("✅" if c["pass"] + c["known-divergence"] == total else "⚠️")),
     }
 
 
@@ -197,8 +221,17 @@ class Summary:
                 rv.skipped += 1
                 continue
             diag_ids.update(o.get("diagnosis", ()))
-            a = Anomaly(vk, rn, verdict, o.get("stage"), o.get("reason"), list(o.get("diagnosis", ())),
-                        o.get("error"), o.get("fault"), f"{v['file']}:{v.get('line') or '?'}")
+            a = Anomaly(
+                vk,
+                rn,
+                verdict,
+                o.get("stage"),
+                o.get("reason"),
+                list(o.get("diagnosis", ())),
+                o.get("error"),
+                o.get("fault"),
+                f"{v['file']}:{v.get('line') or '?'}",
+            )
             if verdict == "known-divergence":
                 rv.known.setdefault(a.reason or "(no reason given)", []).append(a)
             else:
@@ -243,13 +276,19 @@ class Summary:
         """'3 failures, 1 runner fault' / 'all 1,288 outcomes pass' / '... 15 known divergences'."""
         c = self.counts
         parts = []
-        for v, one, many in (("fail", "failure", "failures"), ("unexpected-pass", "unexpected pass", "unexpected passes"),
-                             ("runner-fault", "runner fault", "runner faults")):
+        for v, one, many in (
+            ("fail", "failure", "failures"),
+            ("unexpected-pass", "unexpected pass", "unexpected passes"),
+            ("runner-fault", "runner fault", "runner faults"),
+        ):
             if c[v]:
                 parts.append(f"{c[v]:,} {one if c[v] == 1 else many}")
         if not parts:
-            parts.append(f"{c['pass']:,} of {self.outcome_count:,} outcomes pass" if self.outcome_count
-                         else "no outcome was recorded")
+            parts.append(
+                f"{c['pass']:,} of {self.outcome_count:,} outcomes pass"
+                if self.outcome_count
+                else "no outcome was recorded"
+            )
         if c["known-divergence"]:
             parts.append(f"{c['known-divergence']:,} known divergence{'s' if c['known-divergence'] != 1 else ''}")
         if c["skipped"]:

@@ -1,0 +1,225 @@
+"""The plain types every part of the suite shares: vectors, runners, outcomes, verdicts.
+
+No I/O here and nothing that starts a thread or a process: I/O modules import this one,
+never the other way round. The formula's own types (Mode, Fields) live in scheme.py, the
+wire encoding of a request in protocol.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+from pathlib import Path
+
+from . import protocol, scheme
+from .scheme import MODES, Mode
+
+__all__ = [
+    "FAILING",
+    "MODES",
+    "RESULTS",
+    "TEXT_FIELDS",
+    "Corpus",
+    "Fault",
+    "HmacCheck",
+    "Judgement",
+    "Mode",
+    "Outcome",
+    "Result",
+    "RunnerSpec",
+    "Stage",
+    "Tool",
+    "Vector",
+    "Verdict",
+]
+
+TEXT_FIELDS = ("app_id", "corp_id", "user_id", "nonce", "app_key")  # the text inputs, in wire order
+RESULTS = ("valid", "invalid", "acceptable")  # what a vector asks of a conforming signer
+
+
+class Verdict(str, Enum):
+    """What one (vector, runner) outcome amounts to (docs/gate.md)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    KNOWN_DIVERGENCE = "known-divergence"  # fails, as the runner's known-divergence list says it does
+    UNEXPECTED_PASS = "unexpected-pass"  # listed as divergent but passes: the list is stale (fails the run)
+    RUNNER_FAULT = "runner-fault"  # crash, hang, protocol violation
+    SKIPPED = "skipped"  # runner unavailable here
+
+
+class Stage(str, Enum):
+    """Where a failing outcome first went wrong, in the order stages are judged."""
+
+    STRING_TO_SIGN = "string-to-sign"
+    SIGNATURE = "signature"
+    UNEXPECTED_ERROR = "error-where-none-was-due"
+    UNEXPECTED_SIGNATURE = "signature-where-refusal-was-due"
+
+
+FAILING = frozenset({Verdict.FAIL, Verdict.UNEXPECTED_PASS, Verdict.RUNNER_FAULT})
+
+
+# -- the corpus ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Vector:
+    """One test vector, its text decoded to Python strings (which may hold lone surrogates)."""
+
+    id: str
+    file: str
+    line: int
+    description: str
+    mode: str
+    app_id: str
+    corp_id: str
+    user_id: str
+    expire_time: int
+    nonce: str
+    app_key: str
+    result: str
+    flags: tuple[str, ...]
+    string_to_sign: str | None
+    signature: str | None
+
+    @property
+    def key(self) -> str:
+        """The display id, `mode/id`, used in test ids and reports."""
+        return f"{self.mode}/{self.id}"
+
+    @property
+    def fields(self) -> scheme.Fields:
+        return scheme.Fields(Mode(self.mode), self.app_id, self.corp_id, self.user_id, self.expire_time, self.nonce)
+
+    @cached_property
+    def request_body(self) -> bytes:
+        """The wire fields after `"seq":N,`, encoded once and reused by every session."""
+        return protocol.request_body(
+            self.mode, self.app_id, self.corp_id, self.user_id, self.expire_time, self.nonce, self.app_key
+        )
+
+    def to_json(self) -> dict:
+        """Plain JSON form (strings may hold lone surrogates; json.dumps escapes them)."""
+        return {
+            "id": self.id,
+            "mode": self.mode,
+            "description": self.description,
+            "inputs": {name: getattr(self, name) for name in (*TEXT_FIELDS[:3], "expire_time", *TEXT_FIELDS[3:])},
+            "result": self.result,
+            "flags": list(self.flags),
+            "expected": {
+                k: v
+                for k, v in (("string_to_sign", self.string_to_sign), ("signature", self.signature))
+                if v is not None
+            },
+        }
+
+
+@dataclass(frozen=True)
+class HmacCheck:
+    """A raw HMAC-SHA256 known answer (RFC 4231), checked by the oracle and openssl."""
+
+    id: str
+    file: str
+    key: bytes
+    data: bytes
+    signature: str
+
+
+@dataclass
+class Corpus:
+    vectors: list[Vector]
+    notes: dict[str, dict[str, str]]  # file -> flag -> note
+    hmac_checks: list[HmacCheck] = field(default_factory=list)
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 over the canonical JSON of every vector: the corpus identity in reports."""
+        h = hashlib.sha256()
+        for v in sorted(self.vectors, key=lambda v: v.key):
+            h.update(json.dumps(v.to_json(), sort_keys=True, ensure_ascii=True).encode())
+            h.update(b"\n")
+        return h.hexdigest()
+
+    def by_key(self) -> dict[str, Vector]:
+        return {v.key: v for v in self.vectors}
+
+
+# -- runners ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tool:
+    """An executable a runner needs, and the Debian package that provides it."""
+
+    command: str
+    debian_package: str
+    header: str | None = None  # a C/C++ header the build includes, checked with the compiler
+
+
+@dataclass(frozen=True)
+class RunnerSpec:
+    """How to build and start one runner; the registry (runners.py) and the user's declarations make them."""
+
+    name: str  # e.g. java-reference; appears in test ids and reports
+    language: str
+    command: tuple[str, ...]  # argv, run in the build dir; "{python}" is the harness's interpreter
+    source: Path | None = None  # folder copied into the build dir; None: run in workdir as is
+    build: tuple[tuple[str, ...], ...] = ()
+    tools: tuple[Tool, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    workdir: Path | None = None
+    divergences: Path | None = None  # known-divergences.yaml
+    aliases: tuple[str, ...] = ()
+    docker: dict | None = None  # image/Dockerfile settings, read by the Docker backend
+    builtin: bool = False
+    family: str | None = None  # for a variant (e.g. cpp-openssl-1.1.1): the runner whose divergence list it shares
+    declared: bool = False  # declared by the user (--runner, a config file), not shipped with the suite
+
+    def argv(self) -> list[str]:
+        return [a.replace("{python}", sys.executable) for a in self.command]
+
+
+# -- outcomes and verdicts -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one runner did with one vector: a signature, a refusal (error) or a runner fault."""
+
+    vector: Vector
+    runner: str
+    string_to_sign: str | None = None
+    signature: str | None = None
+    error: dict | None = None  # {"type", "message"}: the runner refused
+    fault: str | None = None  # the runner broke: crash, hang, protocol violation
+    stderr_tail: str | None = None
+
+
+@dataclass(slots=True)
+class Fault:
+    """A runner fault charged to one request: what broke, and the runner's last words."""
+
+    reason: str
+    stderr_tail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    verdict: Verdict
+    stage: Stage | None = None  # for fail / known-divergence: the first stage that broke
+    reason: str | None = None  # the known-divergence reason, the fault, or what broke
+
+
+@dataclass(slots=True)
+class Result:
+    """An outcome, its judgement, and the mistakes that explain it (diagnosis ids)."""
+
+    outcome: Outcome
+    judgement: Judgement
+    diagnosis: list[str] = field(default_factory=list)
