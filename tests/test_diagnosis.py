@@ -472,4 +472,4 @@ def test_layout_probed_from_the_oracle_matches_it():
             rnd.randrange(2**40),
             val(),
         )
-        assert diagnosis._Fields(f).join() == scheme.string_to_sign(f)
+        assert diagnosis.FieldsView(f).join() == scheme.string_to_sign(f)

@@ -718,64 +718,10 @@ def _explained_by_subset(
     signature: str | None,
     expected: Vector | None = None,
 ) -> frozenset[str]:
-    """The ids of `ids` that diagnosis.diagnose() would return: diagnose() restricted to a subset.
-
-    Mirrors diagnose() entry by entry (see tests/test_fuzz.py, which checks that both agree);
-    falls back to the full diagnose() if diagnosis's internals change shape.
-    """
-    ids = frozenset(ids)
-    try:
-        D = diagnosis
-        c = D._Fields(fields)
-        if expected is not None:  # the oracle already ran for this vector: seed diagnosis's lazy values
-            c.__dict__["oracle"] = expected.string_to_sign
-        if string_to_sign is not None and string_to_sign == c.oracle:
-            string_to_sign = None
-        base = D._Signing(c.baseline, app_key, expected.signature if expected is not None else None)
-        if signature is not None and not c.refused and signature == base.correct:
-            signature = None
-        if string_to_sign is None and signature is None:
-            return frozenset()
-        contexts = [base]
-        if string_to_sign is not None and string_to_sign != c.baseline:
-            contexts.append(D._Signing(string_to_sign, app_key))
-        text_sig_may_match = signature is not None and D._HEX64.fullmatch(signature) is not None
-        found = set()
-        for m in _mistakes(ids):
-            if m.text is not None:
-                if string_to_sign is None and not text_sig_may_match:
-                    continue
-                t = D._try(m.text, c)
-                if t is None or (t == c.baseline and not m.refused_only):
-                    continue
-                if string_to_sign is not None and t == string_to_sign:
-                    found.add(m.id)
-                elif text_sig_may_match and D._try(lambda x: scheme.sign(x, app_key), t) == signature:
-                    found.add(m.id)
-            else:
-                if signature is None or (m.shape is not None and not m.shape.fullmatch(signature)):
-                    continue
-                for s in contexts:
-                    out = D._try(m.sign, s)
-                    if out is not None and out == signature and out != s.correct:
-                        found.add(m.id)
-                        break
-        return frozenset(found)
-    except AttributeError:  # pragma: no cover - diagnosis changed: the slow, always-right way
-        return full_diagnosis(fields, app_key, string_to_sign, signature) & ids
-
-
-_MISTAKES: dict[frozenset, tuple] = {}
-
-
-def _mistakes(ids: frozenset) -> tuple:
-    """The catalogue entries named by ids, in catalogue order (cached: groups reuse a few sets)."""
-    ms = _MISTAKES.get(ids)
-    if ms is None:
-        if len(_MISTAKES) > 4096:
-            _MISTAKES.clear()
-        ms = _MISTAKES[ids] = tuple(m for m in diagnosis.CATALOGUE if m.id in ids)
-    return ms
+    """The ids of `ids` that diagnosis.diagnose() would return (diagnosis restricted to a few entries)."""
+    oracle = (expected.string_to_sign, expected.signature) if expected is not None else None
+    found = diagnosis.diagnose(fields, app_key, string_to_sign, signature, only=frozenset(ids), oracle=oracle)
+    return frozenset(m.id for m in found)
 
 
 def full_diagnosis(

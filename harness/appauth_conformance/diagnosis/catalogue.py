@@ -1,0 +1,265 @@
+"""The catalogue of known implementation mistakes, one entry per mistake (docs/diagnosis.md).
+
+An entry names the mistake (id, title, where such code is seen) and computes the output the
+mistake produces: a `_text` entry a wrong string to sign from the fields (`c`, a FieldsView),
+a `_sig` entry a wrong signature from one string to sign and the key (`s`, a Signing).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .. import scheme
+from .context import FILLED, HEX64, IDS, LAYOUT, FieldsView, Signing, hex_shape
+from .transforms import (
+    JAVA_TRIM,
+    app_id_last,
+    b64_key,
+    cesu8,
+    charset,
+    cut,
+    encode_uri_component,
+    hex_key,
+    if_cesu,
+    if_surrogate,
+    java_double,
+    java_sign_extended,
+    java_url_encoder,
+    js_number,
+    nf,
+    pair_up,
+    replace_lone,
+    swap,
+)
+
+STAGES = ("string_to_sign", "signature")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One known way to get the signature wrong."""
+
+    id: str  # kebab-case, stable, e.g. "hex-uppercase"
+    title: str  # one line for humans: "hex digits in upper case"
+    stage: str  # "string_to_sign" or "signature": which output it explains
+    origin: str = ""  # where it typically comes from: "C printf %x"
+    # internal: the mistaken computation. A string_to_sign entry has `text(FieldsView) -> str | None`;
+    # a signature entry has `sign(Signing) -> str | None`. `shape` matches every output of a
+    # signature entry (None: anything); `refused_only` marks entries that sign refused input.
+    text: Callable[[FieldsView], str | None] | None = field(default=None, repr=False, compare=False)
+    sign: Callable[[Signing], str | None] | None = field(default=None, repr=False, compare=False)
+    shape: re.Pattern | None = field(default=None, repr=False, compare=False)
+    refused_only: bool = field(default=False, repr=False, compare=False)
+
+
+def _text(id: str, title: str, origin: str, text, refused_only: bool = False) -> Mistake:
+    return Mistake(id, title, "string_to_sign", origin, text=text, refused_only=refused_only)
+
+
+def _sig(id: str, title: str, origin: str, sign, shape: str | re.Pattern | None = HEX64) -> Mistake:
+    return Mistake(
+        id, title, "signature", origin, sign=sign, shape=re.compile(shape) if isinstance(shape, str) else shape
+    )
+
+
+# fmt: off
+CATALOGUE: tuple[Mistake, ...] = (
+    # --- the string to sign: separator -------------------------------------------------------
+    _text("separator-pipe", "fields joined with '|' instead of ':'", "copied from another signing scheme",
+          lambda c: c.join("|")),
+    _text("separator-comma", "fields joined with ',' instead of ':'", "String.join(\",\", ...) / CSV habit",
+          lambda c: c.join(",")),
+    _text("separator-semicolon", "fields joined with ';' instead of ':'", "copied from another signing scheme",
+          lambda c: c.join(";")),
+    _text("separator-empty", "fields concatenated with no separator", "StringBuilder.append without the ':'",
+          lambda c: c.join("")),
+    _text("separator-ampersand", "fields joined with '&' instead of ':'", "query-string style signing (OAuth habit)",
+          lambda c: c.join("&")),
+    _text("separator-newline", "fields joined with '\\n' instead of ':'", "canonical-request style (AWS SigV4 habit)",
+          lambda c: c.join("\n")),
+    _text("separator-space", "fields joined with ' ' instead of ':'", "' '.join / printf(\"%s %s\")",
+          lambda c: c.join(" ")),
+    # --- the string to sign: which slots ----------------------------------------------------
+    _text("empty-fields-skipped", "empty fields left out together with their colon",
+          "join over non-empty values (filter(None, ...), StringUtils.join skipping blanks)",
+          lambda c: c.join(skip_empty=True)),
+    _text("uncarried-slots-dropped", "slots the mode leaves empty dropped (AppID:ExpireTime:Nonce for sp_admin)",
+          "building the list from the fields the mode uses",
+          lambda c: c.join(slots=[n for n in c.layout if n in FILLED[c.mode]])),
+    _text("corp-slot-in-single", "CorpID slot included in single mode (AppID:CorpID:UserID:...)",
+          "one five-slot template for every mode",
+          lambda c: c.join(slots=LAYOUT[scheme.Mode.SP_USER], raw=True) if c.mode is scheme.Mode.SINGLE else None),
+    _text("corp-slot-omitted", "CorpID slot left out in a service-provider mode",
+          "single-enterprise template reused for SP apps",
+          lambda c: c.join(slots=[n for n in c.layout if n != "corp_id"]) if c.mode is not scheme.Mode.SINGLE else None),
+    _text("uncarried-field-signed", "a corp_id/user_id the mode leaves empty signed in its slot (not refused)",
+          "no input validation: the template takes every field",
+          lambda c: c.join(raw=True) if c.mode is not scheme.Mode.SINGLE else None),
+    _text("uncarried-field-ignored", "a corp_id/user_id the mode leaves empty silently dropped (not refused)",
+          "no input validation: the template takes only the mode's fields",
+          lambda c: c.baseline if c.refused and any(getattr(c.f, n) for n in ("corp_id", "user_id")
+                                                      if n not in FILLED[c.mode]) else None,
+          refused_only=True),
+    _text("expire-unchecked", "a negative or non-integer expire time signed as given (not refused)",
+          "no input validation on ExpireTime",
+          lambda c: c.baseline if c.refused and (isinstance(c.f.expire_time, bool)
+                                                 or not isinstance(c.f.expire_time, int)
+                                                 or c.f.expire_time < 0) else None,
+          refused_only=True),
+    # --- the string to sign: order ----------------------------------------------------------
+    _text("user-before-corp", "UserID before CorpID", "fields in the order of another API's body",
+          swap("corp_id", "user_id")),
+    _text("nonce-before-expire", "Nonce before ExpireTime", "fields in alphabetical or body order",
+          swap("expire_time", "nonce")),
+    _text("app-id-last", "AppID last instead of first", "fields in the order of another API's body",
+          app_id_last),
+    _text("fields-reversed", "fields in reverse order", "list built by prepending",
+          lambda c: c.join(slots=c.layout[::-1])),
+    # --- the string to sign: expire time ------------------------------------------------------
+    _text("expire-milliseconds", "ExpireTime in milliseconds (x1000)", "JS Date.now() / Java currentTimeMillis()",
+          lambda c: c.join(exp=lambda t: str(t * 1000))),
+    _text("expire-float", "ExpireTime as a float string (\"1604020600.0\")", "Python time.time() + ttl, str(float)",
+          lambda c: c.join(exp=lambda t: repr(float(t)))),
+    _text("expire-java-double", "ExpireTime as a Java double (\"1.6040206E9\")", "Java String.valueOf(double)",
+          lambda c: c.join(exp=java_double)),
+    _text("expire-js-number", "ExpireTime rounded through a float64 (2^63-1 becomes 9223372036854776000)",
+          "JavaScript Number / JSON.parse of a big integer",
+          lambda c: c.join(exp=js_number) if js_number(c.f.expire_time) else None),
+    # --- the string to sign: text -------------------------------------------------------------
+    _text("nul-truncates-data", "string to sign cut at the first NUL", "C strlen() on the data",
+          lambda c: cut(c.baseline)),
+    _text("fields-stripped", "Unicode whitespace stripped from each field", "Python str.strip() / Java strip()",
+          lambda c: c.join(each=str.strip)),
+    _text("fields-java-trimmed", "chars <= U+0020 (NUL too) trimmed from each field", "Java String.trim()",
+          lambda c: c.join(each=lambda v: v.strip(JAVA_TRIM))),
+    _text("string-stripped", "whitespace stripped from the whole string to sign", "strip() on the joined string / a line reader",
+          lambda c: c.baseline.strip()),
+    _text("fields-nfc", "fields NFC-normalised", "input layer normalising text (browsers, databases)",
+          lambda c: c.join(each=nf("NFC"))),
+    _text("fields-nfd", "fields NFD-normalised", "macOS file names / HFS+ input",
+          lambda c: c.join(each=nf("NFD"))),
+    _text("fields-nfkc", "fields NFKC-normalised", "identifier normalisation (Python identifiers, IDNA-like code)",
+          lambda c: c.join(each=nf("NFKC"))),
+    _text("ids-lowercased", "AppID/CorpID/UserID lower-cased", "case-insensitive id handling",
+          lambda c: c.join(each=str.lower, only=IDS)),
+    _text("fields-url-encoded", "each field percent-encoded (RFC 3986)", "Python urllib.parse.quote(safe='')",
+          lambda c: c.join(each=lambda v: urllib.parse.quote(v, safe=""))),
+    _text("fields-uri-component", "each field encodeURIComponent-encoded", "JavaScript encodeURIComponent",
+          lambda c: c.join(each=encode_uri_component)),
+    _text("fields-form-encoded", "each field form-encoded (space as '+')", "Java URLEncoder.encode",
+          lambda c: c.join(each=java_url_encoder)),
+    _text("string-url-encoded", "the whole string to sign percent-encoded", "URL-encoding the joined string",
+          lambda c: urllib.parse.quote(c.baseline, safe="")),
+    _text("app-id-base64", "AppID base64-encoded (as in the access= header)", "reusing the Authorization header's access value",
+          lambda c: c.join(each=lambda v: base64.b64encode(v.encode("utf-8")).decode("ascii"), only=("app_id",))),
+    _text("trailing-newline", "'\\n' appended to the string to sign", "echo without -n | openssl dgst; println",
+          lambda c: c.baseline + "\n"),
+    _text("trailing-crlf", "'\\r\\n' appended to the string to sign", "Windows line ending from a writer",
+          lambda c: c.baseline + "\r\n"),
+    _text("trailing-colon", "':' appended to the string to sign", "a loop writing field + ':' for every field",
+          lambda c: c.baseline + ":"),
+    # --- the signature: output format -------------------------------------------------------
+    _sig("hex-uppercase", "hex digits in upper case", "Java DatatypeConverter.printHexBinary, C printf %02X",
+         lambda s: s.digest.hex().upper(), shape="[0-9A-F]{64}"),
+    _sig("hex-unpadded", "bytes below 0x10 written as one hex digit", "C printf %x instead of %02x, Integer.toHexString(b & 0xff)",
+         lambda s: "".join(f"{b:x}" for b in s.digest), shape="[0-9a-f]{32,63}"),
+    _sig("hex-java-sign-extended", "bytes >= 0x80 sign-extended to 'ffffff..', no padding", "Java Integer.toHexString(b) on a signed byte",
+         lambda s: java_sign_extended(s.digest), shape="[0-9a-f]{32,256}"),
+    _sig("hex-bigint-unpadded", "leading zero hex digits dropped", "Java new BigInteger(1, digest).toString(16)",
+         lambda s: format(int.from_bytes(s.digest, "big"), "x"), shape="[0-9a-f]{1,63}"),
+    _sig("hex-truncated-128", "only the first 32 hex digits", "a char[33] buffer / HMAC truncation to 128 bits",
+         lambda s: s.digest.hex()[:32], shape=hex_shape(32)),
+    _sig("base64", "standard base64 of the digest instead of hex", "Base64.getEncoder() / CryptoJS.enc.Base64",
+         lambda s: base64.b64encode(s.digest).decode("ascii"), shape="[A-Za-z0-9+/]{43}="),
+    _sig("base64url", "base64url of the digest instead of hex", "Base64.getUrlEncoder() / urlsafe_b64encode",
+         lambda s: base64.urlsafe_b64encode(s.digest).decode("ascii"), shape="[A-Za-z0-9_-]{43}="),
+    _sig("base64url-unpadded", "unpadded base64url of the digest instead of hex", "JWT-style encoders, Node digest('base64url')",
+         lambda s: base64.urlsafe_b64encode(s.digest).decode("ascii").rstrip("="), shape="[A-Za-z0-9_-]{43}"),
+    _sig("base64-of-hex", "base64 of the hex text", "btoa(hex) / Base64 of the hex string's bytes",
+         lambda s: base64.b64encode(s.digest.hex().encode("ascii")).decode("ascii"), shape="[A-Za-z0-9+/]{86}=="),
+    _sig("raw-digest-latin1", "raw digest bytes as Latin-1 text", "Python digest().decode('latin-1'), PHP hash_hmac(..., true)",
+         lambda s: s.digest.decode("latin-1"), shape=None),
+    _sig("raw-digest-utf8", "raw digest bytes decoded as UTF-8 (U+FFFD for invalid bytes)", "Java new String(mac.doFinal(...))",
+         lambda s: s.digest.decode("utf-8", "replace"), shape=None),
+    # --- the signature: key --------------------------------------------------------------------
+    _sig("key-data-swapped", "key and data swapped", "hmac(data, key) argument order (CryptoJS.HmacSHA256(message, key))",
+         lambda s: s.resign(data=s.key, key=s.data)),
+    _sig("nul-truncates-key", "key cut at the first NUL", "C strlen() on the key (OpenSSL HMAC_Init + strlen)",
+         lambda s: s.resign(key=cut(s.key))),
+    _sig("nul-truncates-both", "key and data each cut at the first NUL", "C strlen() on both (the C++ reference snippet)",
+         lambda s: s.resign(data=cut(s.data), key=cut(s.key))),
+    _sig("key-stripped", "Unicode whitespace stripped from the key", "Python str.strip() / Java strip() on config input",
+         lambda s: s.resign(key=s.key.strip())),
+    _sig("key-java-trimmed", "chars <= U+0020 (NUL too) trimmed from the key", "Java String.trim() on the key",
+         lambda s: s.resign(key=s.key.strip(JAVA_TRIM))),
+    _sig("key-nfc", "key NFC-normalised", "input layer normalising text",
+         lambda s: s.resign(key=nf("NFC")(s.key))),
+    _sig("key-nfd", "key NFD-normalised", "macOS text input / file names",
+         lambda s: s.resign(key=nf("NFD")(s.key))),
+    _sig("nfc-everywhere", "key and string to sign NFC-normalised", "normalising every input",
+         lambda s: s.resign(data=nf("NFC")(s.data), key=nf("NFC")(s.key))),
+    _sig("nfd-everywhere", "key and string to sign NFD-normalised", "macOS text input for every value",
+         lambda s: s.resign(data=nf("NFD")(s.data), key=nf("NFD")(s.key))),
+    _sig("key-hex-decoded", "key hex-decoded to bytes (it looked like hex)", "treating a hex-looking appKey as binary (AWS/Stripe habit)",
+         hex_key),
+    _sig("key-base64-decoded", "key base64-decoded to bytes (it was valid base64)", "treating the appKey as a base64 secret",
+         b64_key(urlsafe=False)),
+    _sig("key-base64url-decoded", "key base64url-decoded to bytes", "treating the appKey as a base64url secret (JWK habit)",
+         b64_key(urlsafe=True)),
+    # --- the signature: text encoding ---------------------------------------------------------
+    _sig("latin1-replace", "text encoded as Latin-1, '?' for what it cannot hold", "Java getBytes(ISO_8859_1), Python encode('latin-1', 'replace')",
+         charset(lambda t: t.encode("latin-1", "replace"))),
+    _sig("cp1252-replace", "text encoded as Windows-1252, '?' for what it cannot hold", "Java getBytes() with the Windows default charset",
+         charset(lambda t: t.encode("cp1252", "replace"))),
+    _sig("ascii-replace", "text encoded as ASCII, '?' for what it cannot hold", "Java getBytes(US_ASCII), encode('ascii', 'replace')",
+         charset(lambda t: t.encode("ascii", "replace"))),
+    _sig("utf16le", "text encoded as UTF-16LE", "C# Encoding.Unicode, Windows wchar_t buffers",
+         lambda s: s.rebytes(lambda t: t.encode("utf-16-le", "surrogatepass"))),
+    _sig("utf16be", "text encoded as UTF-16BE", "Java getBytes(UTF_16BE), JS string code units as bytes",
+         lambda s: s.rebytes(lambda t: t.encode("utf-16-be", "surrogatepass"))),
+    _sig("utf16-bom", "text encoded as UTF-16 with a byte-order mark", "Java getBytes(\"UTF-16\") (BE with FE FF)",
+         lambda s: s.rebytes(lambda t: b"\xfe\xff" + t.encode("utf-16-be", "surrogatepass"))),
+    _sig("double-utf8", "text UTF-8 encoded twice (mojibake)", "UTF-8 bytes decoded as Latin-1 then encoded again",
+         charset(lambda t: t.encode("utf-8").decode("latin-1").encode("utf-8"))),
+    _sig("surrogate-question-mark", "lone surrogate replaced by '?'", "Java String.getBytes(UTF_8) on a lone surrogate",
+         if_surrogate(lambda t: replace_lone(t, "?").encode("utf-8"))),
+    _sig("surrogate-replacement-char", "lone surrogate replaced by U+FFFD", "JS TextEncoder, Node Buffer.from, Go, Rust from_utf16_lossy",
+         if_surrogate(lambda t: replace_lone(t, "\ufffd").encode("utf-8"))),
+    _sig("surrogate-dropped", "lone surrogate dropped", "encode(errors='ignore'), iconv //IGNORE",
+         if_surrogate(lambda t: replace_lone(t, "").encode("utf-8"))),
+    _sig("surrogate-wtf8", "lone surrogate encoded as its 3-byte form (WTF-8)", "Python surrogatepass, Rust OsStr on Windows",
+         if_surrogate(lambda t: pair_up(t).encode("utf-8", "surrogatepass"))),
+    _sig("cesu8", "text encoded as CESU-8 (surrogates as 3-byte units)", "Oracle/MySQL utf8 (CESU-8), JNI GetStringUTFChars",
+         if_cesu(cesu8)),
+    _sig("modified-utf8", "text encoded as Java modified UTF-8 (CESU-8, NUL as C0 80)", "Java DataOutputStream.writeUTF, JNI NewStringUTF",
+         if_cesu(lambda t: cesu8(t).replace(b"\0", b"\xc0\x80"), nul=True)),
+    # --- the signature: algorithm ---------------------------------------------------------------
+    _sig("hmac-sha1", "HMAC-SHA1 instead of HMAC-SHA256", "HmacSHA1 / hashlib.sha1 (older signing schemes)",
+         lambda s: s.mac("sha1"), shape=hex_shape(40)),
+    _sig("hmac-sha224", "HMAC-SHA224 instead of HMAC-SHA256", "picking the wrong SHA-2 variant",
+         lambda s: s.mac("sha224"), shape=hex_shape(56)),
+    _sig("hmac-sha384", "HMAC-SHA384 instead of HMAC-SHA256", "picking the wrong SHA-2 variant",
+         lambda s: s.mac("sha384"), shape=hex_shape(96)),
+    _sig("hmac-sha512", "HMAC-SHA512 instead of HMAC-SHA256", "picking the wrong SHA-2 variant",
+         lambda s: s.mac("sha512"), shape=hex_shape(128)),
+    _sig("hmac-sha512-truncated", "HMAC-SHA512 cut to 64 hex digits", "SHA-512 with a 64-char output buffer",
+         lambda s: s.mac("sha512")[:64]),
+    _sig("hmac-md5", "HMAC-MD5 instead of HMAC-SHA256", "hmac.new(key, msg) with Python 2's default digestmod",
+         lambda s: s.mac("md5"), shape=hex_shape(32)),
+    _sig("hmac-sha3-256", "HMAC-SHA3-256 instead of HMAC-SHA256", "confusing SHA3-256 with SHA-256",
+         lambda s: s.mac("sha3_256")),
+    _sig("sha256-key-data", "plain SHA-256 of key + data, no HMAC", "home-made MAC: sha256(key + data)",
+         lambda s: s.plain("key", "data")),
+    _sig("sha256-data-key", "plain SHA-256 of data + key, no HMAC", "home-made MAC: sha256(data + key)",
+         lambda s: s.plain("data", "key")),
+    _sig("sha256-data", "plain SHA-256 of the data, key unused", "sha256(data) where HMAC was meant",
+         lambda s: s.plain("data")),
+)
+
+BY_ID: dict[str, Mistake] = {m.id: m for m in CATALOGUE}
+assert len(BY_ID) == len(CATALOGUE), "mistake ids must be unique"
+# fmt: on
