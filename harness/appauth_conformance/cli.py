@@ -16,34 +16,28 @@ from . import __version__, fuzz_cli, interrupt
 from . import config as cfg
 from .errors import BackendGone, CorpusError, RunnerUnavailable, UsageError
 from .model import FAILING, Verdict
+from .progress import Progress
 from .session import steady_memory
 from .vectors import DEFAULT_VECTORS, load
 
 OK, NONCONFORMING, USAGE = 0, 1, 2
 
 
-class Progress:
-    """One self-overwriting status line on a terminal; silent in CI logs and pipes."""
+class RunProgress:
+    """Counts a run's outcomes for the progress display (called once per result, from the engine's threads)."""
 
-    def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.stream = total, stream
-        self.live = stream.isatty() and not cfg.in_ci()
-        self.done = self.failures = 0
-        self.t0 = self.last = time.monotonic()
+    def __init__(self, total: int):
+        self.total, self.done, self.failures = total, 0, 0
+        self.display = Progress()
 
     def __call__(self, result) -> None:
         self.done += 1
         self.failures += result.judgement.verdict in FAILING
-        now = time.monotonic()
-        if self.live and now - self.last > 0.2:
-            self.last = now
-            rate = self.done / max(now - self.t0, 1e-9)
-            self.stream.write(f"\r{self.done}/{self.total} outcomes  {rate:,.0f}/s  {self.failures} failing ")
-            self.stream.flush()
+        rate = self.done / max(time.monotonic() - self.display.t0, 1e-9)
+        self.display.show(f"{self.done:,}/{self.total:,} outcomes  {rate:,.0f}/s  {self.failures:,} failing")
 
     def end(self) -> None:
-        if self.live:
-            self.stream.write("\r" + " " * 60 + "\r")
+        self.display.end()
 
 
 def cmd_run(a) -> int:
@@ -55,7 +49,7 @@ def cmd_run(a) -> int:
     corpus = load(opts.vectors)
     specs = cfg.select_runners(opts)
     recorder = Recorder(opts.report_dir / "results.json", corpus, backend=opts.backend)
-    progress = Progress(len(corpus.vectors) * len(specs))
+    progress = RunProgress(len(corpus.vectors) * len(specs))
     engine = Engine(specs, cfg.make_backend(opts), recorder, timeout=opts.timeout, on_result=progress)
     complete = False
     try:

@@ -1,0 +1,79 @@
+"""The one progress display of long jobs (run, fuzz): seen in a terminal and in a CI log alike.
+
+On a terminal it is one self-overwriting status line, redrawn at most five times a second.
+Without one (a CI log, a pipe) it prints a plain line every `every` seconds, so a long run is
+never silent there, while a run shorter than that prints nothing. Callers format their own
+status (counts and rates only: nothing a runner controls goes into it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+REDRAW = 0.2  # seconds between terminal redraws
+EVERY = 10.0  # seconds between lines in a log
+
+
+def interactive(stream: TextIO) -> bool:
+    """A terminal a person watches (CI=true counts as none, even with a pseudo-terminal)."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+    return tty and os.environ.get("CI", "").lower() not in ("1", "true", "yes")
+
+
+class Progress:
+    def __init__(self, stream: TextIO | None = None, *, every: float = EVERY, live: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.live = interactive(self.stream) if live is None else live
+        self.every = every
+        self.t0 = self.last = time.monotonic()
+        self.width = 0
+        self._lock = threading.Lock()
+
+    def show(self, status: str) -> None:
+        """Offer the current status; it is drawn when its time has come."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self.last < (REDRAW if self.live else self.every):
+                return
+            self.last = now
+            if self.live:
+                self.width = max(self.width, len(status))
+                self.stream.write("\r" + status.ljust(self.width))
+            else:
+                self.stream.write(f"[{now - self.t0:6.0f}s] {status}\n")
+            self.stream.flush()
+
+    def end(self) -> None:
+        """Clear the terminal line (a log keeps its lines)."""
+        with self._lock:
+            if self.live and self.width:
+                self.stream.write("\r" + " " * self.width + "\r")
+                self.stream.flush()
+                self.width = 0
+
+
+class Ticker:
+    """Calls progress.show(status()) every `interval` seconds from a thread, for jobs that have no
+    natural moment to report (the fuzzer's runners stream in their own threads)."""
+
+    def __init__(self, progress: Progress, status: Callable[[], str], interval: float = REDRAW):
+        self.progress, self.status, self.interval = progress, status, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="progress")
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.progress.show(self.status())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(1)
