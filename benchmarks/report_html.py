@@ -4,7 +4,7 @@
     python benchmarks/report_html.py --keep out/     # also keep results.json, report.md, report.html
 
 What it does:
-  1. makes a synthetic results.json with the real Recorder (harness/appauth_conformance/report/synthetic.py): 10,000
+  1. makes a synthetic results.json with the real Recorder (benchmarks/synthetic_results.py): 10,000
      vectors over 13 families, 12 runners with realistic profiles of real mistakes; the mix is
      about 95 % pass, 3.6 % known divergence, 0.9 % fail, 0.3 % unexpected pass, 0.1 % runner fault
      (printed below as measured);
@@ -29,9 +29,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import synthetic_results  # benchmarks/synthetic_results.py, next to this script
 from appauth_conformance import report
-from appauth_conformance.report import synthetic
-from appauth_conformance.results import write_json_atomic
+from appauth_conformance.files import write_json_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +98,7 @@ def main() -> int:
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="report-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    doc = synthetic.document(vectors=args.vectors, runners=args.runners, seed=args.seed)
+    doc = synthetic_results.document(vectors=args.vectors, runners=args.runners, seed=args.seed)
     made = time.perf_counter() - t
     results = folder / "results.json"
     write_json_atomic(results, doc)

@@ -67,11 +67,6 @@ def fill(path: Path, overwrite: bool = False) -> dict[str, int]:
     return {display(f): fill_file(f, overwrite) for f in files_under(path)}
 
 
-def _escaped(s: str) -> str:
-    """JSON string body, ASCII only: every loader's JSON parser decodes it to the same UTF-16."""
-    return json.dumps(s, ensure_ascii=True)
-
-
 def export_json(corpus: Corpus) -> dict:
     """The whole corpus as one JSON document for other languages' unit tests (docs/vectors.md)."""
     vectors = []

@@ -14,13 +14,12 @@ from pathlib import Path
 
 from . import __version__, fuzz_cli, interrupt
 from . import config as cfg
-from .errors import BackendGone, CorpusError, RunnerUnavailable, UsageError
+from .errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
 from .model import FAILING, Verdict
 from .progress import Progress
+from .report import cli as report_cli
 from .session import steady_memory
 from .vectors import DEFAULT_VECTORS, load
-
-OK, NONCONFORMING, USAGE = 0, 1, 2
 
 
 class RunProgress:
@@ -89,7 +88,7 @@ def _summary(engine, opts) -> int:
     missing = [st for st in engine.runners.values() if st.unavailable]
     for st in missing:  # a runner that cannot run is a set-up problem, not a verdict on it
         print(f"error: {st.unavailable}", file=sys.stderr)
-    return USAGE if missing else NONCONFORMING if bad else OK
+    return Exit.USAGE if missing else Exit.NONCONFORMING if bad else Exit.OK
 
 
 def cmd_vectors(a) -> int:
@@ -100,7 +99,7 @@ def cmd_vectors(a) -> int:
         print(
             f"ok: {len(corpus.vectors)} vectors, {len(corpus.hmac_checks)} HMAC known answers, sha256 {corpus.digest}"
         )
-        return OK
+        return Exit.OK
     if a.action == "fill":
         changed = authoring.fill(Path(a.path), overwrite=a.overwrite)
         for f, n in changed.items():
@@ -108,34 +107,14 @@ def cmd_vectors(a) -> int:
                 print(f"{f}: wrote expected values of {n} vector(s)")
         load(a.path)  # what fill wrote must pass every check
         print(f"ok: {sum(changed.values())} vector(s) filled")
-        return OK
+        return Exit.OK
     corpus = load(a.path)
     out = Path(a.out)
     authoring.write_export(corpus, out)
     print(
         f"wrote {out}: {len(corpus.vectors)} vectors (schema: harness/appauth_conformance/schemas/vectors-export.json)"
     )
-    return OK
-
-
-def cmd_report(a) -> int:
-    from . import report
-
-    if a.action == "render":
-        if not Path(a.results).is_file():
-            raise UsageError(f"{a.results}: no such results file (every run writes one into its --report-dir)")
-        paths = report.write_reports(Path(a.results), Path(a.out) if a.out else Path(a.results).parent)
-        print("wrote " + ", ".join(map(str, paths)))
-        return OK
-    from .report.compare import compare
-
-    try:
-        old, new = report.load(Path(a.old)), report.load(Path(a.new))
-    except report.ResultsError as e:
-        raise UsageError(str(e)) from None
-    c = compare(old, new)
-    print(c.format())
-    return NONCONFORMING if c.regressed else OK
+    return Exit.OK
 
 
 def cmd_images(a) -> int:
@@ -144,12 +123,12 @@ def cmd_images(a) -> int:
     if a.action == "bootstrap":
         for suite in a.suite:
             print(images.bootstrap(suite, mirror=a.mirror, force=a.force))
-        return OK
+        return Exit.OK
     opts = cfg.Options.from_namespace(a)
     opts.backend = "docker"
     for tag in images.build(cfg.select_runners(opts), cfg.make_backend(opts)):
         print(tag)
-    return OK
+    return Exit.OK
 
 
 def cmd_divergences(a) -> int:
@@ -202,7 +181,7 @@ def cmd_divergences(a) -> int:
             f"{st.spec.divergences}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'}"
             f" ({len(st.expectations.entries) - (len(kept) - len(new))} removed, {len(new)} added)"
         )
-    return OK
+    return Exit.OK
 
 
 def parser() -> argparse.ArgumentParser:
@@ -228,18 +207,11 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument("--overwrite", action="store_true", help="recompute expected values that are present too")
         if name == "export":
             s.add_argument("--format", choices=["json"], default="json")
-            s.add_argument("--out", default="vectors.json")
+            s.add_argument("--out", default=".appauth-conformance/vectors.json",
+                           help="where to write (default: .appauth-conformance/vectors.json, next to the reports)")
     vec.set_defaults(func=cmd_vectors)
 
-    rep = sub.add_parser("report", help="render or compare results.json files")
-    rsub = rep.add_subparsers(dest="action", required=True)
-    r = rsub.add_parser("render", help="write report.md and report.html from a results.json")
-    r.add_argument("results")
-    r.add_argument("--out")
-    c = rsub.add_parser("compare", help="list new failures, fixes and changed outputs; exit 1 on a regression")
-    c.add_argument("old")
-    c.add_argument("new")
-    rep.set_defaults(func=cmd_report)
+    report_cli.add_parser(sub)
 
     img = sub.add_parser("images", help="Docker base images and runner images")
     isub = img.add_subparsers(dest="action", required=True)
@@ -268,16 +240,16 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CorpusError as e:
         print(f"error: {e}", file=sys.stderr)
-        return NONCONFORMING if getattr(args, "action", None) == "check" else USAGE
+        return Exit.NONCONFORMING if getattr(args, "action", None) == "check" else Exit.USAGE
     except (UsageError, RunnerUnavailable, BackendGone) as e:
         print(f"error: {e}", file=sys.stderr)
-        return USAGE
+        return Exit.USAGE
     except OSError as e:
         print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
-        return USAGE
+        return Exit.USAGE
     except KeyboardInterrupt:
         print("interrupted: runners stopped; results.json keeps what was measured (marked incomplete)", file=sys.stderr)
-        return 130
+        return Exit.INTERRUPTED
 
 
 if __name__ == "__main__":

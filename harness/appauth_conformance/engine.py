@@ -50,13 +50,11 @@ class Engine:
         *,
         timeout: float = 10.0,
         on_result: Callable[[Result], None] | None = None,
-        progress=None,
     ):
         self.backend = backend
         self.recorder = recorder
         self.timeout = timeout
         self.on_result = on_result
-        self.progress = progress
         self.runners = {s.name: RunnerState(s, Expectations.load(s)) for s in specs}
         self._lock = threading.Lock()
 

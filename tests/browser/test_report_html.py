@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 
 from appauth_conformance import report
-from appauth_conformance.report import synthetic
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import synthetic_results  # noqa: E402  (the report benchmark's synthetic run)
 from test_report import TRICKY, crafted_run  # noqa: E402  (the crafted run of the unit tests)
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu"]
@@ -95,7 +96,7 @@ def crafted(tmp_path_factory):
 def big(tmp_path_factory):
     """A synthetic run (600 vectors x 12 runners) whose drill-down data is embedded gzip + base64."""
     folder = tmp_path_factory.mktemp("big")
-    doc = synthetic.document(vectors=600, runners=12, seed=7)
+    doc = synthetic_results.document(vectors=600, runners=12, seed=7)
     (folder / "report.html").write_text(report.render_html(doc, compress=True), encoding="utf-8")
     return folder / "report.html", doc
 

@@ -4,4 +4,4 @@ import sys
 
 from .cli import main
 
-sys.exit(main(prog="python -m appauth_conformance.report"))
+sys.exit(main())

@@ -3,8 +3,8 @@
     appauth-conformance report render RESULTS.json [--out DIR]   report.md + report.html (default: next to RESULTS)
     appauth-conformance report compare OLD.json NEW.json         exit 0: no regression, 1: regression, 2: unusable input
 
-`main(argv)` takes the arguments after `report`; harness/appauth_conformance/cli.py delegates to it,
-and `python -m appauth_conformance.report ...` runs it directly.
+The one command tree: cli.py adds it to `appauth-conformance` (`add_parser`), and
+`python -m appauth_conformance.report ...` runs the same tree on its own (`main`).
 """
 
 from __future__ import annotations
@@ -12,23 +12,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import ResultsError
+from ..errors import Exit, UsageError
 from . import load, write_reports
 from .compare import compare
 
 
-def parser(prog: str = "appauth-conformance report") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Render and compare conformance results (results.json).")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{render,compare}")
+def _fill(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True, metavar="{render,compare}")
     r = sub.add_parser(
         "render",
         help="write report.md and report.html from a results.json",
         description="Write report.md and report.html (atomically) from a results.json.",
     )
     r.add_argument("results", metavar="RESULTS.json")
-    r.add_argument(
-        "--out", metavar="DIR", default=None, help="folder for the reports (default: the folder of RESULTS.json)"
-    )
+    r.add_argument("--out", metavar="DIR", default=None, help="folder for the reports (default: the folder of RESULTS.json)")
     c = sub.add_parser(
         "compare",
         help="compare two results.json; exit 1 on a regression",
@@ -37,20 +34,32 @@ def parser(prog: str = "appauth-conformance report") -> argparse.ArgumentParser:
     )
     c.add_argument("old", metavar="OLD.json")
     c.add_argument("new", metavar="NEW.json")
-    return p
+    p.set_defaults(func=run)
 
 
-def main(argv: list[str] | None = None, prog: str = "appauth-conformance report") -> int:
-    args = parser(prog).parse_args(argv)
-    try:
-        if args.command == "render":
-            for path in write_reports(args.results, args.out):
-                print(path)
-            return 0
-        old, new = load(args.old), load(args.new)
-    except ResultsError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    result = compare(old, new)
+def add_parser(subparsers) -> None:
+    """The `report` subcommand of `appauth-conformance`."""
+    _fill(subparsers.add_parser("report", help="render or compare results.json files",
+                                description="Render and compare conformance results (results.json)."))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Raises ResultsError (a UsageError: exit 2) for a file that cannot be read or breaks the schema."""
+    if args.action == "render":
+        paths = write_reports(args.results, args.out)
+        print("wrote " + ", ".join(map(str, paths)))
+        return Exit.OK
+    result = compare(load(args.old), load(args.new))
     sys.stdout.write(result.format())
-    return 1 if result.regressed else 0
+    return Exit.NONCONFORMING if result.regressed else Exit.OK
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m appauth_conformance.report") -> int:
+    p = argparse.ArgumentParser(prog=prog, description="Render and compare conformance results (results.json).")
+    _fill(p)
+    args = p.parse_args(argv)
+    try:
+        return run(args)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return Exit.USAGE

@@ -1,6 +1,9 @@
 """A synthetic but realistic results.json, made by the real Recorder: for the report benchmark and tests.
 
-    doc = synthetic.document(vectors=10_000, runners=12, seed=1)
+    doc = synthetic_results.document(vectors=10_000, runners=12, seed=1)
+
+A benchmark fixture, not part of the package: benchmarks/report_html.py and
+tests/browser/test_report_html.py import it from this folder.
 
 Vectors are spread over the corpus's families (files) with their flags; inputs
 are documentation-shaped (a few app ids and keys shared by many vectors, random
@@ -25,13 +28,13 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import diagnosis, scheme
-from ..expectations import Divergence
+from appauth_conformance import diagnosis, scheme
+from appauth_conformance.expectations import Divergence
 
 # family (file stem) -> (share of the corpus, flags it draws from)
-from ..model import Corpus, Outcome, Stage, Vector, Verdict
-from ..results import Recorder
-from ..verdicts import judge
+from appauth_conformance.model import Corpus, Outcome, Stage, Vector, Verdict
+from appauth_conformance.results import Recorder
+from appauth_conformance.verdicts import judge
 
 FAMILIES = {
     "single": (0.14, ["ordinary", "owner-signs"]),
@@ -276,10 +279,6 @@ def _vector(i: int, rng: random.Random) -> Vector:
         string_to_sign=sts,
         signature=sig,
     )
-
-
-def _enc(s: str, errors: str) -> bytes:
-    return s.encode("utf-8", errors)
 
 
 def _sign_bytes(data: bytes, key: bytes) -> str:
