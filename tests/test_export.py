@@ -5,9 +5,9 @@ import json
 import jsonschema
 
 from appauth_conformance import cli, text, vectors
-from appauth_conformance.protocol import SCHEMA_PATH
+from appauth_conformance import schemas
 
-EXPORT_SCHEMA = SCHEMA_PATH.parent / "vectors-export.json"
+EXPORT_SCHEMA = schemas.path("vectors-export")
 
 
 def test_export_is_ascii_schema_valid_and_exact(tmp_path):

@@ -37,7 +37,7 @@ def write(path: Path, text: str) -> Path:
 
 
 BAD_INPUT = {
-    "malformed vector file": (["run", "--vectors", str(BROKEN / "yaml-syntax")], ["a.yaml:19:", "YAML syntax"]),
+    "malformed vector file": (["run", "--vectors", str(BROKEN / "yaml-syntax")], ["a.yaml:20:", "YAML syntax"]),
     "schema violation": (
         ["run", "--vectors", str(BROKEN / "bad-mode")],
         ["vector broken-001: mode:", "enterprise_user"],

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from appauth_conformance import diagnosis, report, scheme, text, vectors
+from appauth_conformance import diagnosis, report, scheme, schemas, text, vectors
 from appauth_conformance.errors import ResultsError
 from appauth_conformance.expectations import Divergence
 
@@ -72,6 +72,7 @@ def _vector(
 def write_corpus(folder: Path) -> vectors.Corpus:
     folder.mkdir(parents=True, exist_ok=True)
     modes = {
+        "schema": vectors.SCHEMA_ID,
         "description": "one vector per mode",
         "notes": {
             "ordinary": "Documentation-shaped values.",
@@ -85,6 +86,7 @@ def write_corpus(folder: Path) -> vectors.Corpus:
         ],
     }
     edge = {
+        "schema": vectors.SCHEMA_ID,
         "description": "edge cases",
         "notes": {"nul": "NUL inside a field and the key.", "surrogate": "Unpaired surrogate: no UTF-8 form."},
         "vectors": [
@@ -198,7 +200,7 @@ def by(doc, runner, vector_id):
 
 
 def test_schema_is_valid_draft_2020_12_and_versioned():
-    schema = report.schema()
+    schema = schemas.load("results")
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$id"] == "appauth-conformance/results/1"
     assert schema["properties"]["schema"]["const"] == schema["$id"]
@@ -222,7 +224,7 @@ def _walk(node, path="#"):
 
 
 def test_schema_describes_every_field_and_is_closed():
-    schema = report.schema()
+    schema = schemas.load("results")
     for path, node in _walk(schema):
         is_field = re.search(r"/(properties/[^/]+|items|additionalProperties)$", path) and "/$defs/" not in path[-8:]
         if is_field and "$ref" not in node:  # a $ref's target ($defs) is checked itself

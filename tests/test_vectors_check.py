@@ -20,17 +20,17 @@ BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 # line ANY: the loader gives a line, but not the right one (see the xfails at the end).
 ANY = object()
 CASES = {
-    "yaml-syntax": ("a.yaml", 19, None, None, ["YAML syntax:", "did not find expected ',' or ']'"]),
+    "yaml-syntax": ("a.yaml", 20, None, None, ["YAML syntax:", "did not find expected ',' or ']'"]),
     "unknown-top-level-key": (
         "a.yaml",
-        22,
+        23,
         None,
         "owner",
         ["Additional properties are not allowed ('owner' was unexpected)", "(schema: additionalProperties)"],
     ),
     "unknown-vector-key": (
         "a.yaml",
-        19,
+        20,
         "broken-001",
         "comment",
         [
@@ -40,40 +40,40 @@ CASES = {
     ),
     "missing-required-field": (
         "a.yaml",
-        7,
+        8,
         "broken-001",
         None,
         ["'result' is a required property", "properties/vectors/items/required"],
     ),
-    "expire-wrong-type": ("a.yaml", 14, "broken-001", "inputs.expire_time", ["'1604020600' is not of type 'integer'"]),
-    "expire-negative": ("a.yaml", 14, "broken-001", "inputs.expire_time", ["-1 is less than the minimum of 0"]),
+    "expire-wrong-type": ("a.yaml", 15, "broken-001", "inputs.expire_time", ["'1604020600' is not of type 'integer'"]),
+    "expire-negative": ("a.yaml", 15, "broken-001", "inputs.expire_time", ["-1 is less than the minimum of 0"]),
     "bad-mode": (
         "a.yaml",
-        9,
+        10,
         "broken-001",
         "mode",
         ["'enterprise_user' is not one of ['single', 'sp_user', 'sp_corp_admin', 'sp_admin']"],
     ),
-    "bad-result": ("a.yaml", 17, "broken-001", "result", ["'maybe' is not one of ['valid', 'invalid', 'acceptable']"]),
-    "bad-id": ("a.yaml", 7, "Broken_001", "id", ["'Broken_001' does not match '^[a-z0-9][a-z0-9-]*$'"]),
+    "bad-result": ("a.yaml", 18, "broken-001", "result", ["'maybe' is not one of ['valid', 'invalid', 'acceptable']"]),
+    "bad-id": ("a.yaml", 8, "Broken_001", "id", ["'Broken_001' does not match '^[a-z0-9][a-z0-9-]*$'"]),
     "duplicate-id": (
         "b.yaml",
-        7,
+        8,
         "shared-id-001",
         "id",
-        ["duplicate id: also at {dir}/a.yaml:7", "ids are unique across files"],
+        ["duplicate id: also at {dir}/a.yaml:8", "ids are unique across files"],
     ),
     "undocumented-flag": (
         "a.yaml",
-        18,
+        19,
         "broken-001",
         "flags",
         ["flag 'cjk' is not documented: add it to this file's notes"],
     ),
-    "unused-note": ("a.yaml", 6, None, "notes.emoji", ["note for flag 'emoji' is not used by any vector: remove it"]),
+    "unused-note": ("a.yaml", 7, None, "notes.emoji", ["note for flag 'emoji' is not used by any vector: remove it"]),
     "wrong-signature": (
         "a.yaml",
-        21,
+        22,
         "broken-001",
         "expected.signature",
         [
@@ -83,29 +83,29 @@ CASES = {
     ),
     "wrong-string-to-sign": (
         "a.yaml",
-        20,
+        21,
         "broken-001",
         "expected.string_to_sign",
         ["is not what the scheme joins", "'60f0e5b8a8f54b2fa81fb1a0b83c10a1:corp1user@corp:"],
     ),
     "missing-expected": (
         "a.yaml",
-        7,
+        8,
         "broken-001",
         "expected",
         ["expected values are missing: run `appauth-conformance vectors fill`"],
     ),
-    "corp-in-sp-admin": ("a.yaml", 11, "broken-001", "inputs", ["corp_id must be empty in mode sp_admin"]),
+    "corp-in-sp-admin": ("a.yaml", 12, "broken-001", "inputs", ["corp_id must be empty in mode sp_admin"]),
     "utf16-malformed": (
         "a.yaml",
-        13,
+        14,
         "broken-001",
         "inputs.user_id",
         ["utf16 value '0061 D80 0062' must be 4-digit hex UTF-16 code units separated by single spaces"],
     ),
     "valid-on-surrogate": (
         "a.yaml",
-        17,
+        18,
         "broken-001",
         "result",
         [
@@ -116,20 +116,20 @@ CASES = {
     ),
     "signature-on-unsignable": (
         "a.yaml",
-        21,
+        22,
         "broken-001",
         "expected.signature",
         ["a signature is given but the inputs cannot be signed", "user_id: unpaired surrogate U+D800 at position 1"],
     ),
     "wrong-hmac-check": (
         "a.yaml",
-        11,
+        12,
         "rfc4231-tc2",
         "signature",
         ["the oracle does not reproduce this HMAC known answer"],
     ),
     "not-utf8": ("a.yaml", None, None, None, ["cannot read:", "'utf-8' codec can't decode byte 0xfc"]),
-    "duplicate-id-same-file": ("a.yaml", 22, "twice-001", "id", ["duplicate id: also at {dir}/a.yaml:7"]),
+    "duplicate-id-same-file": ("a.yaml", 23, "twice-001", "id", ["duplicate id: also at {dir}/a.yaml:8"]),
 }
 
 
@@ -178,8 +178,8 @@ def test_every_problem_is_reported_not_just_the_first():
     err = _load_error("two-problems")
     shown = vectors.display(BROKEN / "two-problems" / "a.yaml")
     assert [(p.file, p.line, p.vector, p.field) for p in err.problems] == [
-        (shown, 21, "first-001", "expected.signature"),
-        (shown, 33, "second-001", "flags"),
+        (shown, 22, "first-001", "expected.signature"),
+        (shown, 34, "second-001", "flags"),
     ]
     assert str(err).startswith("2 problem(s) in the vector corpus:")
     assert "is not the oracle's" in str(err) and "flag 'emoji' is not documented" in str(err)
@@ -200,3 +200,20 @@ def test_vectors_check_command_passes_on_the_corpus(capsys):
 
     assert cli.main(["vectors", "check"]) == 0
     assert capsys.readouterr().out.startswith("ok: ")
+
+
+def test_a_file_names_its_format_version(tmp_path):
+    """A vector file without `schema:` (or with another version) gets one plain message that says what to write."""
+    good = (BROKEN.parent / "vectors" / "small.yaml").read_text(encoding="utf-8")
+    missing = tmp_path / "missing" / "a.yaml"
+    missing.parent.mkdir()
+    missing.write_text(good.replace("schema: appauth-conformance/vectors/1\n", ""), encoding="utf-8")
+    err = _load_error(missing.parent)
+    assert len(err.problems) == 1 and err.problems[0].field == "schema"
+    assert "add `schema: appauth-conformance/vectors/1` as its first key" in str(err)
+    other = tmp_path / "other" / "a.yaml"
+    other.parent.mkdir()
+    other.write_text(good.replace("appauth-conformance/vectors/1", "appauth-conformance/vectors/2"), encoding="utf-8")
+    err = _load_error(other.parent)
+    assert len(err.problems) == 1 and err.problems[0].line == 2
+    assert "'appauth-conformance/vectors/2': this version of the suite reads appauth-conformance/vectors/1" in str(err)

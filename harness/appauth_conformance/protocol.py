@@ -1,46 +1,28 @@
 """The runner wire format: encode requests, decode and check responses.
 
 The schema of every message is `schemas/protocol.json` (documented in
-docs/runner-protocol.md). Checking 100,000 responses with jsonschema would
-dominate a run, so responses are checked by a hand-written fast path that
-accepts exactly what the schema accepts (tests/test_protocol.py proves they
-agree), and jsonschema is asked only to word the message of a bad one.
+docs/runner-protocol.md), the only description of the messages: responses are
+checked by the fast predicate compiled from it (schemas.check), and jsonschema
+is asked only to word the message of a bad one.
 """
 
 from __future__ import annotations
 
 import json
-from functools import cache
 
-import jsonschema
-
-from . import resources
+from . import schemas
 from .errors import ProtocolError
 
 VERSION = 1
-SCHEMA_PATH = resources.SCHEMAS / "protocol.json"
+SCHEMA_PATH = schemas.path("protocol")
 HELLO_REQUEST = b'{"op":"hello","protocol":1}\n'
 MAX_LINE = 64 << 20  # a response line longer than this is a fault (a 1 MB field escapes to ~6 MB)
-
-_SIGN_KEYS = frozenset({"seq", "string_to_sign", "signature"})
-_ERROR_KEYS = frozenset({"seq", "string_to_sign", "error"})
-
-
-@cache
-def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text())
-
-
-@cache
-def _validator(definition: str) -> jsonschema.protocols.Validator:
-    s = schema()
-    return jsonschema.Draft202012Validator({"$defs": s["$defs"], "$ref": f"#/$defs/{definition}"})
 
 
 def schema_errors(message, definition: str) -> list[str]:
     """jsonschema's wording of everything wrong with a message (slow: error path only)."""
     out = []
-    for e in _validator(definition).iter_errors(message):
+    for e in schemas.errors("protocol", message, definition):
         where = "/".join(map(str, e.absolute_path)) or "message"
         out.append(f"{where}: {e.message}")
     return out or ["does not match the schema"]
@@ -120,25 +102,12 @@ def _preview(line: bytes, n: int = 120) -> str:
 
 def check_response(msg) -> str | None:
     """None if msg is a valid sign_response, else the schema's description of the problem."""
-    if type(msg) is dict and type(msg.get("seq")) is int and msg["seq"] >= 0:
-        keys = msg.keys()
-        if "signature" in msg:
-            ok = keys <= _SIGN_KEYS and type(msg["signature"]) is str
-        else:
-            err = msg.get("error")
-            ok = (
-                keys <= _ERROR_KEYS
-                and type(err) is dict
-                and err.keys() == {"type", "message"}
-                and type(err["type"]) is str
-                and err["type"] != ""
-                and type(err["message"]) is str
-            )
-        if ok and type(msg.get("string_to_sign", "")) is str:
-            return None
-    if _validator("sign_response").is_valid(msg):  # rare forms the fast path does not know, e.g. "seq": 1.0
+    if _sign_response(msg):
         return None
     return "; ".join(schema_errors(msg, "sign_response"))
+
+
+_sign_response = schemas.check("protocol", "sign_response")
 
 
 def check_hello(msg) -> dict:
@@ -149,6 +118,6 @@ def check_hello(msg) -> dict:
         raise ProtocolError(
             f"runner speaks protocol {msg.get('protocol')!r}, the harness speaks {VERSION}: update the runner"
         )
-    if not _validator("hello_response").is_valid(msg):  # once per session: no fast path needed
+    if not schemas.check("protocol", "hello_response")(msg):
         raise ProtocolError("bad hello: " + "; ".join(schema_errors(msg, "hello_response")))
     return msg

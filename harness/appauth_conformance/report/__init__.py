@@ -16,9 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
-import jsonschema
 
-from .. import resources
+from .. import resources, schemas
 from ..errors import ResultsError
 from ..files import write_atomic
 from ..results import SCHEMA_ID
@@ -36,20 +35,10 @@ __all__ = [
     "write_reports_after_run",
 ]
 
-SCHEMA_PATH = resources.SCHEMAS / "results.json"
+SCHEMA_PATH = schemas.path("results")
 TEMPLATES = resources.TEMPLATES
 
 MD_LIMIT = 60_000  # GitHub comments hold 65,536 characters; the step summary 1 MiB
-
-
-@lru_cache(maxsize=1)
-def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=1)
-def _validator():
-    return jsonschema.Draft202012Validator(schema())
 
 
 def validate(doc, name: str = "results document") -> None:
@@ -59,27 +48,11 @@ def validate(doc, name: str = "results document") -> None:
             f"{name}: schema {doc.get('schema')!r} is not {SCHEMA_ID!r}, the only results layout this version "
             "reads; re-run the suite with this version, or render with the version that wrote it"
         )
-    # Passing outcomes are most of a document and have one shape: exactly {vector, runner, verdict: pass}
-    # with string values. Those are checked here directly (the schema says exactly that of them);
-    # jsonschema checks everything else, and error paths are mapped back to the full document.
-    slow = None
-    if isinstance(doc, dict) and isinstance(doc.get("outcomes"), list):
-        outcomes = doc["outcomes"]
-        slow = [i for i, o in enumerate(outcomes) if not _plain_pass(o)]
-        doc_checked = {**doc, "outcomes": [outcomes[i] for i in slow]}
-    else:
-        doc_checked = doc
-
-    def path_of(e) -> list:
-        p = list(e.absolute_path)
-        if slow is not None and len(p) > 1 and p[0] == "outcomes" and isinstance(p[1], int):
-            p[1] = slow[p[1]]
-        return p
-
-    errors = sorted(_validator().iter_errors(doc_checked), key=lambda e: [str(p) for p in path_of(e)])
+    # the compiled check answers for a valid document (most are); jsonschema words what is wrong
+    errors = [] if schemas.check("results")(doc) else schemas.errors("results", doc)
     problems = []
     for e in errors[:10]:
-        where = "/".join(str(p) for p in path_of(e)) or "(top level)"
+        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
         msg = e.message if len(e.message) < 200 else e.message[:200] + "..."
         problems.append(f"  at {where}: {msg}")
     if isinstance(doc, dict) and not errors:
@@ -94,16 +67,6 @@ def validate(doc, name: str = "results document") -> None:
     if problems:
         more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
         raise ResultsError(f"{name}: does not match {SCHEMA_PATH.name} ({SCHEMA_ID}):\n" + "\n".join(problems) + more)
-
-
-def _plain_pass(o) -> bool:
-    return (
-        type(o) is dict
-        and len(o) == 3
-        and o.get("verdict") == "pass"
-        and type(o.get("vector")) is str
-        and type(o.get("runner")) is str
-    )
 
 
 def load(path) -> dict:
