@@ -22,10 +22,13 @@ from pathlib import Path
 
 import yaml
 
+from . import schemas
 from .errors import UsageError
 from .files import write_atomic
 from .model import RunnerSpec, Stage, Vector
 from .vectors import SafeLoader
+
+SCHEMA_ID = "appauth-conformance/known-divergences/1"
 
 
 @dataclass(frozen=True)
@@ -71,27 +74,31 @@ class Expectations:
             return cls(spec, [], path)
         try:
             doc = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
-        except (OSError, yaml.YAMLError) as e:
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
             raise UsageError(f"{path}: cannot read known divergences: {e}") from None
-        entries = []
-        if not isinstance(doc, dict) or not isinstance(doc.get("divergences", []), list):
-            raise UsageError(f"{path}: expected a mapping with a `divergences:` list")
+        lines = _entry_lines(path)
+        if not schemas.check("known-divergences")(doc):
+            problems = []
+            for e in schemas.errors("known-divergences", doc)[:5]:
+                p = list(e.absolute_path)
+                at = (
+                    lines[p[1]]
+                    if len(p) > 1 and p[0] == "divergences" and isinstance(p[1], int) and p[1] < len(lines)
+                    else "?"
+                )
+                problems.append(f"  {path}:{at}: {'/'.join(map(str, p)) or '(top level)'}: {e.message[:200]}")
+            raise UsageError(
+                f"{path}: not a known-divergence file ({SCHEMA_ID}, docs/gate.md):\n"
+                + "\n".join(problems)
+                + f"\nA file starts with `schema: {SCHEMA_ID}`; each entry has `reason` and `match` or `flag`."
+            )
         if doc.get("runner") not in (None, spec.name, spec.family):
             raise UsageError(f"{path}: file is for runner {doc.get('runner')!r}, not {spec.name!r}")
-        lines = _entry_lines(path)
-        for i, e in enumerate(doc.get("divergences") or []):
-            where = f"{path}:{lines[i] if i < len(lines) else '?'}"
-            if not isinstance(e, dict) or not e.get("reason") or not (e.get("match") or e.get("flag")):
-                raise UsageError(f"{where}: each divergence needs `reason` and `match` or `flag`")
-            unknown = set(e) - {"match", "flag", "stage", "reason"}
-            if unknown:
-                raise UsageError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: match, flag, stage, reason")
-            try:
-                stage = Stage(e["stage"]) if e.get("stage") else None
-            except ValueError:
-                raise UsageError(f"{where}: stage must be one of {[s.value for s in Stage]}") from None
+        entries = []
+        for i, e in enumerate(doc["divergences"]):
+            stage = Stage(e["stage"]) if e.get("stage") else None
             entries.append(
-                Divergence(str(e["reason"]), e.get("match"), e.get("flag"), stage, lines[i] if i < len(lines) else 0)
+                Divergence(e["reason"], e.get("match"), e.get("flag"), stage, lines[i] if i < len(lines) else 0)
             )
         return cls(spec, entries, path)
 
@@ -127,7 +134,7 @@ def _entry_lines(path: Path) -> list[int]:
 
 def write(spec: RunnerSpec, path: Path, entries: list[dict]) -> None:
     """Rewrite a known-divergence file (used by `divergences update`)."""
-    doc = {"runner": spec.name, "divergences": entries}
+    doc = {"schema": SCHEMA_ID, "runner": spec.name, "divergences": entries}
     header = (
         f"# Known divergences of {spec.name}: vectors it is known to fail, with the reason.\n"
         f"# Strict: an entry that passes or matches nothing fails the run. Regenerate: {update_command(spec)}\n"

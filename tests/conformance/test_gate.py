@@ -85,7 +85,10 @@ divergences = "div.yaml"
 
 
 def test_stale_divergence_entry_fails_with_the_update_command(pytester, tmp_path):
-    _project(pytester, "runner: mine\ndivergences:\n- match: no-such-vector-*\n  reason: listed long ago\n")
+    _project(
+        pytester,
+        "schema: appauth-conformance/known-divergences/1\nrunner: mine\ndivergences:\n- match: no-such-vector-*\n  reason: listed long ago\n",
+    )
     r = pytester.runpytest_subprocess("--lang=mine", "--report-dir", str(tmp_path), "-k", "known_divergences")
     r.assert_outcomes(failed=1)
     out = r.stdout.str()
@@ -95,7 +98,10 @@ def test_stale_divergence_entry_fails_with_the_update_command(pytester, tmp_path
 
 def test_unexpected_pass_fails_with_the_update_command(pytester, tmp_path):
     # the fault runner with "ok" conforms, so listing a vector as divergent is stale
-    _project(pytester, "runner: mine\ndivergences:\n- match: single-user-001\n  reason: thought to fail\n")
+    _project(
+        pytester,
+        "schema: appauth-conformance/known-divergences/1\nrunner: mine\ndivergences:\n- match: single-user-001\n  reason: thought to fail\n",
+    )
     r = pytester.runpytest_subprocess("--lang=mine", "--report-dir", str(tmp_path), "-k", "single-user-001")
     r.assert_outcomes(failed=1)
     out = r.stdout.str()
@@ -104,7 +110,10 @@ def test_unexpected_pass_fails_with_the_update_command(pytester, tmp_path):
 
 
 def test_known_divergence_is_xfail_with_its_reason(pytester, tmp_path):
-    _project(pytester, "runner: mine\ndivergences:\n- match: small-marker-003\n  stage: signature\n  reason: zeros\n")
+    _project(
+        pytester,
+        "schema: appauth-conformance/known-divergences/1\nrunner: mine\ndivergences:\n- match: small-marker-003\n  stage: signature\n  reason: zeros\n",
+    )
     pytester.makepyprojecttoml(f"""
 [tool.appauth-conformance.runners.mine]
 command = [{json.dumps(sys.executable)}, {json.dumps(str(FAULT))}, "wrong-signature", "boom"]
