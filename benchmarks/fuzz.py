@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/fuzz.py --count 100000 --seed 3
     .venv/bin/python benchmarks/fuzz.py --compare-memory     # 100k and 1M in fresh processes: peak RSS within 20%
     .venv/bin/python benchmarks/fuzz.py --raw --count 200000 # each built runner alone on the same request lines
+    .venv/bin/python benchmarks/fuzz.py --engine-ensure --count 100000  # the gate run's Engine.ensure on fuzz inputs
 
 Prints the wall time of the fuzzing phase (generation, four concurrent sessions,
 differential check, triage), the shrinking time, each runner's rate, the harness
@@ -11,7 +12,10 @@ CPU share (time.process_time() of this process / wall: 100% is one core), the
 runners' own CPU (RUSAGE_CHILDREN after they exit) and the peak RSS of this
 process (getrusage(RUSAGE_SELF).ru_maxrss). --raw pipes the generated request
 lines from a file straight into each built runner instead (wall and CPU, no
-harness): the runners' own floor. The figures measured are in docs/fuzzing.md.
+harness): the runners' own floor. --engine-ensure runs the same inputs, as Vectors,
+through `Engine.ensure` (the gate run's path, which keeps a Result per outcome) for
+comparison with the fuzzer's streaming (harness/appauth_conformance/fuzz/run.py).
+The figures measured are in docs/fuzzing.md.
 """
 
 from __future__ import annotations
@@ -28,12 +32,14 @@ from pathlib import Path
 
 from appauth_conformance import fuzz, protocol
 from appauth_conformance.backends.local import LocalBackend
+from appauth_conformance.engine import Engine
 from appauth_conformance.runners import BUILTINS
+from appauth_conformance.session import steady_memory
 
 
 def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
     specs = [s for s in BUILTINS if lang == "all" or s.name in lang.split(",") or s.language in lang.split(",")]
-    fuzz.steady_memory()  # as the CLI does
+    steady_memory()  # as the CLI does
     fz = fuzz.Fuzzer(
         specs,
         LocalBackend(),
@@ -103,6 +109,26 @@ def raw(count: int, seed: int, lang: str) -> None:
             )
 
 
+def engine_ensure(count: int, seed: int, lang: str) -> None:
+    """The same inputs through the gate run's path: Vectors, Engine.ensure, a Result kept per outcome."""
+    specs = [s for s in BUILTINS if lang == "all" or s.name in lang.split(",") or s.language in lang.split(",")]
+    steady_memory()
+    engine = Engine(specs, LocalBackend())
+    engine.prepare()
+    try:
+        t0, c0 = time.monotonic(), time.process_time()
+        engine.ensure(fuzz.Inputs(seed).take(count))  # generation included, as in the fuzzer's wall time
+        wall, cpu = time.monotonic() - t0, time.process_time() - c0
+    finally:
+        engine.close()
+    kept = sum(len(st.results) for st in engine.runners.values())
+    print(
+        f"Engine.ensure: {count:,} inputs (seed {seed}) through {len(specs)} runner(s): wall {wall:.1f} s, "
+        f"harness CPU {cpu:.1f} s ({100 * cpu / wall:.0f}% of one core), {kept:,} results kept, "
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB"
+    )
+
+
 def show(m: dict) -> None:
     print(
         f"inputs: {m['count']:,} (seed {m['seed']}) through the four reference runners, {m['cpus']} CPU(s), "
@@ -131,6 +157,9 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object (used by --compare-memory)")
     ap.add_argument("--raw", action="store_true", help="each built runner alone on the same request lines, no harness")
     ap.add_argument(
+        "--engine-ensure", action="store_true", help="the same inputs through Engine.ensure (the gate run's path)"
+    )
+    ap.add_argument(
         "--compare-memory",
         action="store_true",
         help="run 100,000 and 1,000,000 inputs in fresh processes and compare their peak RSS",
@@ -138,6 +167,9 @@ def main() -> int:
     a = ap.parse_args()
     if a.raw:
         raw(a.count, a.seed, a.lang)
+        return 0
+    if a.engine_ensure:
+        engine_ensure(a.count, a.seed, a.lang)
         return 0
     if a.compare_memory:
         out = {}

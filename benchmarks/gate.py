@@ -60,7 +60,12 @@ def synthetic(n: int, path: Path) -> None:
     used = {fl for v in out for fl in v["flags"]}
     path.write_text(
         yaml.safe_dump(
-            {"schema": vectors.SCHEMA_ID, "description": "synthetic", "notes": {k: v for k, v in notes.items() if k in used}, "vectors": out},
+            {
+                "schema": vectors.SCHEMA_ID,
+                "description": "synthetic",
+                "notes": {k: v for k, v in notes.items() if k in used},
+                "vectors": out,
+            },
             sort_keys=False,
         )
     )

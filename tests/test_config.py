@@ -66,3 +66,67 @@ def test_declared_runner_names_are_unique(tmp_path):
     p.write_text('[runners.dup]\ncommand = ["a"]\n')
     with pytest.raises(UsageError, match="declared twice"):
         cfg.select_runners(cfg.Options(lang="all", config=p, runner=["dup=b"]))
+
+
+# -- Docker settings of declared runners: `image`, or `dockerfile` with an optional `context` ----------
+
+
+def _declare(tmp_path, body: str):
+    p = tmp_path / "appauth-conformance.toml"
+    p.write_text(body)
+    return p
+
+
+def test_declared_docker_runners(tmp_path):
+    (tmp_path / "signer").mkdir()
+    (tmp_path / "signer" / "Dockerfile").write_text("FROM debian:bookworm-slim\n")
+    (tmp_path / "ctx").mkdir()
+    p = _declare(
+        tmp_path,
+        """
+[runners.from-image]
+image = "team/signer:1.2"
+
+[runners.built]
+dockerfile = "signer/Dockerfile"
+command = ["node", "signer.js"]
+
+[runners.built-elsewhere]
+dockerfile = "signer/Dockerfile"
+context = "ctx"
+""",
+    )
+    specs = {s.name: s for s in cfg.declared_runners(p)}
+    assert specs["from-image"].docker == {"image": "team/signer:1.2"}
+    assert specs["from-image"].command == ()  # no command: the image's own entrypoint runs
+    dockerfile = str((tmp_path / "signer" / "Dockerfile").resolve())
+    assert specs["built"].docker == {"dockerfile": dockerfile, "context": str((tmp_path / "signer").resolve())}
+    assert specs["built"].command == ("node", "signer.js")
+    assert specs["built-elsewhere"].docker == {"dockerfile": dockerfile, "context": str((tmp_path / "ctx").resolve())}
+    assert specs["built-elsewhere"].command == ()
+    # with the Docker backend they run; the local one has no command to start for two of them
+    chosen = cfg.select_runners(cfg.Options(lang="declared", backend="docker", config=p))
+    assert [s.name for s in chosen] == ["from-image", "built", "built-elsewhere"]
+    assert [s.name for s in cfg.select_runners(cfg.Options(lang="built", config=p))] == ["built"]
+    with pytest.raises(UsageError, match=r"'from-image' has no `command`.*--backend=docker"):
+        cfg.select_runners(cfg.Options(lang="declared", config=p))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('image = "a"\ndockerfile = "Dockerfile"', "give a Docker `image` or a `dockerfile` to build one, not both"),
+        ('image = ""', "`image` must be a non-empty string"),
+        ("image = 3", "`image` must be a non-empty string"),
+        ('image = "a"\ncontext = "."', "`context` is the build context of a `dockerfile`"),
+        ('dockerfile = "no/such/Dockerfile"', r"`dockerfile` .*no/such/Dockerfile does not exist"),
+        ('dockerfile = "Dockerfile"\ncontext = "missing"', r"the build `context` .*missing is not a folder"),
+        ('workdir = "."', r"`command` must .*; it may be left out only with a Docker `image` or `dockerfile`"),
+        ('image = "a"\ncommand = []', "`command` must be a non-empty list of strings"),
+    ],
+)
+def test_declared_docker_settings_are_checked(tmp_path, body, message):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    p = _declare(tmp_path, f"[runners.mine]\n{body}\n")
+    with pytest.raises(UsageError, match=r"appauth-conformance.toml: \[runners.mine\]: " + message):
+        cfg.declared_runners(p)

@@ -4,8 +4,7 @@ import json
 
 import jsonschema
 
-from appauth_conformance import cli, text, vectors
-from appauth_conformance import schemas
+from appauth_conformance import cli, schemas, text, vectors
 
 EXPORT_SCHEMA = schemas.path("vectors-export")
 

@@ -7,6 +7,7 @@ run anywhere; the integration tests run the four reference runners on the local 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import hmac
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import appauth_conformance
 from appauth_conformance import cli, fuzz, protocol, scheme, text, vectors
 from appauth_conformance.backends.local import LocalBackend
 from appauth_conformance.config import in_ci
@@ -132,10 +134,17 @@ def test_fast_path_equals_the_oracle_and_the_wire_encoding(inputs):
         assert (v.string_to_sign, v.signature) == (data, sig), v.id
         lone = any(text.has_lone_surrogate(getattr(v, f)) for f in fuzz.FIELDS)
         assert v.result == ("invalid" if lone else "valid")
-        assert v.request_body == vectors.Vector.request_body.func(v), v.id
         assert not re.search("[\ud800-\udbff][\udc00-\udfff]", "".join(getattr(v, f) for f in fuzz.FIELDS)), (
             "a high+low surrogate pair held as two code points would travel as one valid character"
         )
+
+
+def test_fast_request_bodies_equal_the_wire_encoding():
+    """Bodies joined from per-value pieces equal protocol.request_body (what Vector.request_body sends)."""
+    for x in fuzz.Inputs(SEED).chunk(COUNT):
+        _, mode, app_id, corp_id, user_id, expire_time, nonce, app_key = x.parts
+        want = protocol.request_body(mode, app_id, corp_id, user_id, expire_time, nonce, app_key)
+        assert x.request_body == want == x.vector().request_body
 
 
 def test_expected_replies_decode_to_exactly_the_oracles_reply():
@@ -228,9 +237,9 @@ def test_subset_diagnosis_agrees_with_full_diagnosis(inputs):
             full = fuzz.full_diagnosis(v.fields, v.app_key, o.string_to_sign, o.signature)
             for s in subsets:
                 want = full & s
-                assert fuzz._explained_by_subset(s, v.fields, v.app_key, o.string_to_sign, o.signature) == want
+                assert fuzz.explained_by_subset(s, v.fields, v.app_key, o.string_to_sign, o.signature) == want
                 # seeded with the vector's own oracle values (the hot path): the same answer
-                assert fuzz._explained_by_subset(s, v.fields, v.app_key, o.string_to_sign, o.signature, v) == want
+                assert fuzz.explained_by_subset(s, v.fields, v.app_key, o.string_to_sign, o.signature, v) == want
             checked += 1
     assert checked > 50
 
@@ -430,3 +439,114 @@ def test_cli_fuzz_usage_errors_exit_2(args, message, capsys):
     rc = cli.main(["fuzz", *args])
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the package's shape
+
+PACKAGE = Path(appauth_conformance.__file__).parent
+FUZZ = PACKAGE / "fuzz"
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _private_reaches(path: Path) -> list[str]:
+    """`module._name` on an imported name, `from x import _name`, getattr(x, "_name"), and building objects
+    behind their constructor (`__setattr__`, `__new__`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported, out = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            for a in node.names:
+                imported.add(a.asname or a.name)
+                if _private(a.name):
+                    out.append(f"{path.name}:{node.lineno}: from {'.' * node.level}{node.module or ''} import {a.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            base = node.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if _private(node.attr) and isinstance(base, ast.Name) and base.id in imported:
+                out.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+            if node.attr in ("__setattr__", "__new__"):
+                out.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
+            name = node.args[1] if len(node.args) > 1 else None
+            if isinstance(name, ast.Constant) and isinstance(name.value, str) and _private(name.value):
+                out.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    return out
+
+
+def test_the_fuzz_package_reaches_no_private_name_of_another_module():
+    files = sorted(FUZZ.glob("*.py"))
+    assert {p.stem for p in files} >= {"__init__", "generate", "triage", "shrink", "save", "run", "cli"}
+    assert [x for p in files for x in _private_reaches(p)] == []
+
+
+def test_the_private_name_scan_finds_what_it_looks_for(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from .. import protocol\nfrom .triage import _CLASSES\nimport json\nfrom ..model import Vector\n"
+        "x = protocol._validator\ny = json.encoder._x\nz = getattr(protocol, '_y')\n"
+        "v = object.__setattr__\nw = Vector.__new__\nok = self._mine, protocol.encode_text, Vector.__init__\n"
+    )
+    assert [line.split(": ", 1)[1] for line in _private_reaches(bad)] == [
+        "from .triage import _CLASSES",
+        "protocol._validator",
+        "json.encoder._x",
+        "getattr(protocol, '_y')",
+        "object.__setattr__",
+        "Vector.__new__",
+    ]
+
+
+def _module_name(path: Path) -> str:
+    parts = ["appauth_conformance", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """The package's modules that `path` imports, at module or function level."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            out.add(base)
+            out |= {f"{base}.{a.name}" for a in node.names}
+    return {m for m in out if m in modules and m != name}
+
+
+def test_no_import_cycle_through_the_fuzz_package():
+    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {m: _imports(p, set(paths)) for m, p in paths.items()}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            m = todo.pop()
+            for n in graph[m]:
+                if n == goal:
+                    return True
+                if n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        return False
+
+    fuzz_modules = sorted(m for m in graph if m.startswith("appauth_conformance.fuzz"))
+    assert len(fuzz_modules) >= 7
+    assert [m for m in fuzz_modules if reaches(m, m)] == []
+
+
+def test_no_fuzz_module_is_over_600_lines():
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in FUZZ.glob("*.py")}
+    assert max(sizes.values()) <= 600, sizes

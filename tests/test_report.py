@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from appauth_conformance import diagnosis, report, scheme, schemas, text, vectors
+from appauth_conformance import diagnosis, report, schemas, scheme, text, vectors
 from appauth_conformance.errors import ResultsError
 from appauth_conformance.expectations import Divergence
 

@@ -154,3 +154,131 @@ def test_bad_request_lines_in_a_chunk_spoil_only_themselves(spec, outcomes):  # 
         assert by_seq[seq].get("signature") == v.signature, (seq, by_seq[seq])
     for seq in (2, 4):
         assert by_seq[seq]["error"]["type"] == "ProtocolError" and "signature" not in by_seq[seq]
+
+
+# -- the Docker variants: data beside each runner (runners/<runner>/variants.yaml) ------------------------
+
+
+def test_every_runner_with_a_variants_file_has_its_variants():
+    from appauth_conformance import variants
+    from appauth_conformance.errors import UsageError
+    from appauth_conformance.runners import RUNNERS_DIR
+
+    found = variants.files()
+    assert {p.parent.name for p in found} >= {"python", "java", "cpp", "js"}
+    defaults = variants.default_variants()
+    with_file = [s for s in BUILTINS if (s.source / "variants.yaml").is_file()]
+    assert [s.name for s in defaults] == [s.name for s in with_file]  # one default each, the registry's order
+    for d, ref in zip(defaults, with_file, strict=True):
+        assert d.builtin and d.family == ref.name and set(ref.aliases) <= set(d.aliases)
+        assert (d.command, d.build, d.source, d.divergences) == (ref.command, ref.build, ref.source, ref.divergences)
+        assert variants.docker_spec(ref) is d
+    for v in variants.all_variants():
+        assert v.docker["template"] == "Dockerfile.j2" and (RUNNERS_DIR / v.language / "Dockerfile.j2").is_file()
+        assert set(v.docker) == {"template", "suite", "pins", "vars"}
+    with pytest.raises(UsageError, match=r"unknown Docker variant 'cpp-openssl-0\.9'; known: python-reference"):
+        variants.variant("cpp-openssl-0.9")
+
+
+def _runner_folder(tmp_path, name: str, text: str):
+    """A runners/ folder with one runner, `name`, whose variants.yaml is `text`; and that runner."""
+    from appauth_conformance.model import RunnerSpec
+
+    folder = tmp_path / "runners" / name
+    folder.mkdir(parents=True)
+    (folder / "variants.yaml").write_text(text)
+    return tmp_path / "runners", RunnerSpec(name=name, language="go", command=("./signer",), source=folder)
+
+
+GOOD = """\
+schema: appauth-conformance/variants/1
+variants:
+  - name: vendor-sdk
+    default: true
+    alias: vendor-sdk-bookworm
+    suite: bookworm
+    pins: SDK 2.1 (Go 1.19)
+    vars: {packages: [golang-go]}
+  - name: vendor-sdk-trixie
+    suite: trixie
+    pins: SDK 2.1 (Go 1.24)
+"""
+
+
+def test_a_new_runner_folder_brings_its_variants(tmp_path):
+    """Not a list of four: any runner whose folder has a variants.yaml gets its variants."""
+    from appauth_conformance import variants
+
+    runners_dir, sdk = _runner_folder(tmp_path, "vendor-sdk", GOOD)
+    got = variants.load(runners_dir, [*BUILTINS, sdk])
+    assert [v.name for v in got] == ["vendor-sdk", "vendor-sdk-trixie"]  # the built-ins' folders are elsewhere
+    default, trixie = got
+    assert default.builtin and default.aliases == ("vendor-sdk-bookworm",) and default.family == "vendor-sdk"
+    assert default.docker == {
+        "template": "Dockerfile.j2",
+        "suite": "bookworm",
+        "pins": "SDK 2.1 (Go 1.19)",
+        "vars": {"packages": ["golang-go"]},
+    }
+    assert not trixie.builtin and trixie.docker["vars"] == {} and trixie.command == ("./signer",)
+
+
+SCHEMA_FIX = (
+    r"; fix the file to match the schema harness/appauth_conformance/schemas/variants\.json \(.*docs/docker\.md"
+)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("    alias: vendor-sdk-bookworm\n", "    aliases: [vendor-sdk-bookworm]\n"),
+            r"variants\.yaml:5: variants\[0\]\.aliases: Additional properties are not allowed .*; "
+            r"allowed: alias, default, name, pins, suite, template, vars" + SCHEMA_FIX,
+        ),
+        (
+            ("schema: appauth-conformance/variants/1\n", ""),
+            r"variants\.yaml:1: `schema` is None, expected 'appauth-conformance/variants/1'; "
+            r"start the file with `schema: appauth-conformance/variants/1`",
+        ),
+        (("variants/1", "variants/2"), r"variants\.yaml:1: schema: `schema` is 'appauth-conformance/variants/2'"),
+        (
+            ("suite: trixie", "suite: Trixie"),
+            r"variants\.yaml:10: variants\[1\]\.suite: 'Trixie' does not match" + ".*" + SCHEMA_FIX,
+        ),
+        (("packages: [golang-go]", "packages: golang-go"), r"variants\.yaml:8: variants\[0\]\.vars\.packages: .*array"),
+        (("    pins: SDK 2.1 (Go 1.24)\n", ""), r"variants\.yaml:9: variants\[1\]: 'pins' is a required property"),
+        (
+            ("    default: true\n", ""),
+            r"variants\.yaml:3: variants: 0 variants are marked `default: true`, expected exactly one; "
+            r"mark the one that --backend=docker runs for vendor-sdk with `default: true`",
+        ),
+        (
+            ("  - name: vendor-sdk\n", "  - name: vendor-sdk-bookworm\n"),
+            r"variants\.yaml:3: variants\[0\]\.name: the default variant is named 'vendor-sdk-bookworm'; "
+            r"name it 'vendor-sdk' \(the runner's own name",
+        ),
+        (
+            ("name: vendor-sdk-trixie", "name: vendor-sdk-bookworm"),
+            r"variants\.yaml:9: variants\[1\]: 'vendor-sdk-bookworm' is used twice; give every variant a unique name",
+        ),
+        (("    vars:", "    vars: [\n"), r"variants\.yaml:10: YAML syntax: .*" + SCHEMA_FIX),
+    ],
+)
+def test_a_wrong_variants_file_names_the_file_the_line_and_the_fix(tmp_path, change, message):
+    from appauth_conformance import variants
+    from appauth_conformance.errors import UsageError
+
+    runners_dir, sdk = _runner_folder(tmp_path, "vendor-sdk", GOOD.replace(*change))
+    with pytest.raises(UsageError, match=message) as e:
+        variants.load(runners_dir, [sdk])
+    assert str(e.value).startswith(str(runners_dir / "vendor-sdk" / "variants.yaml") + ":")
+
+
+def test_a_variants_file_no_runner_builds_from_is_an_error(tmp_path):
+    from appauth_conformance import variants
+    from appauth_conformance.errors import UsageError
+
+    runners_dir, _sdk = _runner_folder(tmp_path, "vendor-sdk", GOOD)
+    with pytest.raises(UsageError, match=r"vendor-sdk/variants.yaml: no runner builds from .*add the runner"):
+        variants.load(runners_dir, BUILTINS)

@@ -12,9 +12,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from . import __version__, fuzz_cli, interrupt
+from . import __version__, interrupt
 from . import config as cfg
 from .errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
+from .fuzz import cli as fuzz_cli
 from .model import FAILING, Verdict
 from .progress import Progress
 from .report import cli as report_cli
@@ -118,7 +119,7 @@ def cmd_vectors(a) -> int:
 
 
 def cmd_images(a) -> int:
-    from . import images
+    from .backends.docker import images
 
     if a.action == "bootstrap":
         for suite in a.suite:
@@ -207,8 +208,11 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument("--overwrite", action="store_true", help="recompute expected values that are present too")
         if name == "export":
             s.add_argument("--format", choices=["json"], default="json")
-            s.add_argument("--out", default=".appauth-conformance/vectors.json",
-                           help="where to write (default: .appauth-conformance/vectors.json, next to the reports)")
+            s.add_argument(
+                "--out",
+                default=".appauth-conformance/vectors.json",
+                help="where to write (default: .appauth-conformance/vectors.json, next to the reports)",
+            )
     vec.set_defaults(func=cmd_vectors)
 
     report_cli.add_parser(sub)

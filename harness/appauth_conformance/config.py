@@ -3,6 +3,8 @@
 Users declare their own signers in `[tool.appauth-conformance.runners.NAME]`
 of their pyproject.toml (or `[runners.NAME]` of appauth-conformance.toml),
 or with `--runner NAME=COMMAND`. Commands are argv lists, never shell strings.
+This is also the one place that makes the Docker settings of a declared runner
+(`image`, or `dockerfile` with an optional `context`; see docs/docker.md).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import variants
 from .errors import UsageError
 from .model import RunnerSpec
 from .runners import BUILTINS, Registry
 from .vectors import DEFAULT_VECTORS
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-RUNNER_KEYS = {"command", "workdir", "env", "build", "language", "divergences", "image", "dockerfile"}
+DOCKER_KEYS = ("image", "dockerfile", "context")
+RUNNER_KEYS = {"command", "workdir", "env", "build", "language", "divergences", *DOCKER_KEYS}
 
 
 def in_ci() -> bool:
@@ -130,6 +134,43 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
+def docker_settings(r: dict, base: Path, where: str) -> dict | None:
+    """The `docker` settings of a declared runner's table `r` (paths relative to `base`, the config
+    file's folder), or None when it declares no image: then it has no Docker image of its own.
+
+    - `image = "NAME[:TAG]"`: runs in that image of the local engine (no registry is needed);
+    - `dockerfile = "PATH"`: built from it, with `context` (default: the Dockerfile's folder) as
+      the build context, cached by a hash of both; a `*.j2` Dockerfile is rendered like the
+      built-in templates.
+
+    Either way the runner's `command`, when given, is the container's entrypoint (run in the
+    image's WORKDIR; "{python}" becomes python3); without one the image's own ENTRYPOINT/CMD runs.
+    """
+    for key in DOCKER_KEYS:
+        if key in r and not (isinstance(r[key], str) and r[key].strip()):
+            raise UsageError(f'{where}: `{key}` must be a non-empty string, e.g. {key} = "{_EXAMPLE[key]}"')
+    if "image" in r and "dockerfile" in r:
+        raise UsageError(f"{where}: give a Docker `image` or a `dockerfile` to build one, not both")
+    if "context" in r and "dockerfile" not in r:
+        raise UsageError(
+            f"{where}: `context` is the build context of a `dockerfile`; add the `dockerfile` or remove it"
+        )
+    if "image" in r:
+        return {"image": r["image"].strip()}
+    if "dockerfile" not in r:
+        return None
+    dockerfile = (base / Path(r["dockerfile"]).expanduser()).resolve()
+    if not dockerfile.is_file():
+        raise UsageError(f"{where}: `dockerfile` {dockerfile} does not exist")
+    context = (base / Path(r["context"]).expanduser()).resolve() if "context" in r else dockerfile.parent
+    if not context.is_dir():
+        raise UsageError(f"{where}: the build `context` {context} is not a folder")
+    return {"dockerfile": str(dockerfile), "context": str(context)}
+
+
+_EXAMPLE = {"image": "my-signer:1.0", "dockerfile": "signer/Dockerfile", "context": "signer"}
+
+
 def declared_runners(path: Path) -> list[RunnerSpec]:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -152,10 +193,15 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
         unknown = set(r) - RUNNER_KEYS
         if unknown:
             raise UsageError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(RUNNER_KEYS)}")
+        base = path.parent
+        docker = docker_settings(r, base, where)
         cmd = r.get("command")
-        if not (isinstance(cmd, list) and cmd and all(isinstance(a, str) for a in cmd)):
+        if cmd is None and docker is not None:
+            cmd = []  # the image's own entrypoint runs
+        elif not (isinstance(cmd, list) and cmd and all(isinstance(a, str) for a in cmd)):
             raise UsageError(
                 f'{where}: `command` must be a non-empty list of strings (argv, never a shell string), e.g. ["node", "signer.js"]'
+                + ("" if "command" in r else "; it may be left out only with a Docker `image` or `dockerfile`")
             )
         build = r.get("build", [])
         if isinstance(build, list) and build and all(isinstance(a, str) for a in build):
@@ -168,15 +214,9 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
         env = r.get("env", {})
         if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
             raise UsageError(f"{where}: `env` must be a table of strings")
-        base = path.parent
         workdir = (base / r.get("workdir", ".")).resolve()
         if not workdir.is_dir():
             raise UsageError(f"{where}: workdir {workdir} does not exist")
-        docker = None
-        if r.get("image"):
-            docker = {"image": r["image"]}
-        elif r.get("dockerfile"):
-            docker = {"dockerfile": str((base / r["dockerfile"]).resolve())}
         div = r.get("divergences")
         out.append(
             RunnerSpec(
@@ -197,9 +237,7 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
 def select_runners(opts: Options) -> list[RunnerSpec]:
     specs = list(BUILTINS)
     if opts.backend == "docker":
-        from . import matrix
-
-        specs = list(matrix.all_variants() if opts.matrix else matrix.default_variants())
+        specs = variants.all_variants() if opts.matrix else variants.default_variants()
     registry = Registry(specs)
     path = opts.config or find_config()
     if path is not None:
@@ -207,7 +245,15 @@ def select_runners(opts: Options) -> list[RunnerSpec]:
             registry.add(s)
     for text in opts.runner:
         registry.add(parse_runner_flag(text))
-    return registry.select(opts.lang or "all")
+    chosen = registry.select(opts.lang or "all")
+    if opts.backend != "docker":
+        for s in chosen:
+            if not s.command:
+                raise UsageError(
+                    f"runner {s.name!r} has no `command`: it runs its Docker image's own entrypoint, so only with "
+                    "--backend=docker; run it so, give it a `command` for --backend=local, or leave it out of --lang"
+                )
+    return chosen
 
 
 def make_backend(opts: Options):

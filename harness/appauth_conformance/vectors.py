@@ -137,8 +137,10 @@ def load_file(path: Path, problems: list[Problem], verify: bool = True) -> tuple
         if "schema" not in doc:
             msg = f"the file names no format version: add `schema: {SCHEMA_ID}` as its first key (docs/vectors.md)"
         else:
-            msg = (f"schema {doc['schema']!r}: this version of the suite reads {SCHEMA_ID}; migrate the file "
-                   "as docs/vectors.md says, or use the suite's version that wrote it")
+            msg = (
+                f"schema {doc['schema']!r}: this version of the suite reads {SCHEMA_ID}; migrate the file "
+                "as docs/vectors.md says, or use the suite's version that wrote it"
+            )
         problems.append(Problem(name, msg, line=line(["schema"]) if "schema" in doc else 1, field="schema"))
         if not errors:
             return [], {}, []

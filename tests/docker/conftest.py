@@ -10,14 +10,15 @@ container a test starts is removed by the test or by the fixtures here.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from appauth_conformance import images, matrix, vectors
-from appauth_conformance.backends.docker import LABEL, DockerBackend
+from appauth_conformance import config, variants, vectors
+from appauth_conformance.backends.docker import LABEL, DockerBackend, base_tag, bootstrap, client, image_exists
 from appauth_conformance.errors import DockerUnavailable
 
 CI = os.environ.get("CI", "").lower() == "true"
@@ -36,7 +37,7 @@ def _engine() -> str | None:
     """None when an engine answers, else why not (cached for the session)."""
     if not _engine_error:
         try:
-            images.client()
+            client()
             _engine_error.append(None)
         except DockerUnavailable as e:
             _engine_error.append(str(e))
@@ -64,12 +65,12 @@ def bases():
     require_engine()
     out = {}
     for suite in SUITES:
-        tag = images.base_tag(suite)
-        if not images.image_exists(tag):
+        tag = base_tag(suite)
+        if not image_exists(tag):
             if os.geteuid() != 0 or not (shutil.which("debootstrap") or Path("/usr/sbin/debootstrap").exists()):
                 msg = f"{tag} is missing and cannot be bootstrapped here (needs root and debootstrap)"
                 pytest.fail(msg) if CI else pytest.skip(msg)
-            images.bootstrap(suite, progress=None)
+            bootstrap(suite, progress=None)
         out[suite] = tag
     return out
 
@@ -86,7 +87,7 @@ def backend(bases):
 @pytest.fixture(scope="session")
 def built(backend):
     """The default variants, prepared (built when not cached): name -> (spec, tag)."""
-    return {s.name: (s, backend.prepare(s)["image"]) for s in matrix.default_variants()}
+    return {s.name: (s, backend.prepare(s)["image"]) for s in variants.default_variants()}
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +109,7 @@ def sample_vectors(tmp_path_factory):
     d = tmp_path_factory.mktemp("vectors")
     f = d / "sample.yaml"
     f.write_text(
+        "schema: appauth-conformance/vectors/1\n"
         "description: a few ordinary vectors made by the docker tests\n"
         "notes:\n  ordinary: Documentation-shaped values.\n"
         "vectors:\n"
@@ -131,10 +133,27 @@ def sample_vectors(tmp_path_factory):
 
 
 def _session_containers(session: str) -> list[dict]:
-    return images.client().api.containers(all=True, filters={"label": f"{LABEL}.session={session}"})
+    return client().api.containers(all=True, filters={"label": f"{LABEL}.session={session}"})
 
 
 @pytest.fixture
 def session_containers():
     """session id -> the containers (running or not) labelled with it."""
     return _session_containers
+
+
+@pytest.fixture
+def declare(tmp_path):
+    """Declare a runner the way users do, in an appauth-conformance.toml (the one place that makes the
+    Docker settings of a declared runner): declare(name, key=value, ...) -> its RunnerSpec."""
+
+    def make(name: str, **keys):
+        folder = tmp_path / f"declared-{name}"
+        folder.mkdir()
+        toml = folder / "appauth-conformance.toml"
+        body = "".join(f"{k} = {json.dumps(str(v) if isinstance(v, Path) else v)}\n" for k, v in keys.items())
+        toml.write_text(f"[runners.{name}]\n{body}")
+        (spec,) = config.declared_runners(toml)
+        return spec
+
+    return make

@@ -1,4 +1,4 @@
-"""No container outlives its run: interrupted consumers, killed runners, SIGTERM, close() twice."""
+"""No container outlives its run: interrupted consumers, killed runners, SIGTERM, interpreter exit, close() twice."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import images
-from appauth_conformance.backends.docker import LABEL, DockerBackend, remove_leftovers
+from appauth_conformance.backends.docker import LABEL, DockerBackend, client, remove_leftovers
 from appauth_conformance.session import Session
 
 pytestmark = pytest.mark.docker
@@ -66,7 +65,7 @@ def test_abandoned_session_is_removed_by_close(built, sample_vectors, session_co
 def test_runner_killed_mid_stream(built, sample_vectors, session_containers):
     """The engine kills the runner under the session: a fault for one vector, a restart, nothing left over."""
     spec, _ = built["cpp-reference"]
-    api = images.client().api
+    api = client().api
     b = DockerBackend()
     try:
         with Session(spec, b, timeout=30) as s:
@@ -84,34 +83,46 @@ def test_runner_killed_mid_stream(built, sample_vectors, session_containers):
     assert session_containers(b.session) == []
 
 
-def test_sigterm_removes_the_containers(built, sample_vectors, session_containers):
-    """A harness process stopped with SIGTERM mid-run removes its containers on the way out."""
-    code = textwrap.dedent(
-        """
-        import itertools, sys
-        from appauth_conformance import matrix
-        from appauth_conformance.backends.docker import DockerBackend
-        from appauth_conformance.session import Session
-        from appauth_conformance.vectors import load
-        b = DockerBackend()
-        spec = matrix.variant("python-reference")
-        vs = load(sys.argv[1]).vectors
-        with Session(spec, b) as s:
-            s.start()
-            print(b.session, flush=True)
-            for o in s.run(itertools.cycle(vs)):
-                pass
-        """
-    )
+# A harness process: one session of python-reference streaming vectors in a loop. The front doors
+# (the CLI, the pytest plugin) call interrupt.install(); so does this stand-in for them.
+HARNESS = textwrap.dedent(
+    """
+    import itertools, sys
+    from appauth_conformance import interrupt, variants
+    from appauth_conformance.backends.docker import DockerBackend
+    from appauth_conformance.session import Session
+    from appauth_conformance.vectors import load
+    interrupt.install()
+    b = DockerBackend()
+    spec = variants.variant("python-reference")
+    vs = load(sys.argv[1]).vectors
+    s = Session(spec, b)
+    s.start()
+    print(b.session, flush=True)
+    if sys.argv[2] == "exit":  # leave without closing anything: only the exit hook can clean up
+        sys.exit(0)
+    with s:
+        for o in s.run(itertools.cycle(vs)):
+            pass
+    """
+)
+
+
+def _harness(sample_vectors, how: str) -> subprocess.Popen:
     vector_file = str((ROOT / sample_vectors[0].file).resolve())
-    p = subprocess.Popen(
-        [sys.executable, "-c", code, vector_file],
+    return subprocess.Popen(
+        [sys.executable, "-c", HARNESS, vector_file, how],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+
+
+def test_sigterm_removes_the_containers(built, sample_vectors, session_containers):
+    """A harness process stopped with SIGTERM mid-run removes its containers on the way out."""
+    p = _harness(sample_vectors, "stream")
     try:
         session = p.stdout.readline().strip()
         assert session, p.stderr.read()
@@ -127,9 +138,24 @@ def test_sigterm_removes_the_containers(built, sample_vectors, session_container
     remove_leftovers(session)
 
 
+def test_interpreter_exit_removes_the_containers(built, sample_vectors, session_containers):
+    """A harness process that exits with a session still open removes its container at exit."""
+    p = _harness(sample_vectors, "exit")
+    try:
+        session = p.stdout.readline().strip()
+        assert session, p.stderr.read()
+        assert p.wait(60) == 0, p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+    assert session_containers(session) == []
+    remove_leftovers(session)
+
+
 def test_remove_leftovers(built, session_containers):
     _, tag = built["python-reference"]
-    api = images.client().api
+    api = client().api
     b = DockerBackend()
     cid = api.create_container(**b.container_options(tag))["Id"]  # created, never started or tracked
     try:

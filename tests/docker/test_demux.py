@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from appauth_conformance.backends.docker import DockerProcess
+from appauth_conformance.backends.docker.process import DockerProcess
 
 pytestmark = [pytest.mark.docker, pytest.mark.docker_no_engine]
 
@@ -27,14 +27,16 @@ class _FakeAPI:
 
 
 class _FakeBackend:
+    """What a DockerProcess needs from its backend (process.Host)."""
+
     def __init__(self, status=0):
         self.api = _FakeAPI(status)
         self.removed = []
 
-    def _remove(self, cid):
+    def remove(self, cid):
         self.removed.append(cid)
 
-    _remove_later = _remove
+    remove_later = remove
 
 
 def _frame(stream: int, payload: bytes) -> bytes:
@@ -54,7 +56,7 @@ def test_frames_split_anywhere_reach_the_right_pipe():
     rng = random.Random(7)
     ours, engine = socket.socketpair()
     proc = DockerProcess(_FakeBackend(3), "c0ffee", ours, "fake", "512m")
-    proc._begin()
+    proc.begin()
     want_out, want_err, wire = [], [], []
     for _i in range(3000):
         payload = rng.randbytes(rng.choice([0, 1, 7, 100, 5000, 70000]))
@@ -90,7 +92,7 @@ def test_frames_split_anywhere_reach_the_right_pipe():
 def test_stdin_writes_reach_the_socket_and_close_half_closes_it():
     ours, engine = socket.socketpair()
     proc = DockerProcess(_FakeBackend(0), "c0ffee", ours, "fake", "512m")
-    proc._begin()
+    proc.begin()
     proc.stdin.write(b'{"op":"hello","protocol":1}\n')
     proc.stdin.flush()
     proc.stdin.close()
@@ -113,7 +115,7 @@ def test_stdin_writes_reach_the_socket_and_close_half_closes_it():
 def test_a_closed_reader_does_not_block_the_other_stream():
     ours, engine = socket.socketpair()
     proc = DockerProcess(_FakeBackend(0), "c0ffee", ours, "fake", "512m")
-    proc._begin()
+    proc.begin()
     proc.stdout.close()  # the session went away from stdout
     big = os.urandom(1 << 16)
     for _ in range(64):  # far more than a pipe holds

@@ -74,10 +74,9 @@ class Relay:
 @pytest.fixture
 def leftovers_removed():
     """The harness cannot remove its container through a cut engine connection: the test does, afterwards."""
-    from appauth_conformance import images
-    from appauth_conformance.backends.docker import LABEL
+    from appauth_conformance.backends.docker import LABEL, client
 
-    api = images.client().api
+    api = client().api
     before = {c["Id"] for c in api.containers(all=True, filters={"label": LABEL}, quiet=True)}
     yield
     for c in api.containers(all=True, filters={"label": LABEL}, quiet=True):

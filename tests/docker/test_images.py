@@ -7,27 +7,28 @@ import shutil
 
 import pytest
 
-from appauth_conformance import images, matrix
-from appauth_conformance.backends.docker import DockerBackend
+from appauth_conformance import variants
+from appauth_conformance.backends.docker import DockerBackend, bootstrap, client
 from appauth_conformance.errors import RunnerUnavailable
+from appauth_conformance.session import Session
 
 pytestmark = pytest.mark.docker
 
 
 def test_base_images_are_bootstrapped(bases):
-    api = images.client().api
+    api = client().api
     for suite, tag in bases.items():
         info = api.inspect_image(tag)
         assert info["Config"]["Labels"]["appauth-conformance.base"] == suite
         # bootstrap() is idempotent: an existing base is kept, and says so
         said = []
-        assert images.bootstrap(suite, progress=said.append) == tag
+        assert bootstrap(suite, progress=said.append) == tag
         assert any("skipping" in s for s in said)
         assert api.inspect_image(tag)["Id"] == info["Id"]
 
 
 def test_default_images_build_from_the_bootstrapped_base(backend, built, bases):
-    api = images.client().api
+    api = client().api
     base = api.inspect_image(bases["bookworm"])
     for name, (spec, tag) in built.items():
         assert tag.startswith(f"appauth-conformance/{name}:")
@@ -44,7 +45,7 @@ def test_default_images_build_from_the_bootstrapped_base(backend, built, bases):
 
 
 def test_templates_render_the_pins(backend, bases, tmp_path):
-    v = {s.name: s for s in matrix.all_variants()}
+    v = {s.name: s for s in variants.all_variants()}
     js4 = backend.context(v["js-cryptojs-4.2.0"])[0]
     assert "crypto-js@4.2.0" in js4 and "npm ci" not in js4
     js3 = backend.context(v["js-reference"])[0]
@@ -67,10 +68,10 @@ def test_templates_render_the_pins(backend, bases, tmp_path):
 
 
 @pytest.mark.docker_no_engine
-def test_matrix_names_and_families():
-    defaults = matrix.default_variants()
+def test_variant_names_and_families():
+    defaults = variants.default_variants()
     assert [s.name for s in defaults] == ["python-reference", "java-reference", "cpp-reference", "js-reference"]
-    names = [s.name for s in matrix.all_variants()]
+    names = [s.name for s in variants.all_variants()]
     assert len(names) == len(set(names)) >= 10
     for want in (
         "cpp-openssl-1.1.1",
@@ -87,8 +88,8 @@ def test_matrix_names_and_families():
         ("js-cryptojs-3.1.9-1", "js-reference"),
         ("python-bookworm", "python-reference"),
     ):
-        assert matrix.variant(alias).name == name
-    for s in matrix.all_variants():
+        assert variants.variant(alias).name == name
+    for s in variants.all_variants():
         assert s.family == f"{s.language}-reference"
         assert s.divergences is not None and s.divergences.name == "known-divergences.yaml"
         assert s.docker["suite"] in ("bullseye", "bookworm", "trixie")
@@ -118,7 +119,7 @@ def test_changing_one_runner_rebuilds_only_its_image(built, tmp_path):
     assert new_tag != ref_tag
     for name, (spec, tag) in built.items():
         assert b.context(spec)[2] == tag, f"{name}'s tag changed although only the python runner did"
-    api = images.client().api
+    api = client().api
     try:
         assert b.prepare(copy)["image"] == new_tag
         assert b.builds == 1
@@ -135,9 +136,9 @@ def test_changing_one_runner_rebuilds_only_its_image(built, tmp_path):
 
 def test_a_failing_build_names_the_step_and_its_log(bases, tmp_path):
     src = tmp_path / "cpp"
-    shutil.copytree(matrix.variant("cpp-reference").source, src)
+    shutil.copytree(variants.variant("cpp-reference").source, src)
     (src / "runner.cpp").write_text("#include <openssl/hmac.h>\nint main() { this is not C++; }\n")
-    spec = dataclasses.replace(matrix.variant("cpp-reference"), name="cpp-broken-test", source=src)
+    spec = dataclasses.replace(variants.variant("cpp-reference"), name="cpp-broken-test", source=src)
     said = []
     b = DockerBackend(progress=said.append)
     with pytest.raises(RunnerUnavailable) as e:
@@ -148,36 +149,54 @@ def test_a_failing_build_names_the_step_and_its_log(bases, tmp_path):
     assert any(s.startswith("[cpp-broken-test] Step ") for s in said)
 
 
-def test_user_dockerfile_and_image_specs(built, tmp_path):
-    from appauth_conformance.model import RunnerSpec
-
+def test_declared_dockerfile_and_image_runners(built, declare, tmp_path):
+    """Runners declared with `dockerfile` or `image` in the config file: built (cached) or found, and run."""
     _, py_tag = built["python-reference"]
     ctx = tmp_path / "mine"
     ctx.mkdir()
     (ctx / "Dockerfile").write_text(f"FROM {py_tag}\n")
-    spec = matrix.with_docker(
-        RunnerSpec(name="mine", language="python", command=("python3", "runner.py")), dockerfile=ctx / "Dockerfile"
-    )
+    spec = declare("mine", language="python", command=["python3", "runner.py"], dockerfile=ctx / "Dockerfile")
     b = DockerBackend()
+    tags = []
     try:
         tag = b.prepare(spec)["image"]
+        tags.append(tag)
         assert tag.startswith("appauth-conformance/mine:")
         assert b.prepare(spec)["image"] == tag and b.builds == 1
-        from appauth_conformance.session import Session
-
+        assert b.container_options(tag, spec)["entrypoint"] == ["python3", "runner.py"]
         with Session(spec, b) as s:
             assert s.start()["language"] == "python"
-        img = matrix.with_docker(RunnerSpec(name="img", language="python", command=()), image=py_tag)
+        img = declare("img", image=py_tag)
         assert b.prepare(img)["image"] == py_tag
         with Session(img, b) as s:
             assert s.start()["name"] == "python-reference"
-        missing = matrix.with_docker(
-            RunnerSpec(name="nope", language="python", command=()), image="appauth-conformance/none:0"
-        )
+        missing = declare("nope", image="appauth-conformance/none:0")
         with pytest.raises(RunnerUnavailable, match="not in the local engine"):
             b.prepare(missing)
     finally:
         b.close()
-        images.client().api.remove_image(tag, force=True)
-    with pytest.raises(Exception, match="exactly one"):
-        matrix.with_docker(spec, image="x", dockerfile=ctx / "Dockerfile")
+        for t in tags:
+            client().api.remove_image(t, force=True)
+
+
+def test_declared_dockerfile_without_a_command_runs_the_image_entrypoint(built, declare, tmp_path):
+    """docs/docker.md: with `dockerfile`, `command` is optional; without it the image's own ENTRYPOINT runs."""
+    _, py_tag = built["python-reference"]
+    ctx = tmp_path / "own-entrypoint"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(f"FROM {py_tag}\nLABEL purpose=own-entrypoint-test\n")
+    spec = declare("own-entrypoint", dockerfile=ctx / "Dockerfile")
+    assert spec.command == () and spec.docker == {"dockerfile": str(ctx / "Dockerfile"), "context": str(ctx)}
+    b = DockerBackend()
+    tag = None
+    try:
+        tag = b.prepare(spec)["image"]
+        opts = b.container_options(tag, spec)
+        assert "entrypoint" not in opts and "command" not in opts
+        with Session(spec, b) as s:
+            # python-reference's runner, started by the ENTRYPOINT the image inherits
+            assert s.start()["name"] == "python-reference"
+    finally:
+        b.close()
+        if tag:
+            client().api.remove_image(tag, force=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from appauth_conformance import images, matrix
-from appauth_conformance.backends.docker import SESSION_LABEL
+from appauth_conformance import variants
+from appauth_conformance.backends.docker import SESSION_LABEL, client
 from appauth_conformance.session import Session
 
 pytestmark = pytest.mark.docker
@@ -21,7 +21,7 @@ echo "pidsmax=$(cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pi
 """
 
 
-@pytest.mark.parametrize("name", [s.name for s in matrix.default_variants()])
+@pytest.mark.parametrize("name", [s.name for s in variants.default_variants()])
 def test_sandbox_from_inside(name, backend, built):
     _, tag = built[name]
     seen = _probe(backend, tag)
@@ -37,7 +37,7 @@ def test_sandbox_from_inside(name, backend, built):
 def _probe(backend, tag: str) -> dict[str, str]:
     """Run PROBE in a separate container from the image with the runner's own sandbox options; its
     output comes through an attach opened before start (runner containers have no log driver)."""
-    api = images.client().api
+    api = client().api
     opts = backend.container_options(tag)
     opts.update(entrypoint=["/bin/sh", "-c", PROBE], command=[], stdin_open=False)
     cid = api.create_container(**opts)["Id"]
@@ -53,7 +53,7 @@ def _probe(backend, tag: str) -> dict[str, str]:
 
 def test_runner_container_settings(backend, built):
     spec, _tag = built["java-reference"]
-    api = images.client().api
+    api = client().api
     with Session(spec, backend, timeout=30) as s:
         s.start()
         info = api.inspect_container(s._inc.proc.id)
@@ -68,14 +68,10 @@ def test_runner_container_settings(backend, built):
     assert cfg["Labels"]["appauth-conformance"] == "1" and cfg["Labels"][SESSION_LABEL] == backend.session
 
 
-def test_out_of_memory_is_reported(backend, built):
+def test_out_of_memory_is_reported(backend, built, declare):
     """A runner that outgrows the memory limit is killed, and describe_exit says so."""
     _spec, tag = built["python-reference"]
-    from appauth_conformance.model import RunnerSpec
-
-    hog = matrix.with_docker(
-        RunnerSpec(name="memory-hog", language="python", command=("python3", "-c", "b = b'x' * (1 << 30)")), image=tag
-    )
+    hog = declare("memory-hog", language="python", command=["python3", "-c", "b = b'x' * (1 << 30)"], image=tag)
     backend.prepare(hog)
     proc = backend.start(hog)
     try:

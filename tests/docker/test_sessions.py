@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from appauth_conformance import matrix
+from appauth_conformance import variants
+from appauth_conformance.backends.docker import base_tag, image_exists
 from appauth_conformance.session import Session
 
 pytestmark = pytest.mark.docker
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.docker
 LIBRARY = {"python": "hmac+hashlib (OpenSSL)", "java": "javax.crypto", "cpp": None, "js": "crypto-js"}
 
 
-@pytest.mark.parametrize("name", [s.name for s in matrix.default_variants()])
+@pytest.mark.parametrize("name", [s.name for s in variants.default_variants()])
 def test_default_variant_answers_hello_and_signs(name, backend, built, sample_vectors):
     spec, tag = built[name]
     assert backend.prepare(spec) == {"backend": "docker", "image": tag, "variant": name}
@@ -32,12 +33,10 @@ def test_default_variant_answers_hello_and_signs(name, backend, built, sample_ve
 
 def test_variants_report_what_they_pin(backend, bases):
     """The pins are real: the runners report the library versions their variant names promise."""
-    from appauth_conformance import images
-
     want = {"cpp-openssl-1.1.1": "OpenSSL 1.1.1", "js-cryptojs-4.2.0": "4.2.0", "java-jdk21": "21."}
     for name, prefix in want.items():
-        spec = matrix.variant(name)
-        if not images.image_exists(images.base_tag(spec.docker["suite"])):
+        spec = variants.variant(name)
+        if not image_exists(base_tag(spec.docker["suite"])):
             pytest.skip(
                 f"base {spec.docker['suite']} not bootstrapped: appauth-conformance images bootstrap --suite {spec.docker['suite']}"
             )

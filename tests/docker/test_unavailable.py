@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from appauth_conformance import images, matrix
+from appauth_conformance import variants
 from appauth_conformance.backends import make_backend
+from appauth_conformance.backends.docker import client, forget_client, images
 from appauth_conformance.errors import DockerUnavailable, UsageError
 
 pytestmark = [pytest.mark.docker, pytest.mark.docker_no_engine]
@@ -14,12 +15,12 @@ pytestmark = [pytest.mark.docker, pytest.mark.docker_no_engine]
 @pytest.fixture
 def no_engine(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such-docker.sock")
-    monkeypatch.setattr(images, "_client", None)
+    forget_client()  # the shared client of earlier tests talks to the real engine; the next one connects anew
 
 
 def test_client_says_how_to_start_an_engine(no_engine):
     with pytest.raises(DockerUnavailable) as e:
-        images.client()
+        client()
     msg = str(e.value)
     assert isinstance(e.value, UsageError)
     assert "no-such-docker.sock" in msg
@@ -29,7 +30,7 @@ def test_client_says_how_to_start_an_engine(no_engine):
 def test_backend_prepare_raises_it_too(no_engine):
     b = make_backend("docker", progress=None)
     with pytest.raises(DockerUnavailable, match="--backend=local"):
-        b.prepare(matrix.variant("python-reference"))
+        b.prepare(variants.variant("python-reference"))
     b.close()  # nothing started: nothing to do, no engine needed
 
 

@@ -37,7 +37,7 @@ def make_backend(name: str, **options):
 
         return LocalBackend(**options)
     if name == "docker":
-        from .docker import DockerBackend
+        from .docker.backend import DockerBackend
 
         return DockerBackend(**options)
     raise UsageError(f"unknown backend {name!r}; use --backend=local or --backend=docker")

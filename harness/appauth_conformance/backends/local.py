@@ -25,6 +25,8 @@ def cache_root() -> Path:
 # Never part of a runner's sources: installers byte-compile the packaged runner.py (its .pyc
 # differs per install), and a developer may have run npm in the source folder.
 NOT_SOURCES = ("node_modules", "__pycache__")
+# In the source folder but not what a local build uses: editing them must not rebuild.
+NOT_BUILT = ("known-divergences.yaml", "variants.yaml", "Dockerfile.j2")
 
 
 def source_hash(spec: RunnerSpec) -> str:
@@ -33,7 +35,7 @@ def source_hash(spec: RunnerSpec) -> str:
     if spec.source:
         for p in sorted(spec.source.rglob("*")):
             rel = p.relative_to(spec.source)
-            if p.is_file() and not set(NOT_SOURCES) & set(rel.parts) and p.name != "known-divergences.yaml":
+            if p.is_file() and not set(NOT_SOURCES) & set(rel.parts) and p.name not in NOT_BUILT:
                 h.update(str(rel).encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 

@@ -25,7 +25,9 @@ def _fill(p: argparse.ArgumentParser) -> None:
         description="Write report.md and report.html (atomically) from a results.json.",
     )
     r.add_argument("results", metavar="RESULTS.json")
-    r.add_argument("--out", metavar="DIR", default=None, help="folder for the reports (default: the folder of RESULTS.json)")
+    r.add_argument(
+        "--out", metavar="DIR", default=None, help="folder for the reports (default: the folder of RESULTS.json)"
+    )
     c = sub.add_parser(
         "compare",
         help="compare two results.json; exit 1 on a regression",
@@ -39,8 +41,13 @@ def _fill(p: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers) -> None:
     """The `report` subcommand of `appauth-conformance`."""
-    _fill(subparsers.add_parser("report", help="render or compare results.json files",
-                                description="Render and compare conformance results (results.json)."))
+    _fill(
+        subparsers.add_parser(
+            "report",
+            help="render or compare results.json files",
+            description="Render and compare conformance results (results.json).",
+        )
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,12 +1,11 @@
-"""Docker images for the runners: the engine client, base images made with debootstrap, and builds.
+"""Images for the runners: base images made with debootstrap, the host's Debian mirror, and
+building the images of many runners at once.
 
-Everything talks to the engine through the Docker SDK for Python, never the docker CLI.
-
-- `client()`                       the engine, or DockerUnavailable saying how to get one
-- `bootstrap(suite)`               `appauth-conformance images bootstrap --suite SUITE [--mirror URL] [--force]`:
-                                   debootstrap a minimal Debian and import it as appauth-conformance/base:SUITE
-- `build(specs, backend)`          `appauth-conformance images build [--matrix]`: build (or find cached) images
-- `host_mirror()`                  the Debian mirror this machine's apt uses (the default for --mirror)
+- `bootstrap(suite)`       `appauth-conformance images bootstrap --suite SUITE [--mirror URL] [--force]`:
+                           debootstrap a minimal Debian and import it as appauth-conformance/base:SUITE
+- `base_tag(suite)`        that image's tag; a runner image is built FROM it when the engine has it
+- `host_mirror()`          the Debian mirror this machine's apt uses (the default for --mirror and the builds)
+- `build(specs, backend)`  `appauth-conformance images build [--matrix]`: build (or find cached) runner images
 """
 
 from __future__ import annotations
@@ -16,21 +15,18 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
-from .errors import DockerUnavailable, UsageError
+from ...errors import UsageError
+from .engine import LABEL, client, image_exists
 
 BASE_REPOSITORY = "appauth-conformance/base"
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
 APT_SOURCES = Path("/etc/apt/sources.list")
 APT_SOURCES_DIR = Path("/etc/apt/sources.list.d")
-LABEL = "appauth-conformance"
-
-_client = None
-_client_lock = threading.Lock()
 
 # Like Debian's official -slim images: no documentation, man pages or translations, now or in
 # packages installed later (copyright files stay).
@@ -58,69 +54,6 @@ _SLIM_DIRS = (
 
 def base_tag(suite: str) -> str:
     return f"{BASE_REPOSITORY}:{suite}"
-
-
-# -- the engine ----------------------------------------------------------------------------------
-
-
-def _unavailable(why: str):
-    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-    return DockerUnavailable(
-        f"no Docker engine answers at {where} ({why}).\n"
-        "Start one: `sudo systemctl start docker`, or by hand `sudo dockerd &` (in a checkout of the suite, "
-        "`scripts/docker-up.sh` installs docker.io if needed and starts dockerd); check DOCKER_HOST if you use a "
-        "remote engine.\n"
-        "Or run the runners on this machine instead: --backend=local."
-    )
-
-
-def client(*, fresh: bool = False):
-    """A connected docker.DockerClient (shared per process), or DockerUnavailable with the fix."""
-    global _client
-    try:
-        from docker.errors import DockerException
-
-        import docker
-    except ImportError as e:  # pragma: no cover - docker is a declared dependency
-        raise _unavailable(f"the docker SDK for Python is not installed: {e}; `pip install docker`") from None
-    with _client_lock:
-        if _client is not None and not fresh:
-            return _client
-        try:
-            c = docker.from_env(timeout=120, max_pool_size=64)
-            c.ping()
-        except DockerException as e:
-            raise _unavailable(_short(e)) from None
-        except Exception as e:  # requests/urllib3 errors not wrapped by the SDK
-            raise _unavailable(_short(e)) from None
-        if not fresh:
-            _client = c
-        return c
-
-
-def _short(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    msg = text[0] if text else type(e).__name__
-    return msg if len(msg) < 300 else msg[:300] + "..."
-
-
-def image_exists(name: str) -> bool:
-    from docker.errors import ImageNotFound
-
-    try:
-        client().api.inspect_image(name)
-        return True
-    except ImageNotFound:
-        return False
-
-
-def image_id(name: str) -> str | None:
-    from docker.errors import ImageNotFound
-
-    try:
-        return client().api.inspect_image(name)["Id"]
-    except ImageNotFound:
-        return None
 
 
 # -- the Debian mirror ---------------------------------------------------------------------------
@@ -329,17 +262,18 @@ def bootstrap(
 # -- runner images -------------------------------------------------------------------------------
 
 
-def build(specs: Iterable, backend=None, *, jobs: int = 2, progress: Callable[[str], None] | None = None) -> list[str]:
-    """Build (or find in the cache) the image of every spec; returns the tags in spec order.
+class Preparer(Protocol):
+    def prepare(self, spec) -> dict: ...  # DockerBackend.prepare: build unless cached; {"image": tag, ...}
+
+
+def build(specs: Iterable, backend: Preparer, *, jobs: int = 2) -> list[str]:
+    """Build (or find in the cache) the image of every spec with `backend` (a DockerBackend); returns
+    the tags in spec order.
 
     `appauth-conformance images build` passes the default variants, `--matrix` all of them
-    (appauth_conformance.matrix.all_variants()). `jobs` builds run at once (apt downloads dominate).
+    (appauth_conformance.variants.all_variants()). `jobs` builds run at once (apt downloads dominate).
     RunnerUnavailable from the first failing build is raised after the others finish.
     """
-    if backend is None:
-        from .backends.docker import DockerBackend
-
-        backend = DockerBackend(progress=progress)
     specs = list(specs)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(backend.prepare, s) for s in specs]

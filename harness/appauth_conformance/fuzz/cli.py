@@ -1,8 +1,9 @@
 """`appauth-conformance fuzz`: differential fuzzing of the runners against the oracle (docs/fuzzing.md).
 
-Exit codes: 0 when every disagreement group is covered by its runner's known
-divergences (or there is none), 1 when a group is not (a new divergence: the
-summary marks it NEW), 2 for usage and set-up errors (cli.main maps UsageError).
+Exit codes (errors.Exit): OK when every disagreement group is covered by its runner's
+known divergences (or there is none), NONCONFORMING when a group is not (a new
+divergence: the summary marks it NEW), USAGE for usage and set-up errors (cli.main
+maps UsageError and RunnerUnavailable).
 """
 
 from __future__ import annotations
@@ -10,13 +11,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import config as cfg
+from .. import config as cfg
+from ..errors import Exit
+from ..progress import Progress
+from ..session import steady_memory
+from .run import DEFAULT_BATCH, Fuzzer, FuzzReport
+from .save import save_reproducers
+from .triage import input_repr
 
 # Relative to the current folder: reproducers belong to the project being tested, never to the
 # installed suite (the suite's own developers pass --save-dir vectors/regressions).
 DEFAULT_SAVE_DIR = "appauth-conformance-regressions"
 DEFAULT_COUNT = 100_000
-OK, NONCONFORMING = 0, 1
 
 
 def add_parser(subparsers) -> None:
@@ -72,49 +78,24 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=cmd_fuzz)
 
 
-class Progress:
-    """A self-overwriting status line on a terminal; silent when not a tty or when CI=true."""
-
-    def __init__(self, stream=None):
-        self.stream = stream = stream or sys.stderr
-        try:
-            self.live = stream.isatty() and not cfg.in_ci()
-        except (AttributeError, ValueError):
-            self.live = False
-        self.width = 0
-
-    def __call__(self, fuzzer) -> None:
-        line = fuzzer.progress_line()
-        self.width = max(self.width, len(line))
-        self.stream.write("\r" + line.ljust(self.width))
-        self.stream.flush()
-
-    def end(self) -> None:
-        if self.live and self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
-
-
 def cmd_fuzz(a) -> int:
-    from . import fuzz
-
     opts = cfg.Options.from_namespace(a)
     count = a.count if a.count is not None or a.time_budget is not None else DEFAULT_COUNT
     specs = cfg.select_runners(opts)
     progress = Progress()
-    fuzz.steady_memory()
-    fuzzer = fuzz.Fuzzer(
+    steady_memory()
+    fuzzer = Fuzzer(
         specs,
         cfg.make_backend(opts),
         seed=a.seed,
         count=count,
         time_budget=a.time_budget,
-        batch=a.batch if a.batch is not None else fuzz.DEFAULT_BATCH,
+        batch=a.batch if a.batch is not None else DEFAULT_BATCH,
         timeout=opts.timeout,
         shrink=not a.no_shrink,
         require_all=opts.require_all,
         shrink_seconds=a.shrink_seconds,
-        on_progress=progress if progress.live else None,
+        progress=progress,
         warn=lambda s: print(f"warning: {s}", file=sys.stderr),
     )
     try:
@@ -125,14 +106,13 @@ def cmd_fuzz(a) -> int:
         fuzzer.close()
     written = []
     if a.save:
-        written = fuzz.save_reproducers(report, Path(a.save_dir), opts.vectors)
+        written = save_reproducers(report, Path(a.save_dir), opts.vectors)
     print_summary(report, written)
-    return NONCONFORMING if report.unknown else OK
+    return Exit.NONCONFORMING if report.unknown else Exit.OK
 
 
-def print_summary(report, written=(), out=None) -> None:
-    from . import fuzz
-
+def print_summary(report: FuzzReport, written=(), out=None) -> None:
+    """One line per group (runner, stage, cause, count, known/NEW, reproducer), then per runner, then CPU."""
     out = out or sys.stdout
     w = lambda s="": print(s, file=out)  # noqa: E731
     live = [r for r in report.runners if r.session is not None or r.outcomes]
@@ -159,7 +139,7 @@ def print_summary(report, written=(), out=None) -> None:
             v = g.smallest
             status = f"known ({g.known})" if g.known else "NEW"
             shrunk = "shrunk" if g.reproducer is not None else "smallest"
-            example = f"{shrunk}: {fuzz.input_repr(v)}" if v is not None else ""
+            example = f"{shrunk}: {input_repr(v)}" if v is not None else ""
             w(f"  {g.runner:<{rw}}  {g.stage:<{sw}}  {g.cause:<{cw}}  {g.count:>9,}x  {status}  {example}")
     w("runners:")
     nw = max((len(r.spec.name) for r in report.runners), default=10)

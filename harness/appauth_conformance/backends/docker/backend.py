@@ -1,47 +1,54 @@
 """The Docker backend: each runner in its own image, one sandboxed container per session.
 
-Images are built from `runners/<lang>/Dockerfile.j2` (rendered with jinja2) and tagged
-`appauth-conformance/<runner>:<hash16>`, the hash covering the rendered Dockerfile, the
-runner's source files, the CA bundle and the base image's id: a tag that exists is never
-rebuilt, so only a changed runner is. Containers run with no network, a read-only root
-filesystem, no capabilities, no new privileges, a non-root user and memory/pid limits;
-their stdio is one attached socket, demultiplexed into two pipes so the session sees a
-Popen-like process. Every container carries this backend's session label; `close()`
-removes them all (also at exit and on SIGTERM). Docker work goes through the SDK only.
+Images are built from `runners/<runner>/Dockerfile.j2` (rendered with jinja2, with the variables of
+the runner's variant from its variants.yaml) and tagged `appauth-conformance/<runner>:<hash16>`,
+the hash covering the rendered Dockerfile, the build context (the runner's source files and the CA
+bundle) and the base image's id: a tag that exists is never rebuilt, so only a changed runner is.
+Containers run with no network, a read-only root filesystem, no capabilities, no new privileges,
+a non-root user and memory/pid limits. Every container carries this backend's session label;
+`close()` removes them all, and the backend registers with the interruption handler
+(appauth_conformance.interrupt) while it has containers, so SIGTERM and interpreter exit close it too.
+Docker work goes through the SDK only.
 """
 
 from __future__ import annotations
 
-import atexit
-import fcntl
 import hashlib
 import io
 import os
 import re
 import shlex
-import signal
-import socket
-import subprocess
 import sys
 import tarfile
 import threading
 import time
 import uuid
-import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import BackendGone, RunnerUnavailable, UsageError
-from ..model import RunnerSpec
-from ..runners import RUNNERS_DIR
+from ... import interrupt
+from ...errors import BackendGone, RunnerUnavailable, UsageError
+from ...model import RunnerSpec
+from ...runners import RUNNERS_DIR
+from ...variants import docker_spec
+from . import engine
+from .engine import LABEL, SESSION_LABEL
+from .images import base_tag, host_mirror
+from .process import DockerProcess
 
-LABEL = "appauth-conformance"
-SESSION_LABEL = f"{LABEL}.session"
 CA_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS")
 CA_NAME = "appauth-ca.crt"  # the CA bundle's name in a build context
-SKIP_SOURCES = {"node_modules", "__pycache__", ".git", "known-divergences.yaml", "Dockerfile.j2"}
+# never copied into an image: the harness's own data about the runner, not its sources
+SKIP_SOURCES = {
+    "node_modules",
+    "__pycache__",
+    ".git",
+    "known-divergences.yaml",
+    "variants.yaml",
+    "Dockerfile.j2",
+}
 STEP_LOG_LINES = 30
 
 
@@ -104,301 +111,6 @@ def _condense(step: str, width: int = 110) -> str:
     return s if len(s) <= width else s[: width - 1] + "\u2026"
 
 
-# -- cleanup on every exit path --------------------------------------------------------------------
-
-_live: weakref.WeakSet[DockerBackend] = weakref.WeakSet()
-_hooks_installed = False
-_hooks_lock = threading.Lock()
-
-
-def _close_all() -> None:
-    for b in list(_live):
-        try:
-            b.close()
-        except Exception:
-            pass
-
-
-def _on_sigterm(signum, frame):
-    _close_all()
-    prev = _previous_sigterm
-    if callable(prev):
-        prev(signum, frame)
-    elif prev == signal.SIG_IGN:
-        return
-    else:  # default action, but let finally blocks and atexit run
-        raise SystemExit(128 + signum)
-
-
-_previous_sigterm = None
-_signal_installed = False
-
-
-def _install_hooks() -> None:
-    """atexit and SIGTERM run close() of every backend with containers; installed once, chained."""
-    global _hooks_installed, _previous_sigterm, _signal_installed
-    with _hooks_lock:
-        if not _hooks_installed:
-            _hooks_installed = True
-            atexit.register(_close_all)
-        if not _signal_installed and threading.current_thread() is threading.main_thread():
-            try:
-                prev = signal.getsignal(signal.SIGTERM)
-                if prev is not _on_sigterm:
-                    _previous_sigterm = prev
-                    signal.signal(signal.SIGTERM, _on_sigterm)
-                _signal_installed = True
-            except (ValueError, OSError):  # not the main interpreter
-                pass
-
-
-def remove_leftovers(session: str | None = None, client=None) -> int:
-    """Remove every container labelled appauth-conformance (or of one backend session); for CI cleanup.
-
-    Returns how many were removed. Containers of a run still in progress are removed too
-    (their sessions see the runner killed): run it between runs.
-    """
-    from docker.errors import APIError, NotFound
-
-    from .. import images
-
-    api = (client or images.client()).api
-    label = f"{SESSION_LABEL}={session}" if session else LABEL
-    n = 0
-    for c in api.containers(all=True, filters={"label": label}, quiet=True):
-        try:
-            api.remove_container(c["Id"], force=True, v=True)
-            n += 1
-        except NotFound:
-            pass
-        except APIError as e:
-            if "already in progress" not in str(e):
-                raise
-    return n
-
-
-# -- the process -----------------------------------------------------------------------------------
-
-
-class _SocketStdin:
-    """The container's stdin: write() sends on the attach socket, close() half-closes it (EOF)."""
-
-    def __init__(self, sock: socket.socket):
-        self._sock = sock
-        self.closed = False
-
-    def write(self, data) -> int:
-        if self.closed:
-            raise ValueError("write to closed stdin")
-        try:
-            self._sock.sendall(data)
-        except OSError as e:
-            raise BrokenPipeError(e.errno, f"runner stdin closed: {e}") from None
-        return len(data)
-
-    def flush(self) -> None:
-        if self.closed:
-            raise ValueError("flush of closed stdin")
-
-    def writable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            self._sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-
-def _set_pipe_size(fd: int, size: int = 1 << 20) -> None:
-    try:
-        fcntl.fcntl(fd, 1031, size)  # F_SETPIPE_SZ: fewer context switches on big responses
-    except OSError:
-        pass
-
-
-class DockerProcess:
-    """A running container that looks like subprocess.Popen(stdin=PIPE, stdout=PIPE, stderr=PIPE, bufsize=0)."""
-
-    def __init__(self, backend: DockerBackend, container_id: str, sock_io, name: str, mem_limit: str):
-        self.backend = backend
-        self.id = container_id
-        self.name = name
-        self.mem_limit = mem_limit
-        self.returncode: int | None = None
-        self.oom_killed = False
-        self.killed = False  # by us
-        self._exited = threading.Event()
-        self._sock_io = sock_io  # keeps the HTTP response (and so the socket) alive
-        self._sock: socket.socket = getattr(sock_io, "_sock", sock_io)
-        self._sock.settimeout(None)
-        r_out, self._w_out = os.pipe()
-        r_err, self._w_err = os.pipe()
-        _set_pipe_size(self._w_out)
-        self.stdout = os.fdopen(r_out, "rb", buffering=0)
-        self.stderr = os.fdopen(r_err, "rb", buffering=0)
-        self.stdin = _SocketStdin(self._sock)
-        self.pid = None
-        self._thread = threading.Thread(target=self._demux, name=f"docker-demux-{name}", daemon=True)
-
-    def _begin(self) -> None:
-        self._thread.start()
-
-    # Docker's multiplexed stream: frames of [stream, 0, 0, 0, size (4 bytes, big endian)] + payload.
-    def _demux(self) -> None:
-        """Copy payloads to the pipes in big chunks: one recv into a reused buffer, no per-line work."""
-        sock = self._sock
-        fds = {1: self._w_out, 2: self._w_err}
-        dead: set[int] = set()  # a pipe whose reader went away: its data is dropped
-        buf = bytearray(1 << 20)
-        whole = memoryview(buf)
-        head = b""  # a frame header split across two reads
-        fd = -1
-        remaining = 0  # payload bytes of the current frame still to come
-        try:
-            while True:
-                try:
-                    n = sock.recv_into(buf)
-                except OSError:
-                    n = 0
-                if not n:
-                    break
-                view = whole[:n]
-                pos = 0
-                while pos < n:
-                    if remaining:
-                        take = min(remaining, n - pos)
-                        if fd not in dead:
-                            self._write_all(fd, view[pos : pos + take], dead)
-                        pos += take
-                        remaining -= take
-                        continue
-                    need = 8 - len(head)
-                    if n - pos < need:
-                        head += bytes(view[pos:])
-                        break
-                    hdr = head + bytes(view[pos : pos + need])
-                    head = b""
-                    pos += need
-                    fd = fds.get(hdr[0], self._w_err)  # 1 stdout, 2 stderr; anything else is for humans
-                    remaining = int.from_bytes(hdr[4:8], "big")
-        finally:
-            for w in (self._w_out, self._w_err):
-                try:
-                    os.close(w)
-                except OSError:
-                    pass
-            self._collect_exit()
-
-    @staticmethod
-    def _write_all(fd: int, chunk: memoryview, dead: set[int]) -> None:
-        while chunk:
-            try:
-                written = os.write(fd, chunk)
-            except OSError:  # EPIPE: the session closed its end
-                dead.add(fd)
-                return
-            chunk = chunk[written:]
-
-    def _collect_exit(self) -> None:
-        """After the stream ends: the container's exit status (and whether the kernel OOM-killed it)."""
-        from docker.errors import APIError, NotFound
-
-        api = self.backend.api
-        try:
-            if not self.killed:
-                status = api.wait(self.id, timeout=None).get("StatusCode")
-                if self.returncode is None:
-                    if status not in (0, None):
-                        try:
-                            self.oom_killed = bool(api.inspect_container(self.id)["State"].get("OOMKilled"))
-                        except (NotFound, APIError):
-                            pass
-                    self.returncode = status if status is not None else -1
-        except (NotFound, APIError, OSError, Exception):
-            pass
-        finally:
-            if self.returncode is None:
-                self.returncode = -signal.SIGKILL if self.killed else -1
-            self._exited.set()
-            try:  # wakes a writer still blocked on the socket before the fd goes away
-                self._sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            for s in (self._sock, self._sock_io):
-                try:
-                    s.close()
-                except Exception:
-                    pass
-
-    # -- Popen-like ----------------------------------------------------------------------------
-
-    def poll(self) -> int | None:
-        if self._exited.is_set():
-            return self.returncode
-        from docker.errors import NotFound
-
-        try:
-            state = self.backend.api.inspect_container(self.id)["State"]
-        except NotFound:
-            return -signal.SIGKILL if self.killed else None
-        except Exception:
-            return None
-        if state.get("Running") or state.get("Status") in ("created", "restarting", "running", "paused"):
-            return None
-        # exited, the stream may still be draining: report it now, the demux thread agrees later
-        self.oom_killed = bool(state.get("OOMKilled"))
-        return state.get("ExitCode")
-
-    def wait(self, timeout: float | None = None) -> int:
-        if not self._exited.wait(timeout):
-            raise subprocess.TimeoutExpired(f"container {self.id[:12]} ({self.name})", timeout)
-        return self.returncode
-
-    def kill(self) -> None:
-        """SIGKILL and remove the container (one API call); its streams then end.
-
-        A container that already exited (the usual end: EOF on stdin, exit 0) is removed in
-        the background, so closing a session does not wait for the engine; the backend's
-        close() waits for those removals."""
-        if self._exited.is_set():
-            self.backend._remove_later(self.id)
-            return
-        self.killed = True
-        self.backend._remove(self.id)
-        try:  # unblocks the demux thread if the engine keeps the stream open a moment longer
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def terminate(self) -> None:
-        self.kill()
-
-    def describe_exit(self) -> str:
-        code = self.returncode if self._exited.is_set() else self.poll()
-        if code is None:
-            return "still running"
-        if self.oom_killed:
-            return f"killed: out of memory (container limit {self.mem_limit}; exit status {code})"
-        if self.killed and code < 0:
-            return "killed by SIGKILL (container stopped by the harness)"
-        if code < 0:
-            return "container gone (exit status unknown)"
-        if code > 128:
-            try:
-                sig = signal.Signals(code - 128).name
-                return f"exited with status {code} (killed by {sig} in the container)"
-            except ValueError:
-                pass
-        return f"exited with status {code}"
-
-
 # -- the backend -----------------------------------------------------------------------------------
 
 
@@ -412,6 +124,7 @@ class DockerBackend:
         the file named by SSL_CERT_FILE, REQUESTS_CA_BUNDLE, PIP_CERT or NODE_EXTRA_CA_CERTS,
         the first that exists. "" turns it off.
     mirror: the Debian mirror the builds use; default: the host's apt mirror (images.host_mirror()).
+    client: a docker.DockerClient to use; default: the shared one (engine.client()).
     progress: called with one condensed line per build step; default: printed to stderr; None: quiet.
     """
 
@@ -430,15 +143,13 @@ class DockerBackend:
         uid: int = 1000,
         client=None,
     ):
-        from .. import images
-
         self.base_image = base_image
         if ca_bundle is None:
             ca_bundle = default_ca_bundle()
         elif ca_bundle and not os.path.isfile(ca_bundle):
             raise UsageError(f"--ca-bundle {ca_bundle}: no such file; give the PEM bundle your proxy's CA is in")
         self.ca_bundle = ca_bundle or None
-        self.mirror = (mirror or images.host_mirror()).rstrip("/")
+        self.mirror = (mirror or host_mirror()).rstrip("/")
         # builds take minutes when nothing is cached: by default their steps go to stderr
         self.progress = _to_stderr if progress == "stderr" else progress
         self.mem_limit = mem_limit
@@ -455,16 +166,13 @@ class DockerBackend:
         self._user: dict[str, str] = {}
         self._started = False
         self._reaper: ThreadPoolExecutor | None = None
-        _install_hooks()
 
     # -- engine ----------------------------------------------------------------------------------
 
     @property
     def client(self):
         if self._client is None:
-            from .. import images
-
-            self._client = images.client()
+            self._client = engine.client()
         return self._client
 
     @property
@@ -479,8 +187,6 @@ class DockerBackend:
 
     def resolve(self, spec: RunnerSpec) -> RunnerSpec:
         """The spec with docker settings (a local built-in maps to its default variant)."""
-        from ..matrix import docker_spec
-
         out = docker_spec(spec)
         if out is None:
             raise RunnerUnavailable(
@@ -490,14 +196,22 @@ class DockerBackend:
         return out
 
     def base_for(self, suite: str) -> str:
-        from .. import images
-
+        """The image a runner of this Debian suite is built FROM (see the class docstring)."""
         if self.base_image:
             return self.base_image.replace("{suite}", suite)
-        own = images.base_tag(suite)
-        if images.image_exists(own):
+        own = base_tag(suite)
+        if self.image_id(own) is not None:
             return own
         return f"debian:{suite}-slim"
+
+    def image_id(self, name: str) -> str | None:
+        """The engine's id of an image, or None when the engine does not have it."""
+        from docker.errors import ImageNotFound
+
+        try:
+            return self.api.inspect_image(name)["Id"]
+        except ImageNotFound:
+            return None
 
     def context(self, spec: RunnerSpec) -> tuple[str, dict[str, bytes], str, str]:
         """(Dockerfile text, build-context files, tag, base image) of a spec, without building."""
@@ -531,9 +245,7 @@ class DockerBackend:
         h = hashlib.sha256()
         for k in sorted(files):
             h.update(k.encode() + b"\0" + hashlib.sha256(files[k]).digest())
-        from .. import images
-
-        base_id = images.image_id(base) if base else None
+        base_id = self.image_id(base) if base else None
         h.update(b"base\0" + (base_id or base).encode())
         tag = f"{LABEL}/{_repo_name(spec.name)}:{h.hexdigest()[:16]}"
         return dockerfile, files, tag, base
@@ -736,8 +448,7 @@ class DockerBackend:
 
         tag = self.images.get(spec.name) or self.prepare(spec)["image"]
         rspec = self.resolve(spec)
-        _install_hooks()
-        _live.add(self)
+        interrupt.register(self)  # SIGTERM and interpreter exit close() it too
         self._started = True
         api = self.api
         cid = proc = None
@@ -749,11 +460,11 @@ class DockerBackend:
             proc = DockerProcess(self, cid, sock, spec.name, self.mem_limit)
             with self._lock:
                 self._procs[cid] = proc
-            proc._begin()
+            proc.begin()
             api.start(cid)
         except BaseException as e:
             if cid:
-                self._remove(cid)
+                self.remove(cid)
             if proc is not None:
                 for f in (proc.stdin, proc.stdout, proc.stderr):
                     try:
@@ -772,7 +483,8 @@ class DockerBackend:
             raise
         return proc
 
-    def _remove(self, cid: str) -> None:
+    def remove(self, cid: str) -> None:
+        """Force-remove a container now (killing it if it runs); errors are ignored."""
         from docker.errors import APIError, NotFound
 
         try:
@@ -790,15 +502,16 @@ class DockerBackend:
         with self._lock:
             self._procs.pop(cid, None)
 
-    def _remove_later(self, cid: str) -> None:
+    def remove_later(self, cid: str) -> None:
+        """Remove a container in the background (close() waits for those removals)."""
         with self._lock:
             if self._reaper is None:
                 self._reaper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="docker-remove")
             reaper = self._reaper
         try:
-            reaper.submit(self._remove, cid)
+            reaper.submit(self.remove, cid)
         except RuntimeError:  # interpreter shutting down: do it now
-            self._remove(cid)
+            self.remove(cid)
 
     def containers(self) -> list[str]:
         """Ids of the containers of this backend the engine still has (running or not)."""
@@ -820,12 +533,12 @@ class DockerBackend:
         with self._lock:
             procs = list(self._procs.items())
         for cid, proc in procs:
-            if proc is not None and not proc._exited.is_set():
+            if proc is not None and not proc.exited:
                 proc.killed = True
-            self._remove(cid)
+            self.remove(cid)
         try:
             for cid in self.containers():  # anything created but never tracked
-                self._remove(cid)
+                self.remove(cid)
         except Exception:
             pass
-        _live.discard(self)
+        interrupt.unregister(self)

@@ -1,0 +1,117 @@
+"""The Docker engine client: connect and ping, one shared client per process, image look-ups, the
+sweep of leftover containers, and the DockerUnavailable message that says how to get an engine.
+
+Everything talks to the engine through the Docker SDK for Python, never the docker CLI. The SDK
+is imported when first needed, so importing the suite costs nothing without Docker.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from ...errors import DockerUnavailable
+
+LABEL = "appauth-conformance"  # on every image and container the suite makes
+SESSION_LABEL = f"{LABEL}.session"  # on every container: the uuid of the backend that started it
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+_shared = None
+_shared_lock = threading.Lock()
+
+
+def unavailable(why: str) -> DockerUnavailable:
+    """The error for an engine that does not answer: where it was looked for, and how to start one."""
+    where = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    return DockerUnavailable(
+        f"no Docker engine answers at {where} ({why}).\n"
+        "Start one: `sudo systemctl start docker`, or by hand `sudo dockerd &` (in a checkout of the suite, "
+        "`scripts/docker-up.sh` installs docker.io if needed and starts dockerd); check DOCKER_HOST if you use a "
+        "remote engine.\n"
+        "Or run the runners on this machine instead: --backend=local."
+    )
+
+
+def short_error(e: BaseException) -> str:
+    """The first line of an exception's text, at most 300 characters."""
+    text = str(e).strip().splitlines()
+    msg = text[0] if text else type(e).__name__
+    return msg if len(msg) < 300 else msg[:300] + "..."
+
+
+def connect():
+    """A new docker.DockerClient for DOCKER_HOST (or the local socket) that answered a ping."""
+    try:
+        from docker.errors import DockerException
+
+        import docker
+    except ImportError as e:  # pragma: no cover - docker is a declared dependency
+        raise unavailable(f"the docker SDK for Python is not installed: {e}; `pip install docker`") from None
+    try:
+        c = docker.from_env(timeout=120, max_pool_size=64)
+        c.ping()
+    except DockerException as e:
+        raise unavailable(short_error(e)) from None
+    except Exception as e:  # requests/urllib3 errors not wrapped by the SDK
+        raise unavailable(short_error(e)) from None
+    return c
+
+
+def client(*, fresh: bool = False):
+    """The connected docker.DockerClient shared by this process (a new, unshared one with `fresh`),
+    or DockerUnavailable with the fix."""
+    global _shared
+    if fresh:
+        return connect()
+    with _shared_lock:
+        if _shared is None:
+            _shared = connect()
+        return _shared
+
+
+def forget_client() -> None:
+    """Drop the shared client: the next client() connects again (after DOCKER_HOST changed, say)."""
+    global _shared
+    with _shared_lock:
+        _shared = None
+
+
+def image_exists(name: str) -> bool:
+    return image_id(name) is not None
+
+
+def image_id(name: str) -> str | None:
+    """The engine's id of an image (name, tag or id), or None when the engine does not have it."""
+    from docker.errors import ImageNotFound
+
+    try:
+        return client().api.inspect_image(name)["Id"]
+    except ImageNotFound:
+        return None
+
+
+def _shared_api():
+    return client().api
+
+
+def remove_leftovers(session: str | None = None, client=None) -> int:
+    """Remove every container labelled appauth-conformance (or of one backend session); for CI cleanup.
+
+    Returns how many were removed. Containers of a run still in progress are removed too
+    (their sessions see the runner killed): run it between runs.
+    """
+    from docker.errors import APIError, NotFound
+
+    api = client.api if client is not None else _shared_api()
+    label = f"{SESSION_LABEL}={session}" if session else LABEL
+    n = 0
+    for c in api.containers(all=True, filters={"label": label}, quiet=True):
+        try:
+            api.remove_container(c["Id"], force=True, v=True)
+            n += 1
+        except NotFound:
+            pass
+        except APIError as e:
+            if "already in progress" not in str(e):
+                raise
+    return n

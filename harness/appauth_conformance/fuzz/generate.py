@@ -1,0 +1,496 @@
+"""Generate: the seeded stream of fuzz inputs, aimed at the edges, with the oracle's answers.
+
+`Inputs(seed)` is a `random.Random(seed)` stream of `FuzzInput`s: the request body
+(joined from per-value pieces, `protocol.body_piece`), the oracle's string to sign and
+signature (HMAC finished from the key's precomputed pads, `scheme.keyed`), and the
+conforming replies a session may accept without decoding them (`expected_replies`).
+`FuzzInput.vector()` is the full `model.Vector`, built only for the few inputs some
+runner disagrees on. The same seed gives the same inputs, whatever the chunk size.
+
+The fast path is checked against the slow one: the first `verify` inputs, then one in
+1000, are recomputed with `scheme.sign_fields` and `Vector.request_body` (`make_vector`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import operator
+import random
+from collections.abc import Callable, Iterator
+
+from .. import diagnosis, protocol, scheme, text
+from ..model import TEXT_FIELDS, Vector
+
+MODES = scheme.MODES
+FIELDS = TEXT_FIELDS  # the text inputs, in wire order
+DATA_FIELDS = FIELDS[:4]  # the text inputs that are signed (all but app_key)
+
+# ---------------------------------------------------------------------------------------------
+# Character classes: what the generator draws from, and what triage names.
+
+_R = lambda a, b: "".join(map(chr, range(a, b + 1)))  # noqa: E731
+
+CHARSETS: dict[str, str] = {
+    "ascii": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "punct": "!\"#$%&'()*+,-./;<=>?@[\\]^_`{|}~",
+    "colon": ":",
+    "space": " ",
+    "whitespace": "\t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2003\u2009\u2028\u2029\u202f\u205f\u3000",
+    "latin1": _R(0xA1, 0xFF),
+    "cjk": _R(0x4E00, 0x4E7F) + "中文字漢語日本한국어",
+    "astral": "\U0001f600\U0001f64f\U0001f680\U0001f4a9\U0001f1e8\U0001f1f3\U00010000\U0001d11e"
+    "\U00020000\U0002a6d6\U000e0041\U000f0000\U0010fffd\U0010ffff\U0001f3fb",
+    "combining": _R(0x0300, 0x036F) + "\u0489\u1ab0\u20d0\u20e3\ufe0f",
+    "rtl": _R(0x05D0, 0x05EA)
+    + _R(0x0627, 0x064A)
+    + "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2069\u061c",
+    "zero-width": "\u200b\u200c\u200d\u2060\ufeff\u180e",
+    "control": _R(0x01, 0x08) + _R(0x0E, 0x1F) + "\x7f" + _R(0x80, 0x84) + _R(0x86, 0x9F),
+    "noncharacter": "\ufffe\uffff\ufdd0\ufdef\ufffd\ue000\uf8ff",
+    "nul": "\0",
+    "high-surrogate": "\ud800\udbff\ud83d\ud834\udb40",
+    "low-surrogate": "\udc00\udfff\ude00\udd1e\udc41",
+}
+# Weights for a "mixed" value (one class per character). NUL and lone surrogates are rare on purpose:
+# every input that has one is a known disagreement of some reference runner, and at about 1.5% of inputs
+# each they still occur thousands of times per 100,000 while the budget goes to what may still hide a bug.
+MIX_WEIGHTS = {
+    "ascii": 240,
+    "punct": 40,
+    "colon": 40,
+    "space": 30,
+    "whitespace": 30,
+    "latin1": 48,
+    "cjk": 48,
+    "astral": 48,
+    "combining": 40,
+    "rtl": 30,
+    "zero-width": 30,
+    "control": 24,
+    "noncharacter": 16,
+    "nul": 0.3,
+    "high-surrogate": 0.3,
+    "low-surrogate": 0.3,
+}
+# The classes a "one special character" value puts into a plain value, and their weights (NUL and lone
+# surrogates rarer, as above).
+SPECIAL = (
+    "colon",
+    "space",
+    "whitespace",
+    "latin1",
+    "cjk",
+    "astral",
+    "combining",
+    "rtl",
+    "zero-width",
+    "control",
+    "noncharacter",
+    "nul",
+    "high-surrogate",
+    "low-surrogate",
+)
+SPECIAL_CUM = tuple(
+    itertools.accumulate(0.15 if c.endswith("surrogate") else 0.25 if c == "nul" else 1.0 for c in SPECIAL)
+)
+EMPTY_KEY = 0.015  # share of empty keys (Java's known refusal); other fields are empty 5% of the time
+# Emoji sequences: ZWJ families, flags, skin tones, keycaps (astral text that is several code points).
+SEQUENCES = (
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "\U0001f1e8\U0001f1f3",
+    "\U0001f44d\U0001f3fd",
+    "1\ufe0f\u20e3",
+    "e\u0301",
+    "\u05e9\u05c1\u05b8",
+    "\U0001f3f3\ufe0f\u200d\U0001f308",
+)
+
+# Expire-time edges: 0 (never expires), the 32-bit edges, the float64 edges, int64 max, dates.
+EXPIRE_EDGES = (
+    0,
+    1,
+    9,
+    10,
+    99,
+    1000,
+    10**9 - 1,
+    10**9,
+    1_604_020_600,
+    2**31 - 2,
+    2**31 - 1,
+    2**31,
+    2**31 + 1,
+    2**32 - 1,
+    2**32,
+    2**32 + 1,
+    253402300799,
+    10**15,
+    2**53 - 1,
+    2**53,
+    2**53 + 1,
+    2**53 + 2,
+    2**53 + 3,
+    2**62,
+    10**18,
+    10**18 + 1,
+    2**63 - 2,
+    2**63 - 1,
+)
+INT64_MAX = 2**63 - 1
+
+# ---------------------------------------------------------------------------------------------
+# Vectors the slow way (shrinking, saving, checking the fast path).
+
+
+def _layout_getters() -> dict[str, Callable]:
+    """Per mode: a getter of the signed slots from (app_id, corp_id, user_id, expire, nonce, ""),
+    read off the oracle by diagnosis.LAYOUT (the formula itself lives only in scheme.py)."""
+    index = {"app_id": 0, "corp_id": 1, "user_id": 2, "expire_time": 3, "nonce": 4}
+    out = {}
+    for mode in scheme.Mode:
+        slots = [index[n] if n in diagnosis.FILLED[mode] else 5 for n in diagnosis.LAYOUT[mode]]
+        out[mode.value] = operator.itemgetter(*slots)
+    return out
+
+
+_SLOTS = _layout_getters()
+_CARRIES = {m.value: ("corp_id" in scheme.CARRIES[m], "user_id" in scheme.CARRIES[m]) for m in scheme.Mode}
+
+
+def pair_up(s: str) -> str:
+    """A high+low surrogate held as two code points travels as a valid \\u pair: make it one character."""
+    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def make_vector(
+    mode: str,
+    app_id: str,
+    corp_id: str,
+    user_id: str,
+    expire_time: int,
+    nonce: str,
+    app_key: str,
+    id: str = "fuzz",
+    description: str = "fuzz input",
+    flags: tuple[str, ...] = (),
+) -> Vector:
+    """A fuzz Vector with the oracle's expected values (slow path, for shrinking and saving)."""
+    lone = text.has_lone_surrogate
+    vals = [pair_up(x) if lone(x) else x for x in (app_id, corp_id, user_id, nonce, app_key)]
+    app_id, corp_id, user_id, nonce, app_key = vals
+    invalid = any(lone(x) for x in vals)
+    f = scheme.Fields(scheme.Mode(mode), app_id, corp_id, user_id, expire_time, nonce)
+    return Vector(
+        id=id,
+        file="fuzz",
+        line=0,
+        description=description,
+        mode=mode,
+        app_id=app_id,
+        corp_id=corp_id,
+        user_id=user_id,
+        expire_time=expire_time,
+        nonce=nonce,
+        app_key=app_key,
+        result="invalid" if invalid else "valid",
+        flags=tuple(flags),
+        string_to_sign=scheme.string_to_sign(f),
+        signature=None if invalid else scheme.sign_fields(f, app_key)[1],
+    )
+
+
+def replace_inputs(v: Vector, **changes) -> Vector:
+    """v with some inputs changed (fields the mode does not sign emptied), expected values recomputed."""
+    d = {n: getattr(v, n) for n in ("mode", *FIELDS, "expire_time")}
+    d.update(changes)
+    corp, user = _CARRIES[d["mode"]]
+    if not corp:
+        d["corp_id"] = ""
+    if not user:
+        d["user_id"] = ""
+    return make_vector(
+        d["mode"],
+        d["app_id"],
+        d["corp_id"],
+        d["user_id"],
+        d["expire_time"],
+        d["nonce"],
+        d["app_key"],
+        id=v.id,
+        description=v.description,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The light input of the hot path.
+
+# json's own C string encoders (what JSONEncoder.encode calls for a str), without the method call
+_JSON_ASCII, _JSON_RAW = protocol.encode_text, json.encoder.encode_basestring
+
+
+def expected_replies(string_to_sign: str, signature: str) -> tuple[bytes, ...]:
+    """The conforming reply after `{"seq":N`: string_to_sign escaped as \\u (Python's json, C++, Java for
+    printable text) and, for non-ASCII text, as raw UTF-8 (JSON.stringify). Any other style is decoded."""
+    sig = signature.encode("ascii")
+    escaped = protocol.REPLY_TAIL % (_JSON_ASCII(string_to_sign).encode("ascii"), sig)
+    if string_to_sign.isascii():
+        return (escaped,)
+    return (escaped, protocol.REPLY_TAIL % (_JSON_RAW(string_to_sign).encode("utf-8"), sig))
+
+
+class FuzzInput:
+    """One generated input, as light as the hot path allows: the request body, the oracle's
+    string-to-sign and signature (None when the input is invalid), the conforming replies in
+    the two usual JSON styles (Session.replies accepts those without decoding them), and the
+    raw inputs from which `vector()` builds the full Vector, only for the few inputs a runner
+    disagrees on."""
+
+    __slots__ = ("expected_replies", "parts", "request_body", "signature", "string_to_sign")
+
+    def __init__(self, request_body: bytes, string_to_sign: str, signature: str | None, parts: tuple):
+        self.request_body, self.string_to_sign, self.signature, self.parts = (
+            request_body,
+            string_to_sign,
+            signature,
+            parts,
+        )
+        self.expected_replies = expected_replies(string_to_sign, signature) if signature is not None else ()
+
+    def vector(self) -> Vector:
+        """The full Vector (id: the input's index in the stream). Its request_body is computed again by
+        the property if asked for; Inputs checks on the first inputs, then one in 1000, that it equals
+        this input's."""
+        i, mode, app_id, corp_id, user_id, expire_time, nonce, app_key = self.parts
+        return Vector(
+            id=str(i),
+            file="fuzz",
+            line=0,
+            description="fuzz input",
+            mode=mode,
+            app_id=app_id,
+            corp_id=corp_id,
+            user_id=user_id,
+            expire_time=expire_time,
+            nonce=nonce,
+            app_key=app_key,
+            result="invalid" if self.signature is None else "valid",
+            flags=(),
+            string_to_sign=self.string_to_sign,
+            signature=self.signature,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The generator.
+
+_POOL_BITS = 10
+_POOL = 1 << _POOL_BITS
+_MASK = _POOL - 1
+_NAMES = ("mode", *FIELDS, "expire_time")  # the order Inputs.chunk hands body pieces to _BODY_ORDER
+_BODY_ORDER = operator.itemgetter(*(_NAMES.index(n) for n in protocol.REQUEST_FIELDS))
+_MODE_PIECES = {m: protocol.body_piece("mode", protocol.encode_text(m).encode("ascii")) for m in MODES}
+# A pool entry: (text, its piece of the request body, has a lone surrogate, KeyedSigner.sign for a key or None).
+_EMPTY = {f: ("", protocol.body_piece(f, protocol.encode_text("").encode("ascii")), False, None) for f in FIELDS}
+
+
+class Inputs:
+    """Seeded, reproducible stream of fuzz inputs (FuzzInput) aimed at the edges.
+
+    Each field is drawn from a pool of 1024 values made by the rich value
+    generator (`value`); one pool slot in 32 inputs is replaced by a fresh value,
+    so the stream keeps finding new values while most inputs cost a few dict
+    look-ups. Expected values come from the oracle: the slot order is read off
+    scheme.string_to_sign (diagnosis.LAYOUT), the HMAC is finished from the key's
+    pads (scheme.keyed), and the first `verify` inputs (then one in 1000) are re-checked against
+    scheme.sign_fields and Vector.request_body, so the fast path cannot drift.
+    """
+
+    def __init__(self, seed: int = 1, verify: int = 1000):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.index = 0
+        self.verify = verify
+        self._mix = list(MIX_WEIGHTS)
+        self._mix_cum = list(itertools.accumulate(MIX_WEIGHTS.values()))
+        self.pools = [[self._entry(self.value(f), f) for _ in range(_POOL)] for f in FIELDS]
+        self.expires = [self._expire_entry(self.expire()) for _ in range(_POOL)]
+
+    # -- rich values -----------------------------------------------------------------------
+
+    def _chars(self, cls: str, n: int = 1) -> str:
+        cs = CHARSETS[cls]
+        return "".join(self.rng.choice(cs) for _ in range(n))
+
+    def _plain(self, n: int) -> str:
+        return "".join(self.rng.choices(CHARSETS["ascii"], k=n))
+
+    def _mixed(self, n: int) -> str:
+        rng = self.rng
+        classes = rng.choices(self._mix, cum_weights=self._mix_cum, k=n)
+        out = []
+        for c in classes:
+            if c == "astral" and rng.random() < 0.2:
+                out.append(rng.choice(SEQUENCES))
+            else:
+                out.append(rng.choice(CHARSETS[c]))
+        return "".join(out)
+
+    def _small_len(self) -> int:
+        r = self.rng.random()
+        return 1 + int(r * r * 12)  # mostly 1-4 characters, up to 12
+
+    def _insert(self, base: str, piece: str) -> str:
+        where = self.rng.randrange(3)
+        if where == 0 or not base:
+            return piece + base
+        if where == 2:
+            return base + piece
+        i = self.rng.randrange(1, len(base)) if len(base) > 1 else 1
+        return base[:i] + piece + base[i:]
+
+    def block_key(self) -> str:
+        """A key of 63/64/65 (or 127-129) bytes, often with a multi-byte character straddling the block edge."""
+        rng = self.rng
+        edge = 64 if rng.random() < 0.8 else 128
+        if rng.random() < 0.5:
+            return self._plain(edge + rng.choice((-1, 0, 1)))
+        ch = rng.choice(("\xe9", "\u4e2d", "\U0001f600", "\u0301", "\0"))
+        width = len(ch.encode("utf-8", "surrogatepass"))
+        before = edge - rng.randrange(1, width + 1) if width > 1 else edge + rng.choice((-1, 0, 1)) - 1
+        return self._plain(max(before, 0)) + ch + self._plain(rng.randrange(0, 3))
+
+    def long_value(self) -> str:
+        """1-10 KB: a run of one character with a few specials, or a mixed run."""
+        rng = self.rng
+        n = rng.randrange(1024, 10241)
+        if rng.random() < 0.7:
+            s = rng.choice("a0 :\xe9\u4e2d") * n
+            for _ in range(rng.randrange(0, 3)):
+                s = self._insert(s, self._chars(rng.choice(SPECIAL)))
+            return s
+        return self._mixed(n)
+
+    def value(self, field: str) -> str:
+        """One rich field value: mostly short, sometimes special, rarely long (rates in docs/fuzzing.md)."""
+        rng = self.rng
+        if field == "app_key" and rng.random() < 0.1:
+            return self.block_key()
+        r = rng.random()
+        if r < 0.05:
+            return "" if field != "app_key" or r < EMPTY_KEY else self._plain(self._small_len())
+        if r < 0.0505:
+            return self.long_value()
+        if r < 0.55:
+            return self._plain(self._small_len())
+        if r < 0.65:  # documentation-shaped: 32 hex digits, a 32-64 character nonce
+            if field == "nonce":
+                return self._plain(rng.choice((31, 32, 48, 64, 65)))
+            return "".join(rng.choices("0123456789abcdef", k=32))
+        if r < 0.73:  # a plain value with one special character at the start, middle or end
+            cls = rng.choices(SPECIAL, cum_weights=SPECIAL_CUM)[0]
+            piece = self._chars(cls) if cls != "astral" or rng.random() < 0.7 else rng.choice(SEQUENCES)
+            return self._insert(self._plain(rng.randrange(0, 6)), piece)
+        if r < 0.98:
+            return self._mixed(self._small_len())
+        return self._mixed(rng.randrange(13, 80))
+
+    def expire(self) -> int:
+        rng = self.rng
+        r = rng.random()
+        if r < 0.85:  # (above 2^53 most values are the JS runner's known precision loss: kept rarer)
+            return 1_600_000_000 + rng.randrange(400_000_000)
+        if r < 0.95:
+            return rng.choice(EXPIRE_EDGES)
+        return rng.getrandbits(rng.randrange(1, 64))
+
+    @staticmethod
+    def _entry(s: str, field: str) -> tuple:
+        if text.has_lone_surrogate(s):
+            s = pair_up(s)
+        lone = text.has_lone_surrogate(s)
+        return (
+            s,
+            protocol.body_piece(field, protocol.encode_text(s).encode("ascii")),
+            lone,
+            scheme.keyed(s.encode("utf-8")).sign if field == "app_key" and not lone else None,
+        )
+
+    @staticmethod
+    def _expire_entry(t: int) -> tuple:
+        return (t, str(t), protocol.body_piece("expire_time", str(t).encode("ascii")))
+
+    def _refresh(self, r: int) -> None:
+        which = (r >> 53) % 6
+        slot = self.rng.getrandbits(_POOL_BITS)
+        if which == 5:
+            self.expires[slot] = self._expire_entry(self.expire())
+        else:
+            self.pools[which][slot] = self._entry(self.value(FIELDS[which]), FIELDS[which])
+
+    # -- the stream ------------------------------------------------------------------------
+
+    def chunk(self, n: int) -> list[FuzzInput]:
+        """The next n inputs."""
+        out: list[FuzzInput] = []
+        append = out.append
+        bits = self.rng.getrandbits
+        P_app, P_corp, P_user, P_nonce, P_key = self.pools
+        E = self.expires
+        slots, carries, modes = _SLOTS, _CARRIES, MODES
+        order, mode_pieces, join = _BODY_ORDER, _MODE_PIECES, b"".join
+        no_corp, no_user = _EMPTY["corp_id"], _EMPTY["user_id"]
+        start = self.index
+        for i in range(start, start + n):
+            r = bits(64)
+            if r >> 59 == 0:  # one input in 32 brings a fresh value into a pool
+                self._refresh(r)
+            mode = modes[r & 3]
+            corp_on, user_on = carries[mode]
+            a = P_app[(r >> 2) & _MASK]
+            c = P_corp[(r >> 12) & _MASK] if corp_on else no_corp
+            u = P_user[(r >> 22) & _MASK] if user_on else no_user
+            no = P_nonce[(r >> 32) & _MASK]
+            k = P_key[(r >> 42) & _MASK]
+            e = E[(r >> 52) & _MASK]
+            data = ":".join(slots[mode]((a[0], c[0], u[0], e[1], no[0], "")))
+            if a[2] or c[2] or u[2] or no[2] or k[2]:
+                sig = None  # a lone surrogate: the vector is invalid, a runner must refuse it
+            else:  # the oracle's HMAC, finished from the key's pads (Inputs._check compares with scheme.sign)
+                sig = k[3](data.encode("utf-8"))
+            body = join(order((mode_pieces[mode], a[1], c[1], u[1], no[1], k[1], e[2])))
+            item = FuzzInput(body, data, sig, (i, mode, a[0], c[0], u[0], e[0], no[0], k[0]))
+            if i < self.verify or i % 1000 == 0:
+                self._check(item)
+            append(item)
+        self.index = start + n
+        return out
+
+    @staticmethod
+    def _check(item: FuzzInput) -> None:
+        """The fast path must equal the oracle and the property's own encoding, exactly."""
+        v = item.vector()
+        ref = make_vector(v.mode, v.app_id, v.corp_id, v.user_id, v.expire_time, v.nonce, v.app_key)
+        if (v.string_to_sign, v.signature, v.result) != (ref.string_to_sign, ref.signature, ref.result):
+            raise AssertionError(
+                f"fuzz generator disagrees with the oracle on input {v.id}: "
+                f"{(v.string_to_sign, v.signature, v.result)!r} != {(ref.string_to_sign, ref.signature, ref.result)!r}"
+            )
+        if item.request_body != v.request_body:
+            raise AssertionError(f"fuzz generator's request body differs from Vector.request_body on input {v.id}")
+
+    def chunks(
+        self, batch: int, count: int | None = None, stop: Callable[[], bool] | None = None
+    ) -> Iterator[list[FuzzInput]]:
+        """Chunks of at most `batch` inputs until `count` (None: forever) or `stop()`."""
+        done = 0
+        while count is None or done < count:
+            if stop is not None and stop():
+                return
+            n = batch if count is None else min(batch, count - done)
+            yield self.chunk(n)
+            done += n
+
+    def take(self, n: int) -> list[Vector]:
+        """The next n inputs as full Vectors (tests, and anything that wants the whole record)."""
+        return [x.vector() for x in self.chunk(n)]
