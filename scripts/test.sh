@@ -9,6 +9,10 @@ if [ "$(id -u)" -eq 0 ] || [ -S /var/run/docker.sock ]; then
   bash scripts/docker-up.sh && "$PY" -m appauth_conformance.cli images bootstrap --suite bullseye --suite bookworm --suite trixie \
     || echo "test.sh: no Docker engine; Docker tests will skip (or fail under CI=true)" >&2
 fi
+# 0. the house rules: lint, format, types (the layers run with the tests: tests/test_architecture.py)
+"$PY" -m ruff check harness tests benchmarks
+"$PY" -m ruff format --check harness tests benchmarks
+"$PY" -m mypy
 # 1. everything: unit tests, the gate on the four reference runners (local backend), Docker, browser
 "$PY" -m pytest --lang=all "$@"
 # 2. the gate again on the whole Docker version matrix (every variant, sandboxed containers)

@@ -87,3 +87,11 @@ def test_lone_surrogates_and_nul_survive_the_wire():
 def test_bad_hellos_are_named(hello, text):
     with pytest.raises(protocol.ProtocolError, match=text):
         protocol.check_hello(hello)
+
+
+def test_a_number_too_long_for_python_is_a_protocol_error_not_a_crash():
+    """Python refuses to parse integers of more than 4300 digits with a plain ValueError (no .msg)."""
+    line = b'{"seq": 1, "signature": "a", "x": ' + b"9" * 5000 + b"}"
+    with pytest.raises(protocol.ProtocolError, match="not a JSON line"):
+        protocol.decode_line(line)
+    assert isinstance(protocol.decode_batch([line])[0], protocol.ProtocolError)

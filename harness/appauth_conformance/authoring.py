@@ -18,6 +18,7 @@ from .model import Corpus
 from .scheme import oracle
 from .vectors import TEXT_FIELDS, decode_inputs, display, files_under, read_yaml
 
+SafeDumper: type[yaml.CSafeDumper] | type[yaml.SafeDumper]  # libyaml's where PyYAML was built with it
 try:
     from yaml import CSafeDumper as SafeDumper
 except ImportError:  # pragma: no cover
@@ -51,6 +52,7 @@ def fill_file(path: Path, overwrite: bool = False) -> int:
         )
         data, sig, err = oracle(f, inputs["app_key"])
         if data is None:
+            assert err is not None  # the oracle says why it has no string to sign
             raise CorpusError([Problem(display(path), err, vector=v.get("id"), field="inputs")])
         expected = {"string_to_sign": text.encode(data)}
         if sig is not None:  # no UTF-8 form: nothing can be signed, the vector must be invalid

@@ -147,7 +147,8 @@ def cmd_divergences(a) -> int:
             raise RunnerUnavailable(st.unavailable)
         if st.spec.divergences is None:
             continue
-        kept, covered = [], set()
+        kept: list[dict[str, str | None]] = []
+        covered: set[str] = set()
         for e in st.expectations.entries:
             hits = [
                 r

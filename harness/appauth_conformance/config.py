@@ -9,18 +9,23 @@ This is also the one place that makes the Docker settings of a declared runner
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import variants
 from .errors import UsageError
 from .model import RunnerSpec
 from .runners import BUILTINS, Registry
 from .vectors import DEFAULT_VECTORS
+
+if TYPE_CHECKING:  # make_backend() imports the backends when one is made
+    from .backends import Backend
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 DOCKER_KEYS = ("image", "dockerfile", "context")
@@ -46,8 +51,10 @@ class Options:
     config: Path | None = None
 
     @classmethod
-    def from_namespace(cls, ns) -> Options:
-        get = lambda k, d=None: getattr(ns, "appauth_" + k, getattr(ns, k, d))  # noqa: E731 (pytest prefixes dests)
+    def from_namespace(cls, ns: argparse.Namespace) -> Options:
+        def get(k: str, d: Any = None) -> Any:
+            return getattr(ns, "appauth_" + k, getattr(ns, k, d))  # pytest prefixes dests
+
         return cls(
             lang=get("lang"),
             backend=get("backend") or "local",
@@ -256,7 +263,7 @@ def select_runners(opts: Options) -> list[RunnerSpec]:
     return chosen
 
 
-def make_backend(opts: Options):
+def make_backend(opts: Options) -> Backend:
     from .backends import make_backend as make
 
     if opts.backend == "docker":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 CONTEXT = 8  # bytes shown either side of the first difference
 
 
@@ -10,7 +12,20 @@ def as_bytes(s: str) -> bytes:
     return s.encode("utf-8", "surrogatepass")
 
 
-def first_difference(expected: str, actual: str) -> dict:
+class Difference(TypedDict):
+    """Where two values first differ (offsets and lengths count characters unless named for bytes)."""
+
+    position: int
+    byte_offset: int
+    context_start: int  # byte offset of the first byte shown in the hex context
+    expected_hex: str
+    actual_hex: str
+    marker: int
+    expected_len: int
+    actual_len: int
+
+
+def first_difference(expected: str, actual: str) -> Difference:
     """{position (char), byte_offset, expected_hex, actual_hex, expected_len, actual_len} of the first difference."""
     n = min(len(expected), len(actual))
     i = 0

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import diagnosis
+from .backends import Backend
 from .errors import HandshakeError, RunnerUnavailable
 from .expectations import Expectations
 from .model import Judgement, Outcome, Result, RunnerSpec, Stage, Vector, Verdict
@@ -27,7 +28,7 @@ DIAGNOSED = (Stage.STRING_TO_SIGN, Stage.SIGNATURE, Stage.UNEXPECTED_SIGNATURE)
 class RunnerState:
     spec: RunnerSpec
     expectations: Expectations
-    facts: dict = field(default_factory=dict)
+    facts: dict[str, str] = field(default_factory=dict)
     unavailable: str | None = None
     session: Session | None = None
     results: dict[str, Result] = field(default_factory=dict)  # by vector key
@@ -45,7 +46,7 @@ class Engine:
     def __init__(
         self,
         specs: list[RunnerSpec],
-        backend,
+        backend: Backend,
         recorder: Recorder | None = None,
         *,
         timeout: float = 10.0,
@@ -117,7 +118,9 @@ class Engine:
 
     def _stream_unguarded(self, st: RunnerState, todo: list[Vector]) -> None:
         t0 = time.monotonic()
-        for o in st.session.run(todo):
+        session = st.session
+        assert session is not None  # ensure() streams only the runners that have a session
+        for o in session.run(todo):
             j = judge(o, st.expectations.find(o.vector, None if o.fault else conformance(o)))
             self._keep(
                 st, Result(o, j, diagnose(o, j) if j.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE) else [])
@@ -144,7 +147,7 @@ class Engine:
     def __enter__(self) -> Engine:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:

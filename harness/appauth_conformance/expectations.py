@@ -22,11 +22,10 @@ from pathlib import Path
 
 import yaml
 
-from . import schemas
+from . import schemas, yamlfile
 from .errors import UsageError
 from .files import write_atomic
 from .model import RunnerSpec, Stage, Vector
-from .vectors import SafeLoader
 
 SCHEMA_ID = "appauth-conformance/known-divergences/1"
 
@@ -73,20 +72,17 @@ class Expectations:
         if path is None or not path.exists():
             return cls(spec, [], path)
         try:
-            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            raw = path.read_text(encoding="utf-8")
+            doc = yamlfile.load(raw) or {}
+        except (OSError, UnicodeDecodeError, yamlfile.YAMLError) as e:
             raise UsageError(f"{path}: cannot read known divergences: {e}") from None
-        lines = _entry_lines(path)
+        lines = yamlfile.Lines(raw)
         if not schemas.check("known-divergences")(doc):
             problems = []
-            for e in schemas.errors("known-divergences", doc)[:5]:
-                p = list(e.absolute_path)
-                at = (
-                    lines[p[1]]
-                    if len(p) > 1 and p[0] == "divergences" and isinstance(p[1], int) and p[1] < len(lines)
-                    else "?"
-                )
-                problems.append(f"  {path}:{at}: {'/'.join(map(str, p)) or '(top level)'}: {e.message[:200]}")
+            for err in schemas.errors("known-divergences", doc)[:5]:
+                p = list(err.absolute_path)
+                at = lines.of(p[:2]) or "?"  # the entry's line (or the deepest node there is)
+                problems.append(f"  {path}:{at}: {'/'.join(map(str, p)) or '(top level)'}: {err.message[:200]}")
             raise UsageError(
                 f"{path}: not a known-divergence file ({SCHEMA_ID}, docs/gate.md):\n"
                 + "\n".join(problems)
@@ -95,10 +91,12 @@ class Expectations:
         if doc.get("runner") not in (None, spec.name, spec.family):
             raise UsageError(f"{path}: file is for runner {doc.get('runner')!r}, not {spec.name!r}")
         entries = []
-        for i, e in enumerate(doc["divergences"]):
-            stage = Stage(e["stage"]) if e.get("stage") else None
+        for i, entry in enumerate(doc["divergences"]):
+            stage = Stage(entry["stage"]) if entry.get("stage") else None
             entries.append(
-                Divergence(e["reason"], e.get("match"), e.get("flag"), stage, lines[i] if i < len(lines) else 0)
+                Divergence(
+                    entry["reason"], entry.get("match"), entry.get("flag"), stage, lines.of(["divergences", i]) or 0
+                )
             )
         return cls(spec, entries, path)
 
@@ -124,15 +122,7 @@ class Expectations:
         return [e for e in self.entries if id(e) not in used]
 
 
-def _entry_lines(path: Path) -> list[int]:
-    lines = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith(("- ", "  - ")):  # a list item of `divergences:`
-            lines.append(n)
-    return lines
-
-
-def write(spec: RunnerSpec, path: Path, entries: list[dict]) -> None:
+def write(spec: RunnerSpec, path: Path, entries: list[dict[str, str | None]]) -> None:
     """Rewrite a known-divergence file (used by `divergences update`)."""
     doc = {"schema": SCHEMA_ID, "runner": spec.name, "divergences": entries}
     header = (

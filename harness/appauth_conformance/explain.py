@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import diagnosis
 from .diff import first_difference, short
 from .expectations import update_command
-from .model import Result, Stage, Verdict
+from .model import Result, RunnerSpec, Stage, Verdict
 
 
 def _difference_lines(expected: str, actual: str) -> list[str]:
@@ -19,7 +19,7 @@ def _difference_lines(expected: str, actual: str) -> list[str]:
     ]
 
 
-def explain(r: Result, others: list[tuple[str, Result]], spec=None) -> str:
+def explain(r: Result, others: list[tuple[str, Result]], spec: RunnerSpec | None = None) -> str:
     o, j, v = r.outcome, r.judgement, r.outcome.vector
     head = f"{o.runner} on {v.key} ({v.file}:{v.line}; result: {v.result})"
     lines = [head, f"  {v.description}"]
@@ -34,17 +34,22 @@ def explain(r: Result, others: list[tuple[str, Result]], spec=None) -> str:
             lines.append(f"  The list is stale: run `{update_command(spec)}`")
     else:
         stage = j.stage
+        assert stage is not None  # fail and known-divergence verdicts always name the stage that broke
         lines.append(f"  FAILED at stage: {stage.value}" + (f" ({j.reason})" if j.reason else ""))
         if stage is Stage.STRING_TO_SIGN:
             lines.append(f"  expected string_to_sign: {short(v.string_to_sign)}")
             lines.append(f"  actual   string_to_sign: {short(o.string_to_sign)}")
-            lines += _difference_lines(v.string_to_sign, o.string_to_sign)
+            # at this stage the runner's string is never None; the vector's may be (none expected)
+            if v.string_to_sign is not None and o.string_to_sign is not None:
+                lines += _difference_lines(v.string_to_sign, o.string_to_sign)
         elif stage is Stage.SIGNATURE:
             lines.append(f"  string_to_sign: {'matches' if o.string_to_sign is not None else 'not reported'}")
             lines.append(f"  expected signature: {v.signature}")
             lines.append(f"  actual   signature: {short(o.signature)}")
-            lines += _difference_lines(v.signature, o.signature or "")
+            if v.signature is not None:
+                lines += _difference_lines(v.signature, o.signature or "")
         elif stage is Stage.UNEXPECTED_ERROR:
+            assert o.error is not None  # the stage of a refusal
             lines.append(f"  refused a vector that must be signed: {o.error['type']}: {short(o.error['message'], 200)}")
             lines.append(f"  expected signature: {v.signature}")
         elif stage is Stage.UNEXPECTED_SIGNATURE:

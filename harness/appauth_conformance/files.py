@@ -32,7 +32,7 @@ def write_atomic(path: Path | str, data: str | bytes, *, encoding: str = "utf-8"
     return path
 
 
-def write_json_atomic(path: Path | str, doc, *, indent: int | None = None) -> Path:
+def write_json_atomic(path: Path | str, doc: object, *, indent: int | None = None) -> Path:
     """doc as ASCII-only JSON (compact unless indent is given), written atomically."""
     separators = (",", ":") if indent is None else None
     return write_atomic(

@@ -13,7 +13,8 @@ import atexit
 import signal
 import threading
 import weakref
-from typing import Protocol
+from types import FrameType
+from typing import NoReturn, Protocol
 
 
 class Closable(Protocol):
@@ -51,7 +52,7 @@ def unregister(obj: Closable) -> None:
         _open.discard(obj)
 
 
-def _on_sigterm(signum, frame):
+def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
     close_all()
     raise KeyboardInterrupt
 

@@ -1,4 +1,5 @@
-"""The plain types every part of the suite shares: vectors, runners, outcomes, verdicts.
+"""The plain types every part of the suite shares: vectors, runners, outcomes, verdicts, and the
+protocols of a backend and the runner processes it starts.
 
 No I/O here and nothing that starts a thread or a process: I/O modules import this one,
 never the other way round. The formula's own types (Mode, Fields) live in scheme.py, the
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Protocol, TypedDict
 
 from . import protocol, scheme
 from .scheme import MODES, Mode
@@ -23,18 +25,23 @@ __all__ = [
     "MODES",
     "RESULTS",
     "TEXT_FIELDS",
+    "Backend",
     "Corpus",
     "Fault",
     "HmacCheck",
     "Judgement",
     "Mode",
     "Outcome",
+    "Process",
+    "Reader",
     "Result",
+    "RunnerError",
     "RunnerSpec",
     "Stage",
     "Tool",
     "Vector",
     "Verdict",
+    "Writer",
 ]
 
 TEXT_FIELDS = ("app_id", "corp_id", "user_id", "nonce", "app_key")  # the text inputs, in wire order
@@ -103,7 +110,7 @@ class Vector:
             self.mode, self.app_id, self.corp_id, self.user_id, self.expire_time, self.nonce, self.app_key
         )
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """Plain JSON form (strings may hold lone surrogates; json.dumps escapes them)."""
         return {
             "id": self.id,
@@ -176,7 +183,7 @@ class RunnerSpec:
     workdir: Path | None = None
     divergences: Path | None = None  # known-divergences.yaml
     aliases: tuple[str, ...] = ()
-    docker: dict | None = None  # image/Dockerfile settings, read by the Docker backend
+    docker: dict[str, Any] | None = None  # image/Dockerfile settings, read by the Docker backend
     builtin: bool = False
     family: str | None = None  # for a variant (e.g. cpp-openssl-1.1.1): the runner whose divergence list it shares
     declared: bool = False  # declared by the user (--runner, a config file), not shipped with the suite
@@ -185,7 +192,61 @@ class RunnerSpec:
         return [a.replace("{python}", sys.executable) for a in self.command]
 
 
+# -- backends: how a runner is built and started (appauth_conformance.backends) ---------------------
+# Defined here, below both the backends and the session (sibling layers that must not import each
+# other), so that both can name them; appauth_conformance.backends re-exports them.
+
+
+class Writer(Protocol):
+    """A runner's stdin (a pipe, or the Docker backend's attach socket)."""
+
+    def write(self, data: bytes, /) -> int | None: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class Reader(Protocol):
+    """A runner's stdout or stderr: unbuffered binary reads (the session prefers `read1` where it exists)."""
+
+    def read(self, size: int = -1, /) -> bytes | None: ...
+    def close(self) -> None: ...
+
+
+class Process(Protocol):
+    """A started runner, as a backend's start() returns it; subprocess.Popen is the model."""
+
+    @property
+    def stdin(self) -> Writer: ...
+    @property
+    def stdout(self) -> Reader: ...
+    @property
+    def stderr(self) -> Reader: ...
+
+    def poll(self) -> int | None: ...
+    def kill(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def describe_exit(self) -> str: ...
+
+
+class Backend(Protocol):
+    """Builds and starts runners: on this machine (local) or in a container (docker)."""
+
+    name: str
+
+    # build once; returns the facts for reports (backend, image or build dir)
+    def prepare(self, spec: RunnerSpec) -> dict[str, str]: ...
+    def start(self, spec: RunnerSpec) -> Process: ...
+    def close(self) -> None: ...
+
+
 # -- outcomes and verdicts -------------------------------------------------------------------------
+
+
+class RunnerError(TypedDict):
+    """A runner's refusal, as a sign response carries it (schemas/protocol.json)."""
+
+    type: str  # the language's exception or error type
+    message: str
 
 
 @dataclass(slots=True)
@@ -196,7 +257,7 @@ class Outcome:
     runner: str
     string_to_sign: str | None = None
     signature: str | None = None
-    error: dict | None = None  # {"type", "message"}: the runner refused
+    error: RunnerError | None = None  # the runner refused
     fault: str | None = None  # the runner broke: crash, hang, protocol violation
     stderr_tail: str | None = None
 

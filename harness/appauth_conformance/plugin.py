@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ from .engine import Engine
 from .errors import BackendGone, CorpusError, UsageError
 from .expectations import update_command
 from .explain import explain
-from .model import Verdict
+from .model import Vector, Verdict
 from .results import Recorder
 from .vectors import DEFAULT_VECTORS, load
 
@@ -31,30 +32,35 @@ DETAILED_FAILURES = 25  # after this many full explanations, failures get one co
 BLOCK = 64  # vectors per batch under xdist
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("appauth-conformance", "App ID signature conformance")
     cfg.add_options(g.addoption, pytest_style=True)
 
 
-def _options(config) -> cfg.Options:
+def _options(config: pytest.Config) -> cfg.Options:
     return cfg.Options.from_namespace(config.option)
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: an App ID signature conformance item")
     if config.getoption("appauth_lang", None) is None:
         return
     try:
-        config._appauth = Suite(config, _options(config))
+        config.stash[SUITE] = Suite(config, _options(config))
     except (UsageError, CorpusError) as e:
         raise pytest.UsageError(str(e)) from None
     interrupt.install()
 
 
+def _suite(config: pytest.Config) -> Suite | None:
+    """The conformance run of this pytest process; None when it was not asked for (no --lang)."""
+    return config.stash.get(SUITE, None)
+
+
 class Suite:
     """Everything one pytest process knows about the conformance run."""
 
-    def __init__(self, config, opts: cfg.Options):
+    def __init__(self, config: pytest.Config, opts: cfg.Options):
         self.config = config
         self.opts = opts
         self.corpus = load(opts.vectors)
@@ -63,7 +69,7 @@ class Suite:
         self.report_dir = Path(opts.report_dir)
         self.engine: Engine | None = None
         self.recorder: Recorder | None = None
-        self.selected: list = []  # vectors with at least one selected item, in corpus order
+        self.selected: list[Vector] = []  # vectors with at least one selected item, in corpus order
         self.position: dict[str, int] = {}
         self.detailed = 0
         if self.is_controller:  # parts of an earlier, interrupted run must not be merged into this one
@@ -83,7 +89,7 @@ class Suite:
             self.engine.prepare()
         return self.engine
 
-    def batch_for(self, vector) -> list:
+    def batch_for(self, vector: Vector) -> list[Vector]:
         if not self.worker:
             return self.selected
         i = self.position[vector.key] // BLOCK * BLOCK
@@ -100,7 +106,10 @@ class Suite:
             render(self.report_dir / "results.json", self.config)
 
 
-def _xdist_active(config) -> bool:
+SUITE = pytest.StashKey[Suite]()  # the Suite on the config, when --lang asks for a conformance run
+
+
+def _xdist_active(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
 
 
@@ -121,7 +130,7 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
     rec.write(complete=not interrupted)
 
 
-def render(results: Path, config) -> None:
+def render(results: Path, config: pytest.Config) -> None:
     if not results.exists():
         return
     from .report import write_reports_after_run  # jinja2 only when a run has something to render
@@ -133,12 +142,12 @@ def render(results: Path, config) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session, config, items):
-    suite: Suite | None = getattr(config, "_appauth", None)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    suite = _suite(config)
     if suite is None:
         return
     parent = ConformanceSuite.from_parent(session, name="conformance", nodeid="conformance")
-    new = [
+    new: list[pytest.Item] = [
         VectorItem.from_parent(parent, name=f"test_vector[{spec.name}:{v.key}]", vector=v, runner=spec.name)
         for v in suite.corpus.vectors
         for spec in suite.specs
@@ -150,15 +159,15 @@ def pytest_collection_modifyitems(session, config, items):
         ]
     items.extend(new)
     # report them as collected, so pytest's counts ("collected N items") include them
-    config.hook.pytest_collectreport(report=pytest.CollectReport(parent.nodeid, "passed", None, new))
+    config.hook.pytest_collectreport(report=pytest.CollectReport(parent.nodeid, "passed", None, list(new)))
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_finish(session):
-    suite: Suite | None = getattr(session.config, "_appauth", None)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    suite = _suite(session.config)
     if suite is None:
         return
-    seen = {}
+    seen: dict[str, Vector] = {}
     for item in session.items:
         if isinstance(item, VectorItem):
             seen.setdefault(item.vector.key, item.vector)
@@ -166,14 +175,14 @@ def pytest_collection_finish(session):
     suite.position = {v.key: i for i, v in enumerate(suite.selected)}
 
 
-def pytest_sessionfinish(session, exitstatus):
-    suite: Suite | None = getattr(session.config, "_appauth", None)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
+    suite = _suite(session.config)
     if suite is not None:
         suite.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
 
 
 class ConformanceSuite(pytest.Collector):
-    def collect(self):
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
         return []
 
 
@@ -182,14 +191,15 @@ class ConformanceFailure(Exception):
 
 
 class VectorItem(pytest.Item):
-    def __init__(self, *, vector, runner, **kw):
+    def __init__(self, *, vector: Vector, runner: str, **kw: Any):
         super().__init__(**kw)
         self.vector = vector
         self.runner = runner
         self.add_marker("conformance")
 
-    def runtest(self):
-        suite: Suite = self.config._appauth
+    def runtest(self) -> None:
+        suite = _suite(self.config)
+        assert suite is not None  # the items exist only in a conformance run
         engine = suite.start()
         st = engine.runners[self.runner]
         if st.unavailable:
@@ -204,12 +214,14 @@ class VectorItem(pytest.Item):
             except BackendGone as e:  # a set-up error, not a verdict: stop the run, keep what was measured
                 pytest.exit(f"appauth-conformance: {e}", returncode=2)
             r = engine.result(self.runner, self.vector)
+            assert r is not None  # ensure() ran the batch, this vector included, through this (available) runner
         self.user_properties.append(("verdict", r.judgement.verdict.value))
         if r.judgement.stage is not None:
             self.user_properties.append(("stage", r.judgement.stage.value))
         if r.judgement.verdict is Verdict.PASS:
             return
         if r.judgement.verdict is Verdict.KNOWN_DIVERGENCE:
+            assert r.judgement.stage is not None  # a known divergence always names the stage that broke
             pytest.xfail(f"known divergence ({r.judgement.stage.value}): {r.judgement.reason}")
         suite.detailed += 1
         if suite.detailed > DETAILED_FAILURES:
@@ -236,13 +248,14 @@ class VectorItem(pytest.Item):
 class DivergenceListItem(pytest.Item):
     """Fails when a known-divergence entry matches no vector of the corpus (a stale list)."""
 
-    def __init__(self, *, runner, **kw):
+    def __init__(self, *, runner: str, **kw: Any):
         super().__init__(**kw)
         self.runner = runner
         self.add_marker("conformance")
 
-    def runtest(self):
-        suite: Suite = self.config._appauth
+    def runtest(self) -> None:
+        suite = _suite(self.config)
+        assert suite is not None  # the items exist only in a conformance run
         spec = next(s for s in suite.specs if s.name == self.runner)
         from .expectations import Expectations
 
@@ -259,14 +272,15 @@ class DivergenceListItem(pytest.Item):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
-    def reportinfo(self):
-        suite: Suite = self.config._appauth
+    def reportinfo(self) -> tuple[Path | str, int | None, str]:
+        suite = _suite(self.config)
+        assert suite is not None  # the items exist only in a conformance run
         spec = next(s for s in suite.specs if s.name == self.runner)
         return spec.divergences or "", None, f"known divergences of {self.runner}"
 
 
-def pytest_report_header(config):
-    suite: Suite | None = getattr(config, "_appauth", None)
+def pytest_report_header(config: pytest.Config) -> str | None:
+    suite = _suite(config)
     if suite is None:
         return None
     return (

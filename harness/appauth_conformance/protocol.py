@@ -9,6 +9,7 @@ is asked only to word the message of a bad one.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from . import schemas
 from .errors import ProtocolError
@@ -19,9 +20,9 @@ HELLO_REQUEST = b'{"op":"hello","protocol":1}\n'
 MAX_LINE = 64 << 20  # a response line longer than this is a fault (a 1 MB field escapes to ~6 MB)
 
 
-def schema_errors(message, definition: str) -> list[str]:
+def schema_errors(message: object, definition: str) -> list[str]:
     """jsonschema's wording of everything wrong with a message (slow: error path only)."""
-    out = []
+    out: list[str] = []
     for e in schemas.errors("protocol", message, definition):
         where = "/".join(map(str, e.absolute_path)) or "message"
         out.append(f"{where}: {e.message}")
@@ -59,14 +60,15 @@ def request_body(
     mode: str, app_id: str, corp_id: str, user_id: str, expire_time: int, nonce: str, app_key: str
 ) -> bytes:
     """The wire fields of a sign request after `"seq":N,` (SIGN_REQUEST % (seq, body) is the line)."""
-    values = (mode, app_id, corp_id, user_id, expire_time, nonce, app_key)
-    return b"".join(
-        body_piece(n, str(v).encode("ascii") if n == "expire_time" else encode_text(v).encode("ascii"))
-        for n, v in zip(REQUEST_FIELDS, values, strict=False)
+    encoded = (
+        *(encode_text(s).encode("ascii") for s in (mode, app_id, corp_id, user_id)),
+        str(expire_time).encode("ascii"),  # REQUEST_FIELDS[4]
+        *(encode_text(s).encode("ascii") for s in (nonce, app_key)),
     )
+    return b"".join(body_piece(n, e) for n, e in zip(REQUEST_FIELDS, encoded, strict=True))
 
 
-def decode_line(line: bytes):
+def decode_line(line: bytes) -> Any:
     """bytes of one line (without the newline) to a JSON value, or ProtocolError."""
     try:
         text = line.decode("utf-8")
@@ -74,20 +76,21 @@ def decode_line(line: bytes):
         raise ProtocolError(f"stdout is not UTF-8 ({e.reason} at byte {e.start}): {_preview(line)}") from None
     try:
         return json.loads(text)
-    except ValueError as e:
-        raise ProtocolError(f"not a JSON line ({e.msg}): {_preview(line)}") from None
+    except ValueError as e:  # a JSONDecodeError, or a plain ValueError (an integer past Python's digit limit)
+        why = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
+        raise ProtocolError(f"not a JSON line ({why}): {_preview(line)}") from None
 
 
-def decode_batch(lines: list[bytes]) -> list:
+def decode_batch(lines: list[bytes]) -> list[Any]:
     """Decode many lines in one C-level call (the hot path); any problem falls back to line by line,
     where a bad line becomes a ProtocolError in its place. Values need not be objects: the caller checks."""
     try:
-        msgs = json.loads("[" + b",".join(lines).decode("utf-8") + "]")
+        msgs: list[Any] = json.loads("[" + b",".join(lines).decode("utf-8") + "]")
         if len(msgs) == len(lines):  # else a line held a comma-joined pair of values, e.g. b"1,2"
             return msgs
     except (UnicodeDecodeError, ValueError):
         pass
-    out = []
+    out: list[Any] = []
     for line in lines:
         try:
             out.append(decode_line(line))
@@ -100,7 +103,7 @@ def _preview(line: bytes, n: int = 120) -> str:
     return repr(line[:n]) + (f" ... ({len(line)} bytes)" if len(line) > n else "")
 
 
-def check_response(msg) -> str | None:
+def check_response(msg: object) -> str | None:
     """None if msg is a valid sign_response, else the schema's description of the problem."""
     if _sign_response(msg):
         return None
@@ -110,7 +113,7 @@ def check_response(msg) -> str | None:
 _sign_response = schemas.check("protocol", "sign_response")
 
 
-def check_hello(msg) -> dict:
+def check_hello(msg: object) -> dict[str, Any]:
     """The runner's hello as a dict, or ProtocolError saying what is wrong with it."""
     if type(msg) is not dict or msg.get("op") != "hello":
         raise ProtocolError(f"expected the hello handshake as the first line, got {json.dumps(msg)[:200]}")

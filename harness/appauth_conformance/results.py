@@ -15,6 +15,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from . import __version__, text
 from .diff import first_difference
@@ -44,7 +45,7 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def value(s: str | None):
+def value(s: str | None) -> text.Notation | dict[str, str | int] | None:
     """A string for the record: the text notation for long or surrogate values, cut if still huge."""
     if s is None:
         return None
@@ -54,7 +55,7 @@ def value(s: str | None):
     return enc
 
 
-def vector_record(v: Vector) -> dict:
+def vector_record(v: Vector) -> dict[str, Any]:
     return {
         "id": v.id,
         "mode": v.mode,
@@ -75,8 +76,8 @@ def vector_record(v: Vector) -> dict:
     }
 
 
-def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None) -> dict:
-    rec = {"vector": o.vector.key, "runner": o.runner, "verdict": j.verdict.value}
+def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None) -> dict[str, Any]:
+    rec: dict[str, Any] = {"vector": o.vector.key, "runner": o.runner, "verdict": j.verdict.value}
     if j.verdict is Verdict.PASS:
         return rec
     if j.stage is not None:
@@ -92,7 +93,7 @@ def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None)
         rec["fault"] = redact(o.fault)
         rec["stderr_tail"] = redact((o.stderr_tail or "")[-2000:])
     v = o.vector
-    if j.stage is Stage.STRING_TO_SIGN and v.string_to_sign is not None:
+    if j.stage is Stage.STRING_TO_SIGN and v.string_to_sign is not None and o.string_to_sign is not None:
         rec["difference"] = first_difference(v.string_to_sign, o.string_to_sign)
     elif j.stage is Stage.SIGNATURE and v.signature is not None and o.signature is not None:
         rec["difference"] = first_difference(v.signature, o.signature)

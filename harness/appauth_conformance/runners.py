@@ -7,6 +7,8 @@ lists, never shell strings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from . import resources
 from .errors import UsageError
 from .model import RunnerSpec, Tool
@@ -58,7 +60,7 @@ BUILTINS: tuple[RunnerSpec, ...] = (
 class Registry:
     """Runner specs by name and alias; `select("all")` or a comma list."""
 
-    def __init__(self, specs=BUILTINS):
+    def __init__(self, specs: Iterable[RunnerSpec] = BUILTINS) -> None:
         self.specs: dict[str, RunnerSpec] = {}
         for s in specs:
             self.add(s)
@@ -83,7 +85,7 @@ class Registry:
         words = [w.strip() for w in lang.split(",") if w.strip()]
         if not words:
             raise UsageError("--lang is empty; use --lang=all or a comma list such as python,java")
-        chosen = []
+        chosen: list[RunnerSpec] = []
         for w in words:
             if w == "all":  # the suite's runners and the declared ones
                 chosen += self.specs.values()

@@ -24,11 +24,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # no stubs installed: types-jsonschema is not a test extra
 
 from . import resources
 
 Check = Callable[[Any], bool]
+Schema = dict[str, Any]  # a JSON Schema document or subschema, as loaded
 
 # name -> file: the vector file schema lives with the corpus (teams validate their own files with it)
 FILES = {
@@ -45,11 +46,12 @@ def path(name: str) -> Path:
 
 
 @cache
-def load(name: str) -> dict:
-    return json.loads(path(name).read_text(encoding="utf-8"))
+def load(name: str) -> Schema:
+    doc: Schema = json.loads(path(name).read_text(encoding="utf-8"))
+    return doc
 
 
-def _rooted(name: str, definition: str | None) -> dict:
+def _rooted(name: str, definition: str | None) -> Schema:
     s = load(name)
     return s if definition is None else {"$defs": s.get("$defs", {}), "$ref": f"#/$defs/{definition}"}
 
@@ -62,6 +64,19 @@ def validator(name: str, definition: str | None = None) -> jsonschema.protocols.
 def errors(name: str, doc: Any, definition: str | None = None) -> list[jsonschema.ValidationError]:
     """Every place doc breaks the schema, in document order (empty: valid)."""
     return sorted(validator(name, definition).iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+
+
+def listed_keys(e: jsonschema.ValidationError) -> list[str]:
+    """For an additionalProperties error: the keys its schema node allows, sorted."""
+    node = e.schema if isinstance(e.schema, dict) else {}
+    return sorted(node.get("properties", {}))
+
+
+def unexpected_keys(e: jsonschema.ValidationError) -> list[str]:
+    """For an additionalProperties error: the keys of the object its schema node does not allow, sorted."""
+    if e.validator != "additionalProperties" or not isinstance(e.instance, dict):
+        return []
+    return sorted(set(e.instance) - set(listed_keys(e)))
 
 
 @cache
@@ -96,7 +111,7 @@ _TYPES: dict[str, Check] = {
 
 
 class _Compiler:
-    def __init__(self, root: dict):
+    def __init__(self, root: Schema):
         self.root = root
         self.refs: dict[str, Check] = {}
         self.inexact = 0  # checks that may say "ask" for a valid value (fine alone, not under oneOf/if)
@@ -108,13 +123,14 @@ class _Compiler:
             return lambda x: True
         if not isinstance(s, dict) or set(s) - _ANNOTATIONS - set(_KEYWORDS):
             raise _Unsupported(s)
-        checks = [getattr(self, "_" + k.lstrip("$"))(s[k], s) for k in _KEYWORDS if k in s]
-        checks = [c for c in checks if c is not None]
+        # each keyword's method (_type, _enum, ...) gives its check, or None when another keyword handles it
+        found: list[Check | None] = [getattr(self, "_" + k.lstrip("$"))(s[k], s) for k in _KEYWORDS if k in s]
+        checks = [c for c in found if c is not None]
         if len(checks) == 1:
             return checks[0]
         return lambda x: all(c(x) for c in checks)
 
-    def _ref(self, ref: str, s: dict) -> Check:
+    def _ref(self, ref: str, s: Schema) -> Check:
         if not ref.startswith("#/$defs/"):
             raise _Unsupported(ref)
         name = ref[len("#/$defs/") :]
@@ -130,45 +146,45 @@ class _Compiler:
             self.inexact += self.ref_inexact[name]  # a cached definition counts as often as it is used
         return self.refs[name]
 
-    def _type(self, t, s: dict) -> Check:
+    def _type(self, t: str | list[str], s: Schema) -> Check:
         if isinstance(t, list):
             preds = [_TYPES[n] for n in t]
             return lambda x: any(p(x) for p in preds)
         return _TYPES[t]
 
-    def _enum(self, values, s: dict) -> Check:
+    def _enum(self, values: list[Any], s: Schema) -> Check:
         return lambda x: any(_json_equal(x, v) for v in values)
 
-    def _const(self, value, s: dict) -> Check:
+    def _const(self, value: Any, s: Schema) -> Check:
         return lambda x: _json_equal(x, value)
 
-    def _minimum(self, m, s: dict) -> Check:
+    def _minimum(self, m: float, s: Schema) -> Check:
         return lambda x: type(x) not in (int, float) or x >= m
 
-    def _maximum(self, m, s: dict) -> Check:
+    def _maximum(self, m: float, s: Schema) -> Check:
         return lambda x: type(x) not in (int, float) or x <= m
 
-    def _minLength(self, n, s: dict) -> Check:
+    def _minLength(self, n: int, s: Schema) -> Check:
         return lambda x: type(x) is not str or len(x) >= n
 
-    def _maxLength(self, n, s: dict) -> Check:
+    def _maxLength(self, n: int, s: Schema) -> Check:
         return lambda x: type(x) is not str or len(x) <= n
 
-    def _pattern(self, p, s: dict) -> Check:
+    def _pattern(self, p: str, s: Schema) -> Check:
         rx = re.compile(p)
         return lambda x: type(x) is not str or rx.search(x) is not None
 
-    def _required(self, names, s: dict) -> Check:
+    def _required(self, names: list[str], s: Schema) -> Check:
         need = frozenset(names)
         return lambda x: type(x) is not dict or need <= x.keys()
 
-    def _properties(self, props, s: dict) -> Check | None:
+    def _properties(self, props: dict[str, Any], s: Schema) -> Check | None:
         compiled = {k: self.compile(v) for k, v in props.items()}
         extra = s.get("additionalProperties", True)
         other = None if extra is False else self.compile(extra)
         known = frozenset(compiled)
 
-        def check(x) -> bool:
+        def check(x: Any) -> bool:
             if type(x) is not dict:
                 return True
             if other is None and not x.keys() <= known:
@@ -181,7 +197,7 @@ class _Compiler:
 
         return check
 
-    def _additionalProperties(self, extra, s: dict) -> Check | None:
+    def _additionalProperties(self, extra: Any, s: Schema) -> Check | None:
         if "properties" in s:
             return None  # handled with the properties
         if extra is False:
@@ -189,48 +205,48 @@ class _Compiler:
         c = self.compile(extra)
         return lambda x: type(x) is not dict or all(c(v) for v in x.values())
 
-    def _minProperties(self, n, s: dict) -> Check:
+    def _minProperties(self, n: int, s: Schema) -> Check:
         return lambda x: type(x) is not dict or len(x) >= n
 
-    def _maxProperties(self, n, s: dict) -> Check:
+    def _maxProperties(self, n: int, s: Schema) -> Check:
         return lambda x: type(x) is not dict or len(x) <= n
 
-    def _propertyNames(self, names, s: dict) -> Check:
+    def _propertyNames(self, names: Any, s: Schema) -> Check:
         c = self.compile(names)
         return lambda x: type(x) is not dict or all(c(k) for k in x)
 
-    def _items(self, items, s: dict) -> Check:
+    def _items(self, items: Any, s: Schema) -> Check:
         c = self.compile(items)
         return lambda x: type(x) is not list or all(c(v) for v in x)
 
-    def _minItems(self, n, s: dict) -> Check:
+    def _minItems(self, n: int, s: Schema) -> Check:
         return lambda x: type(x) is not list or len(x) >= n
 
-    def _maxItems(self, n, s: dict) -> Check:
+    def _maxItems(self, n: int, s: Schema) -> Check:
         return lambda x: type(x) is not list or len(x) <= n
 
-    def _uniqueItems(self, unique, s: dict) -> Check | None:
+    def _uniqueItems(self, unique: bool, s: Schema) -> Check | None:
         if not unique:
             return None
         self.inexact += 1
         return lambda x: type(x) is not list or len({_canonical(v) for v in x}) == len(x)
 
-    def _if(self, cond, s: dict) -> Check:
+    def _if(self, cond: Any, s: Schema) -> Check:
         c = self._exact(cond)
         then = self.compile(s["then"]) if "then" in s else None
         other = self.compile(s["else"]) if "else" in s else None
 
-        def check(x) -> bool:
+        def check(x: Any) -> bool:
             if c(x):
                 return then is None or then(x)
             return other is None or other(x)
 
         return check
 
-    def _then(self, value, s: dict) -> None:
+    def _then(self, value: Any, s: Schema) -> None:
         return None  # handled with `if`
 
-    def _else(self, value, s: dict) -> None:
+    def _else(self, value: Any, s: Schema) -> None:
         return None
 
     def _exact(self, s: Any) -> Check:
@@ -241,11 +257,11 @@ class _Compiler:
             raise _Unsupported(s)
         return c
 
-    def _oneOf(self, options, s: dict) -> Check:
+    def _oneOf(self, options: list[Any], s: Schema) -> Check:
         cs = [self._exact(o) for o in options]
         return lambda x: sum(1 for c in cs if c(x)) == 1
 
-    def _anyOf(self, options, s: dict) -> Check:
+    def _anyOf(self, options: list[Any], s: Schema) -> Check:
         cs = [self.compile(o) for o in options]
         return lambda x: any(c(x) for c in cs)
 
@@ -254,7 +270,7 @@ def _canonical(v: Any) -> str:
     """A key equal for JSON-equal values. Numbers all become floats, so it may call two different
     big integers equal: `uniqueItems` then says "ask", never "valid" wrongly."""
 
-    def norm(x):
+    def norm(x: Any) -> Any:
         if isinstance(x, bool) or x is None or isinstance(x, str):
             return x
         if isinstance(x, (int, float)):

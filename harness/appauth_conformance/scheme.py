@@ -73,6 +73,7 @@ def string_to_sign(f: Fields) -> str:
     if isinstance(f.expire_time, bool) or not isinstance(f.expire_time, int) or f.expire_time < 0:
         raise SchemeError(f"expire_time must be a non-negative integer of Unix seconds, got {f.expire_time!r}")
     exp = str(f.expire_time)
+    parts: tuple[str, ...]
     if mode is Mode.SINGLE:
         parts = (f.app_id, f.user_id, exp, f.nonce)
     elif mode is Mode.SP_USER:

@@ -15,12 +15,29 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from typing import Any, Final, Generic, Literal, NoReturn, Protocol, TypeVar
 
 from . import protocol
-from .errors import HandshakeError, RunnerUnavailable
-from .model import Fault, Outcome, RunnerSpec, Vector
+from .errors import HandshakeError, ProtocolError, RunnerUnavailable
+from .model import Backend, Fault, Outcome, Process, RunnerSpec, Vector
 
 STDERR_TAIL = 64 << 10
+
+
+class Request(Protocol):
+    """What a session sends: anything with a request body (a Vector, the fuzzer's lighter inputs)."""
+
+    @property
+    def request_body(self) -> bytes: ...
+
+
+R = TypeVar("R", bound=Request)
+
+EXPECTED: Final = "expected"  # a reply of Session.replies that equals, byte for byte, one the item expected
+Reply = dict[str, Any] | Fault | Literal["expected"]  # a decoded response object, a fault, or EXPECTED
+# What the stdout reader queues: ("lines", list[bytes]) complete lines; ("eof", bytes) the unfinished
+# last line; ("toolong", int) the size of a line past protocol.MAX_LINE.
+StdoutEvent = tuple[str, Any]
 
 
 def steady_memory() -> bool:
@@ -39,10 +56,10 @@ def steady_memory() -> bool:
 class _Incarnation:
     """One started process with its reader, stderr-drain and writer threads."""
 
-    def __init__(self, proc, lines: queue.Queue):
+    def __init__(self, proc: Process, lines: queue.Queue[StdoutEvent]):
         self.proc = proc
         self.lines = lines
-        self.stderr = collections.deque()
+        self.stderr: collections.deque[bytes] = collections.deque()
         self.stderr_size = 0
         self.stop = threading.Event()
         self.stderr_lock = threading.Lock()
@@ -123,7 +140,7 @@ class Session:
     def __init__(
         self,
         spec: RunnerSpec,
-        backend,
+        backend: Backend,
         *,
         timeout: float = 10.0,
         start_timeout: float = 60.0,
@@ -136,10 +153,10 @@ class Session:
         self.start_timeout = start_timeout
         self.max_restarts = max_restarts  # consecutive restarts without a single good response
         self.window = window
-        self.hello: dict | None = None
+        self.hello: dict[str, Any] | None = None
         self.restarts = 0
         self._inc: _Incarnation | None = None
-        self._lines: queue.Queue = queue.Queue()
+        self._lines: queue.Queue[StdoutEvent] = queue.Queue()
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -147,7 +164,7 @@ class Session:
     def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -161,7 +178,7 @@ class Session:
                 pass
             inc.kill()
 
-    def start(self) -> dict:
+    def start(self) -> dict[str, Any]:
         """Start the process and shake hands; HandshakeError or RunnerUnavailable on failure."""
         self._lines = queue.Queue()  # a queue per process: a killed one's leftovers never mix in
         proc = self.backend.start(self.spec)
@@ -182,7 +199,7 @@ class Session:
                 rest = payload[1:]
                 try:
                     self.hello = protocol.check_hello(protocol.decode_line(line))
-                except protocol.ProtocolError as e:
+                except ProtocolError as e:
                     self._fail_start(str(e))
                 if rest:
                     self._fail_start(f"wrote {len(rest)} more line(s) after its hello before any request")
@@ -192,7 +209,7 @@ class Session:
                 self._fail_start(f"{inc.proc.describe_exit()} before its hello")
             self._fail_start("hello line too long")
 
-    def _fail_start(self, why: str):
+    def _fail_start(self, why: str) -> NoReturn:
         inc = self._inc
         tail = inc.stderr_tail() if inc else ""
         if inc:
@@ -211,7 +228,7 @@ class Session:
             for v, reply in pairs:
                 yield outcome(v, name, reply)
 
-    def replies(self, items: Iterable) -> Iterator[list[tuple[object, dict | Fault | str]]]:
+    def replies(self, items: Iterable[R]) -> Iterator[list[tuple[R, Reply]]]:
         """The batch form of run(), for callers that judge a million replies (the fuzzer).
 
         Items are anything with a `request_body` (a Vector, or the fuzzer's lighter inputs).
@@ -224,7 +241,7 @@ class Session:
         A reply line byte-identical to one of them is not decoded at all.
         """
         source = iter(items)
-        resend: list = []
+        resend: list[R] = []
         no_progress = 0
         while not self._closed:
             if self._inc is None:
@@ -234,21 +251,23 @@ class Session:
                     # cannot (re)start: every remaining item is a fault with the reason
                     yield from _faulted(itertools.chain(resend, source), Fault(f"runner could not start: {e}"))
                     return
-            feed = _Feed(self._inc, source, resend, self.window)
-            fault = None
+            inc = self._inc
+            assert inc is not None  # start() sets it or raises
+            feed = _Feed(inc, source, resend, self.window)
+            fault: str | None = None
             for item in self._pump(feed):
-                if type(item) is list:
+                if isinstance(item, str):  # the fault that ends this incarnation
+                    fault = item
+                else:
                     no_progress = 0
                     yield item
-                else:
-                    fault = item
             if fault is None or self._closed:  # everything sent and answered, or interrupted
                 return
             # a fault: stop the writer, blame the oldest outstanding request, restart, resend the rest
             unsent = feed.stop()
             outstanding = list(feed.pending.values())
-            tail = self._inc.stderr_tail()
-            self._inc.kill()
+            tail = inc.stderr_tail()
+            inc.kill()
             self._inc = None
             if outstanding:
                 yield [(outstanding[0], Fault(fault, tail))]
@@ -261,7 +280,7 @@ class Session:
                 yield from _faulted(itertools.chain(resend, source), Fault(why, tail))
                 return
 
-    def _pump(self, feed: _Feed) -> Iterator[list | str]:
+    def _pump(self, feed: _Feed[R]) -> Iterator[list[tuple[R, Reply]] | str]:
         """Lists of (item, reply) pairs from one incarnation; ends when everything is answered, or with
         one fault string (after the pairs of the lines before the bad one)."""
         inc, pending = feed.inc, feed.pending
@@ -288,10 +307,10 @@ class Session:
             if kind == "toolong":
                 yield f"response line longer than {protocol.MAX_LINE >> 20} MiB"
                 return
-            pairs = []
+            pairs: list[tuple[R, Reply]] = []
             append = pairs.append
-            rest = []  # lines to decode: all but the replies byte-identical to what their item expects
-            rest_at = []  # their positions in the payload (rare: only for lines not taken on the fast path)
+            rest: list[bytes] = []  # lines to decode: all but the replies byte-identical to what their item expects
+            rest_at: list[int] = []  # their positions in the payload (rare: only for lines not taken on the fast path)
             for at, line in enumerate(payload):
                 if line.startswith(b'{"seq":'):
                     j = line.find(b",", 7)
@@ -309,9 +328,10 @@ class Session:
             fast = len(pairs)
             for i, msg in enumerate(protocol.decode_batch(rest) if rest else ()):
                 if type(msg) is dict:
-                    seq = msg.get("seq")
-                    # JSON has one number type: 7.0 is seq 7 (bool is not a number here)
-                    item = pop(seq, None) if type(seq) is int or type(seq) is float else None
+                    got = msg.get("seq")
+                    # JSON has one number type: 7.0 is seq 7 (bool is not a number here); the int-keyed dict
+                    # finds an equal float (7.0 == 7, same hash), which its key type cannot say
+                    item = pop(got, None) if type(got) is int or type(got) is float else None  # type: ignore[arg-type]
                     if item is not None:
                         append((item, msg))
                         continue
@@ -327,24 +347,22 @@ class Session:
             feed.wake()
 
     @staticmethod
-    def _bad_line(line: bytes, msg, inc: _Incarnation) -> str:
-        if isinstance(msg, protocol.ProtocolError):
+    def _bad_line(line: bytes, msg: Any, inc: _Incarnation) -> str:
+        if isinstance(msg, ProtocolError):
             return str(msg)
-        seq = msg.get("seq") if type(msg) is dict else None
+        seq: Any = msg.get("seq") if type(msg) is dict else None  # any JSON value
         numeric = type(seq) is int or type(seq) is float
         what = "duplicate" if numeric and 0 <= seq < inc.next_seq else "unknown"
         return f"response with {what} seq {seq!r}: {line[:120]!r}"
 
 
-EXPECTED = "expected"  # a reply of Session.replies that equals, byte for byte, one the item expected
-
-
-def outcome(vector: Vector, runner: str, reply: dict | Fault | str) -> Outcome:
+def outcome(vector: Vector, runner: str, reply: Reply) -> Outcome:
     """One reply of `Session.replies` as an Outcome; a reply that breaks the schema is a fault of its own."""
     if reply is EXPECTED:
         return Outcome(vector, runner, vector.string_to_sign, vector.signature)
     if type(reply) is Fault:
         return Outcome(vector, runner, fault=reply.reason, stderr_tail=reply.stderr_tail)
+    assert type(reply) is dict  # neither EXPECTED nor a Fault: a decoded response object (see Session.replies)
     problem = protocol.check_response(reply)
     if problem:
         return Outcome(vector, runner, fault=f"response breaks the protocol schema: {problem}")
@@ -354,7 +372,13 @@ def outcome(vector: Vector, runner: str, reply: dict | Fault | str) -> Outcome:
 
 
 def _unaccept(
-    pairs: list, fast: int, payload: list[bytes], bad_at: int, bad_index: int, rest_at: set[int], pending: dict
+    pairs: list[tuple[R, Reply]],
+    fast: int,
+    payload: list[bytes],
+    bad_at: int,
+    bad_index: int,
+    rest_at: set[int],
+    pending: dict[int, R],
 ) -> None:
     """Put the fast-path replies that came after the bad line (at payload[bad_at]) back into `pending`,
     in seq order, and drop them from `pairs` (whose first `fast` entries are the fast-path ones, in
@@ -373,26 +397,26 @@ def _unaccept(
     pending.update(merged)
 
 
-def _faulted(items: Iterator, fault: Fault, size: int = 512) -> Iterator[list]:
+def _faulted(items: Iterator[R], fault: Fault, size: int = 512) -> Iterator[list[tuple[R, Reply]]]:
     """Every item paired with the same fault, in bounded lists (the source may be endless)."""
     while True:
-        block = [(v, fault) for v in itertools.islice(items, size)]
+        block: list[tuple[R, Reply]] = [(v, fault) for v in itertools.islice(items, size)]
         if not block:
             return
         yield block
 
 
-class _Feed:
+class _Feed(Generic[R]):
     """The writer side of one incarnation: takes items, registers them in `pending`, writes lines.
 
     An item is always in exactly one place: the source, `resend`, or `pending`; `_claim`
     moves it under a lock, so stopping the writer after a fault can never lose or double one.
     """
 
-    def __init__(self, inc: _Incarnation, source: Iterator[Vector], resend: list[Vector], window: int):
+    def __init__(self, inc: _Incarnation, source: Iterator[R], resend: list[R], window: int):
         self.inc, self.source, self.window = inc, source, window
         self.resend = collections.deque(resend)
-        self.pending: dict[int, Vector] = {}
+        self.pending: dict[int, R] = {}
         self.done = False  # the source is exhausted and every taken vector was written
         self._room = threading.Event()
         self._lock = threading.Lock()
@@ -400,7 +424,7 @@ class _Feed:
     def start(self) -> None:
         threading.Thread(target=self._write, daemon=True).start()
 
-    def stop(self) -> list[Vector]:
+    def stop(self) -> list[R]:
         """Stop writing; returns the vectors taken for resending but not yet claimed."""
         with self._lock:
             self.inc.stop.set()
@@ -415,7 +439,7 @@ class _Feed:
 
     def _claim(self, n: int) -> list[bytes]:
         """Move up to n vectors into `pending` and return their request lines (one lock per chunk)."""
-        out = []
+        out: list[bytes] = []
         with self._lock:
             if self.inc.stop.is_set():
                 return out

@@ -14,12 +14,29 @@ Everything else is a plain YAML string.
 from __future__ import annotations
 
 import re
+from typing import Required, TypedDict, final
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 LONG = 4096  # longer values are written with the repeat notation when they have a long run
 
 
-def decode(value) -> str:
+@final  # the notations are closed (the vector schema says so): `"utf16" in value` tells them apart
+class Utf16(TypedDict):
+    utf16: str  # UTF-16 code units in hex, space-separated
+
+
+@final
+class Repeat(TypedDict, total=False):
+    prefix: str
+    repeat: Required[str]
+    count: Required[int]
+    suffix: str
+
+
+Notation = str | Utf16 | Repeat  # a text value as a vector file writes it
+
+
+def decode(value: Notation) -> str:
     """A notation value from a loaded YAML/JSON document to a Python str."""
     if isinstance(value, str):
         return value
@@ -39,7 +56,7 @@ def utf16_units(s: str) -> str:
     return " ".join(raw[i : i + 2].hex().upper() for i in range(0, len(raw), 2))
 
 
-def encode(s: str):
+def encode(s: str) -> Notation:
     """The notation for s: utf16 if it has no UTF-8 form, repeat if long, else s itself."""
     if has_lone_surrogate(s):
         return {"utf16": utf16_units(s)}
@@ -47,8 +64,12 @@ def encode(s: str):
         run = _longest_run(s)
         if run:
             start, end = run
-            out = {"prefix": s[:start], "repeat": s[start], "count": end - start, "suffix": s[end:]}
-            return {k: v for k, v in out.items() if v != ""}
+            out: Repeat = {"prefix": s[:start], "repeat": s[start], "count": end - start, "suffix": s[end:]}
+            if not out["prefix"]:
+                del out["prefix"]
+            if not out["suffix"]:
+                del out["suffix"]
+            return out
     return s
 
 

@@ -30,9 +30,7 @@ import functools
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
-
-from . import schemas
+from . import schemas, yamlfile
 from .errors import UsageError
 from .model import RunnerSpec
 from .runners import BUILTINS, RUNNERS_DIR
@@ -52,22 +50,6 @@ def files(runners_dir: Path = RUNNERS_DIR) -> list[Path]:
     return sorted(p for p in Path(runners_dir).glob(f"*/{FILE_NAME}") if p.is_file())
 
 
-def _line_of(root: yaml.Node | None, path: Iterable) -> int | None:
-    """1-based line of the YAML node at a JSON path (the deepest one that exists), for messages."""
-    node, line = root, (root.start_mark.line + 1 if root is not None else None)
-    for step in path:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == step), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            node = node.value[step]
-        else:
-            node = None
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
 def _where(path: Iterable) -> str:
     out = ""
     for step in path:
@@ -84,16 +66,11 @@ class _File:
             self.raw = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise UsageError(f"{path}: cannot read the Docker variants: {e}") from None
-        self._nodes: yaml.Node | None = None
+        self.lines = yamlfile.Lines(self.raw)
 
     def error(self, problem: str, path: Iterable = (), fix: str = HOW_TO_FIX) -> UsageError:
         path = list(path)
-        if self._nodes is None:
-            try:
-                self._nodes = yaml.compose(self.raw, Loader=yaml.SafeLoader)
-            except yaml.YAMLError:
-                pass
-        line = _line_of(self._nodes, path)
+        line = self.lines.of(path)
         where = f"{self.path}:{line}" if line else str(self.path)
         at = f" {_where(path)}:" if path else ""
         return UsageError(f"{where}:{at} {problem}; {fix}")
@@ -103,8 +80,8 @@ def load_file(path: Path, runner: RunnerSpec) -> list[RunnerSpec]:
     """The variants of `runner` declared in `path`, checked; UsageError naming the file, the line and the fix."""
     f = _File(Path(path))
     try:
-        doc = yaml.safe_load(f.raw)
-    except yaml.YAMLError as e:
+        doc = yamlfile.load(f.raw)
+    except yamlfile.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{f.path}:{mark.line + 1}" if mark else str(f.path)
         raise UsageError(f"{where}: YAML syntax: {getattr(e, 'problem', None) or e}; {HOW_TO_FIX}") from None
@@ -116,14 +93,13 @@ def load_file(path: Path, runner: RunnerSpec) -> list[RunnerSpec]:
         )
     errors = schemas.errors("variants", doc)
     if errors:
-        e = errors[0]
-        path_ = list(e.absolute_path)
-        msg = e.message
-        if e.validator == "additionalProperties" and isinstance(e.instance, dict):
-            extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
-            if extra:
-                path_.append(extra[0])
-            msg += f"; allowed: {', '.join(sorted(e.schema.get('properties', {})))}"
+        err = errors[0]
+        path_ = list(err.absolute_path)
+        msg = err.message
+        extra = schemas.unexpected_keys(err)
+        if extra:
+            path_.append(extra[0])
+            msg += f"; allowed: {', '.join(schemas.listed_keys(err))}"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise f.error(msg + more, path_)
     out: list[RunnerSpec] = []
@@ -187,17 +163,17 @@ def load(runners_dir: Path = RUNNERS_DIR, runners: Iterable[RunnerSpec] = BUILTI
             )
     by_folder = {path.parent.resolve(): path for path in found}
     for r in runners:
-        path = by_folder.get(Path(r.source).resolve()) if r.source is not None else None
-        if path is None:
+        vfile = by_folder.get(Path(r.source).resolve()) if r.source is not None else None
+        if vfile is None:
             continue
-        for v in load_file(path, r):
+        for v in load_file(vfile, r):
             for word in (v.name, *v.aliases):
-                if word in by_name and by_name[word] != path:
+                if word in by_name and by_name[word] != vfile:
                     raise UsageError(
-                        f"{path}: the variant name {word!r} is also used in {by_name[word]}; "
+                        f"{vfile}: the variant name {word!r} is also used in {by_name[word]}; "
                         "give every variant a unique name"
                     )
-                by_name[word] = path
+                by_name[word] = vfile
             out.append(v)
     return out
 

@@ -9,12 +9,10 @@ oracle.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
-
-from . import resources, schemas, scheme, text
+from . import resources, schemas, scheme, text, yamlfile
 from .errors import CorpusError, Problem
 from .model import RESULTS, TEXT_FIELDS, Corpus, HmacCheck, Vector
 
@@ -23,7 +21,6 @@ __all__ = [
     "RESULTS",
     "SCHEMA_PATH",
     "TEXT_FIELDS",
-    "SafeLoader",
     "decode_inputs",
     "display",
     "expected_for",
@@ -32,11 +29,6 @@ __all__ = [
     "load_file",
     "read_yaml",
 ]
-
-try:  # libyaml is an order of magnitude faster; the pure loader is the fallback
-    from yaml import CSafeLoader as SafeLoader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader
 
 DEFAULT_VECTORS = resources.VECTORS
 SCHEMA_PATH = schemas.path("vectors")
@@ -65,22 +57,6 @@ def display(path: Path) -> str:
         return str(path)
 
 
-def _line_of(node: yaml.Node | None, path: Iterable) -> int | None:
-    """1-based line of the YAML node at a JSON path (for error messages only)."""
-    line = node.start_mark.line + 1 if node else None
-    for step in path:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == step), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            node = node.value[step]
-        else:
-            break
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
 def read_yaml(path: Path, problems: list[Problem]):
     name = display(path)
     try:
@@ -89,8 +65,8 @@ def read_yaml(path: Path, problems: list[Problem]):
         problems.append(Problem(name, f"cannot read: {e}"))
         return None, None
     try:
-        doc = yaml.load(raw, Loader=SafeLoader)
-    except yaml.YAMLError as e:
+        doc = yamlfile.load(raw)
+    except yamlfile.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problems.append(
             Problem(name, f"YAML syntax: {getattr(e, 'problem', None) or e}", line=mark.line + 1 if mark else None)
@@ -122,13 +98,7 @@ def load_file(path: Path, problems: list[Problem], verify: bool = True) -> tuple
     raw, doc = read_yaml(path, problems)
     if raw is None:
         return [], {}, []
-    nodes = None
-
-    def line(path_):
-        nonlocal nodes
-        if nodes is None:
-            nodes = yaml.compose(raw, Loader=SafeLoader)
-        return _line_of(nodes, path_)
+    line = yamlfile.Lines(raw).of
 
     errors = [] if schemas.check("vectors")(doc) else schemas.errors("vectors", doc)
     if isinstance(doc, dict) and doc.get("schema") != SCHEMA_ID:
@@ -153,10 +123,9 @@ def load_file(path: Path, problems: list[Problem], verify: bool = True) -> tuple
                     vid = doc["vectors"][p[1]].get("id")
                 except (AttributeError, IndexError, KeyError, TypeError):
                     pass
-            if e.validator == "additionalProperties" and isinstance(e.instance, dict):
-                extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
-                if extra:
-                    p = [*p, extra[0]]
+            extra = schemas.unexpected_keys(e)
+            if extra:
+                p = [*p, extra[0]]
             fld = ".".join(str(s) for s in (p[2:] if vid is not None else p)) or None
             msg = _text_notation_message(e) or e.message
             msg = msg if len(msg) < 300 else msg[:300] + "..."
@@ -278,6 +247,7 @@ def expected_for(vec: Vector) -> tuple[str | None, str | None, str | None]:
 def _oracle_problems(vec: Vector) -> Iterator[tuple[str, str]]:
     data, sig, err = expected_for(vec)
     if data is None:
+        assert err is not None  # the oracle says why it has no string to sign
         yield err, "inputs"
         return
     if vec.string_to_sign is None or (vec.signature is None and sig is not None):

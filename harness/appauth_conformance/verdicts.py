@@ -7,7 +7,18 @@ hashing, hex).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from .model import Judgement, Outcome, Stage, Verdict
+
+
+class Listed(Protocol):
+    """What judging reads of a known-divergence entry (expectations.Divergence)."""
+
+    @property
+    def reason(self) -> str: ...
+    @property
+    def stage(self) -> Stage | None: ...
 
 
 def conformance(outcome: Outcome) -> Stage | None:
@@ -24,7 +35,7 @@ def conformance(outcome: Outcome) -> Stage | None:
     return None
 
 
-def judge(outcome: Outcome, divergence=None) -> Judgement:
+def judge(outcome: Outcome, divergence: Listed | None = None) -> Judgement:
     """The verdict for one outcome; `divergence` is the matching known-divergence entry, if any."""
     if outcome.fault is not None:
         return Judgement(Verdict.RUNNER_FAULT, reason=outcome.fault)

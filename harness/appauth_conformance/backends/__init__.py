@@ -3,35 +3,22 @@
 A backend's `start(spec)` returns a Process: binary `stdin`, `stdout`, `stderr`
 file objects plus `poll()`, `kill()`, `wait(timeout)` and `describe_exit()`;
 `subprocess.Popen` is the model. The session never knows which backend it has.
+
+The Backend and Process protocols are defined in appauth_conformance.model, so that the
+session (a sibling layer of this package, which must not import it) can name them too.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any
 
 from ..errors import UsageError
+from ..model import Backend, Process, Reader, Writer
+
+__all__ = ["Backend", "Process", "Reader", "Writer", "make_backend"]
 
 
-class Process(Protocol):
-    stdin: object
-    stdout: object
-    stderr: object
-
-    def poll(self) -> int | None: ...
-    def kill(self) -> None: ...
-    def wait(self, timeout: float | None = None) -> int: ...
-    def describe_exit(self) -> str: ...
-
-
-class Backend(Protocol):
-    name: str
-
-    def prepare(self, spec) -> dict: ...  # build once; returns facts for reports (image, build dir)
-    def start(self, spec) -> Process: ...
-    def close(self) -> None: ...
-
-
-def make_backend(name: str, **options):
+def make_backend(name: str, **options: Any) -> Backend:
     if name == "local":
         from .local import LocalBackend
 

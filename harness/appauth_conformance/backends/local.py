@@ -9,6 +9,7 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import IO
 
 from ..errors import RunnerUnavailable
 from ..model import RunnerSpec
@@ -73,7 +74,12 @@ def run_build(spec: RunnerSpec, cwd: Path) -> None:
             raise RunnerUnavailable(f"{spec.name}: build step `{' '.join(argv)}` failed ({r.returncode}):\n{tail}")
 
 
-class LocalProcess(subprocess.Popen):
+class LocalProcess(subprocess.Popen[bytes]):
+    # LocalBackend.start opens all three as pipes, so none is None
+    stdin: IO[bytes]
+    stdout: IO[bytes]
+    stderr: IO[bytes]
+
     def describe_exit(self) -> str:
         code = self.poll()
         if code is None:
@@ -98,7 +104,7 @@ class LocalBackend:
             return spec.workdir or Path.cwd()
         return self.cache / "runners" / f"{spec.name}-{source_hash(spec)}"
 
-    def prepare(self, spec: RunnerSpec) -> dict:
+    def prepare(self, spec: RunnerSpec) -> dict[str, str]:
         """Build once (cached by source hash; safe when several processes build at once)."""
         if spec.name in self.built:
             return {"backend": self.name, "build_dir": str(self.built[spec.name])}

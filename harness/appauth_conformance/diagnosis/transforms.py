@@ -8,6 +8,7 @@ import unicodedata
 import urllib.parse
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Literal
 
 from .context import FieldsView, Signing
 
@@ -43,6 +44,7 @@ def java_double(t: int) -> str:
     if x == 0 or 1e-3 <= abs(x) < 1e7:
         return repr(x)
     sign, digits, exponent = Decimal(repr(x)).normalize().as_tuple()
+    assert isinstance(exponent, int)  # a finite number ("n", "N", "F": NaN, sNaN, infinity)
     d = "".join(map(str, digits))
     return ("-" if sign else "") + d[0] + "." + (d[1:] or "0") + "E" + str(len(d) - 1 + exponent)
 
@@ -54,6 +56,7 @@ def js_number(t: int) -> str | None:
     if int(x) == t and t < 2**53:
         return None
     _sign, digits, exponent = Decimal(repr(x)).normalize().as_tuple()
+    assert isinstance(exponent, int)  # a finite number ("n", "N", "F": NaN, sNaN, infinity)
     d = "".join(map(str, digits))
     return d + "0" * exponent if exponent >= 0 else str(int(x))
 
@@ -90,7 +93,7 @@ def charset(encode: Callable[[str], bytes]):
     return sign
 
 
-def nf(form: str) -> Callable[[str], str]:
+def nf(form: Literal["NFC", "NFD", "NFKC", "NFKD"]) -> Callable[[str], str]:
     """Unicode normalisation, skipped on ASCII text (which every form leaves alone)."""
     return lambda v: v if v.isascii() else unicodedata.normalize(form, v)
 
@@ -118,7 +121,9 @@ def if_cesu(encode: Callable[[str], bytes], nul: bool = False):
     """A CESU-8 mistake: differs from UTF-8 only on surrogates, supplementary chars (and NUL)."""
 
     def hit(x: str) -> bool:
-        return (not x.isascii() and (SURROGATE.search(x) or ASTRAL.search(x))) or (nul and "\0" in x)
+        return (not x.isascii() and (SURROGATE.search(x) is not None or ASTRAL.search(x) is not None)) or (
+            nul and "\0" in x
+        )
 
     def sign(s: Signing):
         return s.rebytes(encode) if hit(s.data) or hit(s.key) else None

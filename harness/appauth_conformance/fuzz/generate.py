@@ -143,11 +143,11 @@ INT64_MAX = 2**63 - 1
 # Vectors the slow way (shrinking, saving, checking the fast path).
 
 
-def _layout_getters() -> dict[str, Callable]:
+def _layout_getters() -> dict[str, Callable[[tuple[str, ...]], tuple[str, ...]]]:
     """Per mode: a getter of the signed slots from (app_id, corp_id, user_id, expire, nonce, ""),
     read off the oracle by diagnosis.LAYOUT (the formula itself lives only in scheme.py)."""
     index = {"app_id": 0, "corp_id": 1, "user_id": 2, "expire_time": 3, "nonce": 4}
-    out = {}
+    out: dict[str, Callable[[tuple[str, ...]], tuple[str, ...]]] = {}
     for mode in scheme.Mode:
         slots = [index[n] if n in diagnosis.FILLED[mode] else 5 for n in diagnosis.LAYOUT[mode]]
         out[mode.value] = operator.itemgetter(*slots)

@@ -47,6 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ..backends import Backend
 from ..engine import Engine, RunnerState
 from ..errors import RunnerUnavailable, UsageError
 from ..expectations import Expectations
@@ -57,6 +58,8 @@ from .generate import FuzzInput, Inputs
 from .save import flagged_reproducer
 from .shrink import Shrinker
 from .triage import FAULT, Group, Triage, stage_of
+
+Chunks = queue.Queue[list[FuzzInput] | None]  # a runner's chunks of inputs; None ends them
 
 DEFAULT_BATCH = 2000  # inputs per chunk: per-chunk costs vanish, and the working set stays in cache (docs/fuzzing.md)
 
@@ -71,7 +74,7 @@ class RunnerRun:
     outcomes: int = 0
     seconds: float = 0.0
     error: BaseException | None = None
-    queue: queue.Queue | None = None
+    queue: Chunks | None = None  # given by Fuzzer.run() to each runner it streams through
 
     @property
     def spec(self) -> RunnerSpec:
@@ -123,7 +126,7 @@ class Fuzzer:
     def __init__(
         self,
         specs: list[RunnerSpec],
-        backend,
+        backend: Backend,
         *,
         seed: int = 1,
         count: int | None = None,
@@ -183,7 +186,7 @@ class Fuzzer:
 
     # -- the fuzzing phase ----------------------------------------------------------------
 
-    def _feed(self, q: queue.Queue) -> Iterator[FuzzInput]:
+    def _feed(self, q: Chunks) -> Iterator[FuzzInput]:
         while True:
             chunk = q.get()
             if chunk is None:
@@ -197,9 +200,11 @@ class Fuzzer:
         (schema check, verdict, triage) with the whole Vector."""
         t0 = time.monotonic()
         triage, name = r.triage, r.spec.name
+        session, q = r.session, r.queue
+        assert session is not None and q is not None  # run() consumes the runners with a session, each with a queue
         n = 0
         try:
-            for pairs in r.session.replies(self._feed(r.queue)):
+            for pairs in session.replies(self._feed(q)):
                 for item, reply in pairs:
                     if reply is EXPECTED:
                         continue
@@ -223,7 +228,7 @@ class Fuzzer:
             self._stop.set()
             while True:  # keep the producer from blocking on this runner's queue
                 try:
-                    if r.queue.get(timeout=0.1) is None:
+                    if q.get(timeout=0.1) is None:
                         break
                 except queue.Empty:
                     if self._done_feeding:
@@ -239,8 +244,11 @@ class Fuzzer:
 
     def run(self) -> FuzzReport:
         live = [r for r in self.runs if r.session is not None]
+        feeds: list[tuple[RunnerRun, Chunks]] = []
         for r in live:
-            r.queue = queue.Queue(maxsize=self.queue_depth)
+            q: Chunks = queue.Queue(maxsize=self.queue_depth)
+            r.queue = q
+            feeds.append((r, q))
         inputs = Inputs(self.seed)
         self.t0 = time.monotonic()
         c0 = time.process_time()
@@ -256,26 +264,27 @@ class Fuzzer:
             batch = self.batch if self.time_budget is None else min(self.batch, 2048)
             for chunk in inputs.chunks(batch, self.count, self._stop_generating):
                 self.generated += len(chunk)
-                for r in live:
+                for r, q in feeds:
                     if r.error is None:
-                        r.queue.put(chunk)
+                        q.put(chunk)
                 del chunk
             if self.time_budget is not None and time.monotonic() - self.t0 >= self.time_budget:
                 stopped_by = "time budget"
         finally:
             self._done_feeding = True
-            for r in live:
+            for r, q in feeds:
                 if r.error is None:
-                    r.queue.put(None)
+                    q.put(None)
                 else:  # its thread drains the queue until it sees the end or _done_feeding
                     try:
-                        r.queue.put_nowait(None)
+                        q.put_nowait(None)
                     except queue.Full:
                         pass
             for t in threads:
                 while t.is_alive():
                     t.join(0.2)  # short joins keep Ctrl-C responsive
             if ticker is not None:
+                assert self.progress is not None  # what the ticker shows on
                 ticker.stop()
                 self.progress.end()  # the line goes before any warning of the shrinking phase
         wall = time.monotonic() - self.t0
@@ -297,6 +306,7 @@ class Fuzzer:
         """Shrink every group's example, one thread per runner (its session is free again)."""
 
         def work(r: RunnerRun) -> None:
+            assert r.session is not None  # only the runners with a session are shrunk (below)
             s = Shrinker(r.session, r.triage, max_seconds=self.shrink_seconds)
             deadline = time.monotonic() + max(60.0, 4 * self.shrink_seconds)  # per runner, largest groups first
             for g in sorted(r.triage.groups, key=lambda g: -g.count):

@@ -15,9 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-import yaml
-
-from .. import authoring, diagnosis, text, vectors
+from .. import authoring, diagnosis, text, vectors, yamlfile
 from ..errors import CorpusError, UsageError
 from ..model import Vector
 from ..vectors import DEFAULT_VECTORS
@@ -144,7 +142,7 @@ def save_reproducers(report: Findings, save_dir: Path, corpus: Path = DEFAULT_VE
             g.saved = f"{path} (already there: {vid})"
             continue
         if path.exists():
-            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=vectors.SafeLoader) or {}
+            doc = yamlfile.load(path.read_text(encoding="utf-8")) or {}
         else:
             doc = {
                 "schema": vectors.SCHEMA_ID,

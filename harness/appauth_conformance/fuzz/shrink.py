@@ -100,6 +100,7 @@ class Shrinker:
     def shrink(self, g: Group) -> Vector:
         t0 = time.monotonic()
         best = g.example
+        assert best is not None  # groups without an example are not shrunk (Fuzzer.shrink_all)
         out = {}
         # the example as a plain vector (re-run: the runner must still show the disagreement)
         start = replace_inputs(best)

@@ -261,6 +261,7 @@ class Triage:
 
     def classify(self, o: Outcome, stage: str) -> Group:
         if stage == FAULT:
+            assert o.fault is not None  # the stage of a fault
             key = frozenset({"fault:" + fault_kind(o.fault)})
             return self._find(stage, "fault", key) or self._new(stage, "fault", key)
         if o.error is not None:
@@ -313,7 +314,7 @@ class Triage:
         """Does this outcome show group g's disagreement? (the shrinking predicate)"""
         stage = stage_of(o)
         if g.kind == "fault":
-            return stage == FAULT and g.causes == {"fault:" + fault_kind(o.fault)}
+            return stage == FAULT and o.fault is not None and g.causes == {"fault:" + fault_kind(o.fault)}
         if stage != g.stage:
             return False
         if g.kind == "refused":

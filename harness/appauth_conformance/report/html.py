@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
@@ -58,10 +59,10 @@ def dumps_for_html(obj) -> str:
 class _Table:
     """A string table: value -> index, in first-seen order."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.index: dict[str, int] = {}
 
-    def __call__(self, s) -> int:
+    def __call__(self, s: str | None) -> int:
         if s is None:
             return -1
         if s not in self.index:
@@ -89,7 +90,7 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
     flags = sorted({f for v in vectors.values() for f in v["flags"]})
     flag_i = {f: i for i, f in enumerate(flags)}
 
-    vec = {"id": [], "mode": [], "file": [], "flags": []}
+    vec: dict[str, list[Any]] = {"id": [], "mode": [], "file": [], "flags": []}
     inputs = []
     for k in keys:
         v = vectors[k]
@@ -127,7 +128,7 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
         if o["verdict"] != "pass":
             per_runner[ri].append((vi, o))
 
-    stage_i = {s: i for i, s in enumerate(STAGES)}
+    stage_i: dict[str | None, int] = {s: i for i, s in enumerate(STAGES)}  # looked up by a record's stage, if any
     reasons, errtypes = _Table(), _Table()
     diag_ids = sorted({d for rows in per_runner for _, o in rows for d in o.get("diagnosis", ())})
     titles = model.diagnosis_titles(diag_ids)

@@ -124,10 +124,10 @@ class Anomaly:
 class RunnerView:
     name: str
     record: dict
-    counts: Counter = field(default_factory=Counter)
-    by_mode: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    by_family: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    by_flag: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    counts: Counter[str] = field(default_factory=Counter)  # by verdict
+    by_mode: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    by_family: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    by_flag: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     anomalies: list[Anomaly] = field(default_factory=list)  # fail / unexpected-pass / runner-fault, most severe first
     known: dict[str, list[Anomaly]] = field(default_factory=dict)  # known divergences by reason
     skipped: int = 0
@@ -241,7 +241,7 @@ class Summary:
             rv.anomalies.sort(key=lambda a: (SEVERITY[a.verdict], order.get(a.vector, 1 << 30)))
             rv.known = dict(sorted(rv.known.items(), key=lambda kv: -len(kv[1])))
         self.diagnoses = diagnosis_titles(sorted(diag_ids))
-        self.counts = Counter()
+        self.counts: Counter[str] = Counter()
         for rv in self.runners.values():
             self.counts.update(rv.counts)
 
@@ -297,7 +297,7 @@ class Summary:
 
     def anomalous_flags(self) -> list[str]:
         """Flags where some runner has an outcome other than pass, most affected first."""
-        bad = Counter()
+        bad: Counter[str] = Counter()
         for rv in self.runners.values():
             for f, c in rv.by_flag.items():
                 bad[f] += sum(c.values()) - c["pass"]

@@ -24,9 +24,10 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from ... import interrupt
 from ...errors import BackendGone, RunnerUnavailable, UsageError
@@ -37,6 +38,9 @@ from . import engine
 from .engine import LABEL, SESSION_LABEL
 from .images import base_tag, host_mirror
 from .process import DockerProcess
+
+if TYPE_CHECKING:  # the SDK is imported when first needed
+    from docker import APIClient, DockerClient
 
 CA_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS")
 CA_NAME = "appauth-ca.crt"  # the CA bundle's name in a build context
@@ -72,8 +76,14 @@ def _repo_name(name: str) -> str:
     return s or "runner"
 
 
-def _in_container(argv) -> list[str]:
+def _in_container(argv: Iterable[str]) -> list[str]:
     return [a.replace("{python}", "python3") for a in argv]
+
+
+def _settings(spec: RunnerSpec) -> dict[str, Any]:
+    """The docker settings of a resolved spec (DockerBackend.resolve() gives only specs that have them)."""
+    assert spec.docker is not None, f"{spec.name}: not resolved for Docker"
+    return spec.docker
 
 
 def _source_files(folder: Path) -> dict[str, bytes]:
@@ -134,14 +144,14 @@ class DockerBackend:
         self,
         base_image: str | None = None,
         ca_bundle: str | None = None,
-        progress: Callable[[str], None] | str | None = "stderr",
+        progress: Callable[[str], None] | Literal["stderr"] | None = "stderr",
         mirror: str | None = None,
         *,
         mem_limit: str = "512m",
         pids_limit: int = 256,
         tmpfs_size: str = "64m",
         uid: int = 1000,
-        client=None,
+        client: DockerClient | None = None,
     ):
         self.base_image = base_image
         if ca_bundle is None:
@@ -160,7 +170,7 @@ class DockerBackend:
         self.builds = 0  # images this backend built (not found in the cache)
         self.images: dict[str, str] = {}  # runner name -> image tag
         self._client = client
-        self._procs: dict[str, DockerProcess] = {}
+        self._procs: dict[str, DockerProcess | None] = {}  # None: created, not yet attached
         self._lock = threading.Lock()
         self._build_locks: dict[str, threading.Lock] = {}
         self._user: dict[str, str] = {}
@@ -170,13 +180,13 @@ class DockerBackend:
     # -- engine ----------------------------------------------------------------------------------
 
     @property
-    def client(self):
+    def client(self) -> DockerClient:
         if self._client is None:
             self._client = engine.client()
         return self._client
 
     @property
-    def api(self):
+    def api(self) -> APIClient:
         return self.client.api
 
     def _say(self, line: str) -> None:
@@ -209,14 +219,15 @@ class DockerBackend:
         from docker.errors import ImageNotFound
 
         try:
-            return self.api.inspect_image(name)["Id"]
+            image_id: str = self.api.inspect_image(name)["Id"]
         except ImageNotFound:
             return None
+        return image_id
 
     def context(self, spec: RunnerSpec) -> tuple[str, dict[str, bytes], str, str]:
         """(Dockerfile text, build-context files, tag, base image) of a spec, without building."""
         spec = self.resolve(spec)
-        d = spec.docker
+        d = _settings(spec)
         files: dict[str, bytes] = {}
         if "template" in d or ("dockerfile" in d and str(d["dockerfile"]).endswith(".j2")):
             suite = d.get("suite", "bookworm")
@@ -251,8 +262,8 @@ class DockerBackend:
         return dockerfile, files, tag, base
 
     def _template_path(self, spec: RunnerSpec) -> Path:
-        d = spec.docker
-        t = Path(d.get("template") or d.get("dockerfile"))
+        d = _settings(spec)
+        t = Path(d.get("template") or d["dockerfile"])  # called for specs with one or the other
         if t.is_absolute():
             return t
         for folder in (spec.source, RUNNERS_DIR / spec.language):
@@ -272,7 +283,8 @@ class DockerBackend:
             autoescape=False,
         )
         env.filters["shquote"] = shlex.quote
-        command = _in_container(spec.docker.get("command") or spec.command)
+        d = _settings(spec)
+        command = _in_container(d.get("command") or spec.command)
         variables = {
             "name": spec.name,
             "base_image": base,
@@ -285,20 +297,20 @@ class DockerBackend:
             "uid": self.uid,
             "packages": [],
             "runtime_packages": [],
-            **spec.docker.get("vars", {}),
+            **d.get("vars", {}),
         }
         try:
             return env.get_template(template.name).render(**variables)
         except jinja2.TemplateError as e:
             raise RunnerUnavailable(f"{spec.name}: cannot render {template}: {e}") from None
 
-    def prepare(self, spec: RunnerSpec) -> dict:
+    def prepare(self, spec: RunnerSpec) -> dict[str, str]:
         """Build the runner's image unless an image with its content hash exists; returns the facts."""
         from docker.errors import APIError, ImageNotFound
 
         rspec = self.resolve(spec)
-        if "image" in rspec.docker:
-            tag = rspec.docker["image"]
+        if "image" in _settings(rspec):
+            tag: str = _settings(rspec)["image"]
             try:
                 self.api.inspect_image(tag)
             except ImageNotFound:
@@ -380,7 +392,7 @@ class DockerBackend:
                 or "registry" in error
                 or ("not found" in error.lower() and base in error)
             ):
-                suite = spec.docker.get("suite", "SUITE")
+                suite = _settings(spec).get("suite", "SUITE")
                 hint = (
                     f"\nThe base image {base} is not in the local engine: make it with "
                     f"`appauth-conformance images bootstrap --suite {suite}` or give one with --base-image."
@@ -408,8 +420,10 @@ class DockerBackend:
             self._user[tag] = user
         return user
 
-    def container_options(self, tag: str, spec: RunnerSpec | None = None) -> dict:
+    def container_options(self, tag: str, spec: RunnerSpec | None = None) -> dict[str, Any]:
         """create_container keyword arguments: the sandbox (also used by the tests for probes)."""
+        from docker.types import LogConfig
+
         host_config = self.api.create_host_config(
             network_mode="none",
             read_only=True,
@@ -422,10 +436,10 @@ class DockerBackend:
             init=False,
             # no json-file log: it would cost the engine a JSON encode and a disk write per
             # line, and keep app keys on disk; the session reads stdio through the attach
-            log_config={"Type": "none", "Config": {}},
+            log_config=LogConfig(Type="none", Config={}),
             auto_remove=False,  # we read the exit status, then remove it ourselves
         )
-        opts = dict(
+        opts: dict[str, Any] = dict(
             image=tag,
             stdin_open=True,
             tty=False,
@@ -437,9 +451,10 @@ class DockerBackend:
         if spec is not None:
             if spec.env:
                 opts["environment"] = dict(spec.env)
-            user_image = spec.docker and ("image" in spec.docker or "dockerfile" in spec.docker)
-            if user_image and (spec.docker.get("command") or spec.command):
-                opts["entrypoint"] = _in_container(spec.docker.get("command") or spec.command)
+            d = spec.docker or {}
+            user_image = "image" in d or "dockerfile" in d
+            if user_image and (d.get("command") or spec.command):
+                opts["entrypoint"] = _in_container(d.get("command") or spec.command)
                 opts["command"] = []
         return opts
 
@@ -451,7 +466,8 @@ class DockerBackend:
         interrupt.register(self)  # SIGTERM and interpreter exit close() it too
         self._started = True
         api = self.api
-        cid = proc = None
+        cid: str | None = None
+        proc: DockerProcess | None = None
         try:
             cid = api.create_container(**self.container_options(tag, rspec))["Id"]
             with self._lock:

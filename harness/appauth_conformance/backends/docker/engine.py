@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
 from ...errors import DockerUnavailable
+
+if TYPE_CHECKING:  # the SDK is imported when first needed
+    from docker import APIClient, DockerClient
 
 LABEL = "appauth-conformance"  # on every image and container the suite makes
 SESSION_LABEL = f"{LABEL}.session"  # on every container: the uuid of the backend that started it
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 
-_shared = None
+_shared: DockerClient | None = None
 _shared_lock = threading.Lock()
 
 
@@ -39,7 +43,7 @@ def short_error(e: BaseException) -> str:
     return msg if len(msg) < 300 else msg[:300] + "..."
 
 
-def connect():
+def connect() -> DockerClient:
     """A new docker.DockerClient for DOCKER_HOST (or the local socket) that answered a ping."""
     try:
         from docker.errors import DockerException
@@ -57,7 +61,7 @@ def connect():
     return c
 
 
-def client(*, fresh: bool = False):
+def client(*, fresh: bool = False) -> DockerClient:
     """The connected docker.DockerClient shared by this process (a new, unshared one with `fresh`),
     or DockerUnavailable with the fix."""
     global _shared
@@ -90,11 +94,11 @@ def image_id(name: str) -> str | None:
         return None
 
 
-def _shared_api():
+def _shared_api() -> APIClient:
     return client().api
 
 
-def remove_leftovers(session: str | None = None, client=None) -> int:
+def remove_leftovers(session: str | None = None, client: DockerClient | None = None) -> int:
     """Remove every container labelled appauth-conformance (or of one backend session); for CI cleanup.
 
     Returns how many were removed. Containers of a run still in progress are removed too

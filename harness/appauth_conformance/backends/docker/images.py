@@ -15,12 +15,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 from ...errors import UsageError
+from ...model import RunnerSpec
 from .engine import LABEL, client, image_exists
 
 BASE_REPOSITORY = "appauth-conformance/base"
@@ -111,13 +112,14 @@ def host_mirror() -> str:
 # -- base images ---------------------------------------------------------------------------------
 
 
-def _tar_stream(root: Path, chunk: int = 1 << 20):
+def _tar_stream(root: Path, chunk: int = 1 << 20) -> Iterator[bytes]:
     """The root filesystem as a tar stream (GNU tar keeps device nodes, owners and xattrs right)."""
     proc = subprocess.Popen(
         ["tar", "--numeric-owner", "--xattrs", "-C", str(root), "-cf", "-", "."],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    assert proc.stdout is not None and proc.stderr is not None  # both are pipes
     try:
         while True:
             data = proc.stdout.read(chunk)
@@ -156,9 +158,9 @@ def _slim(root: Path) -> None:
     cfg.mkdir(parents=True, exist_ok=True)
     (cfg / "appauth-conformance-slim").write_text(SLIM_DPKG_CFG)
     for sub in ("var/cache/apt/archives", "var/lib/apt/lists", "var/cache/debconf", "var/log"):
-        d = root / sub
-        if d.is_dir():
-            for p in d.rglob("*"):
+        folder = root / sub
+        if folder.is_dir():
+            for p in folder.rglob("*"):
                 if (
                     p.is_file()
                     and not p.is_symlink()
@@ -212,6 +214,7 @@ def bootstrap(
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
             )
+            assert proc.stdout is not None  # a pipe
             seen: set[str] = set()
             for raw in proc.stdout:
                 lf.write(raw)
@@ -263,10 +266,11 @@ def bootstrap(
 
 
 class Preparer(Protocol):
-    def prepare(self, spec) -> dict: ...  # DockerBackend.prepare: build unless cached; {"image": tag, ...}
+    # DockerBackend.prepare: build unless cached; {"image": tag, ...}
+    def prepare(self, spec: RunnerSpec) -> dict[str, str]: ...
 
 
-def build(specs: Iterable, backend: Preparer, *, jobs: int = 2) -> list[str]:
+def build(specs: Iterable[RunnerSpec], backend: Preparer, *, jobs: int = 2) -> list[str]:
     """Build (or find in the cache) the image of every spec with `backend` (a DockerBackend); returns
     the tags in spec order.
 

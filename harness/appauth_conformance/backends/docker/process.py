@@ -14,7 +14,10 @@ import signal
 import socket
 import subprocess
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # the SDK is imported when first needed
+    from docker import APIClient
 
 F_SETPIPE_SZ = 1031  # fcntl: a pipe's capacity (Linux)
 
@@ -22,7 +25,8 @@ F_SETPIPE_SZ = 1031  # fcntl: a pipe's capacity (Linux)
 class Host(Protocol):
     """What a DockerProcess needs from the backend that started it."""
 
-    api: object  # the engine's low-level API client (docker.APIClient)
+    @property
+    def api(self) -> APIClient: ...  # the engine's low-level API client
 
     def remove(self, container_id: str) -> None: ...  # force-remove now
     def remove_later(self, container_id: str) -> None: ...  # remove in the background
@@ -35,7 +39,7 @@ class SocketStdin:
         self._sock = sock
         self.closed = False
 
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:
         if self.closed:
             raise ValueError("write to closed stdin")
         try:
@@ -77,7 +81,7 @@ class DockerProcess:
 
     `begin()` starts the demultiplexer thread; call it before the container starts so no output is lost."""
 
-    def __init__(self, host: Host, container_id: str, sock_io, name: str, mem_limit: str):
+    def __init__(self, host: Host, container_id: str, sock_io: Any, name: str, mem_limit: str):
         self.host = host
         self.id = container_id
         self.name = name
@@ -215,7 +219,9 @@ class DockerProcess:
 
     def wait(self, timeout: float | None = None) -> int:
         if not self._exited.wait(timeout):
+            assert timeout is not None  # waiting with no timeout returns only once the event is set
             raise subprocess.TimeoutExpired(f"container {self.id[:12]} ({self.name})", timeout)
+        assert self.returncode is not None  # _collect_exit sets it before it sets _exited
         return self.returncode
 
     def kill(self) -> None:
