@@ -123,12 +123,13 @@ class _Compiler:
             return lambda x: True
         if not isinstance(s, dict) or set(s) - _ANNOTATIONS - set(_KEYWORDS):
             raise _Unsupported(s)
+        leaf = _leaf(s)
+        if leaf is not None:
+            return leaf
         # each keyword's method (_type, _enum, ...) gives its check, or None when another keyword handles it
         found: list[Check | None] = [getattr(self, "_" + k.lstrip("$"))(s[k], s) for k in _KEYWORDS if k in s]
         checks = [c for c in found if c is not None]
-        if len(checks) == 1:
-            return checks[0]
-        return lambda x: all(c(x) for c in checks)
+        return _all(checks)
 
     def _ref(self, ref: str, s: Schema) -> Check:
         if not ref.startswith("#/$defs/"):
@@ -146,7 +147,9 @@ class _Compiler:
             self.inexact += self.ref_inexact[name]  # a cached definition counts as often as it is used
         return self.refs[name]
 
-    def _type(self, t: str | list[str], s: Schema) -> Check:
+    def _type(self, t: str | list[str], s: Schema) -> Check | None:
+        if t == "object" and "properties" in s:
+            return None  # one fused check with the properties
         if isinstance(t, list):
             preds = [_TYPES[n] for n in t]
             return lambda x: any(p(x) for p in preds)
@@ -174,7 +177,9 @@ class _Compiler:
         rx = re.compile(p)
         return lambda x: type(x) is not str or rx.search(x) is not None
 
-    def _required(self, names: list[str], s: Schema) -> Check:
+    def _required(self, names: list[str], s: Schema) -> Check | None:
+        if "properties" in s:
+            return None  # one fused check with the properties
         need = frozenset(names)
         return lambda x: type(x) is not dict or need <= x.keys()
 
@@ -183,15 +188,21 @@ class _Compiler:
         extra = s.get("additionalProperties", True)
         other = None if extra is False else self.compile(extra)
         known = frozenset(compiled)
+        need = frozenset(s.get("required", ()))
+        is_object = s.get("type") == "object"  # fused here: type, required, properties, additionalProperties
+        string = _TYPES["string"]  # the commonest property: checked inline, not called
 
         def check(x: Any) -> bool:
             if type(x) is not dict:
-                return True
-            if other is None and not x.keys() <= known:
+                return not is_object
+            if not need <= x.keys() or (other is None and not x.keys() <= known):
                 return False
             for k, v in x.items():
                 c = compiled.get(k, other)
-                if c is not None and not c(v):
+                if c is string:
+                    if type(v) is not str:
+                        return False
+                elif c is not None and not c(v):
                     return False
             return True
 
@@ -259,11 +270,75 @@ class _Compiler:
 
     def _oneOf(self, options: list[Any], s: Schema) -> Check:
         cs = [self._exact(o) for o in options]
+        if _exclusive(options):  # at most one can hold: the first that does settles it
+            if len(cs) == 2:
+                a, b = cs
+                return lambda x: a(x) or b(x)
+            return lambda x: any(c(x) for c in cs)
         return lambda x: sum(1 for c in cs if c(x)) == 1
 
     def _anyOf(self, options: list[Any], s: Schema) -> Check:
         cs = [self.compile(o) for o in options]
         return lambda x: any(c(x) for c in cs)
+
+
+def _leaf(s: Schema) -> Check | None:
+    """A scalar schema (one type, with bounds) as a single check: most properties are such, and the hot
+    paths check millions of them. None for anything else."""
+    keys = set(s) - _ANNOTATIONS
+    t = s.get("type")
+    if t not in ("string", "integer", "boolean") or not keys <= {
+        "type",
+        "minimum",
+        "maximum",
+        "minLength",
+        "maxLength",
+        "pattern",
+    }:
+        return None
+    if t == "boolean":
+        return None if keys != {"type"} else _TYPES["boolean"]
+    if t == "integer":
+        if keys - {"type", "minimum", "maximum"}:
+            return None
+        lo, hi = s.get("minimum", float("-inf")), s.get("maximum", float("inf"))
+        return lambda x: (type(x) is int or (type(x) is float and x.is_integer())) and lo <= x <= hi
+    if keys - {"type", "minLength", "maxLength", "pattern"}:
+        return None
+    lo_n, hi_n = s.get("minLength", 0), s.get("maxLength", float("inf"))
+    rx = re.compile(s["pattern"]) if "pattern" in s else None
+    if rx is None:
+        if lo_n == 0 and hi_n == float("inf"):
+            return _TYPES["string"]
+        return lambda x: type(x) is str and lo_n <= len(x) <= hi_n
+    return lambda x: type(x) is str and lo_n <= len(x) <= hi_n and rx.search(x) is not None
+
+
+def _all(checks: list[Check]) -> Check:
+    """One check that holds when all hold (spelled out for the usual one to three: no generator per call)."""
+    if not checks:
+        return lambda x: True
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        a, b = checks
+        return lambda x: a(x) and b(x)
+    if len(checks) == 3:
+        a, b, c = checks
+        return lambda x: a(x) and b(x) and c(x)
+    return lambda x: all(c(x) for c in checks)
+
+
+def _exclusive(options: list[Any]) -> bool:
+    """Can no value satisfy two of these object schemas? True when each pair has a key one requires
+    and the other forbids (closed, without that property)."""
+
+    def shut_out(a: Any, b: Any) -> bool:
+        if not (isinstance(a, dict) and isinstance(b, dict)) or b.get("additionalProperties", True) is not False:
+            return False
+        return any(k not in b.get("properties", {}) for k in a.get("required", ()))
+
+    return all(shut_out(a, b) or shut_out(b, a) for i, a in enumerate(options) for b in options[i + 1 :])
 
 
 def _canonical(v: Any) -> str:
