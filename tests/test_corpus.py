@@ -160,6 +160,10 @@ REQUIRED_FLAGS = [
     "hex-leading-zero-byte",
     "hex-inner-zero",
     "hex-letters",
+    "sp-empty-corp",
+    "sp-empty-user",
+    "uncarried-corp",
+    "uncarried-user",
 ]
 
 
@@ -217,6 +221,10 @@ RESULT_OF = {
     "nonce-65": "acceptable",
     "nonce-empty": "acceptable",
     "nonce-long": "acceptable",
+    "sp-empty-corp": "acceptable",
+    "sp-empty-user": "acceptable",
+    "uncarried-corp": "acceptable",
+    "uncarried-user": "acceptable",
 }
 
 
@@ -279,6 +287,10 @@ FLAG_TRUTH = {
     "hex-leading-zero-byte": lambda v: v.signature[:2] == "00",
     "hex-inner-zero": lambda v: v.signature[0] != "0" and any(v.signature[i] == "0" for i in range(2, 64, 2)),
     "hex-letters": lambda v: re.search("[a-f]", v.signature) is not None,
+    "sp-empty-corp": lambda v: v.mode in ("sp_user", "sp_corp_admin") and v.corp_id == "",
+    "sp-empty-user": lambda v: v.mode == "sp_user" and v.user_id == "",
+    "uncarried-corp": lambda v: v.mode in ("single", "sp_admin") and v.corp_id != "",
+    "uncarried-user": lambda v: v.mode in ("sp_corp_admin", "sp_admin") and v.user_id != "",
 }
 
 

@@ -88,12 +88,11 @@ def lazy_cases() -> list[Case]:
     add(Case("uncarried-slots-dropped", F("sp_corp_admin", user=""), string=f"app123:corp9:{T}:{N}"))
     add(Case("uncarried-slots-dropped", F("sp_admin", corp="", user=""), string=f"app123:{T}:{N}"))
     add(Case("corp-slot-in-single", single(), string=f"app123::alice:{T}:{N}"))
-    add(Case("corp-slot-in-single", single(corp="corp9"), string=f"app123:corp9:alice:{T}:{N}"))  # refused input
+    add(Case("corp-slot-in-single", single(corp="corp9"), string=f"app123:corp9:alice:{T}:{N}"))  # an ignored corp
     add(Case("corp-slot-omitted", F(), string=f"app123:alice:{T}:{N}"))
     add(Case("corp-slot-omitted", F("sp_corp_admin", user=""), string=f"app123::{T}:{N}"))
     add(Case("uncarried-field-signed", F("sp_admin", corp="", user="bob"), string=f"app123::bob:{T}:{N}"))
-    add(Case("uncarried-field-ignored", F("sp_admin", corp="", user="bob"), string=f"app123:::{T}:{N}"))
-    add(Case("uncarried-field-ignored", single(corp="corp9"), string=SINGLE))
+    add(Case("uncarried-field-signed", F("sp_corp_admin", user="bob"), string=f"app123:corp9:bob:{T}:{N}"))
     add(Case("expire-unchecked", single(exp=-5), string=f"app123:alice:-5:{N}"))
     # --- order
     add(Case("user-before-corp", F(), string=f"app123:alice:corp9:{T}:{N}"))
@@ -128,6 +127,27 @@ def lazy_cases() -> list[Case]:
     add(Case("trailing-colon", F(), string=SP + ":"))
     add(Case("trailing-colon", F("sp_admin", corp="", user=""), string=f"app123:::{T}:{N}:"))
 
+    # --- string to sign: other schemes' habits
+    add(Case("null-literal-field", F("sp_corp_admin", user=""), string=f"app123:corp9:null:{T}:{N}"))
+    add(Case("null-literal-field", single(user=""), string=f"app123:null:{T}:{N}"))
+    add(Case("none-literal-field", F("sp_admin", corp="", user=""), string=f"app123:None:None:{T}:{N}"))
+    add(Case("undefined-literal-field", F("sp_corp_admin", user=""), string=f"app123:corp9:undefined:{T}:{N}"))
+    add(
+        Case(
+            "json-body-signed",
+            F(user="zoë"),
+            string=f'{{"appId":"app123","corpId":"corp9","userId":"zoë","expireTime":{T},"nonce":"{N}"}}',
+        )
+    )
+    add(Case("query-string-pairs", F(), string=f"appId=app123&corpId=corp9&expireTime={T}&nonce={N}&userId=alice"))
+    add(Case("fields-sorted-by-name", F(), string=f"app123:corp9:{T}:{N}:alice"))
+    add(Case("fields-sorted-by-name", single(), string=f"app123:{T}:{N}:alice"))
+    add(Case("values-sorted", F(), string=":".join(sorted(["app123", "corp9", "alice", str(T), N]))))
+    add(Case("expire-tz-minus-8h", F(), string=f"app123:corp9:alice:{T - 28800}:{N}"))
+    add(Case("expire-tz-plus-8h", F(), string=f"app123:corp9:alice:{T + 28800}:{N}"))
+    add(Case("expire-iso8601-basic", F(), string=f"app123:corp9:alice:20201030T011640Z:{N}"))  # 1604020600 in UTC
+    add(Case("expire-iso8601", F(), string=f"app123:corp9:alice:2020-10-30T01:16:40.000Z:{N}"))
+    add(Case("string-json-quoted", F(user='a"b'), string=f'"app123:corp9:a\\"b:{T}:{N}"'))
     # --- signature: output format
     d = D(SP)
     add(Case("hex-uppercase", F(), signature=d.hex().upper()))
@@ -153,6 +173,24 @@ def lazy_cases() -> list[Case]:
     add(Case("base64-of-hex", F(), signature=base64.b64encode(d.hex().encode()).decode()))
     add(Case("raw-digest-latin1", F(), signature="".join(map(chr, d))))
     add(Case("raw-digest-utf8", F(), signature=d.decode("utf-8", "replace")))
+    add(Case("hex-dotnet-dashed", F(), signature="-".join("%02X" % b for b in d)))
+    add(Case("hex-colon-separated", F(), signature=":".join("%02x" % b for b in d)))
+    add(Case("hex-0x-prefixed", F(), signature="0x" + d.hex()))
+    add(Case("signature-scheme-prefix", F(), signature="sha256=" + d.hex()))
+    add(Case("signature-bytes-repr", F(), signature="b'" + d.hex() + "'"))
+    add(Case("openssl-stdin-prefix", F(), signature="SHA2-256(stdin)= " + d.hex()))
+    add(Case("openssl-stdin-prefix", F(), signature="(stdin)= " + d.hex()))
+    add(Case("base64-trailing-newline", F(), signature=base64.b64encode(d).decode() + "\n"))
+    n = find_nonce(lambda d: any(c in base64.b64encode(d) for c in b"+/="))
+    dn = D(f"app123:corp9:alice:{T}:{n}")
+    quoted = base64.b64encode(dn).decode().replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    add(Case("base64-percent-encoded", F(nonce=n), signature=quoted))
+    add(Case("signature-full-header", F(), signature=f"HMAC-SHA256 signature={d.hex()},access=YXBwMTIz"))
+    add(Case("signature-appid-prefix", F(), signature="app123:" + d.hex()))
+    add(Case("empty-signature", F(), signature=""))
+    add(Case("signature-null-literal", F(), signature="null"))
+    add(Case("signature-none-literal", F(), signature="None"))
+    add(Case("signature-undefined-literal", F(), signature="undefined"))
     # --- signature: key
     add(Case("key-data-swapped", F(), signature=hmac.new(SP.encode(), KEY.encode(), hashlib.sha256).hexdigest()))
     add(Case("nul-truncates-key", F(), key="sec\0ret", signature=H(SP, b"sec")))
@@ -187,6 +225,12 @@ def lazy_cases() -> list[Case]:
     add(Case("key-hex-decoded", F(), key="00ff10AB", signature=H(SP, b"\x00\xff\x10\xab")))
     add(Case("key-base64-decoded", F(), key="c2VjcmV0", signature=H(SP, b"secret")))
     add(Case("key-base64url-decoded", F(), key="-_-_", signature=H(SP, b"\xfb\xff\xbf")))
+    add(Case("key-trailing-newline", F(), signature=H(SP, KEY + "\n")))
+    add(Case("key-ampersand-suffix", F(), signature=H(SP, KEY + "&")))
+    add(Case("key-empty", F(), signature=H(SP, "")))
+    add(Case("key-undefined-literal", F(), signature=H(SP, "undefined")))
+    add(Case("key-sha256-prehashed", F(), signature=H(SP, hashlib.sha256(KEY.encode()).digest())))
+    add(Case("key-appended-to-data", F(), signature=H(SP + "&key=" + KEY)))
     # --- signature: text encoding
     s = f"app123:corp9:zo\u00eb\u20ac:{T}:{N}"
     add(Case("latin1-replace", F(user="zo\u00eb\u20ac"), signature=H(s.replace("\u20ac", "?").encode("latin-1"))))
@@ -232,6 +276,9 @@ def lazy_cases() -> list[Case]:
     ]:
         add(Case(id, F(), signature=H(SP, KEY, algo)))
     add(Case("hmac-sha512-truncated", F(), signature=H(SP, KEY, hashlib.sha512)[:64]))
+    add(Case("hmac-of-sha256-hex", F(), signature=H(hashlib.sha256(SP.encode()).hexdigest())))
+    add(Case("go-sum-appends", F(), signature=(SP.encode() + D(b"")).hex()))
+    add(Case("hmac-last-field-only", F(), signature=H(N)))
     add(Case("sha256-key-data", F(), signature=hashlib.sha256((KEY + SP).encode()).hexdigest()))
     add(Case("sha256-data-key", F(), signature=hashlib.sha256((SP + KEY).encode()).hexdigest()))
     add(Case("sha256-data", F(), signature=hashlib.sha256(SP.encode()).hexdigest()))
@@ -419,12 +466,21 @@ def test_consistently_wrong_signer_is_not_blamed_for_signing():
     assert found == ["empty-fields-skipped", "uncarried-slots-dropped"]
 
 
-def test_refused_input_signed_anyway():
-    f = single(corp="corp9")  # the scheme refuses: single mode carries no corp_id
-    assert oracle(f, KEY) == (None, None)
-    assert ids(diagnose(f, KEY, None, H(SINGLE))) == ["uncarried-field-ignored"]
+def test_an_id_the_mode_does_not_sign_is_ignored_not_refused():
+    f = single(corp="corp9")  # single mode signs no corp_id: the oracle ignores it
+    assert oracle(f, KEY) == (SINGLE, H(SINGLE))
+    assert ids(diagnose(f, KEY, None, H(SINGLE))) == []  # ignoring it is right
     assert ids(diagnose(f, KEY, None, H(SINGLE).upper())) == ["hex-uppercase"]
-    assert ids(diagnose(f, KEY, SINGLE, H(SINGLE).upper())) == ["uncarried-field-ignored", "hex-uppercase"]
+    signed = f"app123:corp9:alice:{T}:{N}"  # signing it anyway, in a five-slot template
+    assert ids(diagnose(f, KEY, signed, H(signed))) == ["corp-slot-in-single"]
+
+
+def test_refused_input_signed_anyway():
+    f = single(exp=-5)  # the scheme refuses a negative expire time
+    assert oracle(f, KEY) == (None, None)
+    wrong = f"app123:alice:-5:{N}"
+    assert ids(diagnose(f, KEY, None, H(wrong))) == ["expire-unchecked"]
+    assert ids(diagnose(f, KEY, wrong, H(wrong).upper())) == ["expire-unchecked", "hex-uppercase"]
 
 
 def test_java_reference_on_a_lone_surrogate():
@@ -445,8 +501,9 @@ def test_cpp_reference_on_nul():
 
 def test_mistakes_that_cannot_encode_the_input_do_not_apply():
     f = F(app="\udc00", corp="\ud800", user="\ud83d", nonce="\udfff\0")
-    for junk in ["", "x", "0" * 64, "\udc00", "A" * 88]:
+    for junk in ["x", "0" * 64, "\udc00", "A" * 88]:
         assert diagnose(f, "\ud800", junk, junk) == []
+    assert ids(diagnose(f, "\ud800", None, "")) == ["empty-signature"]  # a constant: it needs no encoding
 
 
 def test_megabyte_fields():
@@ -473,3 +530,39 @@ def test_layout_probed_from_the_oracle_matches_it():
             val(),
         )
         assert diagnosis.FieldsView(f).join() == scheme.string_to_sign(f)
+
+
+# --- two mistakes at once ------------------------------------------------------------------------
+
+
+def test_a_lone_surrogate_as_u_fffd_with_upper_case_hex_is_named_as_a_pair():
+    f = F(user="a\ud800b")  # no single mistake gives this signature
+    wrong = H(f"app123:corp9:a\ufffdb:{T}:{N}").upper()
+    assert ids(diagnose(f, KEY, None, wrong)) == ["surrogate-replacement-char+hex-uppercase"]
+    assert diagnosis.title("surrogate-replacement-char+hex-uppercase") == (
+        "lone surrogate replaced by U+FFFD, and hex digits in upper case"
+    )
+
+
+def test_a_lone_surrogate_as_question_mark_with_the_corp_slot_dropped_is_named_as_a_pair():
+    f = F(user="a\ud800b")
+    wrong = H(f"app123:a?b:{T}:{N}")  # a single-tenant layout, and Java's '?' for the surrogate
+    found = ids(diagnose(f, KEY, None, wrong))
+    assert "corp-slot-omitted+surrogate-question-mark" in found
+    assert all("+" in i for i in found)
+
+
+def test_pairs_are_searched_only_when_no_single_mistake_explains():
+    assert ids(diagnose(F(), KEY, None, D(SP).hex().upper())) == ["hex-uppercase"]
+
+
+def test_only_checks_the_pairs_it_names():
+    f = F(user="a\ud800b")
+    wrong = H(f"app123:corp9:a\ufffdb:{T}:{N}").upper()
+    wanted = frozenset({"surrogate-replacement-char+hex-uppercase"})
+    assert ids(diagnose(f, KEY, None, wrong, only=wanted)) == ["surrogate-replacement-char+hex-uppercase"]
+    assert ids(diagnose(f, KEY, None, wrong, only=frozenset({"hex-uppercase"}))) == []
+
+
+def test_an_empty_signature_is_a_value_to_explain():
+    assert ids(diagnose(F(), KEY, None, "")) == ["empty-signature"]

@@ -42,7 +42,7 @@ def test_a_good_file_loads_with_its_lines(tmp_path):
             ["'schema' is a required property", "starts with `schema: appauth-conformance/known-divergences/1`"],
         ),
         (HEAD + "divergences:\n- flag: empty-key\n", [":4: divergences/0: 'reason' is a required property"]),
-        (HEAD + "divergences:\n- reason: why\n", [":4: divergences/0:", "`match` or `flag`"]),
+        (HEAD + "divergences:\n- reason: why\n", [":4: divergences/0:", "`match`, `flag` or `diagnosis`"]),
         (HEAD + "divergences:\n- flag: x\n  reason: r\n  because: y\n", [":4:", "'because' was unexpected"]),
         (HEAD + "divergences:\n- flag: x\n  stage: hashing\n  reason: r\n", [":4:", "'hashing' is not one of"]),
         (HEAD + "divergences: {}\n", ["divergences: {} is not of type 'array'"]),
@@ -71,3 +71,81 @@ def test_what_update_writes_loads_again(tmp_path):
     assert text.count("schema: appauth-conformance/known-divergences/1") == 1
     e = expectations.Expectations.load(spec(path))
     assert [(d.flag, d.stage, d.reason) for d in e.entries] == [("nul", Stage.SIGNATURE, "strlen")]
+
+
+# -- a declared runner's own file: accept one named mistake and nothing else -------------------------
+
+MUTANT = Path(__file__).resolve().parent / "fixtures" / "mutants" / "mutant_signer.py"
+ACCEPT_UPPER = """\
+schema: appauth-conformance/known-divergences/1
+divergences:
+  - diagnosis: hex-uppercase
+    reason: our SDK signs upper-case hex, which the service accepts
+"""
+
+
+def _project(tmp_path: Path, mistake: str) -> Path:
+    """A team's repository: its signer (the mutant with one mistake) declared in pyproject.toml, with a
+    known-divergence file beside it that accepts upper-case hex."""
+    import json
+    import sys
+
+    root = tmp_path / mistake
+    root.mkdir()
+    (root / "accept-upper.yaml").write_text(ACCEPT_UPPER)
+    command = json.dumps([sys.executable, str(MUTANT), mistake])
+    (root / "pyproject.toml").write_text(
+        f'[project]\nname = "team"\n\n[tool.appauth-conformance.runners.ours]\ncommand = {command}\n'
+        'divergences = "accept-upper.yaml"\n'
+    )
+    return root
+
+
+def _gate(root: Path, *args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "appauth_conformance.cli", "run", "--lang=declared", "--report-dir", "out", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_diagnosis_entry_accepts_upper_case_hex_and_not_a_dropped_zero(tmp_path):
+    import json
+
+    upper = _project(tmp_path, "hex-uppercase")
+    r = _gate(upper)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads((upper / "out" / "results.json").read_text())
+    verdicts = {o["verdict"] for o in doc["outcomes"]}
+    assert verdicts == {"pass", "known-divergence"}, verdicts
+    excused = [o for o in doc["outcomes"] if o["verdict"] == "known-divergence"]
+    assert excused and all(o["diagnosis"][0] == "hex-uppercase" for o in excused)
+
+    unpadded = _project(tmp_path, "hex-unpadded")
+    r = _gate(unpadded)
+    assert r.returncode == 1, r.stdout + r.stderr
+    doc = json.loads((unpadded / "out" / "results.json").read_text())
+    failed = [o for o in doc["outcomes"] if o["verdict"] == "fail"]
+    assert failed and {o["diagnosis"][0] for o in failed} == {"hex-unpadded"}
+    assert not [o for o in doc["outcomes"] if o["verdict"] == "known-divergence"]
+    # the entry excused nothing of this runner: the run says so, with the fix
+    assert "excuses nothing" in r.stderr or "stale" in r.stderr, r.stderr
+
+
+def test_divergences_flag_gives_a_runner_given_with_runner_its_file(tmp_path):
+    import sys
+
+    root = tmp_path / "flags"
+    root.mkdir()
+    (root / "accept-upper.yaml").write_text(ACCEPT_UPPER)
+    runner = f"mine={sys.executable} {MUTANT} hex-uppercase"
+    assert _gate(root, "--runner", runner).returncode == 1
+    r = _gate(root, "--runner", runner, "--divergences", "mine=accept-upper.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _gate(root, "--runner", runner, "--divergences", "nobody=accept-upper.yaml")
+    assert r.returncode == 2 and "no runner is named 'nobody'" in r.stderr

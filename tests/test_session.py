@@ -135,7 +135,10 @@ def expecting(vs, tamper=False):
         sig = ("f" if v.signature[0] != "f" else "e") + v.signature[1:] if tamper else v.signature
         out.append(
             SimpleNamespace(
-                vector=v, request_body=v.request_body, expected_replies=fuzz.expected_replies(v.string_to_sign, sig)
+                vector=v,
+                request_body=v.request_body,
+                request_template=v.request_template,
+                expected_replies=fuzz.expected_replies(v.string_to_sign, sig),
             )
         )
     return out

@@ -95,7 +95,6 @@ CASES = {
         "expected",
         ["expected values are missing: run `appauth-conformance vectors fill`"],
     ),
-    "corp-in-sp-admin": ("a.yaml", 12, "broken-001", "inputs", ["corp_id must be empty in mode sp_admin"]),
     "utf16-malformed": (
         "a.yaml",
         14,

@@ -52,8 +52,11 @@ func stringToSign(mode, appID, corpID, userID string, expireTime int64, nonce st
 	if !ok {
 		return "", &Refusal{"InvalidMode", fmt.Sprintf("unknown mode %q", mode)}
 	}
-	if (corpID != "" && !c[0]) || (userID != "" && !c[1]) {
-		return "", &Refusal{"FieldNotSigned", "corp_id/user_id must be empty in mode " + mode}
+	if !c[0] { // an id the mode does not sign is ignored
+		corpID = ""
+	}
+	if !c[1] {
+		userID = ""
 	}
 	exp := strconv.FormatInt(expireTime, 10) // int64: exact up to 2^63-1, never a float
 	if mode == "single" {

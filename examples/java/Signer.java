@@ -39,8 +39,8 @@ public final class Signer {
             case "sp_admin" -> List.of();
             default -> throw new IllegalArgumentException("unknown mode " + mode);
         };
-        if (!corpId.isEmpty() && !carries.contains("corp_id")) throw new IllegalArgumentException("corp_id must be empty in mode " + mode);
-        if (!userId.isEmpty() && !carries.contains("user_id")) throw new IllegalArgumentException("user_id must be empty in mode " + mode);
+        if (!carries.contains("corp_id")) corpId = ""; // an id the mode does not sign is ignored
+        if (!carries.contains("user_id")) userId = "";
         String exp = Long.toString(expireTime); // a long: exact up to 2^63-1, never a double
         if (mode.equals("single")) return appId + ":" + userId + ":" + exp + ":" + nonce;
         return appId + ":" + corpId + ":" + userId + ":" + exp + ":" + nonce; // sp_*: five slots

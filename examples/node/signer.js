@@ -23,9 +23,8 @@ const CARRIES = { single: ['user_id'], sp_user: ['corp_id', 'user_id'], sp_corp_
 // expireTime is a decimal string (see parse() below), never a Number.
 function stringToSign(mode, appId, corpId, userId, expireTime, nonce) {
   if (!Object.hasOwn(CARRIES, mode)) throw new TypeError(`unknown mode ${JSON.stringify(mode)}`);
-  for (const [name, value] of [['corp_id', corpId], ['user_id', userId]]) {
-    if (value !== '' && !CARRIES[mode].includes(name)) throw new RangeError(`${name} must be empty in mode ${mode}`);
-  }
+  if (!CARRIES[mode].includes('corp_id')) corpId = ''; // an id the mode does not sign is ignored
+  if (!CARRIES[mode].includes('user_id')) userId = '';
   if (mode === 'single') return `${appId}:${userId}:${expireTime}:${nonce}`;
   return `${appId}:${corpId}:${userId}:${expireTime}:${nonce}`; // sp_*: five slots
 }

@@ -33,9 +33,8 @@ MODES = {  # which of corp_id / user_id each mode signs; the slots stay, colons 
 
 def string_to_sign(mode, app_id, corp_id, user_id, expire_time, nonce):
     """AppID:[CorpID:]UserID:ExpireTime:Nonce; a field the mode leaves empty keeps its colons."""
-    for name, value in (("corp_id", corp_id), ("user_id", user_id)):
-        if value and name not in MODES[mode]:
-            raise ValueError(f"{name} must be empty in mode {mode}")
+    corp_id = corp_id if "corp_id" in MODES[mode] else ""  # an id the mode does not sign is ignored
+    user_id = user_id if "user_id" in MODES[mode] else ""
     if mode == "single":
         return f"{app_id}:{user_id}:{expire_time}:{nonce}"
     return f"{app_id}:{corp_id}:{user_id}:{expire_time}:{nonce}"  # sp_*: five slots

@@ -12,9 +12,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from . import __version__, interrupt
+from . import __version__, interrupt, tokens
 from . import config as cfg
 from .errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
+from .expectations import stale_message
 from .fuzz import cli as fuzz_cli
 from .model import FAILING, Verdict
 from .progress import Progress
@@ -50,12 +51,24 @@ def cmd_run(a) -> int:
     specs = cfg.select_runners(opts)
     recorder = Recorder(opts.report_dir / "results.json", corpus, backend=opts.backend)
     progress = RunProgress(len(corpus.vectors) * len(specs))
-    engine = Engine(specs, cfg.make_backend(opts), recorder, timeout=opts.timeout, on_result=progress)
+    engine = Engine(
+        specs,
+        cfg.make_backend(opts),
+        recorder,
+        timeout=opts.timeout,
+        on_result=progress,
+        token_window=opts.token_window,
+        allow_never_expires=opts.allow_never_expires,
+    )
     complete = False
+    stale: dict[str, list] = {}
     try:
         engine.prepare()
         engine.ensure(corpus.vectors)
+        engine.ensure_tokens(tokens.suite(corpus.vectors))  # runners whose hello lists the token op
         complete = True
+        if Path(opts.vectors).resolve() == DEFAULT_VECTORS.resolve():  # the lists name the bundled corpus
+            stale = {n: s for n in engine.runners if (s := engine.stale(n, corpus.vectors))}
     finally:  # Ctrl-C and SIGTERM included: runners stopped, what was measured is kept
         progress.end()
         engine.close()
@@ -68,24 +81,38 @@ def cmd_run(a) -> int:
         with open(a.jsonl, "w", encoding="utf-8") as f:
             for o in recorder.outcomes:
                 f.write(json.dumps(o, ensure_ascii=True) + "\n")
-    return _summary(engine, opts)
+    code = _summary(engine, recorder)
+    for name, entries in stale.items():
+        print(f"error: {stale_message(engine.runners[name].spec, entries)}", file=sys.stderr)
+    return Exit.NONCONFORMING if stale and code == Exit.OK else code
 
 
-def _summary(engine, opts) -> int:
+def _summary(engine, recorder) -> int:
     rows, bad = [], False
     for name, st in engine.runners.items():
         c = Counter(r.judgement.verdict for r in st.results.values())
+        t = Counter(r.judgement.verdict for r in st.token_results.values())
         if st.unavailable:
             rows.append((name, "unavailable", st.unavailable.splitlines()[0][:70]))
             continue
-        failing = sum(c[v] for v in FAILING)
+        failing = sum(c[v] + t[v] for v in FAILING)
         bad = bad or failing > 0
-        rows.append((name, "FAIL" if failing else "ok", "  ".join(f"{v.value} {c[v]}" for v in Verdict if c[v])))
+        detail = "  ".join(f"{v.value} {c[v]}" for v in Verdict if c[v])
+        if t:
+            detail += "  | tokens: " + "  ".join(f"{v.value} {t[v]}" for v in Verdict if t[v])
+        rows.append((name, "FAIL" if failing else "ok", detail))
     width = max(len(r[0]) for r in rows) if rows else 10
     print(f"{'runner':<{width}}  status       outcomes")
     for name, status, detail in rows:
         print(f"{name:<{width}}  {status:<11}  {detail}")
-    print(f"results: {opts.report_dir / 'results.json'}")
+    if bad:  # what failed, by kind: the same grouping as report.md
+        from .report import text
+
+        print()
+        for line in text.grouped(recorder.document(complete=True)):
+            print(line)
+        print()
+    print(f"results: {recorder.path}")
     missing = [st for st in engine.runners.values() if st.unavailable]
     for st in missing:  # a runner that cannot run is a set-up problem, not a verdict on it
         print(f"error: {st.unavailable}", file=sys.stderr)
@@ -148,27 +175,22 @@ def cmd_divergences(a) -> int:
         if st.spec.divergences is None:
             continue
         kept: list[dict[str, str | None]] = []
-        covered: set[str] = set()
         for e in st.expectations.entries:
-            hits = [
-                r
-                for r in st.results.values()
-                if e.matches(r.outcome.vector) and r.judgement.verdict is Verdict.KNOWN_DIVERGENCE
-            ]
-            if hits:
+            if st.excused.get(e):  # it excused outcomes of this run: still true
                 kept.append(
                     {
                         k: v
                         for k, v in (
                             ("match", e.match),
                             ("flag", e.flag),
+                            ("diagnosis", e.diagnosis),
                             ("stage", e.stage.value if e.stage else None),
                             ("reason", e.reason),
                         )
                         if v
                     }
                 )
-                covered.update(r.outcome.vector.key for r in hits)
+        covered = {k for k, r in st.results.items() if r.judgement.verdict is Verdict.KNOWN_DIVERGENCE}
         new = [r for k, r in st.results.items() if k not in covered and r.judgement.verdict is Verdict.FAIL]
         for r in sorted(new, key=lambda r: r.outcome.vector.key):
             kept.append(

@@ -10,6 +10,7 @@ This is also the one place that makes the Docker settings of a declared runner
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import shlex
@@ -44,11 +45,14 @@ class Options:
     report_dir: Path = Path(".appauth-conformance")
     require_all: bool = False
     runner: list[str] = field(default_factory=list)
+    divergences: list[str] = field(default_factory=list)  # NAME=PATH
     matrix: bool = False
     base_image: str | None = None
     ca_bundle: str | None = None
     timeout: float = 10.0
     config: Path | None = None
+    token_window: int = 24 * 3600
+    allow_never_expires: bool = False
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace) -> Options:
@@ -62,11 +66,14 @@ class Options:
             report_dir=Path(get("report_dir") or ".appauth-conformance"),
             require_all=bool(get("require_all")) or in_ci(),
             runner=list(get("runner") or []),
+            divergences=list(get("divergences") or []),
             matrix=bool(get("matrix")),
             base_image=get("base_image"),
             ca_bundle=get("ca_bundle"),
             timeout=float(get("timeout") or 10.0),
             config=Path(get("config")) if get("config") else None,
+            token_window=int(get("token_window") or 24 * 3600),
+            allow_never_expires=bool(get("allow_never_expires")),
         )
 
 
@@ -80,7 +87,7 @@ def add_options(add, pytest_style: bool = False) -> None:
     opt(
         "--lang",
         default=None if pytest_style else "all",
-        help="runners to run: all (the reference runners and the declared ones), declared (only the declared ones), or a comma list of names/languages (python,java,cpp,js, declared runners)",
+        help="runners to run, a comma list of: all (the four reference runners and the declared ones), declared (only the declared ones), sdks (the vendor's SDKs, e.g. huawei-python-sdk; built from PyPI), or names and languages (python,java,cpp,js, declared runners)",
     )
     opt("--backend", default="local", choices=["local", "docker"], help="where runners run (default: local)")
     opt("--vectors", default=None, help="a vector file or folder (default: the bundled corpus)")
@@ -98,11 +105,31 @@ def add_options(add, pytest_style: bool = False) -> None:
         metavar="NAME=COMMAND",
         help="declare a runner: NAME=COMMAND (COMMAND split like a shell would, never run by one); repeatable",
     )
+    opt(
+        "--divergences",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="the known-divergence file of runner NAME (docs/gate.md), e.g. for a runner given with --runner; repeatable",
+    )
     opt("--matrix", action="store_true", default=False, help="with --backend=docker: every version variant")
     opt("--base-image", default=None, help="Docker base image (default: bootstrapped base, else debian:SUITE-slim)")
     opt("--ca-bundle", default=None, help="CA bundle copied into Docker builds (default: SSL_CERT_FILE, PIP_CERT, ...)")
     opt("--timeout", default=None, type=float, help="seconds a runner may take to answer (default: 10)")
     opt("--config", default=None, help="a pyproject.toml or appauth-conformance.toml declaring runners")
+    opt(
+        "--token-window",
+        default=None,
+        type=int,
+        metavar="SECONDS",
+        help="tokens: how far ahead an expire_time may lie (default 86400, a day)",
+    )
+    opt(
+        "--allow-never-expires",
+        action="store_true",
+        default=False,
+        help="tokens: accept expire_time 0 (never expires: allowed by the documentation, discouraged)",
+    )
 
 
 def parse_runner_flag(text: str) -> RunnerSpec:
@@ -114,8 +141,19 @@ def parse_runner_flag(text: str) -> RunnerSpec:
     except ValueError as e:
         raise UsageError(f"--runner {text!r}: cannot split the command: {e}") from None
     return RunnerSpec(
-        name=name.strip(), language="custom", command=tuple(argv), workdir=Path.cwd(), aliases=(), declared=True
+        name=name.strip(), language="custom", command=tuple(argv), workdir=Path.cwd(), aliases=(), group="declared"
     )
+
+
+def parse_divergences_flag(text: str) -> tuple[str, Path]:
+    """--divergences NAME=PATH: the runner's name and its known-divergence file, which must exist."""
+    name, sep, path = text.partition("=")
+    if not sep or not NAME.match(name.strip()) or not path.strip():
+        raise UsageError(f"--divergences {text!r}: expected NAME=PATH, e.g. --divergences mine=known-divergences.yaml")
+    file = Path(path.strip()).expanduser().resolve()
+    if not file.is_file():
+        raise UsageError(f"--divergences {text!r}: {file} is not a file; give the path of a known-divergence file")
+    return name.strip(), file
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -235,7 +273,7 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
                 env=dict(env),
                 divergences=(base / div).resolve() if div else workdir / "known-divergences.yaml",
                 docker=docker,
-                declared=True,
+                group="declared",
             )
         )
     return out
@@ -252,6 +290,11 @@ def select_runners(opts: Options) -> list[RunnerSpec]:
             registry.add(s)
     for text in opts.runner:
         registry.add(parse_runner_flag(text))
+    for text in opts.divergences:
+        name, path = parse_divergences_flag(text)
+        if name not in registry.specs:
+            raise UsageError(f"--divergences {text!r}: no runner is named {name!r}; known: {', '.join(registry.specs)}")
+        registry.replace(dataclasses.replace(registry.specs[name], divergences=path))
     chosen = registry.select(opts.lang or "all")
     if opts.backend != "docker":
         for s in chosen:

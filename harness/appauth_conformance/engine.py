@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from . import diagnosis
+from . import diagnosis, tokens
 from .backends import Backend
 from .errors import HandshakeError, RunnerUnavailable
-from .expectations import Expectations
-from .model import Judgement, Outcome, Result, RunnerSpec, Stage, Vector, Verdict
+from .expectations import Divergence, Expectations
+from .model import (
+    MODES,
+    Judgement,
+    Outcome,
+    Result,
+    RunnerSpec,
+    Stage,
+    TokenOutcome,
+    TokenRequest,
+    TokenResult,
+    Vector,
+    Verdict,
+)
 from .results import Recorder
 from .session import Session
 from .verdicts import conformance, judge
@@ -34,12 +46,38 @@ class RunnerState:
     results: dict[str, Result] = field(default_factory=dict)  # by vector key
     seconds: float = 0.0
     error: BaseException | None = None  # raised in its streaming thread, re-raised by ensure()
+    excused: dict[Divergence, int] = field(default_factory=dict)  # known-divergence entry -> outcomes it excused
+    ops: tuple[str, ...] = ("sign",)  # what its hello says it answers
+    modes: frozenset[str] = frozenset(MODES)  # the modes its hello says it supports
+    token_results: dict[str, TokenResult] = field(default_factory=dict)  # by token request key
+    judge: tokens.Judge | None = None  # checks its tokens (keeps the nonces it has seen)
+
+    def unsupported(self, op: str, mode: str) -> str | None:
+        """Why the runner does not do this request (it said so in its hello), or None."""
+        if op not in self.ops:
+            return f"{self.spec.name} answers {', '.join(self.ops)} requests only (its hello's `ops`)"
+        if mode not in self.modes:
+            return f"{self.spec.name} supports the modes {', '.join(sorted(self.modes))} only (its hello's `modes`)"
+        return None
 
 
-def diagnose(o: Outcome, j: Judgement) -> list[str]:
-    if j.stage not in DIAGNOSED:
+def diagnose(o: Outcome, stage: Stage | None) -> list[str]:
+    """The mistakes that explain an outcome failing at `stage` (none for stages a signature cannot explain)."""
+    if stage not in DIAGNOSED:
         return []
     return [m.id for m in diagnosis.diagnose(o.vector.fields, o.vector.app_key, o.string_to_sign, o.signature)]
+
+
+def assess(o: Outcome, expectations: Expectations, excused: dict[Divergence, int] | None = None) -> Result:
+    """Judge one outcome: its stage, the mistakes that explain it (before the known-divergence lookup, which
+    may excuse a failure only when a named mistake explains it), its verdict. Counts the excusing entry."""
+    stage = None if o.fault else conformance(o)
+    found = diagnose(o, stage)
+    entry = expectations.find(o.vector, stage, found)
+    j = judge(o, entry)
+    if entry is not None and excused is not None and j.verdict is Verdict.KNOWN_DIVERGENCE:
+        excused[entry] = excused.get(entry, 0) + 1
+    return Result(o, j, found if j.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE) else [])
 
 
 class Engine:
@@ -50,13 +88,17 @@ class Engine:
         recorder: Recorder | None = None,
         *,
         timeout: float = 10.0,
-        on_result: Callable[[Result], None] | None = None,
+        on_result: Callable[[Result | TokenResult], None] | None = None,
+        token_window: int = tokens.WINDOW,
+        allow_never_expires: bool = False,
     ):
         self.backend = backend
         self.recorder = recorder
         self.timeout = timeout
         self.on_result = on_result
         self.runners = {s.name: RunnerState(s, Expectations.load(s)) for s in specs}
+        for st in self.runners.values():
+            st.judge = tokens.Judge(st.expectations, window=token_window, allow_never=allow_never_expires)
         self._lock = threading.Lock()
 
     def prepare(self) -> None:
@@ -74,7 +116,9 @@ class Engine:
         try:
             st.facts = self.backend.prepare(st.spec) or {}
             st.session = Session(st.spec, self.backend, timeout=self.timeout)
-            st.session.start()
+            said = st.session.start()
+            st.ops = tuple(said.get("ops", ["sign"]))
+            st.modes = frozenset(said.get("modes", MODES))
         except (RunnerUnavailable, HandshakeError) as e:
             st.unavailable = str(e)
             st.session = None
@@ -84,24 +128,62 @@ class Engine:
         if self.recorder:
             hello = st.session.hello if st.session else None
             self.recorder.runner(
-                st.spec.name, st.spec.language, hello=hello, facts=st.facts, unavailable=st.unavailable
+                st.spec.name,
+                st.spec.language,
+                group=st.spec.group,
+                hello=hello,
+                facts=st.facts,
+                unavailable=st.unavailable,
             )
             self.recorder.timing(st.spec.name, "start_s", time.monotonic() - t0)
 
-    def ensure(self, vectors: list[Vector]) -> None:
-        """Run every vector not yet run through every available runner, concurrently."""
+    def ensure(self, vectors: list[Vector], runners: Collection[str] | None = None) -> None:
+        """Run every vector not yet run through every available runner (or those named), concurrently."""
         threads = []
         for st in self.runners.values():
+            if runners is not None and st.spec.name not in runners:
+                continue
             todo = [v for v in vectors if v.key not in st.results]
             if st.session is None:
                 for v in todo:  # recorded as skipped, so a report shows what was not measured and why
                     self._keep(st, Result(Outcome(v, st.spec.name), Judgement(Verdict.SKIPPED, reason=st.unavailable)))
                 continue
-            if not todo:
+            run = []
+            for v in todo:
+                why = st.unsupported("sign", v.mode)
+                if why is None:
+                    run.append(v)
+                else:
+                    self._keep(st, Result(Outcome(v, st.spec.name), Judgement(Verdict.UNSUPPORTED, reason=why)))
+            if run:
+                threads.append(self._thread(self._stream, st, run))
+        self._wait(threads)
+
+    def ensure_tokens(self, requests: list[TokenRequest], runners: Collection[str] | None = None) -> None:
+        """Send every token request not yet sent to every available runner that answers tokens."""
+        threads = []
+        for st in self.runners.values():
+            if st.session is None or "token" not in st.ops or (runners is not None and st.spec.name not in runners):
                 continue
-            t = threading.Thread(target=self._stream, args=(st, todo), daemon=True)
-            t.start()
-            threads.append(t)
+            run = []
+            for r in (r for r in requests if r.key not in st.token_results):
+                why = st.unsupported("token", r.mode)
+                if why is None:
+                    run.append(r)
+                else:
+                    o = TokenOutcome(r, st.spec.name)
+                    self._keep_token(st, TokenResult(o, Judgement(Verdict.UNSUPPORTED, reason=why)))
+            if run:
+                threads.append(self._thread(self._stream_tokens, st, run))
+        self._wait(threads)
+
+    @staticmethod
+    def _thread(target: Callable[..., None], *args: object) -> threading.Thread:
+        t = threading.Thread(target=target, args=args, daemon=True)
+        t.start()
+        return t
+
+    def _wait(self, threads: list[threading.Thread]) -> None:
         for t in threads:
             while t.is_alive():
                 t.join(0.2)  # short joins keep Ctrl-C responsive
@@ -116,15 +198,22 @@ class Engine:
         except BaseException as e:  # never die silently in a thread: the main thread re-raises it
             st.error = e
 
+    def _stream_tokens(self, st: RunnerState, todo: list[TokenRequest]) -> None:
+        try:
+            session, judge = st.session, st.judge
+            assert session is not None and judge is not None  # ensure_tokens() streams only those
+            for pairs in session.replies(todo):
+                for request, reply in pairs:
+                    self._keep_token(st, judge.judge(tokens.outcome(request, st.spec.name, reply)))
+        except BaseException as e:  # never die silently in a thread: the main thread re-raises it
+            st.error = e
+
     def _stream_unguarded(self, st: RunnerState, todo: list[Vector]) -> None:
         t0 = time.monotonic()
         session = st.session
         assert session is not None  # ensure() streams only the runners that have a session
         for o in session.run(todo):
-            j = judge(o, st.expectations.find(o.vector, None if o.fault else conformance(o)))
-            self._keep(
-                st, Result(o, j, diagnose(o, j) if j.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE) else [])
-            )
+            self._keep(st, assess(o, st.expectations, st.excused))
         st.seconds += time.monotonic() - t0
         if self.recorder:
             self.recorder.timing(st.spec.name, "run_s", st.seconds)
@@ -136,6 +225,28 @@ class Engine:
         if self.on_result:
             with self._lock:
                 self.on_result(r)
+
+    def _keep_token(self, st: RunnerState, r: TokenResult) -> None:
+        st.token_results[r.outcome.request.key] = r
+        if self.recorder:
+            self.recorder.add_token(r)
+        if self.on_result:
+            with self._lock:
+                self.on_result(r)
+
+    def stale(self, name: str, vectors: list[Vector]) -> list[Divergence]:
+        """The runner's known-divergence entries that name no vector of `vectors` (the whole corpus) or excuse
+        none of its outcomes, tokens included: runs whatever of the corpus this runner has not run yet."""
+        st = self.runners[name]
+        if st.session is None:
+            return st.expectations.stale(vectors)  # not measured here: only what the file alone can tell
+        self.ensure(vectors, runners={name})
+        self.ensure_tokens(tokens.suite(vectors), runners={name})
+        judged = st.judge.excused if st.judge is not None else {}
+        return st.expectations.stale(vectors, [*st.excused, *judged])
+
+    def token_result(self, runner: str, request: TokenRequest) -> TokenResult | None:
+        return self.runners[runner].token_results.get(request.key)
 
     def result(self, runner: str, vector: Vector) -> Result | None:
         return self.runners[runner].results.get(vector.key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import diagnosis
 from .diff import first_difference, short
 from .expectations import update_command
-from .model import Result, RunnerSpec, Stage, Verdict
+from .model import Result, RunnerSpec, Stage, TokenResult, Verdict
 
 
 def _difference_lines(expected: str, actual: str) -> list[str]:
@@ -55,7 +55,7 @@ def explain(r: Result, others: list[tuple[str, Result]], spec: RunnerSpec | None
         elif stage is Stage.UNEXPECTED_SIGNATURE:
             lines.append(f"  signed a vector that must be refused: signature {short(o.signature)}")
         if r.diagnosis:
-            titles = [f"{m} ({diagnosis.BY_ID[m].title})" if m in diagnosis.BY_ID else m for m in r.diagnosis]
+            titles = [f"{m} ({diagnosis.title(m)})" for m in r.diagnosis]
             lines.append("  probable mistake: " + "; ".join(titles))
         if j.verdict is Verdict.KNOWN_DIVERGENCE:
             lines.append(f"  known divergence: {j.reason}")
@@ -71,4 +71,32 @@ def explain(r: Result, others: list[tuple[str, Result]], spec: RunnerSpec | None
                 else f"signature {short(oo.signature, 70)}"
             )
             lines.append(f"    {name:<22} {other.judgement.verdict.value:<17} {what}")
+    return "\n".join(lines)
+
+
+def explain_token(t: TokenResult, spec: RunnerSpec | None = None) -> str:
+    """A token's checks: each stage with its verdict, what was seen and the mistakes that explain it."""
+    o, j, r = t.outcome, t.judgement, t.outcome.request
+    lines = [f"{o.runner} on {r.key} ({r.file}:{r.line}; a token request: its code chose nonce and expiry)"]
+    lines.append(f"  {r.description}")
+    if j.verdict is Verdict.RUNNER_FAULT:
+        lines.append(f"  RUNNER FAULT: {o.fault}")
+        if o.stderr_tail and o.stderr_tail.strip():
+            lines += ["  stderr tail:", *("    " + x for x in o.stderr_tail.strip().splitlines()[-10:])]
+        return "\n".join(lines)
+    if o.error is not None:
+        lines.append(f"  refused a token request: {o.error['type']}: {short(o.error['message'], 200)}")
+        return "\n".join(lines)
+    if j.verdict is Verdict.UNEXPECTED_PASS:
+        lines.append(f"  UNEXPECTED PASS: listed as a known divergence ({j.reason}) but every check holds.")
+        if spec is not None:
+            lines.append(f"  The list is stale: run `{update_command(spec)}`")
+    lines.append(f"  nonce {short(o.nonce, 80)}, expire_time {o.expire_time}, signature {short(o.signature, 80)}")
+    for c in t.checks:
+        mark = {"pass": "ok  ", "fail": "FAIL", "known-divergence": "known"}[c.verdict.value]
+        lines.append(f"  {mark} {c.stage.value}" + (f": {c.detail}" if c.detail else ""))
+        if c.diagnosis:
+            lines.append("         probable mistake: " + "; ".join(f"{d} ({diagnosis.title(d)})" for d in c.diagnosis))
+        if c.reason:
+            lines.append(f"         known divergence: {c.reason}")
     return "\n".join(lines)

@@ -26,6 +26,7 @@ __all__ = [
     "RESULTS",
     "TEXT_FIELDS",
     "Backend",
+    "Check",
     "Corpus",
     "Fault",
     "HmacCheck",
@@ -38,6 +39,9 @@ __all__ = [
     "RunnerError",
     "RunnerSpec",
     "Stage",
+    "TokenOutcome",
+    "TokenRequest",
+    "TokenResult",
     "Tool",
     "Vector",
     "Verdict",
@@ -57,6 +61,7 @@ class Verdict(str, Enum):
     UNEXPECTED_PASS = "unexpected-pass"  # listed as divergent but passes: the list is stale (fails the run)
     RUNNER_FAULT = "runner-fault"  # crash, hang, protocol violation
     SKIPPED = "skipped"  # runner unavailable here
+    UNSUPPORTED = "unsupported"  # the runner declares it does not do this (an op or a mode): not measured, not failed
 
 
 class Stage(str, Enum):
@@ -66,6 +71,13 @@ class Stage(str, Enum):
     SIGNATURE = "signature"
     UNEXPECTED_ERROR = "error-where-none-was-due"
     UNEXPECTED_SIGNATURE = "signature-where-refusal-was-due"
+    # a token (the runner's code chose nonce and expiry): each is checked, each with its own verdict
+    TOKEN_SIGNATURE = "token-signature"  # the signature matches the oracle for the reported inputs
+    TOKEN_NONCE = "token-nonce"  # 32 to 64 characters
+    TOKEN_NONCE_REUSED = "token-nonce-reused"  # never seen before in the run
+    TOKEN_EXPIRY = "token-expiry"  # integer seconds, in the future, within the window, not 0
+    TOKEN_HEADER = "token-header"  # the Authorization header has the documented shape
+    TOKEN_BODY = "token-body"  # the request body repeats the signed fields
 
 
 FAILING = frozenset({Verdict.FAIL, Verdict.UNEXPECTED_PASS, Verdict.RUNNER_FAULT})
@@ -110,6 +122,9 @@ class Vector:
             self.mode, self.app_id, self.corp_id, self.user_id, self.expire_time, self.nonce, self.app_key
         )
 
+    op = "sign"  # the request a runner gets for it
+    request_template = protocol.SIGN_REQUEST
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form (strings may hold lone surrogates; json.dumps escapes them)."""
         return {
@@ -125,6 +140,38 @@ class Vector:
                 if v is not None
             },
         }
+
+
+@dataclass(frozen=True, eq=False)
+class TokenRequest:
+    """A token request derived from a corpus vector: its mode, ids and key, no nonce or expiry (the
+    runner's real code chooses those). Keyed `token/<mode>/<vector id>`."""
+
+    id: str  # the vector's id
+    file: str
+    line: int
+    description: str
+    mode: str
+    app_id: str
+    corp_id: str
+    user_id: str
+    app_key: str
+    flags: tuple[str, ...]
+
+    op = "token"
+    request_template = protocol.TOKEN_REQUEST
+
+    @property
+    def key(self) -> str:
+        return f"token/{self.mode}/{self.id}"
+
+    @cached_property
+    def request_body(self) -> bytes:
+        return protocol.token_body(self.mode, self.app_id, self.corp_id, self.user_id, self.app_key)
+
+    def fields(self, expire_time: int, nonce: str) -> scheme.Fields:
+        """The signed fields, with the nonce and expiry the runner chose."""
+        return scheme.Fields(Mode(self.mode), self.app_id, self.corp_id, self.user_id, expire_time, nonce)
 
 
 @dataclass(frozen=True)
@@ -175,7 +222,7 @@ class RunnerSpec:
 
     name: str  # e.g. java-reference; appears in test ids and reports
     language: str
-    command: tuple[str, ...]  # argv, run in the build dir; "{python}" is the harness's interpreter
+    command: tuple[str, ...]  # argv, run in the build dir; "{python}" (here and in build) is the harness's interpreter
     source: Path | None = None  # folder copied into the build dir; None: run in workdir as is
     build: tuple[tuple[str, ...], ...] = ()
     tools: tuple[Tool, ...] = ()
@@ -186,10 +233,18 @@ class RunnerSpec:
     docker: dict[str, Any] | None = None  # image/Dockerfile settings, read by the Docker backend
     builtin: bool = False
     family: str | None = None  # for a variant (e.g. cpp-openssl-1.1.1): the runner whose divergence list it shares
-    declared: bool = False  # declared by the user (--runner, a config file), not shipped with the suite
+    group: str = "reference"  # what it is: reference (a documented snippet), vendor-sdk, or declared by the user
+
+    @property
+    def declared(self) -> bool:
+        """Declared by the user (--runner, a config file), not shipped with the suite."""
+        return self.group == "declared"
 
     def argv(self) -> list[str]:
         return [a.replace("{python}", sys.executable) for a in self.command]
+
+    def build_argvs(self) -> list[list[str]]:
+        return [[a.replace("{python}", sys.executable) for a in argv] for argv in self.build]
 
 
 # -- backends: how a runner is built and started (appauth_conformance.backends) ---------------------
@@ -284,3 +339,43 @@ class Result:
     outcome: Outcome
     judgement: Judgement
     diagnosis: list[str] = field(default_factory=list)
+
+
+# -- tokens: the runner's code chose the nonce and the expiry --------------------------------------
+
+
+@dataclass(slots=True)
+class TokenOutcome:
+    """What one runner's code produced for one token request (or its refusal, or a fault)."""
+
+    request: TokenRequest
+    runner: str
+    nonce: str | None = None
+    expire_time: int | None = None
+    signature: str | None = None
+    string_to_sign: str | None = None
+    headers: dict[str, str] | None = None
+    body: dict[str, Any] | None = None
+    error: RunnerError | None = None
+    fault: str | None = None
+    stderr_tail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One checked property of a token, with its own verdict (pass, fail or known divergence)."""
+
+    stage: Stage
+    verdict: Verdict
+    diagnosis: tuple[str, ...] = ()
+    detail: str | None = None  # what was seen, for people: "expire_time 1796182445123 (milliseconds?)"
+    reason: str | None = None  # the known-divergence reason that excused it
+
+
+@dataclass(slots=True)
+class TokenResult:
+    """A token outcome, its overall judgement (the first unexcused failing check), and every check."""
+
+    outcome: TokenOutcome
+    judgement: Judgement
+    checks: list[Check] = field(default_factory=list)

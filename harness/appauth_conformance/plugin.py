@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 
 from . import config as cfg
-from . import interrupt
+from . import interrupt, tokens
 from .engine import Engine
-from .errors import BackendGone, CorpusError, UsageError
-from .expectations import update_command
-from .explain import explain
-from .model import Vector, Verdict
+from .errors import BackendGone, CorpusError, ResultsError, UsageError
+from .expectations import stale_message
+from .explain import explain, explain_token
+from .model import TokenRequest, Vector, Verdict
 from .results import Recorder
 from .vectors import DEFAULT_VECTORS, load
 
-DETAILED_FAILURES = 25  # after this many full explanations, failures get one compact line each
+DETAILED_FAILURES = 25  # kinds of failure explained in full; the others, and repeats of a kind, get one line each
 BLOCK = 64  # vectors per batch under xdist
 
 
@@ -71,7 +71,9 @@ class Suite:
         self.recorder: Recorder | None = None
         self.selected: list[Vector] = []  # vectors with at least one selected item, in corpus order
         self.position: dict[str, int] = {}
-        self.detailed = 0
+        self.requests: list[TokenRequest] = []  # token requests with at least one selected item
+        self.request_position: dict[str, int] = {}
+        self.detailed: set[tuple] = set()  # the kinds of failure explained in full so far
         if self.is_controller:  # parts of an earlier, interrupted run must not be merged into this one
             shutil.rmtree(self.report_dir / ".parts", ignore_errors=True)
 
@@ -85,15 +87,37 @@ class Suite:
             path = self.report_dir / (f".parts/{self.worker}.json" if self.worker else "results.json")
             self.recorder = Recorder(path, self.corpus, backend=self.opts.backend)
             backend = cfg.make_backend(self.opts)
-            self.engine = Engine(self.specs, backend, self.recorder, timeout=self.opts.timeout)
+            self.engine = Engine(
+                self.specs,
+                backend,
+                self.recorder,
+                timeout=self.opts.timeout,
+                token_window=self.opts.token_window,
+                allow_never_expires=self.opts.allow_never_expires,
+            )
             self.engine.prepare()
         return self.engine
+
+    def token_batch_for(self, request: TokenRequest) -> list[TokenRequest]:
+        if not self.worker:
+            return self.requests
+        i = self.request_position[request.key] // BLOCK * BLOCK
+        return self.requests[i : i + BLOCK]
 
     def batch_for(self, vector: Vector) -> list[Vector]:
         if not self.worker:
             return self.selected
         i = self.position[vector.key] // BLOCK * BLOCK
         return self.selected[i : i + BLOCK]
+
+    def detail(self, runner: str, j: Any, diagnosis: Any) -> bool:
+        """Whether this failure gets a full explanation: the first of each kind (runner, verdict, stage,
+        diagnoses), up to DETAILED_FAILURES kinds; the rest get one line each."""
+        kind = (runner, j.verdict, j.stage, tuple(diagnosis))
+        if kind in self.detailed or len(self.detailed) >= DETAILED_FAILURES:
+            return False
+        self.detailed.add(kind)
+        return True
 
     def finish(self, interrupted: bool) -> None:
         if self.engine is not None:
@@ -147,11 +171,24 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if suite is None:
         return
     parent = ConformanceSuite.from_parent(session, name="conformance", nodeid="conformance")
+    # the runners' hellos say what they answer (sign requests, token requests): start them now
+    try:
+        engine = suite.start()
+    except BackendGone as e:
+        pytest.exit(f"appauth-conformance: {e}", returncode=2)
+    signers = [s for s in suite.specs if "sign" in engine.runners[s.name].ops]  # an unavailable one keeps sign
+    tokeners = [s for s in suite.specs if "token" in engine.runners[s.name].ops]
     new: list[pytest.Item] = [
         VectorItem.from_parent(parent, name=f"test_vector[{spec.name}:{v.key}]", vector=v, runner=spec.name)
         for v in suite.corpus.vectors
-        for spec in suite.specs
+        for spec in signers
     ]
+    if tokeners:
+        new += [
+            TokenItem.from_parent(parent, name=f"test_token[{spec.name}:{r.key}]", request=r, runner=spec.name)
+            for r in tokens.suite(suite.corpus.vectors)
+            for spec in tokeners
+        ]
     if Path(suite.opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
         new += [
             DivergenceListItem.from_parent(parent, name=f"test_known_divergences[{spec.name}]", runner=spec.name)
@@ -168,17 +205,40 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if suite is None:
         return
     seen: dict[str, Vector] = {}
+    asked: dict[str, TokenRequest] = {}
     for item in session.items:
         if isinstance(item, VectorItem):
             seen.setdefault(item.vector.key, item.vector)
+        elif isinstance(item, TokenItem):
+            asked.setdefault(item.request.key, item.request)
     suite.selected = list(seen.values())
     suite.position = {v.key: i for i, v in enumerate(suite.selected)}
+    suite.requests = list(asked.values())
+    suite.request_position = {r.key: i for i, r in enumerate(suite.requests)}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
     suite = _suite(session.config)
     if suite is not None:
         suite.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """What failed, by kind, every distinct diagnosis shown: the same grouping as report.md."""
+    suite = _suite(config)
+    results = suite.report_dir / "results.json" if suite is not None and not suite.worker else None
+    if results is None or not results.exists():
+        return
+    from .report import load, text
+
+    try:
+        lines = text.grouped(load(results))
+    except ResultsError as e:  # already said when the reports were rendered; the verdicts stand
+        lines = [f"cannot summarise: {e}"]
+    if lines:
+        terminalreporter.section("appauth-conformance: what failed, by kind")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 class ConformanceSuite(pytest.Collector):
@@ -220,11 +280,12 @@ class VectorItem(pytest.Item):
             self.user_properties.append(("stage", r.judgement.stage.value))
         if r.judgement.verdict is Verdict.PASS:
             return
+        if r.judgement.verdict is Verdict.UNSUPPORTED:  # the runner said so in its hello: not a failure
+            pytest.skip(f"unsupported: {r.judgement.reason}")
         if r.judgement.verdict is Verdict.KNOWN_DIVERGENCE:
             assert r.judgement.stage is not None  # a known divergence always names the stage that broke
             pytest.xfail(f"known divergence ({r.judgement.stage.value}): {r.judgement.reason}")
-        suite.detailed += 1
-        if suite.detailed > DETAILED_FAILURES:
+        if not suite.detail(self.runner, r.judgement, r.diagnosis):
             j = r.judgement
             raise ConformanceFailure(
                 f"{j.verdict.value}"
@@ -245,8 +306,64 @@ class VectorItem(pytest.Item):
         return self.vector.file, self.vector.line - 1 if self.vector.line else None, f"{self.runner}:{self.vector.key}"
 
 
+class TokenItem(pytest.Item):
+    """One token request through one runner that answers tokens: every check of what its code made."""
+
+    def __init__(self, *, request: TokenRequest, runner: str, **kw: Any):
+        super().__init__(**kw)
+        self.request = request
+        self.runner = runner
+        self.add_marker("conformance")
+
+    def runtest(self) -> None:
+        suite = _suite(self.config)
+        assert suite is not None  # the items exist only in a conformance run
+        engine = suite.start()
+        t = engine.token_result(self.runner, self.request)
+        if t is None:
+            try:
+                engine.ensure_tokens(suite.token_batch_for(self.request))
+            except BackendGone as e:
+                pytest.exit(f"appauth-conformance: {e}", returncode=2)
+            t = engine.token_result(self.runner, self.request)
+            if t is None:  # the runner went away after its hello
+                raise ConformanceFailure(
+                    f"runner {self.runner} gave no result: {engine.runners[self.runner].unavailable}"
+                )
+        j = t.judgement
+        self.user_properties.append(("verdict", j.verdict.value))
+        if j.stage is not None:
+            self.user_properties.append(("stage", j.stage.value))
+        if j.verdict is Verdict.PASS:
+            return
+        if j.verdict is Verdict.UNSUPPORTED:
+            pytest.skip(f"unsupported: {j.reason}")
+        if j.verdict is Verdict.KNOWN_DIVERGENCE:
+            assert j.stage is not None
+            pytest.xfail(f"known divergence ({j.stage.value}): {j.reason}")
+        failed = tuple(d for c in t.checks if c.verdict is not Verdict.PASS for d in c.diagnosis)
+        if not suite.detail(self.runner, j, failed):
+            raise ConformanceFailure(
+                f"{j.verdict.value}"
+                + (f" at {j.stage.value}" if j.stage else "")
+                + (f" [{', '.join(failed)}]" if failed else "")
+                + " (details in results.json / report.html)"
+            )
+        raise ConformanceFailure(explain_token(t, engine.runners[self.runner].spec))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, (ConformanceFailure, pytest.xfail.Exception)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        r = self.request
+        return r.file, r.line - 1 if r.line else None, f"{self.runner}:{r.key}"
+
+
 class DivergenceListItem(pytest.Item):
-    """Fails when a known-divergence entry matches no vector of the corpus (a stale list)."""
+    """Fails when a known-divergence entry names no vector of the corpus or excuses none of the runner's
+    outcomes over the whole corpus (a stale list)."""
 
     def __init__(self, *, runner: str, **kw: Any):
         super().__init__(**kw)
@@ -257,15 +374,12 @@ class DivergenceListItem(pytest.Item):
         suite = _suite(self.config)
         assert suite is not None  # the items exist only in a conformance run
         spec = next(s for s in suite.specs if s.name == self.runner)
-        from .expectations import Expectations
-
-        stale = Expectations.load(spec).stale(suite.corpus.vectors)
+        try:
+            stale = suite.start().stale(self.runner, suite.corpus.vectors)
+        except BackendGone as e:
+            pytest.exit(f"appauth-conformance: {e}", returncode=2)
         if stale:
-            listed = "\n".join(f"  {spec.divergences}:{e.line}: {e.label} ({e.reason[:60]})" for e in stale)
-            raise ConformanceFailure(
-                f"{len(stale)} known-divergence entr{'y' if len(stale) == 1 else 'ies'} of {spec.name} match no vector:\n"
-                f"{listed}\nThe list is stale: run `{update_command(spec)}`"
-            )
+            raise ConformanceFailure(stale_message(spec, stale))
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, ConformanceFailure):

@@ -30,6 +30,7 @@ def schema_errors(message: object, definition: str) -> list[str]:
 
 
 SIGN_REQUEST = b'{"op":"sign","seq":%d,%s\n'  # % (seq, body): the hot path formats it inline
+TOKEN_REQUEST = b'{"op":"token","seq":%d,%s\n'  # % (seq, token_body(...))
 
 
 # A sign response after its `{"seq":N`, in the compact form with the schema's key order (what
@@ -54,6 +55,19 @@ def body_piece(name: str, encoded: bytes) -> bytes:
     """One field's share of a request body: `"name":VALUE,`, the last field closing the object.
     `encoded` is the JSON value: encode_text(s).encode("ascii") for text, str(n).encode() for expire_time."""
     return b'"' + name.encode("ascii") + b'":' + encoded + (b"}" if name == REQUEST_FIELDS[-1] else b",")
+
+
+TOKEN_FIELDS = ("mode", "app_id", "corp_id", "user_id", "app_key")
+
+
+def token_body(mode: str, app_id: str, corp_id: str, user_id: str, app_key: str) -> bytes:
+    """The wire fields of a token request after `"seq":N,`: no nonce, no expiry (the runner chooses them)."""
+    values = (mode, app_id, corp_id, user_id, app_key)
+    parts = [
+        b'"' + n.encode("ascii") + b'":' + encode_text(v).encode("ascii")
+        for n, v in zip(TOKEN_FIELDS, values, strict=True)
+    ]
+    return b",".join(parts) + b"}"
 
 
 def request_body(
@@ -111,6 +125,13 @@ def check_response(msg: object) -> str | None:
 
 
 _sign_response = schemas.check("protocol", "sign_response")
+
+
+def check_token_response(msg: Any) -> str | None:
+    """None if msg is a valid token_response, else the schema's description of the problem."""
+    if schemas.check("protocol", "token_response")(msg):
+        return None
+    return "; ".join(schema_errors(msg, "token_response"))
 
 
 def check_hello(msg: object) -> dict[str, Any]:

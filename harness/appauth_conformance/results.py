@@ -9,6 +9,7 @@ diagnosis, so the renderings never compute anything again.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import re
 import sys
@@ -20,9 +21,10 @@ from typing import Any
 from . import __version__, text
 from .diff import first_difference
 from .files import write_json_atomic
-from .model import Corpus, Judgement, Outcome, Stage, Vector, Verdict
+from .model import Corpus, Judgement, Outcome, Stage, TokenRequest, TokenResult, Vector, Verdict
 
-SCHEMA_ID = "appauth-conformance/results/1"
+SCHEMA_ID = "appauth-conformance/results/2"
+READS = ("appauth-conformance/results/1", SCHEMA_ID)  # version 2 only adds to 1: a version-1 document reads as is
 VALUE_LIMIT = 4096  # longer values without a repeat notation are cut, with their length kept
 
 
@@ -76,6 +78,76 @@ def vector_record(v: Vector) -> dict[str, Any]:
     }
 
 
+def token_request_record(r: TokenRequest) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "mode": r.mode,
+        "file": r.file,
+        "line": r.line,
+        "description": r.description,
+        "result": "valid",
+        "flags": list(r.flags),
+        "op": "token",
+        "inputs": {
+            "app_id": value(r.app_id),
+            "corp_id": value(r.corp_id),
+            "user_id": value(r.user_id),
+            "app_key": value(r.app_key),
+        },
+        "expected": {},
+    }
+
+
+def token_record(t: TokenResult) -> dict[str, Any]:
+    o, j = t.outcome, t.judgement
+    rec: dict[str, Any] = {"vector": o.request.key, "runner": o.runner, "verdict": j.verdict.value}
+    if j.verdict is Verdict.PASS:  # which stages held (a runner that hands back no header has no header check)
+        if t.checks:
+            rec["checks"] = [{"stage": c.stage.value, "verdict": c.verdict.value} for c in t.checks]
+        return rec
+    if j.stage is not None:
+        rec["stage"] = j.stage.value
+    if j.reason:
+        rec["reason"] = redact(j.reason[:2000])
+    if o.signature is not None:
+        rec["signature"] = value(o.signature)
+    if o.string_to_sign is not None:
+        rec["string_to_sign"] = value(o.string_to_sign)
+    token: dict[str, Any] = {}
+    if o.nonce is not None:
+        token["nonce"] = value(o.nonce)
+    if o.expire_time is not None:
+        token["expire_time"] = o.expire_time
+    if o.headers is not None:
+        token["headers"] = {k[:200]: value(v) for k, v in o.headers.items()}
+    if o.body is not None:
+        raw = json.dumps(o.body, ensure_ascii=True)
+        token["body"] = o.body if len(raw) <= VALUE_LIMIT else {"truncated": raw[:VALUE_LIMIT], "length": len(raw)}
+    if token:
+        rec["token"] = token
+    if t.checks:
+        rec["checks"] = [
+            {
+                k: v
+                for k, v in (
+                    ("stage", c.stage.value),
+                    ("verdict", c.verdict.value),
+                    ("diagnosis", list(c.diagnosis) if c.diagnosis else None),
+                    ("detail", redact(c.detail[:500]) if c.detail else None),
+                    ("reason", c.reason),
+                )
+                if v is not None
+            }
+            for c in t.checks
+        ]
+    if o.error is not None:
+        rec["error"] = {"type": o.error["type"][:200], "message": redact(o.error["message"][:2000])}
+    if o.fault is not None:
+        rec["fault"] = redact(o.fault)
+        rec["stderr_tail"] = redact((o.stderr_tail or "")[-2000:])
+    return rec
+
+
 def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None) -> dict[str, Any]:
     rec: dict[str, Any] = {"vector": o.vector.key, "runner": o.runner, "verdict": j.verdict.value}
     if j.verdict is Verdict.PASS:
@@ -114,18 +186,22 @@ class Recorder:
         self.t0 = time.monotonic()
         self.runners: dict[str, dict] = {}
         self.outcomes: list[dict] = []
+        self.token_requests: dict[str, TokenRequest] = {}
 
     def runner(
         self,
         name: str,
         language: str,
         *,
+        group: str | None = None,
         hello: dict | None = None,
         facts: dict | None = None,
         unavailable: str | None = None,
     ) -> None:
         rec = self.runners.setdefault(name, {"name": name})
         rec.update(language=language, backend=self.backend)
+        if group is not None:
+            rec["group"] = group
         if hello is not None:
             rec["hello"] = hello
         if facts:
@@ -138,6 +214,10 @@ class Recorder:
 
     def add(self, outcome: Outcome, judgement: Judgement, diagnosis: list[str] | None = None) -> None:
         self.outcomes.append(outcome_record(outcome, judgement, diagnosis))
+
+    def add_token(self, t: TokenResult) -> None:
+        self.token_requests.setdefault(t.outcome.request.key, t.outcome.request)
+        self.outcomes.append(token_record(t))
 
     def add_record(self, rec: dict) -> None:
         self.outcomes.append(rec)
@@ -164,7 +244,10 @@ class Recorder:
             "corpus": {"sha256": self.corpus.digest, "vector_count": len(self.corpus.vectors)},
             "runners": runners,
             "notes": notes,
-            "vectors": {v.key: vector_record(v) for v in self.corpus.vectors if v.key in used},
+            "vectors": {
+                **{v.key: vector_record(v) for v in self.corpus.vectors if v.key in used},
+                **{k: token_request_record(r) for k, r in self.token_requests.items() if k in used},
+            },
             "outcomes": self.outcomes,
         }
 

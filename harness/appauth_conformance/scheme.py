@@ -28,7 +28,7 @@ class Mode(str, Enum):
 
 MODES = tuple(m.value for m in Mode)
 
-# Which of (corp_id, user_id) each mode signs; the others must be empty.
+# Which of (corp_id, user_id) each mode signs; a value given for the other is ignored (not signed).
 CARRIES = {
     Mode.SINGLE: ("user_id",),
     Mode.SP_USER: ("corp_id", "user_id"),
@@ -65,11 +65,9 @@ class Fields:
 
 
 def string_to_sign(f: Fields) -> str:
-    """Join the fields for f.mode; fields the mode does not sign must be empty."""
+    """Join the fields for f.mode. A corp_id or user_id the mode does not sign is ignored: the
+    documented string for the mode has an empty slot (or none) there, whatever the caller passed."""
     mode = Mode(f.mode)
-    for name in ("corp_id", "user_id"):
-        if name not in CARRIES[mode] and getattr(f, name):
-            raise SchemeError(f"{name} must be empty in mode {mode.value}")
     if isinstance(f.expire_time, bool) or not isinstance(f.expire_time, int) or f.expire_time < 0:
         raise SchemeError(f"expire_time must be a non-negative integer of Unix seconds, got {f.expire_time!r}")
     exp = str(f.expire_time)
@@ -143,7 +141,7 @@ def keyed(key: bytes) -> KeyedSigner:
 
 def sign_fields(f: Fields, app_key: str) -> tuple[str, str]:
     """(string_to_sign, signature) for a set of fields; UnencodableText names the field."""
-    for name in ("app_id", "corp_id", "user_id", "nonce"):
+    for name in ("app_id", *CARRIES[Mode(f.mode)], "nonce"):  # the signed fields: a precise message
         utf8(getattr(f, name), name)
     data = string_to_sign(f)
     return data, sign(data, app_key)

@@ -25,10 +25,14 @@ STDERR_TAIL = 64 << 10
 
 
 class Request(Protocol):
-    """What a session sends: anything with a request body (a Vector, the fuzzer's lighter inputs)."""
+    """What a session sends: a request line template and its body (a Vector, a TokenRequest, the fuzzer's
+    lighter inputs): the line is `request_template % (seq, request_body)`."""
 
     @property
     def request_body(self) -> bytes: ...
+
+    @property
+    def request_template(self) -> bytes: ...
 
 
 R = TypeVar("R", bound=Request)
@@ -443,19 +447,13 @@ class _Feed(Generic[R]):
         with self._lock:
             if self.inc.stop.is_set():
                 return out
-            pending, seq, line, resend, source = (
-                self.pending,
-                self.inc.next_seq,
-                protocol.SIGN_REQUEST,
-                self.resend,
-                self.source,
-            )
+            pending, seq, resend, source = self.pending, self.inc.next_seq, self.resend, self.source
             for _ in range(n):
                 v = resend.popleft() if resend else next(source, None)
                 if v is None:
                     break
                 pending[seq] = v
-                out.append(line % (seq, v.request_body))
+                out.append(v.request_template % (seq, v.request_body))
                 seq += 1
             self.inc.next_seq = seq
         return out

@@ -51,10 +51,16 @@ def files_under(path: Path) -> list[Path]:
 
 
 def display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    """How a vector file is named in messages and results: relative to the current folder, and a file of the
+    bundled corpus as vectors/NAME (its name in the suite's repository, the same on every machine)."""
+    full = path.resolve()
+    for base, shown in ((resources.VECTORS.resolve(), "vectors"), (Path.cwd(), None)):
+        try:
+            rel = full.relative_to(base)
+        except ValueError:
+            continue
+        return str(rel) if shown is None else f"{shown}/{rel.as_posix()}"
+    return str(path)
 
 
 def read_yaml(path: Path, problems: list[Problem]):

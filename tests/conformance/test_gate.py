@@ -169,3 +169,53 @@ def test_junit_xml_carries_the_verdicts(pytester, tmp_path):
     assert props["test_vector[bad:single/small-marker-003]"]["verdict"] == "runner-fault"
     assert props["test_vector[bad:single/small-single-001]"]["verdict"] == "pass"
     assert cases["test_vector[bad:single/small-marker-003]"].find("failure") is not None
+
+
+MUTANT = HERE / "fixtures" / "mutants" / "mutant_signer.py"
+ACCEPT_UPPERCASE = """\
+schema: appauth-conformance/known-divergences/1
+divergences:
+- diagnosis: hex-uppercase
+  reason: the vendor SDK writes upper-case hex, which the service accepts
+"""
+
+
+def test_a_divergence_file_accepts_one_named_mistake_and_nothing_else(pytester, tmp_path):
+    """Declared in the project's pyproject.toml, one file for two runners: it excuses the upper-case hex
+    of one, and not the unpadded hex of the other (whose list is then stale: it excused nothing)."""
+    py, mutant = json.dumps(sys.executable), json.dumps(str(MUTANT))
+    pytester.makepyprojecttoml(f"""
+[tool.appauth-conformance.runners.upper]
+command = [{py}, {mutant}, "hex-uppercase"]
+divergences = "accept-uppercase.yaml"
+
+[tool.appauth-conformance.runners.unpadded]
+command = [{py}, {mutant}, "hex-unpadded"]
+divergences = "accept-uppercase.yaml"
+""")
+    pytester.makefile(".yaml", **{"accept-uppercase": ACCEPT_UPPERCASE})
+    r = pytester.runpytest_subprocess("--lang=upper", f"--report-dir={tmp_path / 'upper'}", "-q")
+    assert r.ret == 0, r.stdout.str()[-3000:]
+    v = verdicts(tmp_path / "upper")
+    assert {x for (runner, _), x in v.items()} == {"pass", "known-divergence"}
+    assert list(v.values()).count("known-divergence") > 200  # every signature with a letter in it
+    r = pytester.runpytest_subprocess("--lang=unpadded", f"--report-dir={tmp_path / 'unpadded'}", "-q")
+    assert r.ret == 1
+    v = verdicts(tmp_path / "unpadded")
+    assert "known-divergence" not in v.values() and list(v.values()).count("fail") > 200
+    out = r.stdout.str()
+    assert "test_known_divergences[unpadded]" in out and "diagnosis: hex-uppercase" in out
+    assert "excuses nothing" in out and "appauth-conformance divergences update --lang unpadded" in out
+
+
+def test_a_runner_given_on_the_command_line_gets_its_divergence_file(pytester, tmp_path):
+    pytester.makefile(".yaml", **{"accept-uppercase": ACCEPT_UPPERCASE})
+    r = pytester.runpytest_subprocess(
+        "--lang=upper",
+        f"--runner=upper={sys.executable} {MUTANT} hex-uppercase",
+        "--divergences=upper=accept-uppercase.yaml",
+        f"--report-dir={tmp_path}",
+        "-q",
+    )
+    assert r.ret == 0, r.stdout.str()[-3000:]
+    assert "known-divergence" in verdicts(tmp_path).values()

@@ -53,7 +53,11 @@ def test_templates_render_the_pins(backend, bases, tmp_path):
     cpp = backend.context(v["cpp-reference"])[0]
     assert "g++ -O2 -std=c++17 -Wall -o runner runner.cpp -lcrypto" in cpp and "libssl-dev" in cpp
     assert "openjdk-21-jdk-headless" in backend.context(v["java-jdk21"])[0]
-    for df in (js4, js3, cpp):
+    sdk = backend.context(v["huawei-python-sdk"])[0]
+    assert "venv/bin/python -m pip install" in sdk and "-r requirements.txt" in sdk and "printf" not in sdk
+    old = backend.context(v["huawei-python-sdk-3.1.167"])[0]
+    assert "huaweicloudsdkmeeting==%s" in old and "3.1.167" in old
+    for df in (js4, js3, cpp, sdk, old):
         assert "--no-install-recommends" in df and "rm -rf /var/lib/apt/lists/*" in df
     # the corporate-proxy recipe only when there is a bundle
     pem = tmp_path / "corp-ca.pem"
@@ -70,7 +74,13 @@ def test_templates_render_the_pins(backend, bases, tmp_path):
 @pytest.mark.docker_no_engine
 def test_variant_names_and_families():
     defaults = variants.default_variants()
-    assert [s.name for s in defaults] == ["python-reference", "java-reference", "cpp-reference", "js-reference"]
+    assert [s.name for s in defaults] == [
+        "python-reference",
+        "java-reference",
+        "cpp-reference",
+        "js-reference",
+        "huawei-python-sdk",
+    ]
     names = [s.name for s in variants.all_variants()]
     assert len(names) == len(set(names)) >= 10
     for want in (
@@ -80,6 +90,7 @@ def test_variant_names_and_families():
         "java-jdk21",
         "python-bullseye",
         "python-trixie",
+        "huawei-python-sdk-3.1.167",
     ):
         assert want in names
     for alias, name in (
@@ -90,7 +101,7 @@ def test_variant_names_and_families():
     ):
         assert variants.variant(alias).name == name
     for s in variants.all_variants():
-        assert s.family == f"{s.language}-reference"
+        assert s.family == ("huawei-python-sdk" if s.group == "vendor-sdk" else f"{s.language}-reference")
         assert s.divergences is not None and s.divergences.name == "known-divergences.yaml"
         assert s.docker["suite"] in ("bullseye", "bookworm", "trixie")
 

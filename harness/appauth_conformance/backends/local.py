@@ -32,7 +32,7 @@ NOT_BUILT = ("known-divergences.yaml", "variants.yaml", "Dockerfile.j2")
 
 def source_hash(spec: RunnerSpec) -> str:
     """sha256 of the build recipe and every source file (path and content)."""
-    h = hashlib.sha256(repr((spec.build, spec.command)).encode())
+    h = hashlib.sha256(repr((spec.build_argvs(), spec.command)).encode())  # another interpreter: another build
     if spec.source:
         for p in sorted(spec.source.rglob("*")):
             rel = p.relative_to(spec.source)
@@ -62,7 +62,7 @@ def check_tools(spec: RunnerSpec, headers: bool = True) -> None:
 
 
 def run_build(spec: RunnerSpec, cwd: Path) -> None:
-    for argv in spec.build:
+    for argv in spec.build_argvs():
         try:
             r = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env={**os.environ, **spec.env})
         except OSError as e:

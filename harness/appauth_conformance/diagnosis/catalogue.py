@@ -8,6 +8,8 @@ a `_sig` entry a wrong signature from one string to sign and the key (`s`, a Sig
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import re
 import urllib.parse
 from collections.abc import Callable
@@ -17,22 +19,31 @@ from .. import scheme
 from .context import FILLED, HEX64, IDS, LAYOUT, FieldsView, Signing, hex_shape
 from .transforms import (
     JAVA_TRIM,
+    access_value,
     app_id_last,
     b64_key,
     cesu8,
     charset,
     cut,
     encode_uri_component,
+    go_sum_appends,
     hex_key,
+    hmac_of_hash,
     if_cesu,
     if_surrogate,
+    iso_expire,
     java_double,
     java_sign_extended,
     java_url_encoder,
     js_number,
+    json_body,
+    literal_for_empty_ids,
+    named_slots,
     nf,
     pair_up,
+    query_pairs,
     replace_lone,
+    shifted_expire,
     swap,
 )
 
@@ -54,6 +65,9 @@ class Mistake:
     sign: Callable[[Signing], str | None] | None = field(default=None, repr=False, compare=False)
     shape: re.Pattern | None = field(default=None, repr=False, compare=False)
     refused_only: bool = field(default=False, repr=False, compare=False)
+    # a signature entry that only writes the correct digest another way (hex case, base64, a prefix...):
+    # it may follow another mistake in a pair (diagnose() tries "a+b" when no single entry explains)
+    formats: bool = field(default=False, repr=False, compare=False)
 
 
 def _text(id: str, title: str, origin: str, text, refused_only: bool = False) -> Mistake:
@@ -64,6 +78,12 @@ def _sig(id: str, title: str, origin: str, sign, shape: str | re.Pattern | None 
     return Mistake(
         id, title, "signature", origin, sign=sign, shape=re.compile(shape) if isinstance(shape, str) else shape
     )
+
+
+def _fmt(id: str, title: str, origin: str, sign, shape: str | re.Pattern | None) -> Mistake:
+    """A signature entry that writes the digest another way (`s.digest`, and `s.app_id` at most)."""
+    m = _sig(id, title, origin, sign, shape)
+    return Mistake(m.id, m.title, m.stage, m.origin, sign=m.sign, shape=m.shape, formats=True)
 
 
 # fmt: off
@@ -96,14 +116,9 @@ CATALOGUE: tuple[Mistake, ...] = (
     _text("corp-slot-omitted", "CorpID slot left out in a service-provider mode",
           "single-enterprise template reused for SP apps",
           lambda c: c.join(slots=[n for n in c.layout if n != "corp_id"]) if c.mode is not scheme.Mode.SINGLE else None),
-    _text("uncarried-field-signed", "a corp_id/user_id the mode leaves empty signed in its slot (not refused)",
-          "no input validation: the template takes every field",
+    _text("uncarried-field-signed", "a corp_id/user_id the mode does not sign signed in its slot anyway",
+          "one template for every mode, filled with every id given (the vendor SDK in multi-tenant mode)",
           lambda c: c.join(raw=True) if c.mode is not scheme.Mode.SINGLE else None),
-    _text("uncarried-field-ignored", "a corp_id/user_id the mode leaves empty silently dropped (not refused)",
-          "no input validation: the template takes only the mode's fields",
-          lambda c: c.baseline if c.refused and any(getattr(c.f, n) for n in ("corp_id", "user_id")
-                                                      if n not in FILLED[c.mode]) else None,
-          refused_only=True),
     _text("expire-unchecked", "a negative or non-integer expire time signed as given (not refused)",
           "no input validation on ExpireTime",
           lambda c: c.baseline if c.refused and (isinstance(c.f.expire_time, bool)
@@ -162,29 +177,94 @@ CATALOGUE: tuple[Mistake, ...] = (
           lambda c: c.baseline + "\r\n"),
     _text("trailing-colon", "':' appended to the string to sign", "a loop writing field + ':' for every field",
           lambda c: c.baseline + ":"),
+    # --- the string to sign: other schemes' habits (docs/diagnosis.md has where each is seen) ---------
+    _text("null-literal-field", "an empty CorpID/UserID signed as \"null\"",
+          "Java + / StringBuilder.append(null) / JS \"\" + null on a missing id (the Java SDK guards against it)",
+          literal_for_empty_ids("null")),
+    _text("none-literal-field", "an empty CorpID/UserID signed as \"None\"",
+          "a Python f-string or str() of a missing id (the Python SDK guards against it)",
+          literal_for_empty_ids("None")),
+    _text("undefined-literal-field", "an empty CorpID/UserID signed as \"undefined\"",
+          "a JS template literal with an absent property (flickr-sdk#129, pusher-http-node#2)",
+          literal_for_empty_ids("undefined")),
+    _text("json-body-signed", "the request body's fields signed as compact JSON",
+          "signing JSON.stringify(body) instead of the colon string (webhook and event-push habits)",
+          json_body),
+    _text("query-string-pairs", "name=value pairs sorted by name, joined by '&'",
+          "WeChat Pay / Alibaba Cloud RPC / OAuth 1.0 parameter signing",
+          query_pairs),
+    _text("fields-sorted-by-name", "the values ordered by field name (appId, corpId, expireTime, nonce, userId)",
+          "\"sort the parameters by name\" from other signing schemes, kept with ':'",
+          lambda c: ":".join(v for _, v in sorted(named_slots(c)))),
+    _text("values-sorted", "the values themselves sorted", "WeChat server-URL check (sort token, timestamp, nonce)",
+          lambda c: ":".join(sorted(c.value(n) for n in c.layout))),
+    _text("expire-tz-minus-8h", "ExpireTime 8 hours early (UTC+8 local time taken for UTC)",
+          "Python datetime.utcnow().timestamp() / a naive datetime in China Standard Time",
+          lambda c: c.join(exp=shifted_expire(-8 * 3600))),
+    _text("expire-tz-plus-8h", "ExpireTime 8 hours late (UTC taken for UTC+8 local time)",
+          "a naive datetime converted as if local (mktime on UTC fields) in UTC+8",
+          lambda c: c.join(exp=shifted_expire(8 * 3600))),
+    _text("expire-iso8601-basic", "ExpireTime as YYYYMMDDTHHMMSSZ", "Huawei APIG X-Sdk-Date / AWS x-amz-date habit",
+          lambda c: c.join(exp=iso_expire("%Y%m%dT%H%M%SZ"))),
+    _text("expire-iso8601", "ExpireTime as an ISO 8601 date (JS toISOString)", "Date.toISOString() / Alibaba Timestamp",
+          lambda c: c.join(exp=iso_expire("%Y-%m-%dT%H:%M:%S.000Z"))),
+    _text("string-json-quoted", "the string to sign JSON-quoted again", "JSON.stringify of an already serialised string (workos-node#1578)",
+          lambda c: json.dumps(c.baseline, ensure_ascii=False)),
     # --- the signature: output format -------------------------------------------------------
-    _sig("hex-uppercase", "hex digits in upper case", "Java DatatypeConverter.printHexBinary, C printf %02X",
+    _fmt("hex-uppercase", "hex digits in upper case", "Java DatatypeConverter.printHexBinary, C printf %02X",
          lambda s: s.digest.hex().upper(), shape="[0-9A-F]{64}"),
-    _sig("hex-unpadded", "bytes below 0x10 written as one hex digit", "C printf %x instead of %02x, Integer.toHexString(b & 0xff)",
+    _fmt("hex-unpadded", "bytes below 0x10 written as one hex digit", "C printf %x instead of %02x, Integer.toHexString(b & 0xff)",
          lambda s: "".join(f"{b:x}" for b in s.digest), shape="[0-9a-f]{32,63}"),
-    _sig("hex-java-sign-extended", "bytes >= 0x80 sign-extended to 'ffffff..', no padding", "Java Integer.toHexString(b) on a signed byte",
+    _fmt("hex-java-sign-extended", "bytes >= 0x80 sign-extended to 'ffffff..', no padding", "Java Integer.toHexString(b) on a signed byte",
          lambda s: java_sign_extended(s.digest), shape="[0-9a-f]{32,256}"),
-    _sig("hex-bigint-unpadded", "leading zero hex digits dropped", "Java new BigInteger(1, digest).toString(16)",
+    _fmt("hex-bigint-unpadded", "leading zero hex digits dropped", "Java new BigInteger(1, digest).toString(16)",
          lambda s: format(int.from_bytes(s.digest, "big"), "x"), shape="[0-9a-f]{1,63}"),
-    _sig("hex-truncated-128", "only the first 32 hex digits", "a char[33] buffer / HMAC truncation to 128 bits",
+    _fmt("hex-truncated-128", "only the first 32 hex digits", "a char[33] buffer / HMAC truncation to 128 bits",
          lambda s: s.digest.hex()[:32], shape=hex_shape(32)),
-    _sig("base64", "standard base64 of the digest instead of hex", "Base64.getEncoder() / CryptoJS.enc.Base64",
+    _fmt("base64", "standard base64 of the digest instead of hex", "Base64.getEncoder() / CryptoJS.enc.Base64",
          lambda s: base64.b64encode(s.digest).decode("ascii"), shape="[A-Za-z0-9+/]{43}="),
-    _sig("base64url", "base64url of the digest instead of hex", "Base64.getUrlEncoder() / urlsafe_b64encode",
+    _fmt("base64url", "base64url of the digest instead of hex", "Base64.getUrlEncoder() / urlsafe_b64encode",
          lambda s: base64.urlsafe_b64encode(s.digest).decode("ascii"), shape="[A-Za-z0-9_-]{43}="),
-    _sig("base64url-unpadded", "unpadded base64url of the digest instead of hex", "JWT-style encoders, Node digest('base64url')",
+    _fmt("base64url-unpadded", "unpadded base64url of the digest instead of hex", "JWT-style encoders, Node digest('base64url')",
          lambda s: base64.urlsafe_b64encode(s.digest).decode("ascii").rstrip("="), shape="[A-Za-z0-9_-]{43}"),
-    _sig("base64-of-hex", "base64 of the hex text", "btoa(hex) / Base64 of the hex string's bytes",
+    _fmt("base64-of-hex", "base64 of the hex text", "btoa(hex) / Base64 of the hex string's bytes",
          lambda s: base64.b64encode(s.digest.hex().encode("ascii")).decode("ascii"), shape="[A-Za-z0-9+/]{86}=="),
-    _sig("raw-digest-latin1", "raw digest bytes as Latin-1 text", "Python digest().decode('latin-1'), PHP hash_hmac(..., true)",
+    _fmt("raw-digest-latin1", "raw digest bytes as Latin-1 text", "Python digest().decode('latin-1'), PHP hash_hmac(..., true)",
          lambda s: s.digest.decode("latin-1"), shape=None),
-    _sig("raw-digest-utf8", "raw digest bytes decoded as UTF-8 (U+FFFD for invalid bytes)", "Java new String(mac.doFinal(...))",
+    _fmt("raw-digest-utf8", "raw digest bytes decoded as UTF-8 (U+FFFD for invalid bytes)", "Java new String(mac.doFinal(...))",
          lambda s: s.digest.decode("utf-8", "replace"), shape=None),
+    _fmt("hex-dotnet-dashed", "hex bytes separated by '-' (upper case)", ".NET BitConverter.ToString without .Replace(\"-\", \"\")",
+         lambda s: "-".join(f"{b:02X}" for b in s.digest), shape="([0-9A-F]{2}-){31}[0-9A-F]{2}"),
+    _fmt("hex-colon-separated", "hex bytes separated by ':'", "openssl dgst -c, HexFormat.ofDelimiter(\":\")",
+         lambda s: ":".join(f"{b:02x}" for b in s.digest), shape="([0-9a-f]{2}:){31}[0-9a-f]{2}"),
+    _fmt("hex-0x-prefixed", "hex with a 0x prefix", "ethers computeHmac, Go %#x",
+         lambda s: "0x" + s.digest.hex(), shape="0x[0-9a-f]{64}"),
+    _fmt("signature-scheme-prefix", "hex with a sha256= prefix", "GitHub X-Hub-Signature-256 style",
+         lambda s: "sha256=" + s.digest.hex(), shape="sha256=[0-9a-f]{64}"),
+    _fmt("signature-bytes-repr", "hex as a Python bytes repr (b'...')", "str(hexlify(digest)) in Python 3 (gsutil#619, wheel#31)",
+         lambda s: f"b'{s.digest.hex()}'", shape="b'[0-9a-f]{64}'"),
+    _fmt("openssl-stdin-prefix", "the whole openssl dgst line (\"SHA2-256(stdin)= ...\")", "echo ... | openssl dgst -sha256 -hmac KEY, output not cut",
+         lambda s: (f"SHA2-256(stdin)= {s.digest.hex()}", f"(stdin)= {s.digest.hex()}", f"{s.digest.hex()} *stdin"),
+         shape="(\\S*\\(stdin\\)= [0-9a-f]{64}|[0-9a-f]{64} \\*stdin)"),
+    _fmt("base64-trailing-newline", "base64 of the digest with a line break", "Android Base64.DEFAULT, base64.encodebytes, Ruby encode64",
+         lambda s: (base64.encodebytes(s.digest).decode("ascii"), base64.b64encode(s.digest).decode("ascii") + "\r\n"),
+         shape="[A-Za-z0-9+/]{43}=\r?\n"),
+    _fmt("base64-percent-encoded", "base64 of the digest, percent-encoded", "Alibaba Cloud Signature=...%3D habit",
+         lambda s: urllib.parse.quote(base64.b64encode(s.digest).decode("ascii"), safe=""), shape="[A-Za-z0-9%]{44,}"),
+    _fmt("signature-full-header", "the whole Authorization value given as the signature", "HMAC-SHA256 signature=...,access=... built by the SDK",
+         lambda s: (f"HMAC-SHA256 signature={s.digest.hex()},access={access_value(s.app_id)}",
+                    f"HMAC-SHA256 signature={s.digest.hex()}"),
+         shape="HMAC-SHA256 signature=[0-9a-f]{64}(,access=[A-Za-z0-9+/=]*)?"),
+    _fmt("signature-appid-prefix", "AppID:hex (Pusher-style auth value)", "Pusher private-channel auth \"key:signature\"",
+         lambda s: f"{s.app_id}:{s.digest.hex()}", shape=None),
+    _sig("empty-signature", "an empty signature", "a swallowed exception returning \"\" (an Android HWMHelp helper; Stack Overflow 35252367)",
+         lambda s: "", shape=""),
+    _sig("signature-null-literal", "the text \"null\" for a signature", "the Java SDK's HmacSHA256.encode returns null on an exception",
+         lambda s: ("null", "nil", "<nil>"), shape="null|nil|<nil>"),
+    _sig("signature-none-literal", "the text \"None\" for a signature", "a Python signer returning None, formatted",
+         lambda s: "None", shape="None"),
+    _sig("signature-undefined-literal", "the text \"undefined\" for a signature", "a JS signer returning undefined, concatenated",
+         lambda s: "undefined", shape="undefined"),
     # --- the signature: key --------------------------------------------------------------------
     _sig("key-data-swapped", "key and data swapped", "hmac(data, key) argument order (CryptoJS.HmacSHA256(message, key))",
          lambda s: s.resign(data=s.key, key=s.data)),
@@ -210,6 +290,18 @@ CATALOGUE: tuple[Mistake, ...] = (
          b64_key(urlsafe=False)),
     _sig("key-base64url-decoded", "key base64url-decoded to bytes", "treating the appKey as a base64url secret (JWK habit)",
          b64_key(urlsafe=True)),
+    _sig("key-trailing-newline", "a line break after the key", "the appKey read from a file or env var with its \"\\n\" (heripo-engine#47)",
+         lambda s: (s.resign(key=s.key + "\n"), s.resign(key=s.key + "\r\n"))),
+    _sig("key-ampersand-suffix", "'&' appended to the key", "OAuth 1.0 / Alibaba key derivation: secret + \"&\"",
+         lambda s: s.resign(key=s.key + "&")),
+    _sig("key-empty", "an empty key", "a missing appKey setting: os.getenv(\"APP_KEY\", \"\") (node-bigcommerce#10)",
+         lambda s: s.resign(key="")),
+    _sig("key-undefined-literal", "the key \"undefined\" (or \"None\", \"null\")", "process.env.KEY read before it was set (a literal \"undefined\")",
+         lambda s: (s.resign(key="undefined"), s.resign(key="None"), s.resign(key="null"))),
+    _sig("key-sha256-prehashed", "the key's SHA-256 used as the HMAC key", "hashing the secret first (recurly-client-python#10)",
+         lambda s: s.with_key(hashlib.sha256(s.key_utf8).digest()) if s.key_utf8 is not None else None),
+    _sig("key-appended-to-data", "\"&key=\" + key appended to the data", "WeChat Pay v2: stringA + \"&key=...\" then HMAC",
+         lambda s: s.resign(data=s.data + "&key=" + s.key)),
     # --- the signature: text encoding ---------------------------------------------------------
     _sig("latin1-replace", "text encoded as Latin-1, '?' for what it cannot hold", "Java getBytes(ISO_8859_1), Python encode('latin-1', 'replace')",
          charset(lambda t: t.encode("latin-1", "replace"))),
@@ -252,6 +344,12 @@ CATALOGUE: tuple[Mistake, ...] = (
          lambda s: s.mac("md5"), shape=hex_shape(32)),
     _sig("hmac-sha3-256", "HMAC-SHA3-256 instead of HMAC-SHA256", "confusing SHA3-256 with SHA-256",
          lambda s: s.mac("sha3_256")),
+    _sig("hmac-of-sha256-hex", "HMAC over the hex SHA-256 of the string", "Huawei APIG / AWS SigV4 habit: hash the canonical request first",
+         hmac_of_hash),
+    _sig("go-sum-appends", "the data's bytes followed by the MAC of nothing", "Go mac.Sum(data) instead of Write(data); Sum(nil) (fireauth#6)",
+         go_sum_appends, shape="[0-9a-f]{66,}"),
+    _sig("hmac-last-field-only", "only the nonce (the last field) authenticated", "an incremental HMAC wrapper whose update() replaces its state",
+         lambda s: s.resign(data=s.data.rsplit(":", 1)[-1])),
     _sig("sha256-key-data", "plain SHA-256 of key + data, no HMAC", "home-made MAC: sha256(key + data)",
          lambda s: s.plain("key", "data")),
     _sig("sha256-data-key", "plain SHA-256 of data + key, no HMAC", "home-made MAC: sha256(data + key)",

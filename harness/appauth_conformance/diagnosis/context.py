@@ -108,8 +108,8 @@ class FieldsView:
 class Signing:
     """What a signature mistake sees: one string to sign and the key, with shared lazy results."""
 
-    def __init__(self, data: str, key: str, correct: str | None = None):
-        self.data, self.key = data, key
+    def __init__(self, data: str, key: str, correct: str | None = None, app_id: str = ""):
+        self.data, self.key, self.app_id = data, key, app_id  # app_id: for the header-shaped mistakes
         if correct is not None:
             self.__dict__["correct"] = correct
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import base64
+import datetime
+import hashlib
+import hmac
+import json
 import re
 import unicodedata
 import urllib.parse
@@ -152,3 +156,66 @@ def hex_key(s: Signing):
 def java_sign_extended(digest: bytes) -> str:
     """Integer.toHexString(b) on a Java (signed) byte: no padding, "ffffff80" for 0x80."""
     return "".join(format(b | 0xFFFFFF00 if b >= 0x80 else b, "x") for b in digest)
+
+
+# -- the string to sign built the way other request-signing schemes build theirs -----------------
+
+API_NAMES = {"app_id": "appId", "corp_id": "corpId", "user_id": "userId", "expire_time": "expireTime", "nonce": "nonce"}
+
+
+def named_slots(c: FieldsView) -> list[tuple[str, str]]:
+    """(API field name, value) of the mode's slots, in slot order (the names of the appauth request body)."""
+    return [(API_NAMES[n], c.value(n)) for n in c.layout]
+
+
+def literal_for_empty_ids(literal: str) -> Callable[[FieldsView], str | None]:
+    """An empty CorpID/UserID slot written as `literal` ("null", "None", "undefined"): a missing value
+    concatenated by Java +, a Python f-string or a JS template literal."""
+
+    def text(c: FieldsView) -> str | None:
+        empty = [n for n in ("corp_id", "user_id") if n in c.layout and c.value(n) == ""]
+        if not empty:
+            return None
+        return c.join(each=lambda v: v or literal, only=tuple(empty))
+
+    return text
+
+
+def json_body(c: FieldsView) -> str:
+    """The request body's fields as compact JSON (JSON.stringify, Jackson), in slot order."""
+    body = {k: (int(v) if k == "expireTime" else v) for k, v in named_slots(c)}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def query_pairs(c: FieldsView) -> str:
+    """`name=value` pairs sorted by name and joined by '&' (WeChat Pay, Alibaba RPC, OAuth 1.0)."""
+    return "&".join(f"{k}={v}" for k, v in sorted(named_slots(c)))
+
+
+def shifted_expire(seconds: int) -> Callable[[int], str]:
+    """ExpireTime moved by a time zone's offset (a naive local datetime taken for UTC, or the reverse)."""
+    return lambda t: str(t + seconds)
+
+
+def iso_expire(fmt: str) -> Callable[[int], str]:
+    """ExpireTime as a UTC date (raises, so the mistake does not apply, beyond year 9999)."""
+    return lambda t: datetime.datetime.fromtimestamp(t, datetime.UTC).strftime(fmt)
+
+
+def access_value(app_id: str) -> str:
+    """The access= value of the Authorization header: base64 of the UTF-8 AppID."""
+    return base64.b64encode(app_id.encode("utf-8")).decode("ascii")
+
+
+def go_sum_appends(s: Signing) -> str | None:
+    """Go's mac.Sum(data) with nothing written: the data followed by the MAC of the empty message."""
+    if s.data_utf8 is None or s.key_utf8 is None:
+        return None
+    return (s.data_utf8 + hmac.digest(s.key_utf8, b"", "sha256")).hex()
+
+
+def hmac_of_hash(s: Signing) -> str | None:
+    """HMAC over the hex SHA-256 of the string, as Huawei APIG and AWS SigV4 sign a canonical request."""
+    if s.data_utf8 is None or s.key_utf8 is None:
+        return None
+    return hmac.digest(s.key_utf8, hashlib.sha256(s.data_utf8).hexdigest().encode("ascii"), "sha256").hex()

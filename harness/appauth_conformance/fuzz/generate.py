@@ -247,6 +247,7 @@ class FuzzInput:
     disagrees on."""
 
     __slots__ = ("expected_replies", "parts", "request_body", "signature", "string_to_sign")
+    request_template = protocol.SIGN_REQUEST
 
     def __init__(self, request_body: bytes, string_to_sign: str, signature: str | None, parts: tuple):
         self.request_body, self.string_to_sign, self.signature, self.parts = (

@@ -338,7 +338,7 @@ class Fuzzer:
         if v is None:
             return
         stage = next((st for st in Stage if st.value == g.stage), None)
-        d = r.expectations.find(v, stage)
+        d = r.expectations.find(v, stage, g.causes if g.kind == "diagnosis" else ())
         if d is not None and (d.stage is None or d.stage.value == g.stage):
             g.known = d.label
 

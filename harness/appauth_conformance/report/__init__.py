@@ -20,7 +20,7 @@ import jinja2
 from .. import resources, schemas
 from ..errors import ResultsError
 from ..files import write_atomic
-from ..results import SCHEMA_ID
+from ..results import READS, SCHEMA_ID
 from . import model
 from .model import VERDICT_LABEL, Summary
 
@@ -43,11 +43,13 @@ MD_LIMIT = 60_000  # GitHub comments hold 65,536 characters; the step summary 1 
 
 def validate(doc, name: str = "results document") -> None:
     """Raise ResultsError naming `name` and each place that does not match the schema (first 10)."""
-    if isinstance(doc, dict) and doc.get("schema") != SCHEMA_ID:
+    if isinstance(doc, dict) and doc.get("schema") not in READS:
         raise ResultsError(
-            f"{name}: schema {doc.get('schema')!r} is not {SCHEMA_ID!r}, the only results layout this version "
-            "reads; re-run the suite with this version, or render with the version that wrote it"
+            f"{name}: schema {doc.get('schema')!r} is not one of {', '.join(READS)}, the results layouts this "
+            "version reads; re-run the suite with this version, or render with the version that wrote it"
         )
+    if isinstance(doc, dict) and doc.get("schema") != SCHEMA_ID:
+        doc["schema"] = SCHEMA_ID  # version 2 only adds to version 1: the document reads as it is
     # the compiled check answers for a valid document (most are); jsonschema words what is wrong
     errors = [] if schemas.check("results")(doc) else schemas.errors("results", doc)
     problems = []
@@ -129,8 +131,8 @@ def _cell(value) -> str:
 
 def _cellfmt(c, compact: bool = False) -> str:
     cell = model.cell(c)
-    if cell["total"] == 0:
-        return "—"
+    if cell["total"] == 0:  # nothing run, or only what the runner says it does not support
+        return "— unsupported" if cell["unsupported"] else "—"
     if compact and cell["pass"] == cell["total"]:
         return "✅"
     extra = []
@@ -138,6 +140,8 @@ def _cellfmt(c, compact: bool = False) -> str:
         extra.append(f"({cell['known']:,} known)")
     if cell["skipped"]:
         extra.append(f"({cell['skipped']:,} skipped)")
+    if cell["unsupported"]:
+        extra.append(f"({cell['unsupported']:,} unsupported)")
     return f"{cell['mark']} {cell['pass']:,}/{cell['total']:,}" + (" " + " ".join(extra) if extra else "")
 
 
@@ -155,6 +159,7 @@ def _runner_line(rv) -> str:
             ("runner-fault", "runner fault", None),
             ("known-divergence", "known divergence", None),
             ("skipped", "skipped", "skipped"),
+            ("unsupported", "unsupported", "unsupported"),
         )
         if c[v]
     ]
@@ -176,16 +181,13 @@ def _group_line(group, titles: dict[str, str], examples: int = 4) -> str:
             out.append(f" · stage `{a.stage}`")
         if a.error:
             out.append(f" · error {_code(a.error.get('type'), 60)}: {_md(a.error.get('message'), 120)}")
-        if a.diagnosis:
-            out.append(
-                " · diagnosis: " + "; ".join(f"{_md(titles.get(d, d), 100)} ({_code(d)})" for d in a.diagnosis[:3])
-            )
-            if len(a.diagnosis) > 3:
-                out.append(f" and {len(a.diagnosis) - 3} more")
-        elif a.stage in ("string-to-sign", "signature"):
+        if a.diagnosis:  # every one, the one that explains most of the runner's failures first
+            out.append(" · diagnosis: " + "; ".join(f"{_md(titles.get(d, d), 100)} ({_code(d)})" for d in a.diagnosis))
+        elif a.stage in ("string-to-sign", "signature") or (a.stage or "").startswith("token-"):
             out.append(" · no known mistake explains it")
-        if a.reason:
-            out.append(f" · {_md(a.reason, 160)}")
+        if a.reason:  # a token group's members each have their own values: the first stands for them
+            first = "first: " if n > 1 and (a.stage or "").startswith("token-") else ""
+            out.append(f" · {first}{_md(a.reason, 160)}")
     shown = ", ".join(
         f"{_code(x.vector)}" + (f" <sub>{_md(x.where)}</sub>" if n == 1 else "") for x in group[:examples]
     )
@@ -249,6 +251,7 @@ def render_markdown(doc: dict) -> str:
                 cap=cap,
                 reason_cap=reason_cap,
                 LABEL=VERDICT_LABEL,
+                GROUPS=model.GROUPS,
                 cellfmt=_cellfmt,
                 runner_line=_runner_line,
                 timing=_timing,

@@ -38,7 +38,16 @@ from .. import resources
 from . import model
 from .model import Summary
 
-CODES = {"pass": "P", "fail": "F", "known-divergence": "K", "unexpected-pass": "U", "runner-fault": "X", "skipped": "S"}
+# what a runner does not support shows as not run ("."), as in report.md's "— unsupported"
+CODES = {
+    "pass": "P",
+    "fail": "F",
+    "known-divergence": "K",
+    "unexpected-pass": "U",
+    "runner-fault": "X",
+    "skipped": "S",
+    "unsupported": ".",
+}
 STAGES = ("string-to-sign", "signature", "error-where-none-was-due", "signature-where-refusal-was-due")
 COMPRESS_OVER = 256 << 10  # detail JSON larger than this is embedded gzip + base64
 ASSETS = resources.TEMPLATES
@@ -79,8 +88,9 @@ def _hex(h: str) -> str:
 
 
 def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[dict, str | None]:
-    """(core, gzip+base64 detail or None). `compress`: None = when the detail is large."""
-    vectors = doc["vectors"]
+    """(core, gzip+base64 detail or None). `compress`: None = when the detail is large.
+    The matrix holds the corpus's sign vectors; token requests are a static section of the page."""
+    vectors = {k: v for k, v in doc["vectors"].items() if not k.startswith(model.TOKEN)}
     keys = list(vectors)
     vindex = {k: i for i, k in enumerate(keys)}
     modes = [m for m in model.MODES if any(v["mode"] == m for v in vectors.values())]
@@ -120,12 +130,13 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
     rindex = {n: i for i, n in enumerate(runner_names)}
     latest: dict[tuple[int, int], dict] = {}
     for o in doc["outcomes"]:
-        latest[(rindex[o["runner"]], vindex[o["vector"]])] = o
+        if o["vector"] in vindex:
+            latest[(rindex[o["runner"]], vindex[o["vector"]])] = o
     codes = [bytearray(b"." * len(keys)) for _ in runner_names]
     per_runner: list[list[tuple[int, dict]]] = [[] for _ in runner_names]
     for (ri, vi), o in latest.items():
         codes[ri][vi] = ord(CODES[o["verdict"]])
-        if o["verdict"] != "pass":
+        if o["verdict"] not in ("pass", "unsupported"):
             per_runner[ri].append((vi, o))
 
     stage_i: dict[str | None, int] = {s: i for i, s in enumerate(STAGES)}  # looked up by a record's stage, if any
@@ -241,4 +252,6 @@ def render(doc: dict, env: jinja2.Environment, compress: bool | None = None) -> 
         VERDICTS=model.VERDICTS,
         LABEL=model.VERDICT_LABEL,
         PLURAL=model.VERDICT_PLURAL,
+        GROUPS=model.GROUPS,
+        TITLE=lambda d: model.diagnosis_titles([d])[d],
     )

@@ -14,11 +14,24 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-VERDICTS = ("pass", "fail", "known-divergence", "unexpected-pass", "runner-fault", "skipped")
-FAILING = frozenset({"fail", "unexpected-pass", "runner-fault"})
-MODES = ("single", "sp_user", "sp_corp_admin", "sp_admin")
+from .. import diagnosis, model
+from ..model import Stage, Verdict
+
+VERDICTS = tuple(v.value for v in Verdict)
+FAILING = frozenset(v.value for v in model.FAILING)
+MODES = model.MODES
+TOKEN = "token/"  # the key prefix of token requests (results.json `vectors`)
+TOKEN_COLUMN = "tokens"  # their column in the by-mode matrix
 # The order anomalies are listed in: what fails the run first.
-SEVERITY = {"unexpected-pass": 0, "fail": 1, "runner-fault": 2, "known-divergence": 3, "skipped": 4, "pass": 5}
+SEVERITY = {
+    "unexpected-pass": 0,
+    "fail": 1,
+    "runner-fault": 2,
+    "known-divergence": 3,
+    "skipped": 4,
+    "unsupported": 5,
+    "pass": 6,
+}
 VERDICT_LABEL = {
     "pass": "pass",
     "fail": "fail",
@@ -26,6 +39,7 @@ VERDICT_LABEL = {
     "unexpected-pass": "unexpected pass",
     "runner-fault": "runner fault",
     "skipped": "skipped",
+    "unsupported": "unsupported",
 }
 VERDICT_PLURAL = {
     "pass": "passes",
@@ -34,16 +48,15 @@ VERDICT_PLURAL = {
     "unexpected-pass": "unexpected passes",
     "runner-fault": "runner faults",
     "skipped": "skipped",
+    "unsupported": "unsupported",
 }
+GROUPS = {"reference": "Documented reference snippets", "vendor-sdk": "Vendor SDKs", "declared": "Your runners"}
+TOKEN_STAGES = tuple(s.value for s in Stage if s.value.startswith("token-"))
 
 
 def diagnosis_titles(ids) -> dict[str, str]:
-    """id -> one-line title, from the diagnosis catalogue; unknown ids map to themselves."""
-    try:
-        from ..diagnosis import BY_ID
-    except Exception:  # pragma: no cover - the catalogue is part of the package
-        BY_ID = {}
-    return {i: (BY_ID[i].title if i in BY_ID else i) for i in ids}
+    """id -> one-line title, from the diagnosis catalogue (pairs and token mistakes too); unknown ids map to themselves."""
+    return {i: diagnosis.title(i) for i in ids}
 
 
 def family(file: str) -> str:
@@ -131,10 +144,43 @@ class RunnerView:
     anomalies: list[Anomaly] = field(default_factory=list)  # fail / unexpected-pass / runner-fault, most severe first
     known: dict[str, list[Anomaly]] = field(default_factory=dict)  # known divergences by reason
     skipped: int = 0
+    unsupported: int = 0
+    tokens: Counter[str] = field(default_factory=Counter)  # token outcomes by verdict
+    token_checks: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # stage -> verdicts
+    token_diagnoses: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # stage -> ids
+    explains: Counter[str] = field(default_factory=Counter)  # diagnosis id -> failing outcomes it explains
+
+    @property
+    def group(self) -> str:
+        return self.record.get("group") or "reference"
+
+    @property
+    def token_total(self) -> int:
+        return sum(n for v, n in self.tokens.items() if v != "unsupported")
+
+    def token_rows(self) -> list[dict]:
+        """One row per token stage: passes, failures, known divergences, and the mistakes seen there."""
+        rows = []
+        for stage in TOKEN_STAGES:
+            c = self.token_checks.get(stage, Counter())
+            judged = c["fail"] + c["known-divergence"]
+            if stage in ("token-header", "token-body") and not c["checked"]:
+                continue  # the runner hands back no header (body): nothing to check there
+            rows.append(
+                {
+                    "stage": stage,
+                    "pass": c["checked"] - judged,
+                    "fail": c["fail"],
+                    "known": c["known-divergence"],
+                    "diagnoses": self.token_diagnoses.get(stage, Counter()).most_common(),
+                }
+            )
+        return rows
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        """Outcomes judged: what the runner does not support is not among them."""
+        return sum(self.counts.values()) - self.counts["unsupported"]
 
     def groups(self) -> list[list[Anomaly]]:
         """The anomalies grouped by what went wrong (verdict, stage, diagnosis, reason, error type),
@@ -145,7 +191,12 @@ class RunnerView:
                 a.verdict,
                 a.stage,
                 tuple(a.diagnosis),
-                a.reason if a.verdict != "runner-fault" else a.fault or a.reason,
+                # a token check's reason quotes that request's own values: it does not tell groups apart
+                None
+                if (a.stage or "").startswith("token-")
+                else a.reason
+                if a.verdict != "runner-fault"
+                else a.fault or a.reason,
                 (a.error or {}).get("type"),
             )
             by.setdefault(k, []).append(a)
@@ -164,9 +215,16 @@ class RunnerView:
         return self.record.get("language") or self.hello.get("language") or ""
 
 
+def _checks_diagnosis(o: dict) -> list[str]:
+    """For a token outcome: the mistakes of every check it failed, the stage of its verdict first."""
+    checks = sorted(o.get("checks", ()), key=lambda c: c["stage"] != o.get("stage"))
+    return list(dict.fromkeys(d for c in checks if c["verdict"] != "pass" for d in c.get("diagnosis", ())))
+
+
 def cell(c: Counter) -> dict:
-    """A matrix cell: pass count, total, marker and the non-pass counts."""
-    total = sum(c.values())
+    """A matrix cell: pass count, total, marker and the non-pass counts (what the runner does not support
+    is not in the total)."""
+    total = sum(c.values()) - c["unsupported"]
     failing = sum(c[v] for v in FAILING)
     return {
         "pass": c["pass"],
@@ -174,6 +232,7 @@ def cell(c: Counter) -> dict:
         "failing": failing,
         "known": c["known-divergence"],
         "skipped": c["skipped"],
+        "unsupported": c["unsupported"],
         "ok": total > 0 and failing == 0,
         "mark": ""
         if total == 0
@@ -194,12 +253,16 @@ class Summary:
                 records[o["runner"]] = {"name": o["runner"]}
                 names.append(o["runner"])
         self.runners: dict[str, RunnerView] = {n: RunnerView(n, records[n]) for n in names}
-        self.modes = [m for m in MODES if any(v["mode"] == m for v in self.vectors.values())]
-        self.families = sorted({family(v["file"]) for v in self.vectors.values()})
-        self.flags = sorted({f for v in self.vectors.values() for f in v["flags"]})
-        self.vectors_per_mode = Counter(v["mode"] for v in self.vectors.values())
-        self.vectors_per_flag = Counter(f for v in self.vectors.values() for f in v["flags"])
-        self.vectors_per_family = Counter(family(v["file"]) for v in self.vectors.values())
+        signed = [v for k, v in self.vectors.items() if not k.startswith(TOKEN)]  # the corpus's sign vectors
+        self.families = sorted({family(v["file"]) for v in signed})
+        self.flags = sorted({f for v in signed for f in v["flags"]})
+        self.vectors_per_mode = Counter(v["mode"] for v in signed)
+        self.vectors_per_flag = Counter(f for v in signed for f in v["flags"])
+        self.vectors_per_family = Counter(family(v["file"]) for v in signed)
+        self.token_requests = len(self.vectors) - len(signed)
+        self.modes = [m for m in MODES if self.vectors_per_mode[m]]
+        if self.token_requests:
+            self.modes.append(TOKEN_COLUMN)
 
         latest: dict[tuple[str, str], dict] = {}
         for o in doc.get("outcomes", []):
@@ -211,23 +274,32 @@ class Summary:
             verdict = o["verdict"]
             v = self.vectors.get(vk, {"mode": vk.split("/", 1)[0], "file": "?", "flags": [], "line": 0})
             rv.counts[verdict] += 1
-            rv.by_mode[v["mode"]][verdict] += 1
-            rv.by_family[family(v["file"])][verdict] += 1
-            for f in v["flags"]:
-                rv.by_flag[f][verdict] += 1
+            if vk.startswith(TOKEN):  # token requests have a column (and a checks table) of their own
+                self._token(rv, o)
+                rv.by_mode[TOKEN_COLUMN][verdict] += 1
+            else:
+                rv.by_mode[v["mode"]][verdict] += 1
+                rv.by_family[family(v["file"])][verdict] += 1
+                for f in v["flags"]:
+                    rv.by_flag[f][verdict] += 1
             if verdict == "pass":
                 continue
             if verdict == "skipped":
                 rv.skipped += 1
                 continue
-            diag_ids.update(o.get("diagnosis", ()))
+            if verdict == "unsupported":
+                rv.unsupported += 1
+                continue
+            found = list(o.get("diagnosis", ())) or _checks_diagnosis(o)
+            diag_ids.update(found)
+            rv.explains.update(found)
             a = Anomaly(
                 vk,
                 rn,
                 verdict,
                 o.get("stage"),
                 o.get("reason"),
-                list(o.get("diagnosis", ())),
+                found,
                 o.get("error"),
                 o.get("fault"),
                 f"{v['file']}:{v.get('line') or '?'}",
@@ -238,12 +310,40 @@ class Summary:
                 rv.anomalies.append(a)
         order = {k: i for i, k in enumerate(self.vectors)}
         for rv in self.runners.values():
+            for a in [*rv.anomalies, *(x for items in rv.known.values() for x in items)]:
+                # the mistake that explains most of this runner's failures first: its likely real cause
+                a.diagnosis.sort(key=lambda d: -rv.explains[d])
             rv.anomalies.sort(key=lambda a: (SEVERITY[a.verdict], order.get(a.vector, 1 << 30)))
             rv.known = dict(sorted(rv.known.items(), key=lambda kv: -len(kv[1])))
         self.diagnoses = diagnosis_titles(sorted(diag_ids))
         self.counts: Counter[str] = Counter()
         for rv in self.runners.values():
             self.counts.update(rv.counts)
+
+    @staticmethod
+    def _token(rv: RunnerView, o: dict) -> None:
+        """Count a token outcome: its verdict, and each of its checks (a pass carries none: all held)."""
+        verdict = o["verdict"]
+        rv.tokens[verdict] += 1
+        if verdict in ("skipped", "unsupported", "runner-fault") or o.get("error"):
+            return
+        checks = o.get("checks")
+        stages = [c["stage"] for c in checks] if checks else list(TOKEN_STAGES[:4])
+        for c in checks or [{"stage": st, "verdict": "pass"} for st in stages]:
+            rv.token_checks[c["stage"]]["checked"] += 1
+            rv.token_checks[c["stage"]][c["verdict"]] += 1
+            if c["verdict"] != "pass":
+                rv.token_diagnoses[c["stage"]].update(c.get("diagnosis", ()) or ["(no known mistake)"])
+
+    @property
+    def groups(self) -> dict[str, list[RunnerView]]:
+        """The runners by what they are (reference snippets, vendor SDKs, declared), in that order."""
+        out: dict[str, list[RunnerView]] = {}
+        for g in GROUPS:
+            members = [rv for rv in self.runners.values() if rv.group == g]
+            if members:
+                out[g] = members
+        return out
 
     # -- overall status -------------------------------------------------------------------------
 

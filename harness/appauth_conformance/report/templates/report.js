@@ -10,7 +10,7 @@
   var NV = D.vec.id.length, NR = D.runners.length;
   var CODES = "PFKUXS.";
   var NAME = { P: "pass", F: "fail", K: "known-divergence", U: "unexpected-pass", X: "runner-fault", S: "skipped", ".": "not run" };
-  var LABEL = { P: "pass", F: "fail", K: "known divergence", U: "unexpected pass", X: "runner fault", S: "skipped", ".": "not run" };
+  var LABEL = { P: "pass", F: "fail", K: "known divergence", U: "unexpected pass", X: "runner fault", S: "skipped", ".": "not run or unsupported" };
   var BYNAME = { pass: "P", fail: "F", "known-divergence": "K", "unexpected-pass": "U", "runner-fault": "X", skipped: "S" };
   var PLURAL = { P: "passes", F: "failures", K: "known divergences", U: "unexpected passes", X: "runner faults", S: "skipped", ".": "not run" };
   var SHORT = { F: "fail", K: "known", U: "unexp. pass", X: "fault", S: "skipped" };
@@ -519,7 +519,7 @@
       p.appendChild(document.createTextNode(" " + passes.join(", ") + " — output equals the expected values"));
       body.appendChild(p);
     }
-    if (notRun.length) body.appendChild(el("div", "rblock muted", "not run: " + notRun.join(", ")));
+    if (notRun.length) body.appendChild(el("div", "rblock muted", "not run or unsupported: " + notRun.join(", ")));
   }
   function runnerBlock(detail, vi, r, code, focused) {
     var box = el("div", "rblock" + (focused ? " focused" : "")), a = anomOf(r, vi);

@@ -1,0 +1,52 @@
+"""What a token can get wrong besides its signature: the nonce, the expiry, the header and the body.
+
+Each id names one broken rule of the documentation (ExpireTime in Unix seconds, 0 means never
+expires and is discouraged; a nonce of 32 to 64 characters, new for every signature; the
+header `Authorization: HMAC-SHA256 signature=<hex>,access=<base64(appId)>`; a body repeating
+the signed fields) and where such code is seen. tokens.py decides which applies; this table
+gives them their titles (docs/tokens.md lists them).
+"""
+
+from __future__ import annotations
+
+# id -> (title, where such code is seen)
+TOKEN_MISTAKES: dict[str, tuple[str, str]] = {
+    "nonce-empty": ("no nonce", "a nonce left out of the request"),
+    "nonce-too-short": ("a nonce shorter than 32 characters", "uuid4().hex[:16], a short random string"),
+    "nonce-too-long": ("a nonce longer than 64 characters", "two UUIDs joined, a token reused as a nonce"),
+    "nonce-repeated": ("a nonce used before in the run", "a fixed nonce, or a generator seeded the same every time"),
+    "expire-in-milliseconds": ("ExpireTime in milliseconds", "JS Date.now() / Java System.currentTimeMillis()"),
+    "expire-in-microseconds": ("ExpireTime in microseconds", "time.time_ns() // 1000, Go UnixMicro()"),
+    "expire-in-past": ("ExpireTime already past", "now - ttl, a stale clock, a TTL in the wrong unit"),
+    "expire-never": (
+        "ExpireTime 0: never expires (discouraged)",
+        "the documentation's example of a token that never expires",
+    ),
+    "expire-beyond-window": (
+        "ExpireTime further ahead than the allowed window",
+        "a TTL in the wrong unit, a year-long token",
+    ),
+    "header-missing": ("no Authorization header", "the header built elsewhere or under another name"),
+    "header-malformed": (
+        "the Authorization value is not `HMAC-SHA256 signature=<hex>,access=<base64(appId)>`",
+        "another scheme's layout, a space after the comma",
+    ),
+    "header-access-missing": (
+        "no access= in the Authorization header",
+        "huaweicloudsdkmeeting before 3.1.167 sent `HMAC-SHA256 signature=<hex>` alone",
+    ),
+    "header-access-wrong": (
+        "access= is not base64 of the AppID",
+        "the AppID sent as it is, or base64 of something else",
+    ),
+    "header-signature-differs": ("the header's signature is not the token's signature", "two signatures computed"),
+    "header-token-type": ("X-Token-Type is not LongTicket", "another token type requested"),
+    "body-field-missing": ("the body lacks a signed field", "a body built from another request model"),
+    "body-field-differs": ("a body field differs from what was signed", "signing one value and sending another"),
+    "body-client-type": ("clientType missing or not an integer", "clientType sent as text, or left out"),
+}
+
+
+def token_title(mistake_id: str) -> str | None:
+    found = TOKEN_MISTAKES.get(mistake_id)
+    return found[0] if found else None

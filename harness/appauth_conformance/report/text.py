@@ -1,0 +1,53 @@
+"""The run's anomalies as plain lines for a terminal or a CI log, grouped as report.md groups them.
+
+Every value a runner chose (reasons, faults, error messages) goes through model.show: control
+characters, escape sequences and line breaks come out as \\uXXXX, so a runner cannot draw on the
+terminal or start a line of its own (a CI workflow command needs one).
+"""
+
+from __future__ import annotations
+
+from .model import VERDICT_LABEL, Anomaly, Summary, show
+
+
+def _group(group: list[Anomaly], titles: dict[str, str], examples: int = 3) -> str:
+    a, n = group[0], len(group)
+    out = [f"{VERDICT_LABEL[a.verdict].upper()} x{n}"]
+    if a.stage:
+        out.append(f" at {a.stage}")
+    if a.diagnosis:
+        out.append(": " + "; ".join(f"{show(titles.get(d, d), 100)} [{show(d, 60)}]" for d in a.diagnosis))
+    elif a.verdict == "runner-fault":
+        out.append(": " + show(a.fault or a.reason, 120))
+    elif a.error:
+        out.append(f": error {show(a.error.get('type'), 60)}: {show(a.error.get('message'), 100)}")
+    elif a.verdict == "unexpected-pass":
+        out.append(": listed as a known divergence but passes")
+    elif a.stage in ("string-to-sign", "signature") or (a.stage or "").startswith("token-"):
+        out.append(": no known mistake explains it")
+    shown = ", ".join(x.vector for x in group[:examples])
+    out.append(f" - {shown}" + (f" and {n - examples:,} more" if n > examples else ""))
+    return "".join(out)
+
+
+def grouped(doc: dict, cap: int = 8) -> list[str]:
+    """One block per runner with something other than passes: its failures by kind (every distinct
+    diagnosis, the one that explains most first), then its known divergences by reason."""
+    s = Summary(doc)
+    lines: list[str] = []
+    for rv in s.runners.values():
+        kinds = rv.groups()
+        if not kinds and not rv.known:
+            continue
+        known = rv.counts["known-divergence"]
+        head = f"{show(rv.name, 60)}: {rv.counts['pass']:,}/{rv.total:,} pass"
+        lines.append(head + (f", {known:,} known divergences" if known else ""))
+        for g in kinds[:cap]:
+            lines.append("  " + _group(g, s.diagnoses))
+        if len(kinds) > cap:
+            lines.append(f"  ... and {len(kinds) - cap} more kinds of failure (report.md, report.html)")
+        for reason, items in list(rv.known.items())[:cap]:
+            lines.append(f"  known divergence x{len(items):,}: {show(reason, 140)}")
+        if len(rv.known) > cap:
+            lines.append(f"  ... and {len(rv.known) - cap} more known-divergence reasons")
+    return lines

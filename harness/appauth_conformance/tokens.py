@@ -1,0 +1,247 @@
+"""Black-box tokens: a runner's real code chooses the nonce and the expiry; the harness checks what it made.
+
+A runner whose hello lists the `token` op gets token requests (mode, ids and key, never a
+nonce or an expiry) derived from the corpus (`suite`), and answers with what its code
+produced: nonce, expire_time, signature and, where the code builds them, the HTTP headers
+and the request body. Every reply is checked on six stages, each with its own verdict:
+
+    token-signature     the signature (and string to sign, if given) the oracle gives for the reported inputs
+    token-nonce         32 to 64 characters
+    token-nonce-reused  never seen before in the run (per runner)
+    token-expiry        integer Unix seconds, in the future by the harness's clock, within the window, not 0
+    token-header        Authorization: HMAC-SHA256 signature=<the signature>,access=<base64(AppID)>
+    token-body          appId, corpId, userId, expireTime, nonce as signed, clientType an integer
+
+The header and body shapes come from the vendor's API documentation (POST
+/v2/usg/acs/auth/appauth) and its Python SDK (huaweicloudsdkmeeting, meeting_credentials.py):
+docs/tokens.md. A failing stage may be excused by a known-divergence entry like any other
+(`diagnosis: hex-uppercase` covers the token signature too); the token's verdict is that of
+its first unexcused failing stage.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from . import diagnosis, protocol, scheme
+from .model import Check, Fault, Judgement, Stage, TokenOutcome, TokenRequest, TokenResult, Vector, Verdict
+
+NONCE_MIN, NONCE_MAX = 32, 64
+WINDOW = 24 * 3600  # default: a token may expire at most a day after it was made
+HEADER = re.compile(r"HMAC-SHA256 signature=([^,]*)(?:,access=(.*))?")
+BODY_FIELDS = {"appId": "app_id", "corpId": "corp_id", "userId": "user_id"}  # body name -> request field
+
+
+def suite(vectors: list[Vector]) -> list[TokenRequest]:
+    """One token request per distinct (mode, ids, key) of the corpus's vectors that can be signed."""
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for v in vectors:
+        key = (v.mode, v.app_id, v.corp_id, v.user_id, v.app_key)
+        if v.result == "invalid" or key in seen:
+            continue
+        seen.add(key)
+        out.append(TokenRequest(v.id, v.file, v.line, v.description, *key, flags=v.flags))
+    return out
+
+
+def outcome(request: TokenRequest, runner: str, reply: Any) -> TokenOutcome:
+    """A reply of Session.replies to a token request, as a TokenOutcome (a fault when it breaks the protocol,
+    or gives no nonce, expiry or signature, neither directly nor in its body and header)."""
+    if isinstance(reply, Fault):
+        return TokenOutcome(request, runner, fault=reply.reason, stderr_tail=reply.stderr_tail)
+    problem = protocol.check_token_response(reply)
+    if problem:
+        return TokenOutcome(request, runner, fault=f"token reply breaks the protocol schema: {problem}")
+    if "error" in reply:
+        return TokenOutcome(request, runner, error=reply["error"])
+    headers, body = reply.get("headers"), reply.get("body")
+    nonce = reply.get("nonce", body.get("nonce") if body else None)
+    expire = reply.get("expire_time", body.get("expireTime") if body else None)
+    signature = reply.get("signature")
+    if signature is None and headers is not None:
+        m = HEADER.fullmatch(_header(headers, "authorization") or "")
+        signature = m.group(1) if m else None
+    missing = [n for n, x in (("nonce", nonce), ("expire_time", expire), ("signature", signature)) if x is None]
+    if missing or not isinstance(nonce, str) or type(expire) is not int:
+        why = (
+            f"gives no {', '.join(missing)}"
+            if missing
+            else "gives a nonce that is not text or an expiry that is not an integer"
+        )
+        return TokenOutcome(request, runner, fault=f"token reply {why} (nor in its body or Authorization header)")
+    return TokenOutcome(request, runner, nonce, expire, signature, reply.get("string_to_sign"), headers, body)
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    """A header by name, case-insensitively (HTTP header names are)."""
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+class Named(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def flags(self) -> tuple[str, ...]: ...
+
+
+class Listing(Protocol):
+    """What judging needs of a runner's known divergences (expectations.Expectations)."""
+
+    def find(self, v: Any, stage: Stage | None = None, diagnosis: Any = ()) -> Any: ...
+
+
+@dataclass
+class Judge:
+    """Checks one runner's tokens. Keeps the nonces it has seen: a nonce may appear once per run."""
+
+    expectations: Listing
+    window: int = WINDOW
+    allow_never: bool = False  # expire_time 0 passes (the documentation allows it, discouraged)
+    clock: Callable[[], float] = time.time
+    seen: dict[str, str] = field(default_factory=dict)  # nonce -> the request key that used it first
+    excused: dict[Any, int] = field(default_factory=dict)  # known-divergence entry -> checks it excused
+
+    def judge(self, o: TokenOutcome) -> TokenResult:
+        if o.fault is not None:
+            return TokenResult(o, Judgement(Verdict.RUNNER_FAULT, reason=o.fault))
+        if o.error is not None:  # every token request can be signed: a refusal is a failure
+            return TokenResult(o, Judgement(Verdict.FAIL, Stage.UNEXPECTED_ERROR, reason=o.error["type"]))
+        assert o.nonce is not None and o.expire_time is not None  # outcome() made a fault otherwise
+        raw = [
+            (Stage.TOKEN_SIGNATURE, *self._signature(o)),
+            (Stage.TOKEN_NONCE, *self._nonce(o.nonce)),
+            (Stage.TOKEN_NONCE_REUSED, *self._reuse(o)),
+            (Stage.TOKEN_EXPIRY, *self._expiry(o.expire_time)),
+        ]
+        if o.headers is not None:
+            raw.append((Stage.TOKEN_HEADER, *self._header(o)))
+        if o.body is not None:
+            raw.append((Stage.TOKEN_BODY, *self._body(o)))
+        checks = [self._excuse(o.request, stage, diag, detail) for stage, diag, detail in raw]
+        failing = [c for c in checks if c.verdict is Verdict.FAIL]
+        known = [c for c in checks if c.verdict is Verdict.KNOWN_DIVERGENCE]
+        if failing:
+            return TokenResult(o, Judgement(Verdict.FAIL, failing[0].stage, reason=failing[0].detail), checks)
+        if known:
+            return TokenResult(o, Judgement(Verdict.KNOWN_DIVERGENCE, known[0].stage, reason=known[0].reason), checks)
+        listed = self.expectations.find(o.request, None, ())
+        if listed is not None:  # named as divergent, yet every check passes: the list is stale
+            return TokenResult(o, Judgement(Verdict.UNEXPECTED_PASS, reason=listed.reason), checks)
+        return TokenResult(o, Judgement(Verdict.PASS), checks)
+
+    def _excuse(self, request: TokenRequest, stage: Stage, diag: tuple[str, ...] | None, detail: str | None) -> Check:
+        if diag is None:  # the stage holds
+            return Check(stage, Verdict.PASS)
+        entry = self.expectations.find(request, stage, diag)
+        if entry is None or (entry.stage is not None and entry.stage is not stage):
+            return Check(stage, Verdict.FAIL, diag, detail)
+        self.excused[entry] = self.excused.get(entry, 0) + 1
+        return Check(stage, Verdict.KNOWN_DIVERGENCE, diag, detail, entry.reason)
+
+    # each check: (None, None) when it holds, else (diagnosis ids, what was seen)
+
+    @staticmethod
+    def _signature(o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
+        assert o.nonce is not None and o.expire_time is not None
+        fields = o.request.fields(o.expire_time, o.nonce)
+        data, sig, why = scheme.oracle(fields, o.request.app_key)
+        if sig is not None and o.signature == sig and o.string_to_sign in (None, data):
+            return None, None
+        if sig is None:
+            return (), f"the reported inputs cannot be signed ({why})"
+        found = diagnosis.diagnose(fields, o.request.app_key, o.string_to_sign, o.signature, oracle=(data, sig))
+        seen = f"signature {o.signature!r}" if o.signature != sig else f"string to sign {o.string_to_sign!r}"
+        return tuple(m.id for m in found), f"{seen}; the oracle's for the reported nonce and expiry is {sig}"
+
+    @staticmethod
+    def _nonce(nonce: str) -> tuple[tuple[str, ...] | None, str | None]:
+        n = len(nonce)
+        if NONCE_MIN <= n <= NONCE_MAX:
+            return None, None
+        which = "nonce-empty" if n == 0 else "nonce-too-short" if n < NONCE_MIN else "nonce-too-long"
+        return (which,), f"a nonce of {n} characters; the documentation asks for {NONCE_MIN} to {NONCE_MAX}"
+
+    def _reuse(self, o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
+        assert o.nonce is not None
+        first = self.seen.setdefault(o.nonce, o.request.key)
+        if first == o.request.key:
+            return None, None
+        return ("nonce-repeated",), f"nonce {o.nonce[:70]!r} was already used for {first}"
+
+    def _expiry(self, t: int) -> tuple[tuple[str, ...] | None, str | None]:
+        now = self.clock()
+        if t == 0:
+            if self.allow_never:
+                return None, None
+            return (
+                "expire-never",
+            ), "expire_time 0: the token never expires (run with --allow-never-expires to accept it)"
+        if now < t <= now + self.window:
+            return None, None
+        if now < t / 1000 <= now + self.window:
+            return ("expire-in-milliseconds",), f"expire_time {t}: {t / 1000:.0f} in seconds would be right"
+        if now < t / 1_000_000 <= now + self.window:
+            return ("expire-in-microseconds",), f"expire_time {t}: {t / 1e6:.0f} in seconds would be right"
+        if t <= now:
+            return ("expire-in-past",), f"expire_time {t} is {now - t:.0f} s in the past by the harness's clock"
+        return ("expire-beyond-window",), f"expire_time {t} is {t - now:.0f} s ahead; the window is {self.window} s"
+
+    @staticmethod
+    def _header(o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
+        assert o.headers is not None
+        value = _header(o.headers, "authorization")
+        problems: list[tuple[str, str]] = []
+        if value is None:
+            problems.append(("header-missing", f"no Authorization header among {sorted(o.headers)}"))
+        else:
+            m = HEADER.fullmatch(value)
+            if m is None:
+                problems.append(("header-malformed", f"Authorization {value[:120]!r}"))
+            else:
+                if m.group(1) != o.signature:
+                    problems.append(("header-signature-differs", f"signature={m.group(1)[:80]!r} in the header"))
+                want = base64.b64encode(o.request.app_id.encode("utf-8", "surrogatepass")).decode("ascii")
+                if m.group(2) is None:
+                    problems.append(("header-access-missing", f"Authorization {value[:120]!r} has no access="))
+                elif m.group(2) != want:
+                    problems.append(("header-access-wrong", f"access={m.group(2)[:80]!r}, not {want!r}"))
+        token_type = _header(o.headers, "x-token-type")
+        if token_type is not None and token_type != "LongTicket":
+            problems.append(("header-token-type", f"X-Token-Type {token_type!r}"))
+        if not problems:
+            return None, None
+        return tuple(p for p, _ in problems), "; ".join(d for _, d in problems)
+
+    @staticmethod
+    def _body(o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
+        assert o.body is not None
+        problems: list[tuple[str, str]] = []
+        want: dict[str, object] = {"nonce": o.nonce, "expireTime": o.expire_time}
+        signed = ("app_id", *scheme.CARRIES[scheme.Mode(o.request.mode)])  # an id the mode does not sign is free
+        for name, attr in BODY_FIELDS.items():
+            if attr in signed:
+                want[name] = getattr(o.request, attr)
+        for name, value in want.items():
+            if name not in o.body:
+                if value == "":  # an empty id may be left out
+                    continue
+                problems.append(("body-field-missing", f"no {name}"))
+                continue
+            got = o.body[name]
+            if got is None and value == "":
+                continue  # null for an empty id (the vendor SDK sends corpId null in single-tenant mode)
+            if got != value or type(got) is not type(value):
+                problems.append(("body-field-differs", f"{name} {got!r} where {value!r} was signed"))
+        if type(o.body.get("clientType")) is not int:
+            problems.append(("body-client-type", f"clientType {o.body.get('clientType')!r}"))
+        if not problems:
+            return None, None
+        return tuple(dict.fromkeys(p for p, _ in problems)), "; ".join(d for _, d in problems)
