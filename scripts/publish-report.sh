@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Regenerate the published compatibility report in reports/ from the Docker version matrix.
+# Regenerate the published compatibility report in reports/ from the Docker version matrix:
+# every variant of the four reference runners and of the vendor SDKs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(bash scripts/setup.sh | tail -1)
 bash scripts/docker-up.sh
 "$PY" -m appauth_conformance.cli images bootstrap --suite bullseye --suite bookworm --suite trixie
-"$PY" -m appauth_conformance.cli run --backend=docker --matrix --lang=all --report-dir=reports
+"$PY" -m appauth_conformance.cli run --backend=docker --matrix --lang=all,sdks --report-dir=reports

@@ -149,3 +149,53 @@ def test_divergences_flag_gives_a_runner_given_with_runner_its_file(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     r = _gate(root, "--runner", runner, "--divergences", "nobody=accept-upper.yaml")
     assert r.returncode == 2 and "no runner is named 'nobody'" in r.stderr
+
+
+def test_pytest_ends_with_what_failed_by_kind(tmp_path):
+    import subprocess
+    import sys
+
+    root = _project(tmp_path, "hex-unpadded")
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--lang=declared", "--report-dir=out", "-q"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 1, r.stdout[-3000:]
+    summary = r.stdout.split("appauth-conformance: what failed, by kind")[1]
+    assert "ours: " in summary
+    assert "FAIL x" in summary and "at signature: " in summary and "[hex-unpadded]" in summary
+
+
+def test_divergences_update_rewrites_a_declared_runners_file_and_never_the_installed_package(tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    def update(cwd: Path, lang: str):
+        return subprocess.run(
+            [sys.executable, "-m", "appauth_conformance.cli", "divergences", "update", "--lang", lang],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    upper = _project(tmp_path, "hex-uppercase")
+    r = update(upper, "ours")
+    assert r.returncode == 0, r.stderr
+    doc = yaml.safe_load((upper / "accept-upper.yaml").read_text())
+    assert doc["divergences"] == [
+        {"diagnosis": "hex-uppercase", "reason": "our SDK signs upper-case hex, which the service accepts"}
+    ]
+    unpadded = _project(tmp_path, "hex-unpadded")
+    assert update(unpadded, "ours").returncode == 0
+    entries = yaml.safe_load((unpadded / "accept-upper.yaml").read_text())["divergences"]
+    assert entries and all(e["reason"].startswith("TODO") and e["stage"] == "signature" for e in entries)
+    # a runner shipped with the suite: its list is in the suite's repository, not in site-packages
+    r = update(tmp_path, "js")
+    assert r.returncode == 2 and "run this command in a checkout of it" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr

@@ -713,3 +713,77 @@ def test_cli_compare_and_render(run, tmp_path, capsys):
     out = tmp_path / "rendered"
     assert report_main(["render", str(path), "--out", str(out)]) == 0
     assert (out / "report.md").exists() and (out / "report.html").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# the end-of-run summary for terminals and CI logs (report/text.py)
+
+
+def test_terminal_summary_groups_like_report_md_and_neutralises_runner_text(run):
+    from appauth_conformance.report import terminal
+
+    _, doc = run
+    for o in doc["outcomes"]:
+        if o["verdict"] == "runner-fault":  # a hostile runner's fault text: a CI command, an escape sequence
+            o["fault"] = "boom\n::error file=x::pwned\x1b[2J\x1b]0;title\x07 <b>"
+    lines = terminal.grouped(doc)
+    joined = "\n".join(lines)
+    assert "cpp: 4/5 pass" in lines
+    assert any(
+        line.startswith("  FAIL x1 at signature: key and data each cut at the first NUL [nul-truncates-both]")
+        for line in lines
+    )
+    assert "known divergence x1: Java getBytes replaces a lone surrogate with '?'" in joined
+    assert "py:" not in joined  # every outcome passes: nothing to say
+    assert "\x1b" not in joined and "\x07" not in joined
+    assert not [line for line in lines if line.lstrip().startswith("::")]
+    assert "boom\\n::error file=x::pwned\\u001b[2J" in joined
+
+
+_MD_FRAME = {
+    "schema": "appauth-conformance/results/2",
+    "tool": {"name": "appauth-conformance", "version": "0"},
+    "started": "2026-01-01T00:00:00Z",
+    "finished": "2026-01-01T00:00:01Z",
+    "duration_s": 1.0,
+    "command": ["appauth-conformance", "run"],
+    "corpus": {"sha256": "0" * 64, "vector_count": 4},
+    "notes": {},
+}
+
+
+def _doc(outcomes):
+    vectors = {
+        f"single/v{i}": {"id": f"v{i}", "mode": "single", "file": "vectors/x.yaml", "flags": [], "line": i}
+        for i in range(len(outcomes))
+    }
+    return {
+        "vectors": vectors,
+        "runners": [{"name": "r"}],
+        "outcomes": [{"vector": f"single/v{i}", "runner": "r", **o} for i, o in enumerate(outcomes)],
+        "complete": True,
+    }
+
+
+def test_a_runners_diagnoses_are_all_shown_the_one_that_explains_most_first():
+    from appauth_conformance.report import terminal
+
+    fail = {"verdict": "fail", "stage": "signature"}
+    doc = _doc(
+        [
+            {**fail, "diagnosis": ["expire-float", "hex-uppercase"]},  # catalogue order puts the rare one first
+            {**fail, "diagnosis": ["hex-uppercase"]},
+            {**fail, "diagnosis": ["hex-uppercase"]},
+            {**fail, "diagnosis": ["base64", "base64url"]},
+        ]
+    )
+    s = report.Summary(doc)
+    rv = s.runners["r"]
+    assert rv.explains == {"hex-uppercase": 3, "expire-float": 1, "base64": 1, "base64url": 1}
+    assert rv.anomalies[0].diagnosis == ["hex-uppercase", "expire-float"]
+    lines = terminal.grouped(doc)
+    shown = "\n".join(lines)
+    for d in ("hex-uppercase", "expire-float", "base64", "base64url"):
+        assert f"[{d}]" in shown
+    md = report.render_markdown({**doc, **_MD_FRAME})
+    assert "`hex-uppercase`" in md and "`base64url`" in md and "and 1 more" not in md

@@ -163,7 +163,6 @@ def test_bad_request_lines_in_a_chunk_spoil_only_themselves(spec, outcomes):  # 
 def test_every_runner_with_a_variants_file_has_its_variants():
     from appauth_conformance import variants
     from appauth_conformance.errors import UsageError
-    from appauth_conformance.runners import RUNNERS_DIR
 
     found = variants.files()
     assert {p.parent.name for p in found} >= {"python", "java", "cpp", "js", "huawei-python-sdk"}

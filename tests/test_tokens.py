@@ -143,3 +143,11 @@ def test_results_json_keeps_every_check_and_validates(tmp_path):
     assert doc["vectors"][tok[0]["vector"]]["op"] == "token"
     md = report.render_markdown(doc)
     assert "token-expiry" in md and "expire-in-milliseconds" in md
+
+
+def test_docs_list_every_token_mistake_with_its_title():
+    from appauth_conformance.diagnosis.tokens import TOKEN_MISTAKES
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "tokens.md").read_text()
+    for mistake, (title, _seen) in TOKEN_MISTAKES.items():
+        assert f"| `{mistake}` | {title} |" in doc, f"docs/tokens.md does not list {mistake} with its title {title!r}"

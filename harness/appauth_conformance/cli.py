@@ -106,10 +106,10 @@ def _summary(engine, recorder) -> int:
     for name, status, detail in rows:
         print(f"{name:<{width}}  {status:<11}  {detail}")
     if bad:  # what failed, by kind: the same grouping as report.md
-        from .report import text
+        from .report import terminal
 
         print()
-        for line in text.grouped(recorder.document(complete=True)):
+        for line in terminal.grouped(recorder.document(complete=True)):
             print(line)
         print()
     print(f"results: {recorder.path}")
@@ -166,6 +166,7 @@ def cmd_divergences(a) -> int:
     opts = cfg.Options.from_namespace(a)
     corpus = load(opts.vectors)
     specs = cfg.select_runners(opts)
+    targets = {s.name: _writable_list(s.divergences) for s in specs if s.divergences is not None}  # before any run
     with Engine(specs, cfg.make_backend(opts), timeout=opts.timeout) as engine:
         engine.prepare()
         engine.ensure(corpus.vectors)
@@ -200,12 +201,31 @@ def cmd_divergences(a) -> int:
                     "reason": "TODO: explain why this runner diverges",
                 }
             )
-        expectations.write(st.spec, st.spec.divergences, kept)
+        target = targets[st.spec.name]
+        expectations.write(st.spec, target, kept)
         print(
-            f"{st.spec.divergences}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'}"
+            f"{target}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'}"
             f" ({len(st.expectations.entries) - (len(kept) - len(new))} removed, {len(new)} added)"
         )
     return Exit.OK
+
+
+def _writable_list(path: Path) -> Path:
+    """Where `divergences update` writes a list: a declared runner's own file; for a runner shipped with the
+    suite, never the installed package but the suite's checkout in the current folder (runners/NAME/...)."""
+    from . import resources
+
+    if not path.resolve().is_relative_to(resources.RUNNERS.resolve()):
+        return path
+    rel = path.resolve().relative_to(resources.RUNNERS.resolve())
+    local = Path("runners") / rel
+    if not local.parent.is_dir():
+        raise UsageError(
+            f"the known-divergence list of a runner shipped with the suite lives in the suite's repository "
+            f"(runners/{rel.as_posix()}); run this command in a checkout of it, or give your own runner's list "
+            "with --divergences NAME=PATH"
+        )
+    return local
 
 
 def parser() -> argparse.ArgumentParser:

@@ -99,6 +99,8 @@ class Engine:
         self.runners = {s.name: RunnerState(s, Expectations.load(s)) for s in specs}
         for st in self.runners.values():
             st.judge = tokens.Judge(st.expectations, window=token_window, allow_never=allow_never_expires)
+            if recorder is not None:  # listed in the order asked for, whichever starts first
+                recorder.runner(st.spec.name, st.spec.language, group=st.spec.group)
         self._lock = threading.Lock()
 
     def prepare(self) -> None:

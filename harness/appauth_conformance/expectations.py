@@ -167,7 +167,7 @@ def write(spec: RunnerSpec, path: Path, entries: list[dict[str, str | None]]) ->
     """Rewrite a known-divergence file (used by `divergences update`)."""
     doc = {"schema": SCHEMA_ID, "runner": spec.name, "divergences": entries}
     header = (
-        f"# Known divergences of {spec.name}: vectors it is known to fail, with the reason.\n"
-        f"# Strict: an entry that passes or matches nothing fails the run. Regenerate: {update_command(spec)}\n"
+        f"# Known divergences of {spec.name}: what it is known to do differently, with the reason.\n"
+        f"# Strict: an entry that excuses nothing, or whose vectors pass, fails the run. Regenerate: {update_command(spec)}\n"
     )
     write_atomic(path, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100))

@@ -24,7 +24,7 @@ from .engine import Engine
 from .errors import BackendGone, CorpusError, ResultsError, UsageError
 from .expectations import stale_message
 from .explain import explain, explain_token
-from .model import TokenRequest, Vector, Verdict
+from .model import Judgement, TokenRequest, Vector, Verdict
 from .results import Recorder
 from .vectors import DEFAULT_VECTORS, load
 
@@ -229,10 +229,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     results = suite.report_dir / "results.json" if suite is not None and not suite.worker else None
     if results is None or not results.exists():
         return
-    from .report import load, text
+    from .report import load, terminal
 
     try:
-        lines = text.grouped(load(results))
+        lines = terminal.grouped(load(results))
     except ResultsError as e:  # already said when the reports were rendered; the verdicts stand
         lines = [f"cannot summarise: {e}"]
     if lines:
@@ -250,16 +250,15 @@ class ConformanceFailure(Exception):
     pass
 
 
-class VectorItem(pytest.Item):
-    def __init__(self, *, vector: Vector, runner: str, **kw: Any):
+class _OutcomeItem(pytest.Item):
+    """One request through one runner; the subclasses say how its result is found and explained."""
+
+    def __init__(self, *, runner: str, **kw: Any):
         super().__init__(**kw)
-        self.vector = vector
         self.runner = runner
         self.add_marker("conformance")
 
-    def runtest(self) -> None:
-        suite = _suite(self.config)
-        assert suite is not None  # the items exist only in a conformance run
+    def _engine(self, suite: Suite) -> Engine:
         engine = suite.start()
         st = engine.runners[self.runner]
         if st.unavailable:
@@ -267,34 +266,35 @@ class VectorItem(pytest.Item):
             if suite.opts.require_all:
                 raise ConformanceFailure(msg + "\n(--require-all or CI=true: an unavailable runner fails the run)")
             pytest.skip(msg)
-        r = engine.result(self.runner, self.vector)
-        if r is None:
-            try:
-                engine.ensure(suite.batch_for(self.vector))
-            except BackendGone as e:  # a set-up error, not a verdict: stop the run, keep what was measured
-                pytest.exit(f"appauth-conformance: {e}", returncode=2)
-            r = engine.result(self.runner, self.vector)
-            assert r is not None  # ensure() ran the batch, this vector included, through this (available) runner
-        self.user_properties.append(("verdict", r.judgement.verdict.value))
-        if r.judgement.stage is not None:
-            self.user_properties.append(("stage", r.judgement.stage.value))
-        if r.judgement.verdict is Verdict.PASS:
+        return engine
+
+    def _judged(self, suite: Suite, j: Judgement, diagnosis: tuple[str, ...]) -> None:
+        """Record the verdict; return on a pass, skip, xfail, or raise the short line when this kind of
+        failure was already explained in full (the caller raises the full explanation)."""
+        self.user_properties.append(("verdict", j.verdict.value))
+        if j.stage is not None:
+            self.user_properties.append(("stage", j.stage.value))
+        if j.verdict is Verdict.PASS:
             return
-        if r.judgement.verdict is Verdict.UNSUPPORTED:  # the runner said so in its hello: not a failure
-            pytest.skip(f"unsupported: {r.judgement.reason}")
-        if r.judgement.verdict is Verdict.KNOWN_DIVERGENCE:
-            assert r.judgement.stage is not None  # a known divergence always names the stage that broke
-            pytest.xfail(f"known divergence ({r.judgement.stage.value}): {r.judgement.reason}")
-        if not suite.detail(self.runner, r.judgement, r.diagnosis):
-            j = r.judgement
+        if j.verdict is Verdict.UNSUPPORTED:  # the runner said so in its hello: not a failure
+            pytest.skip(f"unsupported: {j.reason}")
+        if j.verdict is Verdict.KNOWN_DIVERGENCE:
+            assert j.stage is not None  # a known divergence always names the stage that broke
+            pytest.xfail(f"known divergence ({j.stage.value}): {j.reason}")
+        if not suite.detail(self.runner, j, diagnosis):
             raise ConformanceFailure(
                 f"{j.verdict.value}"
                 + (f" at {j.stage.value}" if j.stage else "")
                 + (f": {j.reason}" if j.reason else "")
-                + (f" [{', '.join(r.diagnosis)}]" if r.diagnosis else "")
+                + (f" [{', '.join(diagnosis)}]" if diagnosis else "")
                 + " (details in results.json / report.html)"
             )
-        raise ConformanceFailure(explain(r, engine.others(self.vector, self.runner), engine.runners[self.runner].spec))
+
+    def _ensure(self, run: Any) -> None:
+        try:
+            run()
+        except BackendGone as e:  # a set-up error, not a verdict: stop the run, keep what was measured
+            pytest.exit(f"appauth-conformance: {e}", returncode=2)
 
     def repr_failure(self, excinfo):
         # xfail too: pytest would otherwise format a traceback (parsing source files) per known divergence
@@ -302,59 +302,54 @@ class VectorItem(pytest.Item):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
-    def reportinfo(self):
-        return self.vector.file, self.vector.line - 1 if self.vector.line else None, f"{self.runner}:{self.vector.key}"
 
-
-class TokenItem(pytest.Item):
-    """One token request through one runner that answers tokens: every check of what its code made."""
-
-    def __init__(self, *, request: TokenRequest, runner: str, **kw: Any):
+class VectorItem(_OutcomeItem):
+    def __init__(self, *, vector: Vector, **kw: Any):
         super().__init__(**kw)
-        self.request = request
-        self.runner = runner
-        self.add_marker("conformance")
+        self.vector = vector
 
     def runtest(self) -> None:
         suite = _suite(self.config)
         assert suite is not None  # the items exist only in a conformance run
-        engine = suite.start()
+        engine = self._engine(suite)
+        r = engine.result(self.runner, self.vector)
+        if r is None:
+            self._ensure(lambda: engine.ensure(suite.batch_for(self.vector)))
+            r = engine.result(self.runner, self.vector)
+            assert r is not None  # ensure() ran the batch, this vector included, through this (available) runner
+        self._judged(suite, r.judgement, tuple(r.diagnosis))
+        if r.judgement.verdict is not Verdict.PASS:
+            raise ConformanceFailure(
+                explain(r, engine.others(self.vector, self.runner), engine.runners[self.runner].spec)
+            )
+
+    def reportinfo(self):
+        return self.vector.file, self.vector.line - 1 if self.vector.line else None, f"{self.runner}:{self.vector.key}"
+
+
+class TokenItem(_OutcomeItem):
+    """One token request through one runner that answers tokens: every check of what its code made."""
+
+    def __init__(self, *, request: TokenRequest, **kw: Any):
+        super().__init__(**kw)
+        self.request = request
+
+    def runtest(self) -> None:
+        suite = _suite(self.config)
+        assert suite is not None  # the items exist only in a conformance run
+        engine = self._engine(suite)
         t = engine.token_result(self.runner, self.request)
         if t is None:
-            try:
-                engine.ensure_tokens(suite.token_batch_for(self.request))
-            except BackendGone as e:
-                pytest.exit(f"appauth-conformance: {e}", returncode=2)
+            self._ensure(lambda: engine.ensure_tokens(suite.token_batch_for(self.request)))
             t = engine.token_result(self.runner, self.request)
             if t is None:  # the runner went away after its hello
                 raise ConformanceFailure(
                     f"runner {self.runner} gave no result: {engine.runners[self.runner].unavailable}"
                 )
-        j = t.judgement
-        self.user_properties.append(("verdict", j.verdict.value))
-        if j.stage is not None:
-            self.user_properties.append(("stage", j.stage.value))
-        if j.verdict is Verdict.PASS:
-            return
-        if j.verdict is Verdict.UNSUPPORTED:
-            pytest.skip(f"unsupported: {j.reason}")
-        if j.verdict is Verdict.KNOWN_DIVERGENCE:
-            assert j.stage is not None
-            pytest.xfail(f"known divergence ({j.stage.value}): {j.reason}")
         failed = tuple(d for c in t.checks if c.verdict is not Verdict.PASS for d in c.diagnosis)
-        if not suite.detail(self.runner, j, failed):
-            raise ConformanceFailure(
-                f"{j.verdict.value}"
-                + (f" at {j.stage.value}" if j.stage else "")
-                + (f" [{', '.join(failed)}]" if failed else "")
-                + " (details in results.json / report.html)"
-            )
-        raise ConformanceFailure(explain_token(t, engine.runners[self.runner].spec))
-
-    def repr_failure(self, excinfo):
-        if isinstance(excinfo.value, (ConformanceFailure, pytest.xfail.Exception)):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
+        self._judged(suite, t.judgement, failed)
+        if t.judgement.verdict is not Verdict.PASS:
+            raise ConformanceFailure(explain_token(t, engine.runners[self.runner].spec))
 
     def reportinfo(self):
         r = self.request
