@@ -15,5 +15,5 @@ fi
 "$PY" -m mypy
 # 1. everything: unit tests, the gate on the four reference runners (local backend), Docker, browser
 "$PY" -m pytest --lang=all "$@"
-# 2. the gate again on the whole Docker version matrix (every variant, sandboxed containers)
-exec "$PY" -m pytest --lang=all --backend=docker --matrix -m conformance -q "$@"
+# 2. the gate again on the whole Docker version matrix (every variant, the vendor SDKs too, sandboxed containers)
+exec "$PY" -m pytest --lang=all,sdks --backend=docker --matrix -m conformance -q "$@"
