@@ -54,3 +54,12 @@ def pytest_sessionstart(session):
                 "run `bash scripts/setup.sh` (or `bash scripts/test.sh`, which does it)",
                 returncode=4,
             )
+
+
+def pytest_ignore_collect(collection_path, config):
+    """`pytest --lang=...` typed with no test path is the everyday conformance gate (seconds), not the
+    suite's own tests (minutes: Docker, browsers, installs); `pytest tests --lang=all`, as
+    scripts/test.sh runs it, is both."""
+    if config.getoption("appauth_lang", None) is not None and config.args_source is pytest.Config.ArgsSource.TESTPATHS:
+        return True
+    return None

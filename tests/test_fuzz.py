@@ -431,9 +431,9 @@ def test_cli_fuzz_clean_runner_exits_0(backend, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--count", "-1"], "--count must be >= 0"),
-        (["--count", "10", "--batch", "0"], "--batch must be >= 1"),
-        (["--time-budget", "0"], "--time-budget must be > 0"),
+        (["--count", "-1"], "--count: '-1' is not a whole number from 1 to 10,000,000,000"),
+        (["--count", "10", "--batch", "0"], "--batch: '0' is not a whole number from 1 to 1,000,000"),
+        (["--time-budget", "0"], "--time-budget: '0' is not a number of seconds from 0.1 to 604,800"),
         (["--lang", "cobol"], "unknown runner 'cobol'"),
     ],
 )

@@ -7,38 +7,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
-from . import __version__, interrupt, tokens
+from . import __version__, inputs, interrupt, tokens, untrusted
 from . import config as cfg
 from .errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
 from .expectations import stale_message
 from .fuzz import cli as fuzz_cli
 from .model import FAILING, Verdict
-from .progress import Progress
+from .progress import Tally
 from .report import cli as report_cli
 from .session import steady_memory
 from .vectors import DEFAULT_VECTORS, load
-
-
-class RunProgress:
-    """Counts a run's outcomes for the progress display (called once per result, from the engine's threads)."""
-
-    def __init__(self, total: int):
-        self.total, self.done, self.failures = total, 0, 0
-        self.display = Progress()
-
-    def __call__(self, result) -> None:
-        self.done += 1
-        self.failures += result.judgement.verdict in FAILING
-        rate = self.done / max(time.monotonic() - self.display.t0, 1e-9)
-        self.display.show(f"{self.done:,}/{self.total:,} outcomes  {rate:,.0f}/s  {self.failures:,} failing")
-
-    def end(self) -> None:
-        self.display.end()
 
 
 def cmd_run(a) -> int:
@@ -46,17 +29,18 @@ def cmd_run(a) -> int:
     from .results import Recorder
 
     opts = cfg.Options.from_namespace(a)
+    jsonl = inputs.output_file("--jsonl", a.jsonl) if a.jsonl is not None else None
     steady_memory()
     corpus = load(opts.vectors)
     specs = cfg.select_runners(opts)
     recorder = Recorder(opts.report_dir / "results.json", corpus, backend=opts.backend)
-    progress = RunProgress(len(corpus.vectors) * len(specs))
+    progress = Tally(len(corpus.vectors) * len(specs))
     engine = Engine(
         specs,
         cfg.make_backend(opts),
         recorder,
         timeout=opts.timeout,
-        on_result=progress,
+        on_result=lambda r: progress.count(r.judgement.verdict in FAILING),
         token_window=opts.token_window,
         allow_never_expires=opts.allow_never_expires,
     )
@@ -64,8 +48,10 @@ def cmd_run(a) -> int:
     stale: dict[str, list] = {}
     try:
         engine.prepare()
+        requests = tokens.suite(corpus.vectors)
+        progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
         engine.ensure(corpus.vectors)
-        engine.ensure_tokens(tokens.suite(corpus.vectors))  # runners whose hello lists the token op
+        engine.ensure_tokens(requests)  # runners whose hello lists the token op
         complete = True
         if Path(opts.vectors).resolve() == DEFAULT_VECTORS.resolve():  # the lists name the bundled corpus
             stale = {n: s for n in engine.runners if (s := engine.stale(n, corpus.vectors))}
@@ -76,24 +62,24 @@ def cmd_run(a) -> int:
         from .report import write_reports_after_run
 
         print(write_reports_after_run(recorder.path), file=sys.stderr)
-    if a.jsonl:
-        Path(a.jsonl).parent.mkdir(parents=True, exist_ok=True)
-        with open(a.jsonl, "w", encoding="utf-8") as f:
+    if jsonl is not None:
+        jsonl.parent.mkdir(parents=True, exist_ok=True)
+        with open(jsonl, "w", encoding="utf-8") as f:
             for o in recorder.outcomes:
                 f.write(json.dumps(o, ensure_ascii=True) + "\n")
-    code = _summary(engine, recorder)
+    code = _summary(engine, recorder, opts.require_all)
     for name, entries in stale.items():
         print(f"error: {stale_message(engine.runners[name].spec, entries)}", file=sys.stderr)
     return Exit.NONCONFORMING if stale and code == Exit.OK else code
 
 
-def _summary(engine, recorder) -> int:
+def _summary(engine, recorder, require_all: bool) -> int:
     rows, bad = [], False
     for name, st in engine.runners.items():
         c = Counter(r.judgement.verdict for r in st.results.values())
         t = Counter(r.judgement.verdict for r in st.token_results.values())
         if st.unavailable:
-            rows.append((name, "unavailable", st.unavailable.splitlines()[0][:70]))
+            rows.append((name, "unavailable", untrusted.line(st.unavailable.splitlines()[0], 70)))
             continue
         failing = sum(c[v] + t[v] for v in FAILING)
         bad = bad or failing > 0
@@ -101,8 +87,8 @@ def _summary(engine, recorder) -> int:
         if t:
             detail += "  | tokens: " + "  ".join(f"{v.value} {t[v]}" for v in Verdict if t[v])
         rows.append((name, "FAIL" if failing else "ok", detail))
-    width = max(len(r[0]) for r in rows) if rows else 10
-    print(f"{'runner':<{width}}  status       outcomes")
+    width = max([len("runner"), *(len(r[0]) for r in rows)])
+    print(f"{'runner':<{width}}  {'status':<11}  outcomes")
     for name, status, detail in rows:
         print(f"{name:<{width}}  {status:<11}  {detail}")
     if bad:  # what failed, by kind: the same grouping as report.md
@@ -113,15 +99,24 @@ def _summary(engine, recorder) -> int:
             print(line)
         print()
     print(f"results: {recorder.path}")
-    missing = [st for st in engine.runners.values() if st.unavailable]
-    for st in missing:  # a runner that cannot run is a set-up problem, not a verdict on it
-        print(f"error: {st.unavailable}", file=sys.stderr)
-    return Exit.USAGE if missing else Exit.NONCONFORMING if bad else Exit.OK
+    # A runner that cannot start is a set-up problem, not a verdict: the user's own runner (a typo must not
+    # pass the gate), any under --require-all / CI=true, or all of them, stops the run; a reference runner
+    # whose toolchain is missing here is skipped, loudly.
+    fatal = False
+    nothing_ran = all(st.unavailable for st in engine.runners.values())  # e.g. no Docker engine at all
+    for st in engine.runners.values():
+        if st.unavailable:
+            stop = st.spec.declared or require_all or nothing_ran
+            fatal = fatal or stop
+            print(f"{'error' if stop else 'SKIPPED'}: {untrusted.message(st.unavailable)}", file=sys.stderr)
+    return Exit.USAGE if fatal else Exit.NONCONFORMING if bad else Exit.OK
 
 
 def cmd_vectors(a) -> int:
     from . import authoring
 
+    if not Path(inputs.text("path", a.path)).exists():  # bad input (2), unlike a corpus with problems (check: 1)
+        raise UsageError(f"{a.path}: no such file or folder; give a vector file or a folder of them")
     if a.action == "check":
         corpus = load(a.path)
         print(
@@ -136,8 +131,8 @@ def cmd_vectors(a) -> int:
         load(a.path)  # what fill wrote must pass every check
         print(f"ok: {sum(changed.values())} vector(s) filled")
         return Exit.OK
+    out = inputs.output_file("--out", a.out)
     corpus = load(a.path)
-    out = Path(a.out)
     authoring.write_export(corpus, out)
     print(
         f"wrote {out}: {len(corpus.vectors)} vectors (schema: harness/appauth_conformance/schemas/vectors-export.json)"
@@ -145,15 +140,22 @@ def cmd_vectors(a) -> int:
     return Exit.OK
 
 
+SUITE = re.compile(r"[a-z][a-z0-9-]*")  # a Debian suite or codename
+
+
 def cmd_images(a) -> int:
     from .backends.docker import images
 
     if a.action == "bootstrap":
         for suite in a.suite:
+            if not SUITE.fullmatch(suite):
+                raise UsageError(f"--suite: {suite!r} is not a Debian suite name; e.g. --suite bookworm")
+        if a.mirror is not None and not re.match(r"(https?|file)://\S+$", a.mirror):
+            raise UsageError(f"--mirror: {a.mirror!r} is not a URL; e.g. --mirror http://deb.debian.org/debian")
+        for suite in a.suite:
             print(images.bootstrap(suite, mirror=a.mirror, force=a.force))
         return Exit.OK
-    opts = cfg.Options.from_namespace(a)
-    opts.backend = "docker"
+    opts = cfg.Options.from_namespace(a, backend="docker")
     for tag in images.build(cfg.select_runners(opts), cfg.make_backend(opts)):
         print(tag)
     return Exit.OK
@@ -267,13 +269,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--mirror")
     b.add_argument("--force", action="store_true")
     bl = isub.add_parser("build", help="build the runner images")
-    cfg.add_options(bl.add_argument)
+    cfg.add_options(bl.add_argument, groups=(cfg.SELECT, cfg.DOCKER))
     img.set_defaults(func=cmd_images)
 
     div = sub.add_parser("divergences", help="maintain known-divergence files")
     dsub = div.add_subparsers(dest="action", required=True)
     u = dsub.add_parser("update", help="rewrite a runner's known-divergence file from a fresh run")
-    cfg.add_options(u.add_argument)
+    cfg.add_options(u.add_argument, groups=(cfg.SELECT, cfg.BACKEND, cfg.DOCKER, cfg.CORPUS))
     div.set_defaults(func=cmd_divergences)
 
     fuzz_cli.add_parser(sub)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import variants
+from . import inputs, variants
 from .errors import UsageError
 from .model import RunnerSpec
 from .runners import BUILTINS, Registry
@@ -55,81 +55,129 @@ class Options:
     allow_never_expires: bool = False
 
     @classmethod
-    def from_namespace(cls, ns: argparse.Namespace) -> Options:
+    def from_namespace(cls, ns: argparse.Namespace, **fixed: Any) -> Options:
+        """The options given (CLI or pytest), each value checked: UsageError names the option and the fix.
+        `fixed`: values the command decides (images build: backend="docker")."""
+
         def get(k: str, d: Any = None) -> Any:
+            if k in fixed:
+                return fixed[k]
             return getattr(ns, "appauth_" + k, getattr(ns, k, d))  # pytest prefixes dests
 
+        backend = inputs.choice("--backend", get("backend") or "local", BACKENDS)
+        matrix = bool(get("matrix"))
+        if matrix and backend != "docker":
+            raise UsageError("--matrix: the version variants run in Docker; add --backend=docker")
+        for flag in ("base_image", "ca_bundle"):
+            if get(flag) is not None and backend != "docker":
+                raise UsageError(f"--{flag.replace('_', '-')}: a Docker setting; add --backend=docker or leave it out")
+        lang = get("lang")
+        if lang is not None:
+            inputs.text("--lang", lang)
         return cls(
-            lang=get("lang"),
-            backend=get("backend") or "local",
-            vectors=Path(get("vectors") or DEFAULT_VECTORS),
-            report_dir=Path(get("report_dir") or ".appauth-conformance"),
+            lang=lang,
+            backend=backend,
+            vectors=Path(inputs.text("--vectors", get("vectors"))) if get("vectors") is not None else DEFAULT_VECTORS,
+            report_dir=inputs.output_dir("--report-dir", get("report_dir"))
+            if get("report_dir") is not None
+            else Path(".appauth-conformance"),
             require_all=bool(get("require_all")) or in_ci(),
             runner=list(get("runner") or []),
             divergences=list(get("divergences") or []),
-            matrix=bool(get("matrix")),
-            base_image=get("base_image"),
-            ca_bundle=get("ca_bundle"),
-            timeout=float(get("timeout") or 10.0),
-            config=Path(get("config")) if get("config") else None,
-            token_window=int(get("token_window") or 24 * 3600),
+            matrix=matrix,
+            base_image=inputs.text("--base-image", get("base_image")) if get("base_image") is not None else None,
+            ca_bundle=str(inputs.existing_file("--ca-bundle", get("ca_bundle")))
+            if get("ca_bundle") is not None
+            else None,
+            timeout=inputs.number("--timeout", get("timeout"), 0.01, 3600, unit="seconds")
+            if get("timeout") is not None
+            else 10.0,
+            config=inputs.existing_file("--config", get("config")) if get("config") is not None else None,
+            token_window=int(inputs.number("--token-window", get("token_window"), 1, 10 * 366 * 86400, integer=True))
+            if get("token_window") is not None
+            else 24 * 3600,
             allow_never_expires=bool(get("allow_never_expires")),
         )
 
 
-def add_options(add, pytest_style: bool = False) -> None:
-    """Declare the shared options on an argparse parser or a pytest option group."""
+BACKENDS = ("local", "docker")
+# The groups of shared options; each command takes those it uses (ALL: `run` and the pytest plugin).
+SELECT, BACKEND, DOCKER, CORPUS, REPORT, TOKENS = "select", "backend", "docker", "corpus", "report", "tokens"
+ALL = (SELECT, BACKEND, DOCKER, CORPUS, REPORT, TOKENS)
+
+
+def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) -> None:
+    """Declare the shared options on an argparse parser or a pytest option group. Values are strings,
+    checked by Options.from_namespace (one message, exit 2, in both front doors)."""
     p = "appauth_" if pytest_style else ""
 
     def opt(flag, **kw):
         add(flag, dest=p + flag.lstrip("-").replace("-", "_"), **kw)
 
-    opt(
-        "--lang",
-        default=None if pytest_style else "all",
-        help="runners to run, a comma list of: all (the four reference runners and the declared ones), declared (only the declared ones), sdks (the vendor's SDKs, e.g. huawei-python-sdk; built from PyPI), or names and languages (python,java,cpp,js, declared runners)",
-    )
-    opt("--backend", default="local", choices=["local", "docker"], help="where runners run (default: local)")
-    opt("--vectors", default=None, help="a vector file or folder (default: the bundled corpus)")
-    opt("--report-dir", default=None, help="where results.json and the reports go (default: .appauth-conformance)")
-    opt(
-        "--require-all",
-        action="store_true",
-        default=False,
-        help="an unavailable runner fails the run instead of being skipped (implied by CI=true)",
-    )
-    opt(
-        "--runner",
-        action="append",
-        default=[],
-        metavar="NAME=COMMAND",
-        help="declare a runner: NAME=COMMAND (COMMAND split like a shell would, never run by one); repeatable",
-    )
-    opt(
-        "--divergences",
-        action="append",
-        default=[],
-        metavar="NAME=PATH",
-        help="the known-divergence file of runner NAME (docs/gate.md), e.g. for a runner given with --runner; repeatable",
-    )
-    opt("--matrix", action="store_true", default=False, help="with --backend=docker: every version variant")
-    opt("--base-image", default=None, help="Docker base image (default: bootstrapped base, else debian:SUITE-slim)")
-    opt("--ca-bundle", default=None, help="CA bundle copied into Docker builds (default: SSL_CERT_FILE, PIP_CERT, ...)")
-    opt("--timeout", default=None, type=float, help="seconds a runner may take to answer (default: 10)")
-    opt("--config", default=None, help="a pyproject.toml or appauth-conformance.toml declaring runners")
-    opt(
-        "--token-window",
-        default=None,
-        type=int,
-        metavar="SECONDS",
-        help="tokens: how far ahead an expire_time may lie (default 86400, a day)",
-    )
-    opt(
-        "--allow-never-expires",
-        action="store_true",
-        default=False,
-        help="tokens: accept expire_time 0 (never expires: allowed by the documentation, discouraged)",
-    )
+    if SELECT in groups:
+        opt(
+            "--lang",
+            default=None if pytest_style else "all",
+            help="runners to run, a comma list of: all (the four reference runners and the declared ones), "
+            "declared (only the declared ones), sdks (the vendor's SDKs, e.g. huawei-python-sdk; built from PyPI), "
+            "or names and languages (python,java,cpp,js, declared runners)",
+        )
+        opt(
+            "--runner",
+            action="append",
+            default=[],
+            metavar="NAME=COMMAND",
+            help="declare a runner: NAME=COMMAND (COMMAND split like a shell would, never run by one); repeatable",
+        )
+        opt(
+            "--divergences",
+            action="append",
+            default=[],
+            metavar="NAME=PATH",
+            help="the known-divergence file of runner NAME (docs/gate.md), e.g. for a runner given with --runner; "
+            "repeatable",
+        )
+        opt(
+            "--config",
+            default=None,
+            metavar="FILE",
+            help="a pyproject.toml or appauth-conformance.toml declaring runners",
+        )
+    if BACKEND in groups:
+        opt("--backend", default="local", metavar="{local,docker}", help="where runners run (default: local)")
+        opt(
+            "--require-all",
+            action="store_true",
+            default=False,
+            help="an unavailable runner fails the run instead of being skipped (implied by CI=true)",
+        )
+        opt("--timeout", default=None, metavar="SECONDS", help="seconds a runner may take to answer (default: 10)")
+    if DOCKER in groups:
+        opt("--matrix", action="store_true", default=False, help="with --backend=docker: every version variant")
+        opt("--base-image", default=None, help="Docker base image (default: bootstrapped base, else debian:SUITE-slim)")
+        opt(
+            "--ca-bundle",
+            default=None,
+            metavar="FILE",
+            help="CA bundle copied into Docker builds (default: SSL_CERT_FILE, PIP_CERT, ...)",
+        )
+    if CORPUS in groups:
+        opt("--vectors", default=None, help="a vector file or folder (default: the bundled corpus)")
+    if REPORT in groups:
+        opt("--report-dir", default=None, help="where results.json and the reports go (default: .appauth-conformance)")
+    if TOKENS in groups:
+        opt(
+            "--token-window",
+            default=None,
+            metavar="SECONDS",
+            help="tokens: how far ahead an expire_time may lie (default 86400, a day)",
+        )
+        opt(
+            "--allow-never-expires",
+            action="store_true",
+            default=False,
+            help="tokens: accept expire_time 0 (never expires: allowed by the documentation, discouraged)",
+        )
 
 
 def parse_runner_flag(text: str) -> RunnerSpec:

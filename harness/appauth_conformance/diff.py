@@ -48,12 +48,3 @@ def first_difference(expected: str, actual: str) -> Difference:
         "expected_len": len(expected),
         "actual_len": len(actual),
     }
-
-
-def short(s: str | None, limit: int = 120) -> str:
-    """repr of a value cut to a readable length (values may be megabytes long)."""
-    if s is None:
-        return "(none)"
-    if len(s) <= limit:
-        return repr(s)
-    return repr(s[:limit]) + f"... ({len(s)} chars)"

@@ -89,6 +89,7 @@ class Engine:
         *,
         timeout: float = 10.0,
         on_result: Callable[[Result | TokenResult], None] | None = None,
+        on_wait: Callable[[], None] | None = None,
         token_window: int = tokens.WINDOW,
         allow_never_expires: bool = False,
     ):
@@ -96,6 +97,7 @@ class Engine:
         self.recorder = recorder
         self.timeout = timeout
         self.on_result = on_result
+        self.on_wait = on_wait  # called from the waiting (main) thread a few times a second: progress
         self.runners = {s.name: RunnerState(s, Expectations.load(s)) for s in specs}
         for st in self.runners.values():
             st.judge = tokens.Judge(st.expectations, window=token_window, allow_never=allow_never_expires)
@@ -112,6 +114,8 @@ class Engine:
         for t in threads:
             while t.is_alive():
                 t.join(0.2)  # short joins keep Ctrl-C responsive
+                if self.on_wait is not None:
+                    self.on_wait()
 
     def _prepare_one(self, st: RunnerState) -> None:
         t0 = time.monotonic()
@@ -189,6 +193,8 @@ class Engine:
         for t in threads:
             while t.is_alive():
                 t.join(0.2)  # short joins keep Ctrl-C responsive
+                if self.on_wait is not None:
+                    self.on_wait()
         for st in self.runners.values():
             if st.error is not None:  # e.g. BackendGone: the engine went away mid-run
                 err, st.error = st.error, None

@@ -1,11 +1,15 @@
-"""The staged, compact explanation of one non-passing result, for pytest and the CLI."""
+"""The staged, compact explanation of one non-passing result, for pytest and the CLI.
+
+Every value a runner chose (its strings, signatures, errors, faults, stderr) is shown through
+appauth_conformance.untrusted: escaped, one line each, never at the start of a line."""
 
 from __future__ import annotations
 
-from . import diagnosis
-from .diff import first_difference, short
+from . import diagnosis, untrusted
+from .diff import first_difference
 from .expectations import update_command
 from .model import Result, RunnerSpec, Stage, TokenResult, Verdict
+from .untrusted import quoted as short  # a value between quotes, escaped and cut
 
 
 def _difference_lines(expected: str, actual: str) -> list[str]:
@@ -24,18 +28,20 @@ def explain(r: Result, others: list[tuple[str, Result]], spec: RunnerSpec | None
     head = f"{o.runner} on {v.key} ({v.file}:{v.line}; result: {v.result})"
     lines = [head, f"  {v.description}"]
     if j.verdict is Verdict.RUNNER_FAULT:
-        lines.append(f"  RUNNER FAULT: {o.fault}")
+        lines.append(f"  RUNNER FAULT: {untrusted.line(o.fault, 500)}")
         if o.stderr_tail and o.stderr_tail.strip():
             lines.append("  stderr tail:")
-            lines += ["    " + s for s in o.stderr_tail.strip().splitlines()[-10:]]
+            lines += untrusted.block(o.stderr_tail)
     elif j.verdict is Verdict.UNEXPECTED_PASS:
-        lines.append(f"  UNEXPECTED PASS: listed as a known divergence ({j.reason}) but it conforms now.")
+        lines.append(
+            f"  UNEXPECTED PASS: listed as a known divergence ({untrusted.line(j.reason)}) but it conforms now."
+        )
         if spec is not None:
             lines.append(f"  The list is stale: run `{update_command(spec)}`")
     else:
         stage = j.stage
         assert stage is not None  # fail and known-divergence verdicts always name the stage that broke
-        lines.append(f"  FAILED at stage: {stage.value}" + (f" ({j.reason})" if j.reason else ""))
+        lines.append(f"  FAILED at stage: {stage.value}" + (f" ({untrusted.line(j.reason, 300)})" if j.reason else ""))
         if stage is Stage.STRING_TO_SIGN:
             lines.append(f"  expected string_to_sign: {short(v.string_to_sign)}")
             lines.append(f"  actual   string_to_sign: {short(o.string_to_sign)}")
@@ -50,7 +56,10 @@ def explain(r: Result, others: list[tuple[str, Result]], spec: RunnerSpec | None
                 lines += _difference_lines(v.signature, o.signature or "")
         elif stage is Stage.UNEXPECTED_ERROR:
             assert o.error is not None  # the stage of a refusal
-            lines.append(f"  refused a vector that must be signed: {o.error['type']}: {short(o.error['message'], 200)}")
+            lines.append(
+                f"  refused a vector that must be signed: {untrusted.line(o.error['type'], 80)}: "
+                f"{short(o.error['message'], 200)}"
+            )
             lines.append(f"  expected signature: {v.signature}")
         elif stage is Stage.UNEXPECTED_SIGNATURE:
             lines.append(f"  signed a vector that must be refused: signature {short(o.signature)}")
@@ -58,7 +67,7 @@ def explain(r: Result, others: list[tuple[str, Result]], spec: RunnerSpec | None
             titles = [f"{m} ({diagnosis.title(m)})" for m in r.diagnosis]
             lines.append("  probable mistake: " + "; ".join(titles))
         if j.verdict is Verdict.KNOWN_DIVERGENCE:
-            lines.append(f"  known divergence: {j.reason}")
+            lines.append(f"  known divergence: {untrusted.line(j.reason, 300)}")
     if others:
         lines.append("  other runners:")
         for name, other in others:
@@ -66,7 +75,7 @@ def explain(r: Result, others: list[tuple[str, Result]], spec: RunnerSpec | None
             what = (
                 f"fault: {short(oo.fault, 60)}"
                 if oo.fault
-                else f"error {oo.error['type']}"
+                else f"error {untrusted.line(oo.error['type'], 60)}"
                 if oo.error
                 else f"signature {short(oo.signature, 70)}"
             )
@@ -80,23 +89,31 @@ def explain_token(t: TokenResult, spec: RunnerSpec | None = None) -> str:
     lines = [f"{o.runner} on {r.key} ({r.file}:{r.line}; a token request: its code chose nonce and expiry)"]
     lines.append(f"  {r.description}")
     if j.verdict is Verdict.RUNNER_FAULT:
-        lines.append(f"  RUNNER FAULT: {o.fault}")
+        lines.append(f"  RUNNER FAULT: {untrusted.line(o.fault, 500)}")
         if o.stderr_tail and o.stderr_tail.strip():
-            lines += ["  stderr tail:", *("    " + x for x in o.stderr_tail.strip().splitlines()[-10:])]
+            lines += ["  stderr tail:", *untrusted.block(o.stderr_tail)]
         return "\n".join(lines)
     if o.error is not None:
-        lines.append(f"  refused a token request: {o.error['type']}: {short(o.error['message'], 200)}")
+        lines.append(
+            f"  refused a token request: {untrusted.line(o.error['type'], 80)}: {short(o.error['message'], 200)}"
+        )
         return "\n".join(lines)
     if j.verdict is Verdict.UNEXPECTED_PASS:
-        lines.append(f"  UNEXPECTED PASS: listed as a known divergence ({j.reason}) but every check holds.")
+        lines.append(
+            f"  UNEXPECTED PASS: listed as a known divergence ({untrusted.line(j.reason)}) but every check holds."
+        )
         if spec is not None:
             lines.append(f"  The list is stale: run `{update_command(spec)}`")
     lines.append(f"  nonce {short(o.nonce, 80)}, expire_time {o.expire_time}, signature {short(o.signature, 80)}")
+    if o.headers is not None:
+        lines.append(
+            "  headers: " + ", ".join(f"{untrusted.line(k, 40)}: {short(v, 120)}" for k, v in o.headers.items())
+        )
     for c in t.checks:
         mark = {"pass": "ok  ", "fail": "FAIL", "known-divergence": "known"}[c.verdict.value]
-        lines.append(f"  {mark} {c.stage.value}" + (f": {c.detail}" if c.detail else ""))
+        lines.append(f"  {mark} {c.stage.value}" + (f": {untrusted.line(c.detail, 300)}" if c.detail else ""))
         if c.diagnosis:
             lines.append("         probable mistake: " + "; ".join(f"{d} ({diagnosis.title(d)})" for d in c.diagnosis))
         if c.reason:
-            lines.append(f"         known divergence: {c.reason}")
+            lines.append(f"         known divergence: {untrusted.line(c.reason, 300)}")
     return "\n".join(lines)

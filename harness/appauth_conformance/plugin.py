@@ -12,19 +12,22 @@ unexpected pass / runner fault -> failed with a staged diff, skipped -> skipped
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from . import config as cfg
-from . import interrupt, tokens
+from . import interrupt, tokens, untrusted
 from .engine import Engine
 from .errors import BackendGone, CorpusError, ResultsError, UsageError
 from .expectations import stale_message
 from .explain import explain, explain_token
-from .model import Judgement, TokenRequest, Vector, Verdict
+from .model import FAILING, Judgement, TokenRequest, Vector, Verdict
+from .progress import Progress, Tally
 from .results import Recorder
 from .vectors import DEFAULT_VECTORS, load
 
@@ -47,8 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         config.stash[SUITE] = Suite(config, _options(config))
-    except (UsageError, CorpusError) as e:
-        raise pytest.UsageError(str(e)) from None
+    except (UsageError, CorpusError) as e:  # bad input: one message and exit 2, as the CLI does
+        pytest.exit(f"appauth-conformance: {e}", returncode=2)
     interrupt.install()
 
 
@@ -74,8 +77,14 @@ class Suite:
         self.requests: list[TokenRequest] = []  # token requests with at least one selected item
         self.request_position: dict[str, int] = {}
         self.detailed: set[tuple] = set()  # the kinds of failure explained in full so far
-        if self.is_controller:  # parts of an earlier, interrupted run must not be merged into this one
-            shutil.rmtree(self.report_dir / ".parts", ignore_errors=True)
+        self.rendered: str | None = None  # "wrote results.json and ...", for the terminal summary
+        # a long batch is otherwise silent (the first item runs it all): a line every few seconds
+        self.tally = Tally(0, Progress(_TerminalLines(config), live=False), auto=False)
+        # xdist: each worker writes its part of results.json into a folder of this run's own, so two runs
+        # sharing a report folder (two CI jobs, two terminals) never merge or delete each other's parts
+        workerinput = getattr(config, "workerinput", {})
+        self.run_id = workerinput.get(RUN_ID) or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.parts = self.report_dir / ".parts" / self.run_id
 
     # xdist: the controller does not collect; it merges the workers' records at the end
     @property
@@ -84,7 +93,7 @@ class Suite:
 
     def start(self) -> Engine:
         if self.engine is None:
-            path = self.report_dir / (f".parts/{self.worker}.json" if self.worker else "results.json")
+            path = self.parts / f"{self.worker}.json" if self.worker else self.report_dir / "results.json"
             self.recorder = Recorder(path, self.corpus, backend=self.opts.backend)
             backend = cfg.make_backend(self.opts)
             self.engine = Engine(
@@ -92,6 +101,8 @@ class Suite:
                 backend,
                 self.recorder,
                 timeout=self.opts.timeout,
+                on_result=lambda r: self.tally.count(r.judgement.verdict in FAILING),
+                on_wait=None if self.worker else self.tally.show,  # a worker's output is not shown
                 token_window=self.opts.token_window,
                 allow_never_expires=self.opts.allow_never_expires,
             )
@@ -127,18 +138,52 @@ class Suite:
         if self.is_controller:
             merge_parts(self, interrupted)
         if not self.worker and (self.recorder is not None or self.is_controller):
-            render(self.report_dir / "results.json", self.config)
+            self.rendered = render(self.report_dir / "results.json")
+
+
+class _TerminalLines:
+    """A stream for the progress display: each line through pytest's terminal, outside output capture.
+    Written only from the main thread (Engine.on_wait), as pytest's live logging is."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    def write(self, text: str) -> int:
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if tr is not None and text.strip():
+            if capture is not None:
+                with capture.global_and_fixture_disabled():
+                    tr.write_line("appauth-conformance " + text.strip())
+            else:
+                tr.write_line("appauth-conformance " + text.strip())
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 SUITE = pytest.StashKey[Suite]()  # the Suite on the config, when --lang asks for a conformance run
+RUN_ID = "appauth_conformance_run"  # key of xdist's workerinput: the run's id
 
 
 def _xdist_active(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist (controller): tell each worker this run's id, the folder of its part of results.json."""
+    suite = _suite(node.config)
+    if suite is not None:
+        node.workerinput[RUN_ID] = suite.run_id
+
+
 def merge_parts(suite: Suite, interrupted: bool) -> None:
-    parts_dir = suite.report_dir / ".parts"
+    parts_dir = suite.parts
     rec = Recorder(suite.report_dir / "results.json", suite.corpus, backend=suite.opts.backend)
     for part in sorted(parts_dir.glob("*.json")) if parts_dir.exists() else []:
         doc = json.loads(part.read_text())
@@ -150,19 +195,17 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
             rec.add_record(o)
         if not doc["complete"]:
             interrupted = True
-        part.unlink()
     rec.write(complete=not interrupted)
+    shutil.rmtree(parts_dir, ignore_errors=True)  # this run's parts only, once merged
 
 
-def render(results: Path, config: pytest.Config) -> None:
+def render(results: Path) -> str | None:
+    """Write the reports next to results.json; the line that says so (shown in the terminal summary)."""
     if not results.exists():
-        return
+        return None
     from .report import write_reports_after_run  # jinja2 only when a run has something to render
 
-    msg = write_reports_after_run(results)
-    tr = config.pluginmanager.get_plugin("terminalreporter")
-    if tr is not None:
-        tr.write_line(msg)
+    return write_reports_after_run(results)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -215,6 +258,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     suite.position = {v.key: i for i, v in enumerate(suite.selected)}
     suite.requests = list(asked.values())
     suite.request_position = {r.key: i for i, r in enumerate(suite.requests)}
+    suite.tally.total = sum(isinstance(i, (VectorItem, TokenItem)) for i in session.items)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:
@@ -231,14 +275,25 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     from .report import load, terminal
 
+    if suite is not None and suite.rendered:
+        terminalreporter.write_line(suite.rendered)
     try:
-        lines = terminal.grouped(load(results))
+        doc = load(results)
     except ResultsError as e:  # already said when the reports were rendered; the verdicts stand
-        lines = [f"cannot summarise: {e}"]
+        terminalreporter.write_line(f"appauth-conformance: cannot summarise: {e}")
+        return
+    lines = terminal.grouped(doc)
     if lines:
         terminalreporter.section("appauth-conformance: what failed, by kind")
         for line in lines:
             terminalreporter.write_line(line)
+    missing = {r["name"]: r["unavailable"] for r in doc["runners"] if r.get("unavailable")}
+    if missing:  # loud: a runner that did not start was not measured at all
+        terminalreporter.section("appauth-conformance: runners NOT run", red=True, bold=True)
+        for name, why in missing.items():
+            first = why.splitlines()[0]  # the reason names the runner, as a rule
+            shown = first if first.startswith(f"{name}:") else f"{name}: {first}"
+            terminalreporter.write_line(untrusted.line(shown, 300), red=True)
 
 
 class ConformanceSuite(pytest.Collector):
@@ -262,9 +317,13 @@ class _OutcomeItem(pytest.Item):
         engine = suite.start()
         st = engine.runners[self.runner]
         if st.unavailable:
-            msg = f"runner {self.runner} unavailable: {st.unavailable}"
+            msg = f"runner {self.runner} unavailable: {untrusted.message(st.unavailable)}"
+            if st.spec.declared:  # the user's own runner: a typo must not pass the gate
+                raise ConformanceFailure(msg + "\n(a declared runner that cannot start fails the run)")
             if suite.opts.require_all:
                 raise ConformanceFailure(msg + "\n(--require-all or CI=true: an unavailable runner fails the run)")
+            if all(other.unavailable for other in engine.runners.values()):
+                raise ConformanceFailure(msg + "\n(no runner could start: nothing was measured)")
             pytest.skip(msg)
         return engine
 
@@ -285,7 +344,7 @@ class _OutcomeItem(pytest.Item):
             raise ConformanceFailure(
                 f"{j.verdict.value}"
                 + (f" at {j.stage.value}" if j.stage else "")
-                + (f": {j.reason}" if j.reason else "")
+                + (f": {untrusted.line(j.reason, 300)}" if j.reason else "")
                 + (f" [{', '.join(diagnosis)}]" if diagnosis else "")
                 + " (details in results.json / report.html)"
             )
@@ -344,7 +403,7 @@ class TokenItem(_OutcomeItem):
             t = engine.token_result(self.runner, self.request)
             if t is None:  # the runner went away after its hello
                 raise ConformanceFailure(
-                    f"runner {self.runner} gave no result: {engine.runners[self.runner].unavailable}"
+                    f"runner {self.runner} gave no result: {untrusted.message(engine.runners[self.runner].unavailable or '')}"
                 )
         failed = tuple(d for c in t.checks if c.verdict is not Verdict.PASS for d in c.diagnosis)
         self._judged(suite, t.judgement, failed)

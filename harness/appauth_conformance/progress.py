@@ -13,13 +13,22 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import Protocol
+
+
+class Stream(Protocol):
+    """Where progress goes: a text stream (stderr), or pytest's terminal through an adapter."""
+
+    def write(self, s: str, /) -> int: ...
+    def flush(self) -> None: ...
+    def isatty(self) -> bool: ...
+
 
 REDRAW = 0.2  # seconds between terminal redraws
 EVERY = 10.0  # seconds between lines in a log
 
 
-def interactive(stream: TextIO) -> bool:
+def interactive(stream: Stream) -> bool:
     """A terminal a person watches (CI=true counts as none, even with a pseudo-terminal)."""
     try:
         tty = stream.isatty()
@@ -29,7 +38,7 @@ def interactive(stream: TextIO) -> bool:
 
 
 class Progress:
-    def __init__(self, stream: TextIO | None = None, *, every: float = EVERY, live: bool | None = None):
+    def __init__(self, stream: Stream | None = None, *, every: float = EVERY, live: bool | None = None):
         self.stream = stream or sys.stderr
         self.live = interactive(self.stream) if live is None else live
         self.every = every
@@ -77,3 +86,28 @@ class Ticker:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(1)
+
+
+class Tally:
+    """A run's outcomes counted (`count`, from any thread) and shown as one status: done of total, rate,
+    failing so far. `show` draws when its time has come; with `auto`, every count offers it."""
+
+    def __init__(self, total: int, display: Progress | None = None, *, auto: bool = True):
+        self.total, self.done, self.failures = total, 0, 0
+        self.display = display or Progress()
+        self.auto = auto
+        self._lock = threading.Lock()
+
+    def count(self, failed: bool) -> None:
+        with self._lock:
+            self.done += 1
+            self.failures += failed
+        if self.auto:
+            self.show()
+
+    def show(self) -> None:
+        rate = self.done / max(time.monotonic() - self.display.t0, 1e-9)
+        self.display.show(f"{self.done:,}/{self.total:,} outcomes  {rate:,.0f}/s  {self.failures:,} failing")
+
+    def end(self) -> None:
+        self.display.end()

@@ -124,17 +124,33 @@ divergences = "div.yaml"
     assert "known divergence (signature): zeros" in r.stdout.str()
 
 
-def test_unavailable_runner_skips_locally_and_fails_under_ci(pytester, tmp_path, monkeypatch):
+def test_a_declared_runner_that_cannot_start_fails_everywhere(pytester, tmp_path, monkeypatch):
+    """A typo in the user's own runner must never pass the gate (`1 passed, 334 skipped`)."""
     flag = "--runner=ghost=/nonexistent/signer --flag"
     monkeypatch.delenv("CI", raising=False)
-    r = pytester.runpytest_subprocess(
-        "--lang=ghost", flag, "--vectors", str(SMALL), "--report-dir", str(tmp_path), "-rs"
-    )
-    r.assert_outcomes(skipped=4)
-    assert "cannot start `/nonexistent/signer --flag`" in r.stdout.str()
-    monkeypatch.setenv("CI", "true")
     r = pytester.runpytest_subprocess("--lang=ghost", flag, "--vectors", str(SMALL), "--report-dir", str(tmp_path))
     r.assert_outcomes(failed=4)
+    out = r.stdout.str()
+    assert "cannot start `/nonexistent/signer --flag`" in out and "a declared runner that cannot start" in out
+    assert "runners NOT run" in out
+
+
+def test_a_reference_runner_without_its_toolchain_skips_locally_and_fails_under_ci(pytester, tmp_path, monkeypatch):
+    import sys
+
+    only_python = tmp_path / "bin"
+    only_python.mkdir()
+    (only_python / "python3").symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", str(only_python))  # no node here: js-reference cannot be built or started
+    monkeypatch.delenv("CI", raising=False)
+    args = ("--lang=python,js", "--vectors", str(SMALL), "--report-dir", str(tmp_path / "out"), "-rs")
+    r = pytester.runpytest_subprocess(*args)
+    r.assert_outcomes(skipped=4, passed=4)
+    out = r.stdout.str()
+    assert "`node` is not on PATH" in out and "runners NOT run" in out
+    monkeypatch.setenv("CI", "true")
+    r = pytester.runpytest_subprocess(*args)
+    r.assert_outcomes(failed=4, passed=4)
     assert "an unavailable runner fails the run" in r.stdout.str()
 
 

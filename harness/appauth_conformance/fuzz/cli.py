@@ -9,9 +9,9 @@ maps UsageError and RunnerUnavailable).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from .. import config as cfg
+from .. import inputs, untrusted
 from ..errors import Exit
 from ..progress import Progress
 from ..session import steady_memory
@@ -33,27 +33,22 @@ def add_parser(subparsers) -> None:
         "disagreements with the oracle by cause, shrink each group to a minimal reproducer. "
         "Exit 0: every group is a known divergence of its runner; 1: a group is not; 2: usage error.",
     )
-    cfg.add_options(p.add_argument)
+    cfg.add_options(p.add_argument, groups=(cfg.SELECT, cfg.BACKEND, cfg.DOCKER, cfg.CORPUS))
     p.add_argument(
         "--count",
-        type=int,
         default=None,
         metavar="N",
         help=f"inputs to generate (default {DEFAULT_COUNT:,} unless --time-budget is given)",
     )
     p.add_argument(
         "--time-budget",
-        type=float,
         default=None,
         metavar="SECONDS",
         help="stop generating after this many seconds (with --count: whichever comes first)",
     )
-    p.add_argument(
-        "--seed", type=int, default=1, help="generator seed: the same seed gives the same inputs (default 1)"
-    )
+    p.add_argument("--seed", default="1", help="generator seed: the same seed gives the same inputs (default 1)")
     p.add_argument(
         "--batch",
-        type=int,
         default=None,
         metavar="N",
         help="inputs generated at once and fanned out to every runner (default 2000; a runner has at "
@@ -62,8 +57,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-shrink", action="store_true", help="report the smallest example of each group as found")
     p.add_argument(
         "--shrink-seconds",
-        type=float,
-        default=30.0,
+        default="30",
         metavar="SECONDS",
         help="time limit for shrinking one group (default 30)",
     )
@@ -80,21 +74,31 @@ def add_parser(subparsers) -> None:
 
 def cmd_fuzz(a) -> int:
     opts = cfg.Options.from_namespace(a)
-    count = a.count if a.count is not None or a.time_budget is not None else DEFAULT_COUNT
+    budget = a.time_budget
+    time_budget = inputs.number("--time-budget", budget, 0.1, 7 * 86400, unit="seconds") if budget is not None else None
+    count = (
+        int(inputs.number("--count", a.count, 1, 10**10, integer=True))
+        if a.count is not None
+        else (None if time_budget is not None else DEFAULT_COUNT)
+    )
+    seed = int(inputs.number("--seed", a.seed, 0, 2**63 - 1, integer=True))
+    batch = int(inputs.number("--batch", a.batch, 1, 1_000_000, integer=True)) if a.batch is not None else DEFAULT_BATCH
+    shrink_seconds = inputs.number("--shrink-seconds", a.shrink_seconds, 0.1, 3600, unit="seconds")
+    save_dir = inputs.output_dir("--save-dir", a.save_dir)
     specs = cfg.select_runners(opts)
     progress = Progress()
     steady_memory()
     fuzzer = Fuzzer(
         specs,
         cfg.make_backend(opts),
-        seed=a.seed,
+        seed=seed,
         count=count,
-        time_budget=a.time_budget,
-        batch=a.batch if a.batch is not None else DEFAULT_BATCH,
+        time_budget=time_budget,
+        batch=batch,
         timeout=opts.timeout,
         shrink=not a.no_shrink,
         require_all=opts.require_all,
-        shrink_seconds=a.shrink_seconds,
+        shrink_seconds=shrink_seconds,
         progress=progress,
         warn=lambda s: print(f"warning: {s}", file=sys.stderr),
     )
@@ -106,7 +110,7 @@ def cmd_fuzz(a) -> int:
         fuzzer.close()
     written = []
     if a.save:
-        written = save_reproducers(report, Path(a.save_dir), opts.vectors)
+        written = save_reproducers(report, save_dir, opts.vectors)
     print_summary(report, written)
     return Exit.NONCONFORMING if report.unknown else Exit.OK
 
@@ -133,19 +137,20 @@ def print_summary(report: FuzzReport, written=(), out=None) -> None:
     )
     if groups:
         rw = max(len(g.runner) for g in groups)
-        cw = min(max(len(g.cause) for g in groups), 60)
+        causes = {id(g): untrusted.line(g.cause, 120) for g in groups}  # an error type is the runner's text
+        cw = min(max(len(c) for c in causes.values()), 60)
         sw = max(len(g.stage) for g in groups)
         for g in groups:
             v = g.smallest
             status = f"known ({g.known})" if g.known else "NEW"
             shrunk = "shrunk" if g.reproducer is not None else "smallest"
             example = f"{shrunk}: {input_repr(v)}" if v is not None else ""
-            w(f"  {g.runner:<{rw}}  {g.stage:<{sw}}  {g.cause:<{cw}}  {g.count:>9,}x  {status}  {example}")
+            w(f"  {g.runner:<{rw}}  {g.stage:<{sw}}  {causes[id(g)]:<{cw}}  {g.count:>9,}x  {status}  {example}")
     w("runners:")
     nw = max((len(r.spec.name) for r in report.runners), default=10)
     for r in report.runners:
         if r.unavailable:
-            w(f"  {r.spec.name:<{nw}}  skipped: {r.unavailable.splitlines()[0][:100]}")
+            w(f"  {r.spec.name:<{nw}}  skipped: {untrusted.line(r.unavailable.splitlines()[0], 100)}")
             continue
         rate = r.outcomes / r.seconds if r.seconds > 0 else 0.0
         dis = r.triage.disagreements if r.triage else 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import inputs
 from ..errors import Exit, UsageError
 from . import load, write_reports
 from .compare import compare
@@ -53,7 +54,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Raises ResultsError (a UsageError: exit 2) for a file that cannot be read or breaks the schema."""
     if args.action == "render":
-        paths = write_reports(args.results, args.out)
+        out = inputs.output_dir("--out", args.out) if args.out is not None else None
+        paths = write_reports(args.results, out)
         print("wrote " + ", ".join(map(str, paths)))
         return Exit.OK
     result = compare(load(args.old), load(args.new))

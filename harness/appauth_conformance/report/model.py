@@ -9,12 +9,11 @@ static catalogue in harness/appauth_conformance/diagnosis.py (an unknown id is s
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .. import diagnosis, model
+from .. import diagnosis, model, untrusted
 from ..model import Stage, Verdict
 
 VERDICTS = tuple(v.value for v in Verdict)
@@ -67,22 +66,11 @@ def family(file: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # Text values for display: escapes for what cannot or should not be shown raw.
 
-# C0, DEL, C1, soft hyphen, zero-width and bidi controls, line/paragraph separators, BOM, lone surrogates.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff\\\\]"
-)
-
-
-def _esc(m: re.Match) -> str:
-    c = m.group()
-    if c == "\\":
-        return "\\\\"
-    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c) or f"\\u{ord(c):04x}"
-
 
 def escape_text(s: str) -> str:
-    """s with control, invisible and bidi characters and lone surrogates as \\uXXXX (backslash doubled)."""
-    return _UNSAFE.sub(_esc, s)
+    """s with control, invisible and bidi characters and lone surrogates as \\uXXXX (backslash doubled):
+    the one neutralisation of runner-controlled text (appauth_conformance.untrusted)."""
+    return untrusted.escape(s)
 
 
 def decode_utf16(units: str) -> str:

@@ -31,13 +31,13 @@ def _group(group: list[Anomaly], titles: dict[str, str], examples: int = 3) -> s
 
 
 def grouped(doc: dict, cap: int = 8) -> list[str]:
-    """One block per runner with something other than passes: its failures by kind (every distinct
-    diagnosis, the one that explains most first), then its known divergences by reason."""
+    """One block per runner with a failing outcome: its failures by kind (every distinct diagnosis, the
+    one that explains most first), then its known divergences by reason."""
     s = Summary(doc)
     lines: list[str] = []
     for rv in s.runners.values():
         kinds = rv.groups()
-        if not kinds and not rv.known:
+        if not kinds:  # nothing failed: its known divergences are in the reports
             continue
         known = rv.counts["known-divergence"]
         head = f"{show(rv.name, 60)}: {rv.counts['pass']:,}/{rv.total:,} pass"
