@@ -121,7 +121,7 @@ def _runner_pids(tag: str) -> list[int]:
     return [int(p) for p in out if int(p) != os.getpid()]
 
 
-def _start_slow(cmd_prefix, tmp_path, tag):
+def _start_slow(cmd_prefix, tmp_path, tag, progress=None):
     return subprocess.Popen(
         [
             *cmd_prefix,
@@ -137,7 +137,23 @@ def _start_slow(cmd_prefix, tmp_path, tag):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "FAULT_RUNNER_PROGRESS": str(progress)} if progress else None,
     )
+
+
+def _wait_for(event, what: str, seconds: float = 60) -> None:
+    """Poll for an event (a file's content, a process list) until it happens or the deadline passes."""
+    deadline = time.monotonic() + seconds
+    while not event():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _answered(path: Path) -> int:
+    try:
+        return int(path.read_text() or 0)
+    except (OSError, ValueError):
+        return 0
 
 
 @pytest.mark.parametrize("how", ["cli-SIGINT", "cli-SIGTERM", "pytest-SIGTERM"])
@@ -148,18 +164,14 @@ def test_interruption_stops_runners_and_keeps_what_was_measured(tmp_path, how):
         if how.startswith("cli")
         else [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path), str(tmp_path)]
     )
-    p = _start_slow(prefix, tmp_path, tag)
-    deadline = time.monotonic() + 30
-    while not _runner_pids(tag) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(2.0)  # ~100 of the answers (20 ms each)
-    assert _runner_pids(tag), "the runner never started"
+    progress = tmp_path / "answered"
+    p = _start_slow(prefix, tmp_path, tag, progress)
+    _wait_for(lambda: _answered(progress) >= 50, "the runner to answer 50 requests")  # of 348, 20 ms each
     p.send_signal(signal.SIGINT if how.endswith("SIGINT") else signal.SIGTERM)
     out, err = p.communicate(timeout=30)
     assert p.returncode != 0, out + err
     assert "Traceback" not in err, err
-    time.sleep(0.5)
-    assert _runner_pids(tag) == [], "a runner process survived the interruption"
+    _wait_for(lambda: _runner_pids(tag) == [], "every runner process to be gone", 10)  # reaped by now, or a leak
     assert (tmp_path / "results.json").exists(), out + err
     doc = json.loads((tmp_path / "results.json").read_text())
     assert doc["complete"] is False

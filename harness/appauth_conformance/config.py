@@ -77,7 +77,9 @@ class Options:
         return cls(
             lang=lang,
             backend=backend,
-            vectors=Path(inputs.text("--vectors", get("vectors"))) if get("vectors") is not None else DEFAULT_VECTORS,
+            vectors=inputs.existing_path("--vectors", get("vectors"))
+            if get("vectors") is not None
+            else DEFAULT_VECTORS,
             report_dir=inputs.output_dir("--report-dir", get("report_dir"))
             if get("report_dir") is not None
             else Path(".appauth-conformance"),

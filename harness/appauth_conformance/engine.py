@@ -92,12 +92,16 @@ class Engine:
         on_wait: Callable[[], None] | None = None,
         token_window: int = tokens.WINDOW,
         allow_never_expires: bool = False,
+        record_outcomes: bool = True,
     ):
         self.backend = backend
         self.recorder = recorder
         self.timeout = timeout
         self.on_result = on_result
         self.on_wait = on_wait  # called from the waiting (main) thread a few times a second: progress
+        # False: the recorder gets the runners only, and the caller records the outcomes it uses (the pytest
+        # plugin records each item's own: xdist workers run overlapping batches)
+        self.record_outcomes = record_outcomes
         self.runners = {s.name: RunnerState(s, Expectations.load(s)) for s in specs}
         for st in self.runners.values():
             st.judge = tokens.Judge(st.expectations, window=token_window, allow_never=allow_never_expires)
@@ -228,7 +232,7 @@ class Engine:
 
     def _keep(self, st: RunnerState, r: Result) -> None:
         st.results[r.outcome.vector.key] = r
-        if self.recorder:
+        if self.recorder and self.record_outcomes:
             self.recorder.add(r.outcome, r.judgement, r.diagnosis)
         if self.on_result:
             with self._lock:
@@ -236,7 +240,7 @@ class Engine:
 
     def _keep_token(self, st: RunnerState, r: TokenResult) -> None:
         st.token_results[r.outcome.request.key] = r
-        if self.recorder:
+        if self.recorder and self.record_outcomes:
             self.recorder.add_token(r)
         if self.on_result:
             with self._lock:

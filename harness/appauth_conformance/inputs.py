@@ -61,6 +61,14 @@ def existing_file(flag: str, given: str) -> Path:
     return path
 
 
+def existing_path(flag: str, given: str) -> Path:
+    """A file or a folder that is there (a vector file, or a folder of them)."""
+    path = Path(text(flag, given)).expanduser()
+    if not path.exists():
+        raise UsageError(f"{flag}: {path}: no such file or folder; give a vector file or a folder of them")
+    return path
+
+
 def output_file(flag: str, given: str) -> Path:
     """A file to write: not a folder, and its folder (made if missing) not a file."""
     path = Path(text(flag, given)).expanduser()

@@ -26,7 +26,7 @@ from .engine import Engine
 from .errors import BackendGone, CorpusError, ResultsError, UsageError
 from .expectations import stale_message
 from .explain import explain, explain_token
-from .model import FAILING, Judgement, TokenRequest, Vector, Verdict
+from .model import FAILING, Judgement, Outcome, TokenRequest, Vector, Verdict
 from .progress import Progress, Tally
 from .results import Recorder
 from .vectors import DEFAULT_VECTORS, load
@@ -105,6 +105,9 @@ class Suite:
                 on_wait=None if self.worker else self.tally.show,  # a worker's output is not shown
                 token_window=self.opts.token_window,
                 allow_never_expires=self.opts.allow_never_expires,
+                # serial: every outcome as it is measured (an interrupted run keeps them); an xdist worker:
+                # only those of its own items (the workers' batches overlap)
+                record_outcomes=self.worker is None,
             )
             self.engine.prepare()
         return self.engine
@@ -124,7 +127,8 @@ class Suite:
     def detail(self, runner: str, j: Any, diagnosis: Any) -> bool:
         """Whether this failure gets a full explanation: the first of each kind (runner, verdict, stage,
         diagnoses), up to DETAILED_FAILURES kinds; the rest get one line each."""
-        kind = (runner, j.verdict, j.stage, tuple(diagnosis))
+        fault = j.reason.split(":")[0] if j.verdict is Verdict.RUNNER_FAULT and j.reason else None  # its kind
+        kind = (runner, j.verdict, j.stage, tuple(diagnosis), fault)
         if kind in self.detailed or len(self.detailed) >= DETAILED_FAILURES:
             return False
         self.detailed.add(kind)
@@ -317,6 +321,7 @@ class _OutcomeItem(pytest.Item):
         engine = suite.start()
         st = engine.runners[self.runner]
         if st.unavailable:
+            self._record_skipped(suite, st.unavailable)
             msg = f"runner {self.runner} unavailable: {untrusted.message(st.unavailable)}"
             if st.spec.declared:  # the user's own runner: a typo must not pass the gate
                 raise ConformanceFailure(msg + "\n(a declared runner that cannot start fails the run)")
@@ -326,6 +331,9 @@ class _OutcomeItem(pytest.Item):
                 raise ConformanceFailure(msg + "\n(no runner could start: nothing was measured)")
             pytest.skip(msg)
         return engine
+
+    def _record_skipped(self, suite: Suite, why: str) -> None:
+        """What results.json keeps of an item whose runner could not start (a token item has none)."""
 
     def _judged(self, suite: Suite, j: Judgement, diagnosis: tuple[str, ...]) -> None:
         """Record the verdict; return on a pass, skip, xfail, or raise the short line when this kind of
@@ -376,11 +384,17 @@ class VectorItem(_OutcomeItem):
             self._ensure(lambda: engine.ensure(suite.batch_for(self.vector)))
             r = engine.result(self.runner, self.vector)
             assert r is not None  # ensure() ran the batch, this vector included, through this (available) runner
+        if suite.worker and suite.recorder is not None:
+            suite.recorder.add(r.outcome, r.judgement, r.diagnosis)
         self._judged(suite, r.judgement, tuple(r.diagnosis))
         if r.judgement.verdict is not Verdict.PASS:
             raise ConformanceFailure(
                 explain(r, engine.others(self.vector, self.runner), engine.runners[self.runner].spec)
             )
+
+    def _record_skipped(self, suite: Suite, why: str) -> None:
+        if suite.worker and suite.recorder is not None:  # serial: the engine records it with its batch
+            suite.recorder.add(Outcome(self.vector, self.runner), Judgement(Verdict.SKIPPED, reason=why))
 
     def reportinfo(self):
         return self.vector.file, self.vector.line - 1 if self.vector.line else None, f"{self.runner}:{self.vector.key}"
@@ -405,6 +419,8 @@ class TokenItem(_OutcomeItem):
                 raise ConformanceFailure(
                     f"runner {self.runner} gave no result: {untrusted.message(engine.runners[self.runner].unavailable or '')}"
                 )
+        if suite.worker and suite.recorder is not None:
+            suite.recorder.add_token(t)
         failed = tuple(d for c in t.checks if c.verdict is not Verdict.PASS for d in c.diagnosis)
         self._judged(suite, t.judgement, failed)
         if t.judgement.verdict is not Verdict.PASS:

@@ -276,3 +276,42 @@ def test_screenshot(browser, big):
         p.check_clean()
     finally:
         p.close()
+
+
+def test_a_hostile_runners_report_runs_no_script_and_loads_nothing(browser, tmp_path):
+    """The real report of tests/fixtures/runners/hostile_runner.py (every field it controls full of HTML,
+    script, escape sequences and CI commands): nothing runs, nothing is fetched, every drill-down opens."""
+    import subprocess
+
+    hostile = ROOT / "tests" / "fixtures" / "runners" / "hostile_runner.py"
+    small = ROOT / "tests" / "fixtures" / "vectors" / "small.yaml"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "appauth_conformance.cli",
+            "run",
+            "--lang=h",
+            f"--runner=h={sys.executable} {hostile} {tmp_path / 'crashed'}",
+            f"--vectors={small}",
+            f"--report-dir={tmp_path}",
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    p = Page(browser, tmp_path / "report.html")
+    try:
+        pg = p.page
+        ours = pg.eval_on_selector_all("script", "s => s.length")
+        assert ours == 2 + (1 if pg.query_selector("#report-detail") else 0)  # data + code (+ detail): ours only
+        assert pg.query_selector("img") is None
+        assert pg.title().startswith("❌ failing")
+        for key in pg.eval_on_selector_all("#list tr.row .vid", "v => v.map(x => x.textContent)"):
+            pg.goto(p.url + "#verdict=all&v=" + key)
+            pg.wait_for_function("window.__reportReady === true")
+            pg.wait_for_selector("#drawer .rblock")
+        assert "alert(1)" in pg.content()  # the payload is there, as text
+        assert pg.query_selector("img") is None and pg.eval_on_selector_all("script", "s => s.length") == ours
+        p.check_clean()
+    finally:
+        p.close()

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -102,8 +101,9 @@ HARNESS = textwrap.dedent(
     if sys.argv[2] == "exit":  # leave without closing anything: only the exit hook can clean up
         sys.exit(0)
     with s:
-        for o in s.run(itertools.cycle(vs)):
-            pass
+        for i, o in enumerate(s.run(itertools.cycle(vs))):
+            if i == 100:
+                print("streaming", flush=True)  # the event the test waits for
     """
 )
 
@@ -127,7 +127,7 @@ def test_sigterm_removes_the_containers(built, sample_vectors, session_container
         session = p.stdout.readline().strip()
         assert session, p.stderr.read()
         assert len(session_containers(session)) == 1
-        time.sleep(0.5)
+        assert p.stdout.readline().strip() == "streaming"  # mid-stream: 100 outcomes in
         p.send_signal(signal.SIGTERM)
         p.wait(60)
     finally:
