@@ -23,16 +23,20 @@ SMALL = str(HERE / "fixtures" / "vectors" / "small.yaml")
 PUBLISHED = str(HERE.parent / "reports" / "results.json")  # a valid results.json
 
 
-def _walk(p: argparse.ArgumentParser, path: tuple[str, ...] = ()):
-    for a in p._actions:  # argparse has no public walk; the table must follow the real parsers
+def _actions(p: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """Every option and argument of every command (argparse has no public walk; the tests must follow
+    the real parsers)."""
+    for a in p._actions:
         if isinstance(a, argparse._SubParsersAction):
             for name, sub in a.choices.items():
-                yield from _walk(sub, (*path, name))
+                yield from _actions(sub, (*path, name))
         elif not isinstance(a, (argparse._HelpAction, argparse._VersionAction)):
-            yield " ".join(path), a.option_strings[0] if a.option_strings else a.dest
+            yield path, a
 
 
-OPTIONS = sorted(set(_walk(cli.parser())))
+OPTIONS = sorted(
+    {(" ".join(path), a.option_strings[0] if a.option_strings else a.dest) for path, a in _actions(cli.parser())}
+)
 
 # The shared options (config.add_options): each bad value, and what the message must say. ARGPARSE: refused
 # by the argument parser itself (exit 2 from the CLI, pytest's usage error 4 from pytest).
@@ -91,6 +95,15 @@ def case(command: str, option: str):
     if command == "images build" and option in FIXED_DOCKER:
         return FIXED_DOCKER[option]
     return SHARED.get(option)
+
+
+def test_every_option_is_described_in_help():
+    undescribed = [
+        f"{' '.join(path)} {a.dest}"
+        for path, a in _actions(cli.parser())
+        if not (a.help and a.help.strip() and a.help != argparse.SUPPRESS)
+    ]
+    assert not undescribed, f"give these a help text: {undescribed}"
 
 
 def test_every_option_has_a_bad_input_case():

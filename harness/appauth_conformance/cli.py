@@ -1,4 +1,4 @@
-"""The command line: `appauth-conformance run | vectors | report | images | divergences`.
+"""The command line: `appauth-conformance run | vectors | report | images | divergences | fuzz`.
 
 Exit codes: 0 conforming, 1 non-conforming (or a check failed), 2 usage or set-up error.
 """
@@ -231,7 +231,13 @@ def _writable_list(path: Path) -> Path:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="appauth-conformance", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="appauth-conformance",
+        description="App ID authentication conformance: run the corpus through signers in several languages, "
+        "judge and explain every outcome, write results.json, report.md and report.html.",
+        epilog="Exit codes: 0 conforming, 1 non-conforming (or a check failed), 2 usage or set-up error. "
+        "`appauth-conformance COMMAND --help` for a command's options; docs/gate.md for the pytest plugin.",
+    )
     p.add_argument("--version", action="version", version=f"appauth-conformance {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -248,11 +254,16 @@ def parser() -> argparse.ArgumentParser:
         ("export", "write the corpus as one ASCII-only JSON file"),
     ):
         s = vsub.add_parser(name, help=text)
-        s.add_argument("path", nargs="?", default=str(DEFAULT_VECTORS))
+        s.add_argument(
+            "path",
+            nargs="?",
+            default=str(DEFAULT_VECTORS),
+            help="a vector file or folder (default: the bundled corpus)",
+        )
         if name == "fill":
             s.add_argument("--overwrite", action="store_true", help="recompute expected values that are present too")
         if name == "export":
-            s.add_argument("--format", choices=["json"], default="json")
+            s.add_argument("--format", choices=["json"], default="json", help="the export format (only json)")
             s.add_argument(
                 "--out",
                 default=".appauth-conformance/vectors.json",
@@ -266,8 +277,10 @@ def parser() -> argparse.ArgumentParser:
     isub = img.add_subparsers(dest="action", required=True)
     b = isub.add_parser("bootstrap", help="build a base image with debootstrap (no registry needed)")
     b.add_argument("--suite", action="append", required=True, help="Debian suite, e.g. bookworm (repeatable)")
-    b.add_argument("--mirror")
-    b.add_argument("--force", action="store_true")
+    b.add_argument(
+        "--mirror", help="the Debian mirror URL (default: the one this machine's apt uses, else deb.debian.org)"
+    )
+    b.add_argument("--force", action="store_true", help="rebuild the base image even when it exists")
     bl = isub.add_parser("build", help="build the runner images")
     cfg.add_options(bl.add_argument, groups=(cfg.SELECT, cfg.DOCKER))
     img.set_defaults(func=cmd_images)

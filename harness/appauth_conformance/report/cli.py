@@ -25,7 +25,7 @@ def _fill(p: argparse.ArgumentParser) -> None:
         help="write report.md and report.html from a results.json",
         description="Write report.md and report.html (atomically) from a results.json.",
     )
-    r.add_argument("results", metavar="RESULTS.json")
+    r.add_argument("results", metavar="RESULTS.json", help="the results.json of a run")
     r.add_argument(
         "--out", metavar="DIR", default=None, help="folder for the reports (default: the folder of RESULTS.json)"
     )
@@ -35,8 +35,8 @@ def _fill(p: argparse.ArgumentParser) -> None:
         description="Compare two results.json files. Exit 0: no regression; 1: regression "
         "(new failure, lost outcome, runner removed, incomplete new run); 2: unusable input.",
     )
-    c.add_argument("old", metavar="OLD.json")
-    c.add_argument("new", metavar="NEW.json")
+    c.add_argument("old", metavar="OLD.json", help="the baseline's results.json")
+    c.add_argument("new", metavar="NEW.json", help="the new run's results.json")
     p.set_defaults(func=run)
 
 
