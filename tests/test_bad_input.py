@@ -56,6 +56,7 @@ SHARED = {
     "--report-dir": (["--report-dir", "{tmp}/a-file"], "--report-dir: {tmp}/a-file is a file, not a folder"),
     "--token-window": (["--token-window", "0"], "--token-window: '0' is not a whole number"),
     "--allow-never-expires": (["--allow-never-expires=1"], ARGPARSE),
+    "--shard": (["--shard", "4/3"], "--shard: '4/3' is not K/N"),
 }
 # where a command fixes a setting itself (images build: always Docker), its case says so
 FIXED_DOCKER = {
@@ -74,6 +75,8 @@ OWN = {
     ("report render", "results"): (["{tmp}/a-file"], "{tmp}/a-file:1:1: not JSON"),
     ("report render", "--out"): ([SMALL, "--out", "{tmp}/a-file"], "--out: {tmp}/a-file is a file, not a folder"),
     ("report compare", "old"): (["{tmp}/none.json", "{tmp}/a-file"], "{tmp}/none.json: cannot read"),
+    ("report merge", "results"): (["{tmp}/a-file", "--out", "{tmp}/m"], "{tmp}/a-file:1:1: not JSON"),
+    ("report merge", "--out"): ([PUBLISHED, "--out", "{tmp}/a-file"], "--out: {tmp}/a-file is a file, not a folder"),
     ("report compare", "new"): ([PUBLISHED, "{tmp}/a-file"], "{tmp}/a-file:1:1: not JSON"),
     ("images bootstrap", "--suite"): (["--suite", "Bookworm!"], "--suite: 'Bookworm!' is not a Debian suite name"),
     ("images bootstrap", "--mirror"): (["--suite", "bookworm", "--mirror", "ftp:x"], "--mirror: 'ftp:x' is not a URL"),

@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from . import __version__, inputs, interrupt, tokens, untrusted
+from . import __version__, inputs, interrupt, shards, tokens, untrusted
 from . import config as cfg
 from .errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
 from .expectations import stale_message
@@ -33,8 +33,14 @@ def cmd_run(a) -> int:
     steady_memory()
     corpus = load(opts.vectors)
     specs = cfg.select_runners(opts)
-    recorder = Recorder(opts.report_dir / "results.json", corpus, backend=opts.backend)
-    progress = Tally(len(corpus.vectors) * len(specs))
+    vectors, requests = shards.part(corpus.vectors, tokens.suite(corpus.vectors), opts.shard)
+    recorder = Recorder(
+        opts.report_dir / "results.json",
+        corpus,
+        backend=opts.backend,
+        shard=opts.shard.record() if opts.shard else None,
+    )
+    progress = Tally(len(vectors) * len(specs))
     engine = Engine(
         specs,
         cfg.make_backend(opts),
@@ -48,12 +54,12 @@ def cmd_run(a) -> int:
     stale: dict[str, list] = {}
     try:
         engine.prepare()
-        requests = tokens.suite(corpus.vectors)
         progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
-        engine.ensure(corpus.vectors)
+        engine.ensure(vectors)
         engine.ensure_tokens(requests)  # runners whose hello lists the token op
         complete = True
-        if Path(opts.vectors).resolve() == DEFAULT_VECTORS.resolve():  # the lists name the bundled corpus
+        # the lists name the bundled corpus; a shard sees only its part of it (the stale check needs it all)
+        if opts.shard is None and Path(opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
             stale = {n: s for n in engine.runners if (s := engine.stale(n, corpus.vectors))}
     finally:  # Ctrl-C and SIGTERM included: runners stopped, what was measured is kept
         progress.end()

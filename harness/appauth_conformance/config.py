@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import inputs, variants
+from . import inputs, shards, variants
 from .errors import UsageError
 from .model import RunnerSpec
 from .runners import BUILTINS, Registry
@@ -53,6 +53,7 @@ class Options:
     config: Path | None = None
     token_window: int = 24 * 3600
     allow_never_expires: bool = False
+    shard: shards.Shard | None = None  # --shard K/N: this run's part of the corpus (or of the fuzz stream)
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace, **fixed: Any) -> Options:
@@ -99,13 +100,22 @@ class Options:
             if get("token_window") is not None
             else 24 * 3600,
             allow_never_expires=bool(get("allow_never_expires")),
+            shard=shards.parse(get("shard")) if get("shard") is not None else None,
         )
 
 
 BACKENDS = ("local", "docker")
 # The groups of shared options; each command takes those it uses (ALL: `run` and the pytest plugin).
-SELECT, BACKEND, DOCKER, CORPUS, REPORT, TOKENS = "select", "backend", "docker", "corpus", "report", "tokens"
-ALL = (SELECT, BACKEND, DOCKER, CORPUS, REPORT, TOKENS)
+SELECT, BACKEND, DOCKER, CORPUS, REPORT, TOKENS, SHARD = (
+    "select",
+    "backend",
+    "docker",
+    "corpus",
+    "report",
+    "tokens",
+    "shard",
+)
+ALL = (SELECT, BACKEND, DOCKER, CORPUS, REPORT, TOKENS, SHARD)
 
 
 def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) -> None:
@@ -167,6 +177,14 @@ def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) 
         opt("--vectors", default=None, help="a vector file or folder (default: the bundled corpus)")
     if REPORT in groups:
         opt("--report-dir", default=None, help="where results.json and the reports go (default: .appauth-conformance)")
+    if SHARD in groups:
+        opt(
+            "--shard",
+            default=None,
+            metavar="K/N",
+            help="run shard K of N (1-based): a stable, balanced part of the vectors (of the fuzz stream, for fuzz); "
+            "merge the N results with `appauth-conformance report merge`",
+        )
     if TOKENS in groups:
         opt(
             "--token-window",

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from . import config as cfg
-from . import interrupt, tokens, untrusted
+from . import interrupt, shards, tokens, untrusted
 from .engine import Engine
 from .errors import BackendGone, CorpusError, ResultsError, UsageError
 from .expectations import stale_message
@@ -94,7 +94,7 @@ class Suite:
     def start(self) -> Engine:
         if self.engine is None:
             path = self.parts / f"{self.worker}.json" if self.worker else self.report_dir / "results.json"
-            self.recorder = Recorder(path, self.corpus, backend=self.opts.backend)
+            self.recorder = Recorder(path, self.corpus, backend=self.opts.backend, shard=self.shard_record)
             backend = cfg.make_backend(self.opts)
             self.engine = Engine(
                 self.specs,
@@ -111,6 +111,10 @@ class Suite:
             )
             self.engine.prepare()
         return self.engine
+
+    @property
+    def shard_record(self) -> dict[str, int] | None:
+        return self.opts.shard.record() if self.opts.shard else None
 
     def token_batch_for(self, request: TokenRequest) -> list[TokenRequest]:
         if not self.worker:
@@ -188,7 +192,9 @@ def pytest_configure_node(node: Any) -> None:
 
 def merge_parts(suite: Suite, interrupted: bool) -> None:
     parts_dir = suite.parts
-    rec = Recorder(suite.report_dir / "results.json", suite.corpus, backend=suite.opts.backend)
+    rec = Recorder(
+        suite.report_dir / "results.json", suite.corpus, backend=suite.opts.backend, shard=suite.shard_record
+    )
     for part in sorted(parts_dir.glob("*.json")) if parts_dir.exists() else []:
         doc = json.loads(part.read_text())
         for r in doc["runners"]:
@@ -225,18 +231,20 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         pytest.exit(f"appauth-conformance: {e}", returncode=2)
     signers = [s for s in suite.specs if "sign" in engine.runners[s.name].ops]  # an unavailable one keeps sign
     tokeners = [s for s in suite.specs if "token" in engine.runners[s.name].ops]
+    vectors, requests = shards.part(suite.corpus.vectors, tokens.suite(suite.corpus.vectors), suite.opts.shard)
     new: list[pytest.Item] = [
         VectorItem.from_parent(parent, name=f"test_vector[{spec.name}:{v.key}]", vector=v, runner=spec.name)
-        for v in suite.corpus.vectors
+        for v in vectors
         for spec in signers
     ]
     if tokeners:
         new += [
             TokenItem.from_parent(parent, name=f"test_token[{spec.name}:{r.key}]", request=r, runner=spec.name)
-            for r in tokens.suite(suite.corpus.vectors)
+            for r in requests
             for spec in tokeners
         ]
-    if Path(suite.opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
+    # a shard sees only its part of the corpus: the lists' staleness is judged over all of it
+    if suite.opts.shard is None and Path(suite.opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
         new += [
             DivergenceListItem.from_parent(parent, name=f"test_known_divergences[{spec.name}]", runner=spec.name)
             for spec in suite.specs

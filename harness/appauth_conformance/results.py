@@ -177,8 +177,17 @@ def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None)
 class Recorder:
     """Collects a run and writes results.json; `write()` may be called any number of times (checkpoints)."""
 
-    def __init__(self, path: Path, corpus: Corpus, *, backend: str, command: list[str] | None = None):
+    def __init__(
+        self,
+        path: Path,
+        corpus: Corpus,
+        *,
+        backend: str,
+        command: list[str] | None = None,
+        shard: dict[str, int] | None = None,
+    ):
         self.path = Path(path)
+        self.shard = shard  # {"index": K, "count": N} of a `--shard K/N` run
         self.corpus = corpus
         self.backend = backend
         self.command = command if command is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
@@ -249,6 +258,7 @@ class Recorder:
                 **{k: token_request_record(r) for k, r in self.token_requests.items() if k in used},
             },
             "outcomes": self.outcomes,
+            **({"shard": self.shard} if self.shard else {}),
         }
 
     def write(self, complete: bool = True) -> Path:

@@ -33,7 +33,7 @@ def add_parser(subparsers) -> None:
         "disagreements with the oracle by cause, shrink each group to a minimal reproducer. "
         "Exit 0: every group is a known divergence of its runner; 1: a group is not; 2: usage error.",
     )
-    cfg.add_options(p.add_argument, groups=(cfg.SELECT, cfg.BACKEND, cfg.DOCKER, cfg.CORPUS))
+    cfg.add_options(p.add_argument, groups=(cfg.SELECT, cfg.BACKEND, cfg.DOCKER, cfg.CORPUS, cfg.SHARD))
     p.add_argument(
         "--count",
         default=None,

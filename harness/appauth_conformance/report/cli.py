@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .. import inputs
 from ..errors import Exit, UsageError
@@ -19,7 +20,7 @@ from .compare import compare
 
 
 def _fill(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", required=True, metavar="{render,compare}")
+    sub = p.add_subparsers(dest="action", required=True, metavar="{render,compare,merge}")
     r = sub.add_parser(
         "render",
         help="write report.md and report.html from a results.json",
@@ -37,6 +38,15 @@ def _fill(p: argparse.ArgumentParser) -> None:
     )
     c.add_argument("old", metavar="OLD.json", help="the baseline's results.json")
     c.add_argument("new", metavar="NEW.json", help="the new run's results.json")
+    m = sub.add_parser(
+        "merge",
+        help="join the results of the N shards of a run (--shard K/N) into one results.json and its reports",
+        description="Join shard results into one results.json, then write report.md and report.html next to it. "
+        "Refuses results of different corpora, tool versions or runners, a shard given twice, and overlapping "
+        "outcomes (exit 2); a merge without every shard is written marked incomplete, naming the missing ones.",
+    )
+    m.add_argument("results", metavar="RESULTS.json", nargs="+", help="the shards' results.json files")
+    m.add_argument("--out", metavar="DIR", required=True, help="folder for the merged results.json and the reports")
     p.set_defaults(func=run)
 
 
@@ -45,7 +55,7 @@ def add_parser(subparsers) -> None:
     _fill(
         subparsers.add_parser(
             "report",
-            help="render or compare results.json files",
+            help="render, compare or merge results.json files",
             description="Render and compare conformance results (results.json).",
         )
     )
@@ -58,6 +68,21 @@ def run(args: argparse.Namespace) -> int:
         paths = write_reports(args.results, out)
         print("wrote " + ", ".join(map(str, paths)))
         return Exit.OK
+    if args.action == "merge":
+        from ..files import write_json_atomic
+        from .merge import merge_files
+
+        out = inputs.output_dir("--out", args.out)
+        doc = merge_files([Path(p) for p in args.results])
+        results = write_json_atomic(out / "results.json", doc)
+        paths = write_reports(results, out)
+        s = doc["shards"]
+        said = "all shards" if not s["missing"] else f"INCOMPLETE: shard(s) {', '.join(map(str, s['missing']))} missing"
+        print(
+            f"merged {len(s['merged'])} of {s['count']} shards ({said}): wrote {results}, "
+            + ", ".join(p.name for p in paths)
+        )
+        return Exit.OK if not s["missing"] else Exit.NONCONFORMING
     result = compare(load(args.old), load(args.new))
     sys.stdout.write(result.format())
     return Exit.NONCONFORMING if result.regressed else Exit.OK

@@ -1,0 +1,135 @@
+"""Shards: `--shard K/N` runs a stable, balanced part of the corpus; `report merge` joins the N parts into
+exactly what one unsharded run gives, and refuses anything that is not the shards of one run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from appauth_conformance import report, shards, tokens, vectors
+from appauth_conformance.errors import UsageError
+
+HERE = Path(__file__).resolve().parent
+TOKEN_RUNNER = HERE / "fixtures" / "runners" / "token_runner.py"
+SMALL = HERE / "fixtures" / "vectors" / "small.yaml"
+CORPUS = vectors.load()
+# a reference runner, and a declared one that answers tokens and writes upper-case hex (it fails: verdicts
+# other than pass must survive the merge too)
+RUNNERS = ["--lang=python,tok", f"--runner=tok={sys.executable} {TOKEN_RUNNER} upper"]
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "appauth_conformance.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def verdicts(doc: dict) -> Counter:
+    return Counter((o["vector"], o["runner"], o["verdict"], o.get("stage")) for o in doc["outcomes"])
+
+
+def test_the_partition_is_stable_balanced_and_covers_every_vector_once():
+    keys = [v.key for v in CORPUS.vectors]
+    for n in (1, 2, 3, 7):
+        parts = [shards.members(keys, shards.Shard(k, n)) for k in range(1, n + 1)]
+        assert sorted(k for p in parts for k in p) == sorted(keys)  # every vector in exactly one shard
+        sizes = [len(p) for p in parts]
+        assert max(sizes) - min(sizes) <= 1, sizes
+        assert parts == [shards.members(list(reversed(keys)), shards.Shard(k, n)) for k in range(1, n + 1)]
+    vs, rs = shards.part(CORPUS.vectors, tokens.suite(CORPUS.vectors), shards.Shard(2, 3))
+    mine = {v.key for v in vs}
+    assert rs and all(r.key.removeprefix("token/") in mine for r in rs)  # a request follows its vector
+
+
+@pytest.mark.parametrize("text", ["0/3", "4/3", "3", "1/0", "a/b", "1/3/2", " ", "1/10001"])
+def test_a_bad_shard_is_one_message(text):
+    with pytest.raises(UsageError, match=r"--shard: .* is not K/N"):
+        shards.parse(text)
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory):
+    """One unsharded run and its three shards (run one after another: the same runners, the same corpus)."""
+    tmp = tmp_path_factory.mktemp("shards")
+    whole = cli("run", *RUNNERS, "--report-dir", str(tmp / "whole"), cwd=tmp)
+    assert whole.returncode == 1, whole.stderr  # the upper-case runner fails
+    parts = []
+    for k in (1, 2, 3):
+        r = cli("run", *RUNNERS, f"--shard={k}/3", "--report-dir", str(tmp / f"shard{k}"), cwd=tmp)
+        assert r.returncode == 1, r.stderr
+        parts.append(tmp / f"shard{k}" / "results.json")
+    return tmp, json.loads((tmp / "whole" / "results.json").read_text()), parts
+
+
+def test_three_shards_merged_are_exactly_one_unsharded_run(sharded):
+    tmp, whole, parts = sharded
+    docs = [json.loads(p.read_text()) for p in parts]
+    assert [d["shard"] for d in docs] == [{"index": k, "count": 3} for k in (1, 2, 3)]
+    sizes = [sum(1 for k in d["vectors"] if not k.startswith("token/")) for d in docs]
+    assert sum(sizes) == len(CORPUS.vectors) and max(sizes) - min(sizes) <= 1
+    r = cli("report", "merge", *map(str, parts), "--out", str(tmp / "merged"), cwd=tmp)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "merged 3 of 3 shards (all shards)" in r.stdout
+    merged = report.load(tmp / "merged" / "results.json")
+    assert merged["complete"] is True and merged["shards"] == {"count": 3, "merged": [1, 2, 3], "missing": []}
+    # every (vector, runner) once, with the same verdict and stage as the unsharded run; tokens included
+    assert verdicts(merged) == verdicts(whole)
+    assert max(verdicts(merged).values()) == 1
+    assert (
+        any(k.startswith("token/") for k in merged["vectors"]) and merged["vectors"].keys() == whole["vectors"].keys()
+    )
+    assert (tmp / "merged" / "report.md").read_text().count("3 of 3 shards merged") == 1
+
+
+def test_a_missing_shard_makes_the_merge_incomplete_and_says_which(sharded):
+    tmp, _, parts = sharded
+    r = cli("report", "merge", str(parts[0]), str(parts[2]), "--out", str(tmp / "partial"), cwd=tmp)
+    assert r.returncode == 1 and "INCOMPLETE: shard(s) 2 missing" in r.stdout, r.stdout + r.stderr
+    merged = report.load(tmp / "partial" / "results.json")
+    assert merged["complete"] is False and merged["shards"]["missing"] == [2]
+    assert "shard 2 of 3 was not merged" in (tmp / "partial" / "report.md").read_text()
+
+
+def test_merge_refuses_what_is_not_the_shards_of_one_run(sharded, tmp_path):
+    tmp, _, parts = sharded
+    other = cli(
+        "run",
+        "--lang=python",
+        "--vectors",
+        str(SMALL),
+        "--shard=2/3",
+        "--report-dir",
+        str(tmp_path / "o"),
+        cwd=tmp_path,
+    )
+    assert other.returncode == 0, other.stderr
+    cases = [
+        ([parts[0], parts[0]], "shard 1/3 is given twice"),
+        ([parts[0], tmp / "whole" / "results.json"], "is not one shard of a run"),
+        ([parts[0], tmp_path / "o" / "results.json"], "differ in corpus"),
+    ]
+    for files, said in cases:
+        r = cli("report", "merge", *map(str, files), "--out", str(tmp_path / "m"), cwd=tmp_path)
+        assert r.returncode == 2 and said in r.stderr and "Traceback" not in r.stderr, r.stderr
+    # two shards that overlap: the same outcomes in both
+    doc = json.loads(parts[1].read_text())
+    doc["shard"] = {"index": 3, "count": 3}
+    (tmp_path / "overlap.json").write_text(json.dumps(doc))
+    r = cli(
+        "report", "merge", str(parts[1]), str(tmp_path / "overlap.json"), "--out", str(tmp_path / "m"), cwd=tmp_path
+    )
+    assert r.returncode == 2 and "the shards overlap" in r.stderr, r.stderr
+
+
+def test_pytest_runs_one_shard(pytester, tmp_path):
+    out = tmp_path / "out"
+    r = pytester.runpytest_subprocess("--lang=python", "--shard=2/3", f"--report-dir={out}", "-p", "no:randomly")
+    mine = shards.members([v.key for v in CORPUS.vectors], shards.Shard(2, 3))
+    r.assert_outcomes(passed=len(mine))  # no known-divergence list item: a shard cannot judge it
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["shard"] == {"index": 2, "count": 3} and {o["vector"] for o in doc["outcomes"]} == mine
