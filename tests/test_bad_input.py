@@ -57,12 +57,14 @@ SHARED = {
     "--token-window": (["--token-window", "0"], "--token-window: '0' is not a whole number"),
     "--allow-never-expires": (["--allow-never-expires=1"], ARGPARSE),
     "--shard": (["--shard", "4/3"], "--shard: '4/3' is not K/N"),
+    "--docker-host": (["--backend", "docker", "--docker-host", "10.0.0.5:2375"], "is not an engine address"),
 }
 # where a command fixes a setting itself (images build: always Docker), its case says so
 FIXED_DOCKER = {
     "--base-image": (["--base-image", " "], "--base-image: the value is empty"),
     "--ca-bundle": (["--ca-bundle", "{tmp}"], "--ca-bundle: {tmp} is a folder"),
     "--matrix": (["--matrix=1"], ARGPARSE),
+    "--docker-host": (["--docker-host", "x"], "--docker-host: 'x' is not an engine address"),
 }
 OWN = {
     ("run", "--jsonl"): (["--jsonl", "{tmp}"], "--jsonl: {tmp} is a folder"),

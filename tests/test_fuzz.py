@@ -232,7 +232,7 @@ def test_subset_diagnosis_agrees_with_full_diagnosis(inputs):
     checked = 0
     for name in ("cpp", "java"):
         sig = Emulated(name)
-        for v in inputs[:800]:
+        for v in inputs[:2500]:
             o = sig.outcome(v)
             if o.error is not None or fuzz.stage_of(o) is None:
                 continue

@@ -17,6 +17,7 @@ from appauth_conformance.errors import UsageError
 HERE = Path(__file__).resolve().parent
 TOKEN_RUNNER = HERE / "fixtures" / "runners" / "token_runner.py"
 SMALL = HERE / "fixtures" / "vectors" / "small.yaml"
+PUBLISHED_JSON = HERE.parent / "reports" / "results.json"
 CORPUS = vectors.load()
 # a reference runner, and a declared one that answers tokens and writes upper-case hex (it fails: verdicts
 # other than pass must survive the merge too)
@@ -133,3 +134,54 @@ def test_pytest_runs_one_shard(pytester, tmp_path):
     r.assert_outcomes(passed=len(mine))  # no known-divergence list item: a shard cannot judge it
     doc = json.loads((out / "results.json").read_text())
     assert doc["shard"] == {"index": 2, "count": 3} and {o["vector"] for o in doc["outcomes"]} == mine
+
+
+# -- fuzz campaigns: shards of one seed's stream ----------------------------------------------------------
+
+
+def test_fuzz_shards_partition_the_stream_of_one_seed():
+    """The exact relation: the stream is made of blocks of BLOCK positions; shard K/N generates the blocks
+    K-1, K-1+N, ... below the campaign's count. So the shards never share a position, and between them
+    generate exactly the inputs (position by position) one unsharded process generates."""
+    from appauth_conformance.fuzz.generate import BLOCK, Inputs
+
+    count = 7 * BLOCK + 123
+    whole = [x.parts for chunk in Inputs(9).chunks(1000, count) for x in chunk]
+    parts = [
+        [x.parts for chunk in Inputs(9, shard=shards.Shard(k, 3)).chunks(777, count) for x in chunk] for k in (1, 2, 3)
+    ]
+    positions = [{p[0] for p in part} for part in parts]
+    assert not positions[0] & positions[1] and not positions[0] & positions[2] and not positions[1] & positions[2]
+    assert sorted(p for part in parts for p in part) == sorted(whole) and len(whole) == count
+    # reproducible: the same seed and shard give the same inputs, whatever the chunk size
+    again = [x.parts for chunk in Inputs(9, shard=shards.Shard(2, 3)).chunks(4096, count) for x in chunk]
+    assert again == parts[1]
+    assert max(map(len, parts)) - min(map(len, parts)) <= BLOCK  # even to within one block
+
+
+MUTANT = HERE / "fixtures" / "mutants" / "mutant_signer.py"
+
+
+def test_fuzz_shards_merged_find_what_one_process_finds(tmp_path):
+    runner = f"--runner=m={sys.executable} {MUTANT} hex-uppercase"
+    common = ["fuzz", "--lang=python,m", runner, "--seed=3", "--count=9000", "--no-shrink"]
+    whole = cli(*common, "--report-dir", str(tmp_path / "whole"), cwd=tmp_path)
+    assert whole.returncode == 1, whole.stdout + whole.stderr  # the mutant's groups are NEW
+    files = []
+    for k in (1, 2, 3):
+        r = cli(*common, f"--shard={k}/3", "--report-dir", str(tmp_path / f"s{k}"), cwd=tmp_path)
+        assert r.returncode == 1 and f"shard {k}/3" in r.stdout, r.stdout + r.stderr
+        files.append(tmp_path / f"s{k}" / "fuzz.json")
+    r = cli("report", "merge", *map(str, files), "--out", str(tmp_path / "merged"), cwd=tmp_path)
+    assert r.returncode == 1 and "merged 3 of 3 fuzz shards (all shards): 9,000 inputs" in r.stdout, r.stdout + r.stderr
+    merged = json.loads((tmp_path / "merged" / "fuzz.json").read_text())
+    one = json.loads((tmp_path / "whole" / "fuzz.json").read_text())
+    summary = lambda d: sorted((g["runner"], g["stage"], g["cause"], g["count"]) for g in d["groups"])  # noqa: E731
+    assert summary(merged) == summary(one) and merged["generated"] == one["generated"] == 9000
+    assert merged["shards"] == {"count": 3, "merged": [1, 2, 3], "missing": []}
+    # each group keeps the smallest input any shard found: no larger than the unsharded run's
+    sizes = {(g["runner"], g["cause"]): g["size"] for g in one["groups"]}
+    assert all(g["size"] <= sizes[(g["runner"], g["cause"])] for g in merged["groups"])
+    # a results.json cannot be merged with a fuzz.json
+    r = cli("report", "merge", str(files[0]), str(PUBLISHED_JSON), "--out", str(tmp_path / "x"), cwd=tmp_path)
+    assert r.returncode == 2 and "given together" in r.stderr

@@ -54,6 +54,7 @@ class Options:
     token_window: int = 24 * 3600
     allow_never_expires: bool = False
     shard: shards.Shard | None = None  # --shard K/N: this run's part of the corpus (or of the fuzz stream)
+    docker_host: str | None = None  # --docker-host: the Docker engine of this run (default DOCKER_HOST)
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace, **fixed: Any) -> Options:
@@ -69,7 +70,7 @@ class Options:
         matrix = bool(get("matrix"))
         if matrix and backend != "docker":
             raise UsageError("--matrix: the version variants run in Docker; add --backend=docker")
-        for flag in ("base_image", "ca_bundle"):
+        for flag in ("base_image", "ca_bundle", "docker_host"):
             if get(flag) is not None and backend != "docker":
                 raise UsageError(f"--{flag.replace('_', '-')}: a Docker setting; add --backend=docker or leave it out")
         lang = get("lang")
@@ -101,10 +102,23 @@ class Options:
             else 24 * 3600,
             allow_never_expires=bool(get("allow_never_expires")),
             shard=shards.parse(get("shard")) if get("shard") is not None else None,
+            docker_host=_docker_host(get("docker_host")) if get("docker_host") is not None else None,
         )
 
 
 BACKENDS = ("local", "docker")
+DOCKER_HOST = re.compile(r"(tcp|ssh|unix|http|https)://\S+")
+
+
+def _docker_host(given: str) -> str:
+    if not DOCKER_HOST.fullmatch(given.strip()):
+        raise UsageError(
+            f"--docker-host: {given!r} is not an engine address; e.g. --docker-host=tcp://10.0.0.5:2375, "
+            "ssh://me@build-host or unix:///var/run/docker.sock"
+        )
+    return given.strip()
+
+
 # The groups of shared options; each command takes those it uses (ALL: `run` and the pytest plugin).
 SELECT, BACKEND, DOCKER, CORPUS, REPORT, TOKENS, SHARD = (
     "select",
@@ -167,6 +181,13 @@ def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) 
     if DOCKER in groups:
         opt("--matrix", action="store_true", default=False, help="with --backend=docker: every version variant")
         opt("--base-image", default=None, help="Docker base image (default: bootstrapped base, else debian:SUITE-slim)")
+        opt(
+            "--docker-host",
+            default=None,
+            metavar="URL",
+            help="with --backend=docker: the engine to use (tcp://HOST:PORT, ssh://USER@HOST, unix:///PATH; "
+            "default: DOCKER_HOST, else the local socket), e.g. one engine per shard",
+        )
         opt(
             "--ca-bundle",
             default=None,
@@ -378,5 +399,5 @@ def make_backend(opts: Options) -> Backend:
     from .backends import make_backend as make
 
     if opts.backend == "docker":
-        return make("docker", base_image=opts.base_image, ca_bundle=opts.ca_bundle)
+        return make("docker", base_image=opts.base_image, ca_bundle=opts.ca_bundle, docker_host=opts.docker_host)
     return make("local")

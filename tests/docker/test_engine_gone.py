@@ -9,66 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-from pathlib import Path
 
 import pytest
+from relay import Relay
 
 pytestmark = pytest.mark.docker
-
-ENGINE = "/var/run/docker.sock"
-
-
-class Relay:
-    """Forwards connections from a socket of ours to the engine's, until cut()."""
-
-    def __init__(self, path: Path):
-        self.path = str(path)
-        self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(self.path)
-        self.server.listen(64)
-        self.conns: list[socket.socket] = []
-        self.streaming = threading.Event()  # a container's answers are flowing back through us
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.socket(socket.AF_UNIX)
-            upstream.connect(ENGINE)
-            self.conns += [client, upstream]
-            attach = threading.Event()
-            threading.Thread(target=self._pump, args=(client, upstream, attach, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, attach, False), daemon=True).start()
-
-    def _pump(self, src, dst, attach, from_client):
-        seen = 0
-        try:
-            while data := src.recv(1 << 16):
-                if from_client and b"/attach" in data:
-                    attach.set()
-                if not from_client and attach.is_set():
-                    seen += len(data)
-                    if seen > 20_000:  # dozens of answers are in: cut mid-run
-                        self.streaming.set()
-                dst.sendall(data)
-        except OSError:
-            pass
-
-    def cut(self):
-        self.server.close()
-        for c in self.conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-                c.close()
-            except OSError:
-                pass
 
 
 @pytest.fixture
@@ -101,7 +48,7 @@ def test_engine_gone_mid_run_is_exit_2_and_keeps_results(tmp_path, built, leftov
             "--timeout",
             "5",
         ],
-        env={**os.environ, "DOCKER_HOST": f"unix://{relay.path}"},
+        env={**os.environ, "DOCKER_HOST": relay.address},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

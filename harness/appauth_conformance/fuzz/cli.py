@@ -15,6 +15,8 @@ from .. import inputs, untrusted
 from ..errors import Exit
 from ..progress import Progress
 from ..session import steady_memory
+from .record import document as record_document
+from .record import write as write_record
 from .run import DEFAULT_BATCH, Fuzzer, FuzzReport
 from .save import save_reproducers
 from .triage import input_repr
@@ -33,12 +35,13 @@ def add_parser(subparsers) -> None:
         "disagreements with the oracle by cause, shrink each group to a minimal reproducer. "
         "Exit 0: every group is a known divergence of its runner; 1: a group is not; 2: usage error.",
     )
-    cfg.add_options(p.add_argument, groups=(cfg.SELECT, cfg.BACKEND, cfg.DOCKER, cfg.CORPUS, cfg.SHARD))
+    cfg.add_options(p.add_argument, groups=(cfg.SELECT, cfg.BACKEND, cfg.DOCKER, cfg.CORPUS, cfg.REPORT, cfg.SHARD))
     p.add_argument(
         "--count",
         default=None,
         metavar="N",
-        help=f"inputs to generate (default {DEFAULT_COUNT:,} unless --time-budget is given)",
+        help=f"inputs to generate (default {DEFAULT_COUNT:,} unless --time-budget is given); with --shard, the "
+        "whole campaign's count: each shard generates its part of it",
     )
     p.add_argument(
         "--time-budget",
@@ -99,6 +102,7 @@ def cmd_fuzz(a) -> int:
         shrink=not a.no_shrink,
         require_all=opts.require_all,
         shrink_seconds=shrink_seconds,
+        shard=opts.shard,
         progress=progress,
         warn=lambda s: print(f"warning: {s}", file=sys.stderr),
     )
@@ -112,6 +116,11 @@ def cmd_fuzz(a) -> int:
     if a.save:
         written = save_reproducers(report, save_dir, opts.vectors)
     print_summary(report, written)
+    path = write_record(record_document(report, count, opts.shard), opts.report_dir)
+    print(
+        f"fuzz: wrote {path}"
+        + (f" (shard {opts.shard}; `appauth-conformance report merge` joins the shards)" if opts.shard else "")
+    )
     return Exit.NONCONFORMING if report.unknown else Exit.OK
 
 

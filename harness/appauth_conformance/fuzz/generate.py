@@ -1,11 +1,16 @@
 """Generate: the seeded stream of fuzz inputs, aimed at the edges, with the oracle's answers.
 
-`Inputs(seed)` is a `random.Random(seed)` stream of `FuzzInput`s: the request body
+`Inputs(seed)` is a seeded stream of `FuzzInput`s: the request body
 (joined from per-value pieces, `protocol.body_piece`), the oracle's string to sign and
 signature (HMAC finished from the key's precomputed pads, `scheme.keyed`), and the
 conforming replies a session may accept without decoding them (`expected_replies`).
 `FuzzInput.vector()` is the full `model.Vector`, built only for the few inputs some
 runner disagrees on. The same seed gives the same inputs, whatever the chunk size.
+
+The stream is made of blocks of BLOCK inputs; block b is generated from a seed of its own (derived
+from the seed and b) and the seed's initial pools, so it does not depend on any other block. A shard
+K/N of a campaign (`fuzz --shard K/N`) takes the blocks b = K-1, K-1+N, ...: the N shards of one seed
+never generate the same position, and between them generate exactly the positions one process does.
 
 The fast path is checked against the slow one: the first `verify` inputs, then one in
 1000, are recomputed with `scheme.sign_fields` and `Vector.request_body` (`make_vector`).
@@ -13,6 +18,7 @@ The fast path is checked against the slow one: the first `verify` inputs, then o
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import operator
@@ -21,6 +27,7 @@ from collections.abc import Callable, Iterator
 
 from .. import diagnosis, protocol, scheme, text
 from ..model import TEXT_FIELDS, Vector
+from ..shards import Shard
 
 MODES = scheme.MODES
 FIELDS = TEXT_FIELDS  # the text inputs, in wire order
@@ -287,6 +294,7 @@ class FuzzInput:
 
 _POOL_BITS = 10
 _POOL = 1 << _POOL_BITS
+BLOCK = 4096  # inputs per block of the stream (shards are dealt whole blocks: small keeps them even)
 _MASK = _POOL - 1
 _NAMES = ("mode", *FIELDS, "expire_time")  # the order Inputs.chunk hands body pieces to _BODY_ORDER
 _BODY_ORDER = operator.itemgetter(*(_NAMES.index(n) for n in protocol.REQUEST_FIELDS))
@@ -307,15 +315,27 @@ class Inputs:
     scheme.sign_fields and Vector.request_body, so the fast path cannot drift.
     """
 
-    def __init__(self, seed: int = 1, verify: int = 1000):
+    def __init__(self, seed: int = 1, verify: int = 1000, shard: Shard | None = None):
         self.seed = seed
+        self.shard = shard or Shard(1, 1)
         self.rng = random.Random(seed)
-        self.index = 0
         self.verify = verify
         self._mix = list(MIX_WEIGHTS)
         self._mix_cum = list(itertools.accumulate(MIX_WEIGHTS.values()))
-        self.pools = [[self._entry(self.value(f), f) for _ in range(_POOL)] for f in FIELDS]
-        self.expires = [self._expire_entry(self.expire()) for _ in range(_POOL)]
+        # the pools every block starts from: made once per seed (the costly part), copied per block
+        self._pools0 = [[self._entry(self.value(f), f) for _ in range(_POOL)] for f in FIELDS]
+        self._expires0 = [self._expire_entry(self.expire()) for _ in range(_POOL)]
+        self._enter(self.shard.index - 1)
+
+    def _enter(self, block: int) -> None:
+        """Start block `block` of the stream: its own generator, the seed's pools, its own positions."""
+        self.block = block
+        digest = hashlib.sha256(f"appauth-conformance fuzz {self.seed} {block}".encode()).digest()
+        self.rng = random.Random(int.from_bytes(digest[:8], "big"))
+        self.pools = [list(p) for p in self._pools0]
+        self.expires = list(self._expires0)
+        self.index = block * BLOCK
+        self.block_end = self.index + BLOCK
 
     # -- rich values -----------------------------------------------------------------------
 
@@ -432,7 +452,16 @@ class Inputs:
     # -- the stream ------------------------------------------------------------------------
 
     def chunk(self, n: int) -> list[FuzzInput]:
-        """The next n inputs."""
+        """The next n inputs of this shard's stream (across blocks)."""
+        out: list[FuzzInput] = []
+        while len(out) < n:
+            if self.index == self.block_end:
+                self._enter(self.block + self.shard.count)
+            out += self._segment(min(n - len(out), self.block_end - self.index))
+        return out
+
+    def _segment(self, n: int) -> list[FuzzInput]:
+        """The next n inputs of the current block (n never crosses its end)."""
         out: list[FuzzInput] = []
         append = out.append
         bits = self.rng.getrandbits
@@ -483,14 +512,18 @@ class Inputs:
     def chunks(
         self, batch: int, count: int | None = None, stop: Callable[[], bool] | None = None
     ) -> Iterator[list[FuzzInput]]:
-        """Chunks of at most `batch` inputs until `count` (None: forever) or `stop()`."""
-        done = 0
-        while count is None or done < count:
+        """Chunks of at most `batch` inputs until `stop()`, or until this shard's part of the first `count`
+        positions of the stream is done (None: forever). `count` is the whole campaign's: the N shards of
+        one seed and count generate, between them, exactly the inputs one process generates unsharded."""
+        while True:
             if stop is not None and stop():
                 return
-            n = batch if count is None else min(batch, count - done)
-            yield self.chunk(n)
-            done += n
+            if self.index == self.block_end:
+                self._enter(self.block + self.shard.count)
+            left = self.block_end - self.index if count is None else min(self.block_end, count) - self.index
+            if left <= 0:
+                return
+            yield self.chunk(min(batch, left))
 
     def take(self, n: int) -> list[Vector]:
         """The next n inputs as full Vectors (tests, and anything that wants the whole record)."""

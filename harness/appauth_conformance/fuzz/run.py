@@ -54,6 +54,7 @@ from ..expectations import Expectations
 from ..model import RunnerSpec, Stage
 from ..progress import Progress, Ticker
 from ..session import EXPECTED, Session, outcome
+from ..shards import Shard
 from .generate import FuzzInput, Inputs
 from .save import flagged_reproducer
 from .shrink import Shrinker
@@ -136,6 +137,7 @@ class Fuzzer:
         shrink: bool = True,
         require_all: bool = False,
         shrink_seconds: float = 30.0,
+        shard: Shard | None = None,
         progress: Progress | None = None,
         warn: Callable[[str], None] | None = None,
     ):
@@ -149,6 +151,7 @@ class Fuzzer:
             raise UsageError(f"--batch must be >= 1, got {batch}")
         self.specs, self.backend = specs, backend
         self.seed, self.count, self.time_budget, self.batch = seed, count, time_budget, batch
+        self.shard = shard  # this run's blocks of the seed's stream; count is the whole campaign's
         self.timeout, self.shrink_enabled, self.require_all = timeout, shrink, require_all
         self.shrink_seconds = shrink_seconds
         self.queue_depth = 1  # chunks waiting per runner beyond the one it is on: memory stays a few chunks
@@ -249,7 +252,7 @@ class Fuzzer:
             q: Chunks = queue.Queue(maxsize=self.queue_depth)
             r.queue = q
             feeds.append((r, q))
-        inputs = Inputs(self.seed)
+        inputs = Inputs(self.seed, shard=self.shard)
         self.t0 = time.monotonic()
         c0 = time.process_time()
         threads = [

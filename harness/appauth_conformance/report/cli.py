@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import inputs
+from .. import inputs, untrusted
 from ..errors import Exit, UsageError
 from . import load, write_reports
 from .compare import compare
@@ -70,14 +70,25 @@ def run(args: argparse.Namespace) -> int:
         return Exit.OK
     if args.action == "merge":
         from ..files import write_json_atomic
-        from .merge import merge_files
+        from .merge import FUZZ_ID, merge_files
 
         out = inputs.output_dir("--out", args.out)
         doc = merge_files([Path(p) for p in args.results])
-        results = write_json_atomic(out / "results.json", doc)
-        paths = write_reports(results, out)
         s = doc["shards"]
         said = "all shards" if not s["missing"] else f"INCOMPLETE: shard(s) {', '.join(map(str, s['missing']))} missing"
+        if doc["schema"] == FUZZ_ID:  # a fuzz campaign: its groups, each once, with the smallest input found
+            written = write_json_atomic(out / "fuzz.json", doc)
+            new = [g for g in doc["groups"] if g["known"] is None]
+            print(
+                f"merged {len(s['merged'])} of {s['count']} fuzz shards ({said}): {doc['generated']:,} inputs, "
+                f"{len(doc['groups'])} group(s), {len(new)} NEW; wrote {written}"
+            )
+            for g in doc["groups"]:
+                status = f"known ({untrusted.line(g['known'], 60)})" if g["known"] else "NEW"
+                print(f"  {g['runner']}  {g['stage']}  {untrusted.line(g['cause'], 80)}  {g['count']:,}x  {status}")
+            return Exit.NONCONFORMING if new or s["missing"] else Exit.OK
+        results = write_json_atomic(out / "results.json", doc)
+        paths = write_reports(results, out)
         print(
             f"merged {len(s['merged'])} of {s['count']} shards ({said}): wrote {results}, "
             + ", ".join(p.name for p in paths)

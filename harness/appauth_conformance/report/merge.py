@@ -8,10 +8,12 @@ a shard is written, marked incomplete, with the missing shards named (`shards.mi
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .. import schemas
 from ..errors import ResultsError
 from ..results import SCHEMA_ID
 from . import load, validate
@@ -21,14 +23,37 @@ def _refuse(what: str) -> ResultsError:
     return ResultsError(f"cannot merge: {what}")
 
 
+FUZZ_ID = schemas.load("fuzz")["$id"]
+
+
 def merge_files(paths: list[Path]) -> dict[str, Any]:
-    """Load, check and join shard results (each validated against the schema first)."""
+    """Load, check and join shard results (each validated against its schema first): results.json of
+    `run --shard`, or fuzz.json of `fuzz --shard` (not both in one merge)."""
+    raw = [(str(p), _read(p)) for p in paths]
+    fuzz = [isinstance(d, dict) and d.get("schema") == FUZZ_ID for _, d in raw]
+    if all(fuzz):
+        for name, doc in raw:
+            problems = schemas.errors("fuzz", doc)
+            if problems:
+                where = "/".join(map(str, problems[0].absolute_path)) or "(top level)"
+                raise ResultsError(f"{name}: not a fuzz.json ({FUZZ_ID}): at {where}: {problems[0].message}")
+        return merge_fuzz(raw)
+    if any(fuzz):
+        raise _refuse("fuzz.json and results.json files are given together: merge the shards of one kind of run")
     return merge([(str(p), load(p)) for p in paths])
 
 
-def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
-    if not named:
-        raise _refuse("no results given")
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{path}: cannot read: {e}") from None
+    except json.JSONDecodeError as e:
+        raise ResultsError(f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
+
+
+def _shard_index(named: list[tuple[str, dict]], same: tuple[str, ...]) -> tuple[int, dict[int, str], list[int]]:
+    """The shards' common N, index -> file, and the missing indexes; refuses what is not one run's shards."""
     for name, doc in named:
         if "shard" not in doc:
             raise _refuse(f"{name} is not one shard of a run (it has no `shard`): merge joins `--shard K/N` results")
@@ -36,12 +61,8 @@ def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
     count = first["shard"]["count"]
     by_index: dict[int, str] = {}
     for name, doc in named:
-        for what, mine, theirs in (
-            ("shard count", doc["shard"]["count"], count),
-            ("corpus", doc["corpus"]["sha256"], first["corpus"]["sha256"]),
-            ("tool version", doc["tool"]["version"], first["tool"]["version"]),
-            ("runners", sorted(r["name"] for r in doc["runners"]), sorted(r["name"] for r in first["runners"])),
-        ):
+        for what in ("shard count", *same):
+            mine, theirs = _fact(doc, what), _fact(first, what)
             if mine != theirs:
                 raise _refuse(
                     f"{name} and {first_name} differ in {what} ({mine!r} vs {theirs!r}): not shards of one run"
@@ -50,6 +71,70 @@ def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
         if k in by_index:
             raise _refuse(f"shard {k}/{count} is given twice: {by_index[k]} and {name}")
         by_index[k] = name
+    return count, by_index, [k for k in range(1, count + 1) if k not in by_index]
+
+
+def _fact(doc: dict, what: str) -> Any:
+    return {
+        "shard count": lambda: doc["shard"]["count"],
+        "corpus": lambda: doc["corpus"]["sha256"],
+        "tool version": lambda: doc["tool"]["version"],
+        "runners": lambda: sorted(r["name"] for r in doc["runners"]),
+        "seed": lambda: doc["seed"],
+        "count": lambda: doc["count"],
+    }[what]()
+
+
+def merge_fuzz(named: list[tuple[str, dict]]) -> dict[str, Any]:
+    """The fuzz.json of a campaign's shards joined: groups of the same runner, stage and cause added up,
+    each keeping the smallest input any shard found (its reproducer)."""
+    count, by_index, missing = _shard_index(named, ("seed", "count", "tool version", "runners"))
+    ordered = [doc for _, doc in sorted(named, key=lambda nd: nd[1]["shard"]["index"])]
+    groups: dict[tuple[str, str, str], dict] = {}
+    for doc in ordered:
+        for g in doc["groups"]:
+            key = (g["runner"], g["stage"], g["cause"])
+            have = groups.get(key)
+            if have is None:
+                groups[key] = dict(g)
+                continue
+            have["count"] += g["count"]
+            have["known"] = have["known"] or g["known"]
+            if g["size"] is not None and (have["size"] is None or g["size"] < have["size"]):
+                have["input"], have["size"] = g["input"], g["size"]
+    runners: dict[str, dict] = {}
+    for doc in ordered:
+        for r in doc["runners"]:
+            have = runners.setdefault(r["name"], {"name": r["name"], "outcomes": 0, "disagreements": 0})
+            have["outcomes"] += r["outcomes"]
+            have["disagreements"] += r["disagreements"]
+            if r.get("unavailable"):
+                have["unavailable"] = r["unavailable"]
+    first = ordered[0]
+    merged = {
+        "schema": FUZZ_ID,
+        "tool": first["tool"],
+        "seed": first["seed"],
+        "count": first["count"],
+        "generated": sum(d["generated"] for d in ordered),
+        "wall_s": max(d["wall_s"] for d in ordered),
+        "stopped_by": "; ".join(f"{d['shard']['index']}: {d['stopped_by']}" for d in ordered),
+        "shards": {"count": count, "merged": sorted(by_index), "missing": missing},
+        "runners": list(runners.values()),
+        "groups": [groups[k] for k in sorted(groups)],
+    }
+    problems = schemas.errors("fuzz", merged)
+    if problems:  # a bug of the merge, not of its input
+        raise AssertionError(f"the merged fuzz.json breaks its schema: {problems[0].message}")
+    return merged
+
+
+def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
+    """results.json of one run's shards joined into one (validated against the schema)."""
+    if not named:
+        raise _refuse("no results given")
+    count, by_index, missing = _shard_index(named, ("corpus", "tool version", "runners"))
+    first = named[0][1]
     seen: dict[tuple[str, str], str] = {}
     for name, doc in named:
         for o in doc["outcomes"]:
@@ -58,7 +143,6 @@ def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
                 raise _refuse(f"{o['runner']} on {o['vector']} is in both {seen[pair]} and {name}: the shards overlap")
             seen[pair] = name
     ordered = [doc for _, doc in sorted(named, key=lambda nd: nd[1]["shard"]["index"])]
-    missing = [k for k in range(1, count + 1) if k not in by_index]
     merged = {
         "schema": SCHEMA_ID,
         "tool": first["tool"],

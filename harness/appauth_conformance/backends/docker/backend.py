@@ -135,6 +135,8 @@ class DockerBackend:
         the first that exists. "" turns it off.
     mirror: the Debian mirror the builds use; default: the host's apt mirror (images.host_mirror()).
     client: a docker.DockerClient to use; default: the shared one (engine.client()).
+    docker_host: the engine's address (tcp://HOST:PORT, ssh://USER@HOST, unix:///PATH); default: DOCKER_HOST,
+        else the local socket. It is the whole process's engine (engine.use_host).
     progress: called with one condensed line per build step; default: printed to stderr; None: quiet.
     """
 
@@ -152,7 +154,10 @@ class DockerBackend:
         tmpfs_size: str = "64m",
         uid: int = 1000,
         client: DockerClient | None = None,
+        docker_host: str | None = None,
     ):
+        if docker_host is not None:  # this process's engine, for the builds, the look-ups and the clean-up alike
+            engine.use_host(docker_host)
         self.base_image = base_image
         if ca_bundle is None:
             ca_bundle = default_ca_bundle()

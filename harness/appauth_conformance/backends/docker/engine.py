@@ -22,16 +22,30 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"
 
 _shared: DockerClient | None = None
 _shared_lock = threading.Lock()
+_host: str | None = None  # --docker-host: the engine of this process, instead of DOCKER_HOST
+
+
+def use_host(host: str | None) -> None:
+    """Talk to the engine at `host` (tcp://, ssh://, unix://...) from now on, in this whole process (the
+    backend, the image look-ups and the clean-up all share one engine); None: DOCKER_HOST again."""
+    global _host, _shared
+    with _shared_lock:
+        if host != _host:
+            _host, _shared = host, None
+
+
+def where() -> str:
+    return _host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
 
 
 def unavailable(why: str) -> DockerUnavailable:
     """The error for an engine that does not answer: where it was looked for, and how to start one."""
-    where = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    where_ = where()
     return DockerUnavailable(
-        f"no Docker engine answers at {where} ({why}).\n"
+        f"no Docker engine answers at {where_} ({why}).\n"
         "Start one: `sudo systemctl start docker`, or by hand `sudo dockerd &` (in a checkout of the suite, "
-        "`scripts/docker-up.sh` installs docker.io if needed and starts dockerd); check DOCKER_HOST if you use a "
-        "remote engine.\n"
+        "`scripts/docker-up.sh` installs docker.io if needed and starts dockerd); check --docker-host or DOCKER_HOST "
+        "if you use a remote engine.\n"
         "Or run the runners on this machine instead: --backend=local."
     )
 
@@ -44,7 +58,7 @@ def short_error(e: BaseException) -> str:
 
 
 def connect() -> DockerClient:
-    """A new docker.DockerClient for DOCKER_HOST (or the local socket) that answered a ping."""
+    """A new docker.DockerClient for --docker-host, DOCKER_HOST or the local socket, that answered a ping."""
     try:
         from docker.errors import DockerException
 
@@ -52,7 +66,12 @@ def connect() -> DockerClient:
     except ImportError as e:  # pragma: no cover - docker is a declared dependency
         raise unavailable(f"the docker SDK for Python is not installed: {e}; `pip install docker`") from None
     try:
-        c = docker.from_env(timeout=120, max_pool_size=64)
+        if _host is None:
+            c = docker.from_env(timeout=120, max_pool_size=64)
+        else:  # ssh:// through the ssh command (the SDK's own ssh needs paramiko)
+            c = docker.DockerClient(
+                base_url=_host, timeout=120, max_pool_size=64, use_ssh_client=_host.startswith("ssh://")
+            )
         c.ping()
     except DockerException as e:
         raise unavailable(short_error(e)) from None
