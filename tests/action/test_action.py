@@ -163,3 +163,45 @@ def test_a_missing_baseline_is_noted_and_nothing_declared_is_a_setup_error(works
     empty = job(workspace, workflow_run, {}, name="nothing")
     assert empty.outputs["exit-code"] == "2" and empty.status == "failure"
     assert "no runner is declared" in empty.log
+
+
+def test_shard_jobs_and_a_merge_job_make_one_report(workspace, workflow_run):
+    """A matrix of two shard jobs, then a merge job that merges their results.json and compares the merged
+    run with a baseline: what docs/ci.md's sharded workflow does."""
+    shards = []
+    for k in (1, 2):
+        r = job(
+            workspace,
+            workflow_run,
+            {"runners": "team=python3 signers/signer.py", "shard": f"{k}/2", "report-dir": f"shard-{k}"},
+            index=k - 1,
+            name="shards",
+        )
+        assert r.status == "success", r.log
+        doc = json.loads(Path(r.outputs["results"]).read_text())
+        assert doc["shard"] == {"index": k, "count": 2}
+        shards.append(doc)
+    whole = job(
+        workspace, workflow_run, {"runners": "team=python3 signers/signer.py", "report-dir": "whole"}, name="base"
+    )
+    assert whole.status == "success", whole.log
+    merged = job(
+        workspace,
+        workflow_run,
+        {"merge": "shard-*/results.json\n", "baseline": "whole/results.json", "report-dir": "merged"},
+        name="merge",
+    )
+    assert merged.status == "success", merged.log
+    doc = json.loads(Path(merged.outputs["results"]).read_text())
+    assert doc["complete"] and doc["shards"]["merged"] == [1, 2]
+    assert (
+        len(doc["outcomes"])
+        == sum(len(d["outcomes"]) for d in shards)
+        == len(json.loads((workspace / "whole" / "results.json").read_text())["outcomes"])
+    )
+    assert "Compared with the baseline" in merged.summary and "2 of 2 shards merged" in merged.summary
+    # one shard missing: the merge job fails, and says which
+    (workspace / "shard-2" / "results.json").unlink()
+    partial = job(workspace, workflow_run, {"merge": "shard-*/results.json", "report-dir": "partial"}, name="merge2")
+    assert partial.status == "failure" and partial.outputs["exit-code"] == "1", partial.log
+    assert "shard 2 of 2 was not merged" in partial.summary
