@@ -45,8 +45,6 @@ def test_every_pod_runs_its_own_shard_and_the_merge_reads_them_all():
     margs = " ".join(merge["spec"]["template"]["spec"]["containers"][0]["args"])
     assert "report merge /results/shard-*/fuzz.json" in margs
     claims = {
-        v["persistentVolumeClaim"]["claimName"]
-        for m in (job, merge)
-        for v in m["spec"]["template"]["spec"]["volumes"]
+        v["persistentVolumeClaim"]["claimName"] for m in (job, merge) for v in m["spec"]["template"]["spec"]["volumes"]
     }
     assert claims == {yaml.safe_load((HERE / "pvc.yaml").read_text())["metadata"]["name"]}
