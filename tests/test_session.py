@@ -3,6 +3,7 @@ blamed, the stderr tail is attached, restarts are bounded and nothing hangs."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -121,6 +122,71 @@ def test_pipelining_keeps_many_requests_in_flight():
     # a runner that answers everything correctly, 2,000 requests with a small window: all conform
     outs, restarts, _ = run("ok", batch=SMALL * 500, window=64)
     assert len(outs) == 2000 and restarts == 0 and all(conformance(o) is None for o in outs)
+
+
+class Watched:
+    """A runner's stream that records which thread closed it and whether a read or write was under way."""
+
+    def __init__(self, stream):
+        self.stream, self.busy, self.closes = stream, 0, []
+        self.lock, self.closed = threading.Lock(), threading.Event()
+
+    def _call(self, name, *args):
+        with self.lock:
+            self.busy += 1
+        try:
+            return getattr(self.stream, name)(*args)
+        finally:
+            with self.lock:
+                self.busy -= 1
+
+    def read(self, n=-1):
+        return self._call("read", n)
+
+    def write(self, data):
+        return self._call("write", data)
+
+    def flush(self):
+        return self._call("flush")
+
+    def close(self):
+        with self.lock:
+            self.closes.append((threading.current_thread().name, self.busy))
+        self.stream.close()
+        self.closed.set()
+
+
+class WatchingBackend(LocalBackend):
+    def __init__(self):
+        super().__init__()
+        self.streams = []
+
+    def start(self, spec):
+        proc = super().start(spec)
+        watched = SimpleNamespace(stdin=Watched(proc.stdin), stdout=Watched(proc.stdout), stderr=Watched(proc.stderr))
+        self.streams.append(watched)
+        for name in ("stdin", "stdout", "stderr"):
+            setattr(proc, name, getattr(watched, name))
+        return proc
+
+
+def test_each_stream_is_closed_once_by_the_thread_that_uses_it_and_never_under_a_read():
+    # Closing a pipe under a reader about to read lets the next runner's pipe reuse the descriptor
+    # number, and the late read steals that runner's hello (a one-in-ten flake of this file under load).
+    backend = WatchingBackend()
+    spec = RunnerSpec(name="fault", language="python", command=("{python}", str(FAULT), "crash", "boom"))
+    with Session(spec, backend, timeout=5) as s:
+        outs = list(s.run(SMALL * 5))
+    check_accounted(outs, SMALL * 5)
+    assert len(backend.streams) == s.restarts + 1 > 2
+    for started in backend.streams:
+        for name, reader in (("stdout", "_read_stdout"), ("stderr", "_drain_stderr")):
+            stream = getattr(started, name)
+            assert stream.closed.wait(10), f"{name} never closed"
+            [(thread, busy)] = stream.closes
+            assert reader in thread and busy == 0, (name, thread, busy)
+        [(_, busy)] = started.stdin.closes  # by kill() or close(), once no write is under way
+        assert busy == 0
 
 
 # --------------------------------------------------------------------------- replies accepted undecoded

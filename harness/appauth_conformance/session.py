@@ -14,7 +14,7 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final, Generic, Literal, NoReturn, Protocol, TypeVar
 
 from . import protocol
@@ -58,7 +58,13 @@ def steady_memory() -> bool:
 
 
 class _Incarnation:
-    """One started process with its reader, stderr-drain and writer threads."""
+    """One started process with its reader, stderr-drain and writer threads.
+
+    Each stream is closed by the thread that uses it, after its last use (stdin under a lock its
+    writers hold). Closing a pipe that another thread is about to read lets the next runner's pipe
+    reuse the descriptor number: the late read then steals that runner's hello, or a late write
+    sends requests to the wrong runner.
+    """
 
     def __init__(self, proc: Process, lines: queue.Queue[StdoutEvent]):
         self.proc = proc
@@ -67,6 +73,9 @@ class _Incarnation:
         self.stderr_size = 0
         self.stop = threading.Event()
         self.stderr_lock = threading.Lock()
+        self.stderr_done = threading.Event()  # the drain saw EOF: the tail is complete
+        self.stdin_lock = threading.Lock()  # held by every write to stdin and by its close
+        self.stdin_closed = False
         self.next_seq = 0  # seqs stay unique for the life of the process, across run() calls
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
@@ -74,7 +83,12 @@ class _Incarnation:
     def _read_stdout(self) -> None:
         """Split stdout into lines; a batch of lines per queue item keeps the queue cheap."""
         out = self.proc.stdout
-        read = getattr(out, "read1", out.read)
+        try:
+            self._split_lines(getattr(out, "read1", out.read))
+        finally:
+            _close(out)
+
+    def _split_lines(self, read: Callable[[int], bytes | None]) -> None:
         parts: list[bytes] = []  # pieces of an unfinished line, joined once (a long line stays linear)
         size = 0
         while True:
@@ -101,27 +115,47 @@ class _Incarnation:
 
     def _drain_stderr(self) -> None:
         """Keep the stderr tail; draining also keeps a chatty runner from blocking on a full pipe."""
-        read = getattr(self.proc.stderr, "read1", self.proc.stderr.read)
-        while True:
-            try:
-                chunk = read(1 << 16)
-            except (OSError, ValueError):
-                return
-            if not chunk:
-                return
-            with self.stderr_lock:
-                self.stderr.append(chunk)
-                self.stderr_size += len(chunk)
-                while self.stderr_size - len(self.stderr[0]) > STDERR_TAIL:
-                    self.stderr_size -= len(self.stderr.popleft())
+        err = self.proc.stderr
+        read = getattr(err, "read1", err.read)
+        try:
+            while True:
+                try:
+                    chunk = read(1 << 16)
+                except (OSError, ValueError):
+                    return
+                if not chunk:
+                    return
+                with self.stderr_lock:
+                    self.stderr.append(chunk)
+                    self.stderr_size += len(chunk)
+                    while self.stderr_size - len(self.stderr[0]) > STDERR_TAIL:
+                        self.stderr_size -= len(self.stderr.popleft())
+        finally:
+            _close(err)
+            self.stderr_done.set()
 
     def stderr_tail(self) -> str:
-        time.sleep(0.05)  # let the drain thread catch the last words of a dying process
+        """The last words on stderr. Call after kill(): the drain then reaches EOF with everything the
+        process wrote (bounded: a process it left behind may still hold the pipe)."""
+        self.stderr_done.wait(2)
         with self.stderr_lock:
             data = b"".join(self.stderr)[-STDERR_TAIL:]
         return data.decode("utf-8", "replace")
 
+    def close_stdin(self, wait: bool = True) -> bool:
+        """EOF on the runner's stdin, once no write is under way; without `wait`, only if none is."""
+        if not self.stdin_lock.acquire(timeout=10 if wait else 0):
+            return False  # a write still blocked on a runner that will not die: leave the pipe open
+        try:
+            if not self.stdin_closed:
+                self.stdin_closed = True
+                _close(self.proc.stdin)
+        finally:
+            self.stdin_lock.release()
+        return True
+
     def kill(self) -> None:
+        """Kill and reap the process; its stdout and stderr threads close their ends at EOF."""
         self.stop.set()
         try:
             self.proc.kill()
@@ -131,11 +165,14 @@ class _Incarnation:
             self.proc.wait(timeout=10)
         except Exception:
             pass
-        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            try:
-                f.close()
-            except Exception:
-                pass
+        self.close_stdin()  # a write blocked on the dead runner has failed by now
+
+
+def _close(stream: Any) -> None:
+    try:
+        stream.close()
+    except Exception:
+        pass
 
 
 class Session:
@@ -176,8 +213,8 @@ class Session:
         inc, self._inc = self._inc, None
         if inc is not None:
             try:
-                inc.proc.stdin.close()  # EOF: a well-behaved runner exits 0
-                inc.proc.wait(timeout=2)
+                if inc.close_stdin(wait=False):  # EOF: a well-behaved runner exits 0
+                    inc.proc.wait(timeout=2)
             except Exception:
                 pass
             inc.kill()
@@ -215,9 +252,9 @@ class Session:
 
     def _fail_start(self, why: str) -> NoReturn:
         inc = self._inc
-        tail = inc.stderr_tail() if inc else ""
         if inc:
             inc.kill()
+        tail = inc.stderr_tail() if inc else ""
         self._inc = None
         raise HandshakeError(
             f"{self.spec.name}: {why}" + (f"\n--- stderr tail ---\n{tail[-2000:]}" if tail.strip() else "")
@@ -270,8 +307,8 @@ class Session:
             # a fault: stop the writer, blame the oldest outstanding request, restart, resend the rest
             unsent = feed.stop()
             outstanding = list(feed.pending.values())
-            tail = inc.stderr_tail()
             inc.kill()
+            tail = inc.stderr_tail()
             self._inc = None
             if outstanding:
                 yield [(outstanding[0], Fault(fault, tail))]
@@ -471,8 +508,9 @@ class _Feed(Generic[R]):
                 lines = self._claim(min(room, 512))
                 if not lines:
                     break
-                stdin.write(b"".join(lines))
-                stdin.flush()
+                with self.inc.stdin_lock:
+                    stdin.write(b"".join(lines))  # ValueError once kill() has closed it
+                    stdin.flush()
             if not stop.is_set():
                 self.done = True
                 self.inc.lines.put(("lines", []))  # wake the pump to notice

@@ -80,6 +80,16 @@ class LocalProcess(subprocess.Popen[bytes]):
     stdout: IO[bytes]
     stderr: IO[bytes]
 
+    def kill(self) -> None:
+        """SIGKILL the runner's process group (start() gives it a session of its own), so that what a
+        wrapper script started dies with it and lets go of the pipes."""
+        if self.poll() is not None:
+            return  # reaped: its pid (and group id) may belong to someone else now
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            super().kill()
+
     def describe_exit(self) -> str:
         code = self.poll()
         if code is None:

@@ -38,14 +38,18 @@ class SocketStdin:
     def __init__(self, sock: socket.socket):
         self._sock = sock
         self.closed = False
+        # held by every write and by the socket's close: a write that started before the close never
+        # lands on a new socket that reused the descriptor number
+        self.lock = threading.Lock()
 
     def write(self, data: bytes) -> int:
-        if self.closed:
-            raise ValueError("write to closed stdin")
-        try:
-            self._sock.sendall(data)
-        except OSError as e:
-            raise BrokenPipeError(e.errno, f"runner stdin closed: {e}") from None
+        with self.lock:
+            if self.closed or self._sock.fileno() < 0:
+                raise ValueError("write to closed stdin")
+            try:
+                self._sock.sendall(data)
+            except OSError as e:
+                raise BrokenPipeError(e.errno, f"runner stdin closed: {e}") from None
         return len(data)
 
     def flush(self) -> None:
@@ -192,11 +196,12 @@ class DockerProcess:
                 self._sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            for s in (self._sock, self._sock_io):
-                try:
-                    s.close()
-                except Exception:
-                    pass
+            with self.stdin.lock:
+                for s in (self._sock, self._sock_io):
+                    try:
+                        s.close()
+                    except Exception:
+                        pass
 
     # -- Popen-like ----------------------------------------------------------------------------
 
