@@ -33,6 +33,7 @@ __all__ = [
     "validate",
     "write_reports",
     "write_reports_after_run",
+    "write_reports_of",
 ]
 
 SCHEMA_PATH = schemas.path("results")
@@ -281,8 +282,12 @@ def write_reports(results_path, out_dir=None) -> list[Path]:
     so a reader (a CI upload, a browser) sees the old report or the new one, never half of one.
     """
     results_path = Path(results_path)
-    doc = load(results_path)
-    out = Path(out_dir) if out_dir is not None else results_path.parent
+    return write_reports_of(load(results_path), out_dir if out_dir is not None else results_path.parent)
+
+
+def write_reports_of(doc: dict, out_dir) -> list[Path]:
+    """write_reports for a results document already in memory and validated (a merge's, for one)."""
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rendered = [(out / "report.md", render_markdown(doc)), (out / "report.html", render_html(doc))]
     for path, text in rendered:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import inputs, untrusted
 from ..errors import Exit, UsageError
-from . import load, write_reports
+from . import load, write_reports, write_reports_of
 from .compare import compare
 
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {g['runner']}  {g['stage']}  {untrusted.line(g['cause'], 80)}  {g['count']:,}x  {status}")
             return Exit.NONCONFORMING if new or s["missing"] else Exit.OK
         results = write_json_atomic(out / "results.json", doc)
-        paths = write_reports(results, out)
+        paths = write_reports_of(doc, out)  # merge() validated it
         print(
             f"merged {len(s['merged'])} of {s['count']} shards ({said}): wrote {results}, "
             + ", ".join(p.name for p in paths)

@@ -9,6 +9,7 @@ static catalogue in harness/appauth_conformance/diagnosis.py (an unknown id is s
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -58,6 +59,7 @@ def diagnosis_titles(ids) -> dict[str, str]:
     return {i: diagnosis.title(i) for i in ids}
 
 
+@functools.lru_cache(maxsize=1024)  # a corpus has a few files and many vectors
 def family(file: str) -> str:
     """The family of a vector: the stem of the file it is written in (vectors/nul.yaml -> nul)."""
     return PurePosixPath(file.replace("\\", "/")).stem or file
