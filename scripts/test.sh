@@ -13,7 +13,8 @@ fi
 "$PY" -m ruff check harness tests benchmarks
 "$PY" -m ruff format --check harness tests benchmarks
 "$PY" -m mypy
-# 1. everything: unit tests, the gate on the four reference runners (local backend), Docker, browser
-"$PY" -m pytest --lang=all "$@"
+# 1. everything: unit tests, the gate on the four reference runners (local backend), Docker, browser,
+#    install and action tests (`tests` is named: `pytest --lang=all` alone is the everyday gate only)
+"$PY" -m pytest tests --lang=all "$@"
 # 2. the gate again on the whole Docker version matrix (every variant, the vendor SDKs too, sandboxed containers)
 exec "$PY" -m pytest --lang=all,sdks --backend=docker --matrix -m conformance -q "$@"

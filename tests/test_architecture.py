@@ -163,3 +163,11 @@ def test_the_layers_hold():
         pytest.skip("import-linter is not installed (a test extra: pip install -e '.[test]')")
     p = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_the_test_command_runs_the_suites_own_tests():
+    # `pytest --lang=all` with no path is the everyday gate (tests/conftest.py): the test command that
+    # CI runs must name `tests`, or CI passes on the gate alone (as it once did, in 42 s)
+    assert (ROOT / ".ci" / "run").read_text().count("bash scripts/test.sh") == 1
+    runs = [line.split() for line in (ROOT / "scripts" / "test.sh").read_text().splitlines() if " pytest " in line]
+    assert any(words[words.index("pytest") + 1] == "tests" for words in runs if not words[0].startswith("#")), runs
