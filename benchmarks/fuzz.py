@@ -33,12 +33,12 @@ from pathlib import Path
 from appauth_conformance import fuzz, protocol
 from appauth_conformance.backends.local import LocalBackend
 from appauth_conformance.engine import Engine
-from appauth_conformance.runners import BUILTINS
+from appauth_conformance.runners import Registry
 from appauth_conformance.session import steady_memory
 
 
 def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
-    specs = [s for s in BUILTINS if lang == "all" or s.name in lang.split(",") or s.language in lang.split(",")]
+    specs = Registry().select(lang)  # what --lang means to the CLI: "all" is the four reference runners
     steady_memory()  # as the CLI does
     fz = fuzz.Fuzzer(
         specs,
@@ -77,7 +77,7 @@ def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
 
 def raw(count: int, seed: int, lang: str) -> None:
     """Each runner alone: the same fuzz request lines piped from a file, output to /dev/null."""
-    specs = [s for s in BUILTINS if lang == "all" or s.name in lang.split(",") or s.language in lang.split(",")]
+    specs = Registry().select(lang)
     backend = LocalBackend()
     with tempfile.TemporaryDirectory() as tmp:
         req = Path(tmp) / "requests.jsonl"
@@ -111,7 +111,7 @@ def raw(count: int, seed: int, lang: str) -> None:
 
 def engine_ensure(count: int, seed: int, lang: str) -> None:
     """The same inputs through the gate run's path: Vectors, Engine.ensure, a Result kept per outcome."""
-    specs = [s for s in BUILTINS if lang == "all" or s.name in lang.split(",") or s.language in lang.split(",")]
+    specs = Registry().select(lang)
     steady_memory()
     engine = Engine(specs, LocalBackend())
     engine.prepare()
