@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/install.py
 
 1. builds the wheel from this checkout (not timed: a team installs a published one);
-2. times, in a throwaway project outside the checkout with one declared Python signer:
+2. times, in a throwaway project outside the checkout that declares a copy of examples/python/signer.py:
    `python -m venv`, `pip install <wheel>` (pip's own cache as it is on this machine),
    the first `pytest --lang=all` with an empty runner build cache (javac, g++ and `npm ci`
    for the reference runners included), and the warm rerun.
@@ -22,22 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SIGNER = """\
-import hashlib, hmac, json, sys
-print(json.dumps({"op": "hello", "protocol": 1, "name": "team", "language": "python", "runtime": "3",
-                  "library": "hmac", "library_version": "stdlib"}), flush=True)
-sys.stdin.readline()
-for line in sys.stdin:
-    r = json.loads(line)
-    ids = {"single": [r["app_id"], r["user_id"]], "sp_user": [r["app_id"], r["corp_id"], r["user_id"]],
-           "sp_corp_admin": [r["app_id"], r["corp_id"], ""], "sp_admin": [r["app_id"], "", ""]}[r["mode"]]
-    try:
-        out = {"seq": r["seq"], "signature": hmac.new(r["app_key"].encode(), ":".join(
-            ids + [str(r["expire_time"]), r["nonce"]]).encode(), hashlib.sha256).hexdigest()}
-    except UnicodeEncodeError as e:
-        out = {"seq": r["seq"], "error": {"type": "UnicodeEncodeError", "message": str(e)}}
-    print(json.dumps(out), flush=True)
-"""
+SIGNER = ROOT / "examples" / "python" / "signer.py"  # the signer a team copies
 
 
 def timed(label: str, argv: list[str], cwd: Path, env: dict) -> float:
@@ -62,7 +47,7 @@ def main() -> None:
         (wheel,) = (tmp / "dist").glob("*.whl")
         team = tmp / "team"
         team.mkdir()
-        (team / "signer.py").write_text(SIGNER)
+        (team / "signer.py").write_bytes(SIGNER.read_bytes())
         (team / "pyproject.toml").write_text(
             '[tool.appauth-conformance.runners.team]\ncommand = ["{python}", "signer.py"]\n'
         )

@@ -188,8 +188,19 @@ def make_vector(
     app_id, corp_id, user_id, nonce, app_key = vals
     invalid = any(lone(x) for x in vals)
     f = scheme.Fields(scheme.Mode(mode), app_id, corp_id, user_id, expire_time, nonce)
+    signature = None if invalid else scheme.sign_fields(f, app_key)[1]
+    parts = (id, mode, app_id, corp_id, user_id, expire_time, nonce, app_key)
+    return _fuzz_vector(parts, scheme.string_to_sign(f), signature, description, tuple(flags))
+
+
+def _fuzz_vector(
+    parts: tuple, string_to_sign: str, signature: str | None, description: str, flags: tuple[str, ...]
+) -> Vector:
+    """A Vector of the fuzzer's from (id, mode, app_id, corp_id, user_id, expire_time, nonce, app_key) and
+    its expected values: invalid (to be refused) when there is no signature."""
+    id, mode, app_id, corp_id, user_id, expire_time, nonce, app_key = parts
     return Vector(
-        id=id,
+        id=str(id),
         file="fuzz",
         line=0,
         description=description,
@@ -200,10 +211,10 @@ def make_vector(
         expire_time=expire_time,
         nonce=nonce,
         app_key=app_key,
-        result="invalid" if invalid else "valid",
-        flags=tuple(flags),
-        string_to_sign=scheme.string_to_sign(f),
-        signature=None if invalid else scheme.sign_fields(f, app_key)[1],
+        result="invalid" if signature is None else "valid",
+        flags=flags,
+        string_to_sign=string_to_sign,
+        signature=signature,
     )
 
 
@@ -269,24 +280,7 @@ class FuzzInput:
         """The full Vector (id: the input's index in the stream). Its request_body is computed again by
         the property if asked for; Inputs checks on the first inputs, then one in 1000, that it equals
         this input's."""
-        i, mode, app_id, corp_id, user_id, expire_time, nonce, app_key = self.parts
-        return Vector(
-            id=str(i),
-            file="fuzz",
-            line=0,
-            description="fuzz input",
-            mode=mode,
-            app_id=app_id,
-            corp_id=corp_id,
-            user_id=user_id,
-            expire_time=expire_time,
-            nonce=nonce,
-            app_key=app_key,
-            result="invalid" if self.signature is None else "valid",
-            flags=(),
-            string_to_sign=self.string_to_sign,
-            signature=self.signature,
-        )
+        return _fuzz_vector(self.parts, self.string_to_sign, self.signature, "fuzz input", ())
 
 
 # ---------------------------------------------------------------------------------------------
