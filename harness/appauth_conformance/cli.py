@@ -52,6 +52,7 @@ def cmd_run(a) -> int:
     )
     complete = False
     stale: dict[str, list] = {}
+    reports_ok = False
     try:
         engine.prepare()
         progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
@@ -67,7 +68,9 @@ def cmd_run(a) -> int:
         recorder.write(complete=complete)
         from .report import write_reports_after_run
 
-        print(write_reports_after_run(recorder.path), file=sys.stderr)
+        written = write_reports_after_run(recorder.path)
+        reports_ok = written.ok
+        print(written.line, file=sys.stderr)
     if jsonl is not None:
         jsonl.parent.mkdir(parents=True, exist_ok=True)
         with open(jsonl, "w", encoding="utf-8") as f:
@@ -76,6 +79,8 @@ def cmd_run(a) -> int:
     code = _summary(engine, recorder, opts.require_all)
     for name, entries in stale.items():
         print(f"error: {stale_message(engine.runners[name].spec, entries)}", file=sys.stderr)
+    if not reports_ok and code == Exit.OK:  # a gate whose reports are missing cannot pass
+        return Exit.NONCONFORMING
     return Exit.NONCONFORMING if stale and code == Exit.OK else code
 
 

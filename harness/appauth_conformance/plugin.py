@@ -16,7 +16,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -30,6 +30,9 @@ from .model import FAILING, Judgement, Outcome, TokenRequest, Vector, Verdict
 from .progress import Progress, Tally
 from .results import Recorder
 from .vectors import DEFAULT_VECTORS, load
+
+if TYPE_CHECKING:
+    from .report import AfterRun
 
 DETAILED_FAILURES = 25  # kinds of failure explained in full; the others, and repeats of a kind, get one line each
 BLOCK = 64  # vectors per batch under xdist
@@ -78,6 +81,7 @@ class Suite:
         self.request_position: dict[str, int] = {}
         self.detailed: set[tuple] = set()  # the kinds of failure explained in full so far
         self.rendered: str | None = None  # "wrote results.json and ...", for the terminal summary
+        self.reports_failed = False  # the run's reports could not be written: the run fails
         # a long batch is otherwise silent (the first item runs it all): a line every few seconds
         self.tally = Tally(0, Progress(_TerminalLines(config), live=False), auto=False)
         # xdist: each worker writes its part of results.json into a folder of this run's own, so two runs
@@ -146,7 +150,9 @@ class Suite:
         if self.is_controller:
             merge_parts(self, interrupted)
         if not self.worker and (self.recorder is not None or self.is_controller):
-            self.rendered = render(self.report_dir / "results.json")
+            written = render(self.report_dir / "results.json")
+            self.rendered = written.line if written else None
+            self.reports_failed = written is not None and not written.ok
 
 
 class _TerminalLines:
@@ -202,14 +208,14 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
             for k, sec in r.get("timings", {}).items():
                 known.setdefault("timings", {})[k] = max(sec, known.get("timings", {}).get(k, 0))
         for o in doc["outcomes"]:
-            rec.add_record(o)
+            rec.add_record(o, doc["vectors"].get(o["vector"]))
         if not doc["complete"]:
             interrupted = True
     rec.write(complete=not interrupted)
     shutil.rmtree(parts_dir, ignore_errors=True)  # this run's parts only, once merged
 
 
-def render(results: Path) -> str | None:
+def render(results: Path) -> AfterRun | None:
     """Write the reports next to results.json; the line that says so (shown in the terminal summary)."""
     if not results.exists():
         return None
@@ -277,6 +283,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitC
     suite = _suite(session.config)
     if suite is not None:
         suite.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+        if suite.reports_failed and exitstatus == pytest.ExitCode.OK:  # a gate without its reports fails
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -175,7 +176,11 @@ def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None)
 
 
 class Recorder:
-    """Collects a run and writes results.json; `write()` may be called any number of times (checkpoints)."""
+    """Collects a run and writes results.json; `write()` may be called any number of times (checkpoints).
+
+    Runners' threads add outcomes while the main thread may write (an interrupted run writes while a
+    session's last batch is still being judged): adding and taking the document's snapshot hold one lock,
+    so every outcome written has its vector in `vectors`."""
 
     def __init__(
         self,
@@ -196,6 +201,8 @@ class Recorder:
         self.runners: dict[str, dict] = {}
         self.outcomes: list[dict] = []
         self.token_requests: dict[str, TokenRequest] = {}
+        self.vector_records: dict[str, dict] = {}  # records of vectors that came with merged outcomes
+        self._lock = threading.Lock()
 
     def runner(
         self,
@@ -207,38 +214,57 @@ class Recorder:
         facts: dict | None = None,
         unavailable: str | None = None,
     ) -> None:
-        rec = self.runners.setdefault(name, {"name": name})
-        rec.update(language=language, backend=self.backend)
-        if group is not None:
-            rec["group"] = group
-        if hello is not None:
-            rec["hello"] = hello
-        if facts:
-            rec.update({k: v for k, v in facts.items() if k in ("image", "variant", "backend")})
-        if unavailable is not None:
-            rec["unavailable"] = unavailable
+        with self._lock:
+            rec = self.runners.setdefault(name, {"name": name})
+            rec.update(language=language, backend=self.backend)
+            if group is not None:
+                rec["group"] = group
+            if hello is not None:
+                rec["hello"] = hello
+            if facts:
+                rec.update({k: v for k, v in facts.items() if k in ("image", "variant", "backend")})
+            if unavailable is not None:
+                rec["unavailable"] = unavailable
 
     def timing(self, name: str, key: str, seconds: float) -> None:
-        self.runners.setdefault(name, {"name": name}).setdefault("timings", {})[key] = round(seconds, 4)
+        with self._lock:
+            self.runners.setdefault(name, {"name": name}).setdefault("timings", {})[key] = round(seconds, 4)
 
     def add(self, outcome: Outcome, judgement: Judgement, diagnosis: list[str] | None = None) -> None:
-        self.outcomes.append(outcome_record(outcome, judgement, diagnosis))
+        rec = outcome_record(outcome, judgement, diagnosis)
+        with self._lock:
+            self.outcomes.append(rec)
 
     def add_token(self, t: TokenResult) -> None:
-        self.token_requests.setdefault(t.outcome.request.key, t.outcome.request)
-        self.outcomes.append(token_record(t))
+        rec = token_record(t)
+        with self._lock:
+            self.token_requests.setdefault(t.outcome.request.key, t.outcome.request)
+            self.outcomes.append(rec)
 
-    def add_record(self, rec: dict) -> None:
-        self.outcomes.append(rec)
+    def add_record(self, rec: dict, vector: dict | None = None) -> None:
+        """An outcome record of another results.json (a part under xdist), with that file's record of its
+        vector: a token request's is not in the corpus, so it must travel with the outcome."""
+        with self._lock:
+            if vector is not None and rec["vector"] not in self.vector_records:
+                self.vector_records[rec["vector"]] = vector
+            self.outcomes.append(rec)
 
     def document(self, complete: bool) -> dict:
+        with self._lock:  # one consistent snapshot: outcomes added meanwhile go to the next write
+            outcomes = list(self.outcomes)
+            token_requests = dict(self.token_requests)
+            merged = dict(self.vector_records)
+            runners_seen = {
+                name: {**r, **({"timings": dict(r["timings"])} if "timings" in r else {})}
+                for name, r in self.runners.items()
+            }
         counts: dict[str, Counter] = {}
-        for o in self.outcomes:
+        for o in outcomes:
             counts.setdefault(o["runner"], Counter())[o["verdict"]] += 1
         runners = []
-        for name, r in self.runners.items():
+        for name, r in runners_seen.items():
             runners.append({**r, "counts": dict(counts.get(name, {}))})
-        used = {o["vector"] for o in self.outcomes}
+        used = {o["vector"] for o in outcomes}
         notes: dict[str, str] = {}
         for file_notes in self.corpus.notes.values():
             notes.update(file_notes)
@@ -254,10 +280,11 @@ class Recorder:
             "runners": runners,
             "notes": notes,
             "vectors": {
+                **{k: v for k, v in merged.items() if k in used},
                 **{v.key: vector_record(v) for v in self.corpus.vectors if v.key in used},
-                **{k: token_request_record(r) for k, r in self.token_requests.items() if k in used},
+                **{k: token_request_record(r) for k, r in token_requests.items() if k in used},
             },
-            "outcomes": self.outcomes,
+            "outcomes": outcomes,
             **({"shard": self.shard} if self.shard else {}),
         }
 

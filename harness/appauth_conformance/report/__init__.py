@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
 
@@ -26,6 +27,7 @@ from .model import VERDICT_LABEL, Summary
 
 __all__ = [
     "SCHEMA_PATH",
+    "AfterRun",
     "ResultsError",
     "load",
     "render_html",
@@ -295,12 +297,23 @@ def write_reports_of(doc: dict, out_dir) -> list[Path]:
     return [p for p, _ in rendered]
 
 
-def write_reports_after_run(results_path: Path) -> str:
-    """write_reports next to a run's results.json, as every run does at its end; returns the line to
-    show. A rendering bug is reported in that line, never raised: results.json is already safe and
-    must not be hidden by it."""
+class AfterRun(NamedTuple):
+    """What writing a run's reports came to: the line to show, and whether the reports were written."""
+
+    line: str
+    ok: bool
+
+
+def write_reports_after_run(results_path: Path) -> AfterRun:
+    """write_reports next to a run's results.json, as every run does at its end. A failure (an invalid
+    document, a rendering bug, a folder that cannot be written) is said in the line, never raised:
+    results.json is already safe and must not be hidden by it; the caller fails the run (`ok` False)."""
     try:
         paths = write_reports(results_path)
     except Exception as e:
-        return f"appauth-conformance: wrote {results_path}; rendering the reports failed: {type(e).__name__}: {e}"
-    return f"appauth-conformance: wrote {results_path} and {', '.join(p.name for p in paths)}"
+        return AfterRun(
+            f"appauth-conformance: wrote {results_path}; the reports could NOT be written "
+            f"({type(e).__name__}: {e}); the run fails",
+            False,
+        )
+    return AfterRun(f"appauth-conformance: wrote {results_path} and {', '.join(p.name for p in paths)}", True)
