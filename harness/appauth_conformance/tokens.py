@@ -33,7 +33,13 @@ from .model import Check, Fault, Judgement, Stage, TokenOutcome, TokenRequest, T
 
 NONCE_MIN, NONCE_MAX = 32, 64
 WINDOW = 24 * 3600  # default: a token may expire at most a day after it was made
-HEADER = re.compile(r"HMAC-SHA256 signature=([^,]*)(?:,access=(.*))?")
+# The documented Authorization value, exactly: the scheme, one space, `signature=` and 64 hex digits
+# (either case: upper case is its own mistake, hex-uppercase, at token-signature), then optionally
+# `,access=` and one token (its value is checked apart: header-access-wrong). Anything else (spaces
+# around the separators, quotes, `;`, a repeated or reordered parameter, trailing text) is
+# header-malformed: a server that parses the documented shape would refuse it.
+HEADER = re.compile(r"HMAC-SHA256 signature=([0-9A-Fa-f]{64})(?:,access=([^\s,;\"=]*={0,2}))?")
+HEADER_SHAPE = "HMAC-SHA256 signature=<64 hex digits>,access=<base64(AppID)>"
 BODY_FIELDS = {"appId": "app_id", "corpId": "corp_id", "userId": "user_id"}  # body name -> request field
 
 
@@ -204,7 +210,7 @@ class Judge:
         else:
             m = HEADER.fullmatch(value)
             if m is None:
-                problems.append(("header-malformed", f"Authorization {value[:120]!r}"))
+                problems.append(("header-malformed", f"Authorization {value[:120]!r} is not {HEADER_SHAPE}"))
             else:
                 if m.group(1) != o.signature:
                     problems.append(("header-signature-differs", f"signature={m.group(1)[:80]!r} in the header"))

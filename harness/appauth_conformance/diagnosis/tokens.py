@@ -28,8 +28,8 @@ TOKEN_MISTAKES: dict[str, tuple[str, str]] = {
     ),
     "header-missing": ("no Authorization header", "the header built elsewhere or under another name"),
     "header-malformed": (
-        "the Authorization value is not `HMAC-SHA256 signature=<hex>,access=<base64(appId)>`",
-        "another scheme's layout, a space after the comma",
+        "the Authorization value is not `HMAC-SHA256 signature=<64 hex digits>,access=<base64(appId)>`",
+        "another scheme's layout, a space after the comma, a `;` or quotes around a value, a parameter repeated",
     ),
     "header-access-missing": (
         "no access= in the Authorization header",
