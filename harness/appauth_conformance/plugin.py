@@ -437,8 +437,9 @@ class TokenItem(_OutcomeItem):
                 )
         if suite.worker and suite.recorder is not None:
             suite.recorder.add_token(t)
-        failed = tuple(d for c in t.checks if c.verdict is not Verdict.PASS for d in c.diagnosis)
-        self._judged(suite, t.judgement, failed)
+        # the mistakes of the check the verdict names; the other checks' are in the full explanation
+        own = next((c.diagnosis for c in t.checks if c.stage is t.judgement.stage), ())
+        self._judged(suite, t.judgement, own)
         if t.judgement.verdict is not Verdict.PASS:
             raise ConformanceFailure(explain_token(t, engine.runners[self.runner].spec))
 

@@ -188,6 +188,10 @@ def _group_line(group, titles: dict[str, str], examples: int = 4) -> str:
             out.append(" · diagnosis: " + "; ".join(f"{_md(titles.get(d, d), 100)} ({_code(d)})" for d in a.diagnosis))
         elif a.stage in ("string-to-sign", "signature") or (a.stage or "").startswith("token-"):
             out.append(" · no known mistake explains it")
+        for stage, verdict, ids in a.also:  # the token's other checks, each with its own mistakes
+            how = "excused (known divergence)" if verdict == "known-divergence" else "also fails"
+            found = "; ".join(f"{_md(titles.get(d, d), 100)} ({_code(d)})" for d in ids) or "no known mistake"
+            out.append(f" · {how} at `{stage}`: {found}")
         if a.reason:  # a token group's members each have their own values: the first stands for them
             first = "first: " if n > 1 and (a.stage or "").startswith("token-") else ""
             out.append(f" · {first}{_md(a.reason, 160)}")

@@ -121,6 +121,9 @@ class Anomaly:
     error: dict | None
     fault: str | None
     where: str  # file:line
+    # a token's other non-passing checks: (stage, verdict, their mistakes); `diagnosis` holds only the
+    # mistakes of the check its verdict names (each mistake belongs to the check that found it)
+    also: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
 
 
 @dataclass
@@ -138,7 +141,16 @@ class RunnerView:
     tokens: Counter[str] = field(default_factory=Counter)  # token outcomes by verdict
     token_checks: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # stage -> verdicts
     token_diagnoses: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # stage -> ids
+    token_excused: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # stage -> ids
     explains: Counter[str] = field(default_factory=Counter)  # diagnosis id -> failing outcomes it explains
+    excused: Counter[str] = field(
+        default_factory=Counter
+    )  # diagnosis id -> outcomes where a known divergence excused it
+
+    def mistakes(self) -> list[tuple[str, int, int]]:
+        """(id, failing outcomes it explains, outcomes where it was excused), the most failing first."""
+        ids = sorted({*self.explains, *self.excused}, key=lambda d: (-self.explains[d], -self.excused[d], d))
+        return [(d, self.explains[d], self.excused[d]) for d in ids]
 
     @property
     def group(self) -> str:
@@ -162,7 +174,8 @@ class RunnerView:
                     "pass": c["checked"] - judged,
                     "fail": c["fail"],
                     "known": c["known-divergence"],
-                    "diagnoses": self.token_diagnoses.get(stage, Counter()).most_common(),
+                    "diagnoses": self.token_diagnoses.get(stage, Counter()).most_common(),  # of failing checks
+                    "excused": self.token_excused.get(stage, Counter()).most_common(),  # of excused checks
                 }
             )
         return rows
@@ -188,6 +201,7 @@ class RunnerView:
                 if a.verdict != "runner-fault"
                 else a.fault or a.reason,
                 (a.error or {}).get("type"),
+                tuple(a.also),
             )
             by.setdefault(k, []).append(a)
         return sorted(by.values(), key=lambda g: (SEVERITY[g[0].verdict], -len(g)))
@@ -205,10 +219,28 @@ class RunnerView:
         return self.record.get("language") or self.hello.get("language") or ""
 
 
-def _checks_diagnosis(o: dict) -> list[str]:
-    """For a token outcome: the mistakes of every check it failed, the stage of its verdict first."""
-    checks = sorted(o.get("checks", ()), key=lambda c: c["stage"] != o.get("stage"))
-    return list(dict.fromkeys(d for c in checks if c["verdict"] != "pass" for d in c.get("diagnosis", ())))
+def _token_findings(o: dict) -> tuple[list[str], list[tuple[str, str, tuple[str, ...]]]]:
+    """For a token outcome: the mistakes of the check its verdict names, and its other non-passing checks
+    as (stage, verdict, mistakes): a mistake belongs to the check that found it."""
+    own: list[str] = []
+    also = []
+    for c in o.get("checks", ()):
+        if c["verdict"] == "pass":
+            continue
+        if c["stage"] == o.get("stage") and not own:
+            own = list(c.get("diagnosis", ()))
+        else:
+            also.append((c["stage"], c["verdict"], tuple(c.get("diagnosis", ()))))
+    return own, also
+
+
+def _mistakes_by_verdict(o: dict, found: list[str]) -> tuple[list[str], list[str]]:
+    """An outcome's mistakes split in two: those of failing checks, those a known divergence excused."""
+    if o["vector"].startswith(TOKEN) and o.get("checks"):
+        fail = [d for c in o["checks"] if c["verdict"] == "fail" for d in c.get("diagnosis", ())]
+        known = [d for c in o["checks"] if c["verdict"] == "known-divergence" for d in c.get("diagnosis", ())]
+        return list(dict.fromkeys(fail)), list(dict.fromkeys(known))
+    return ([], found) if o["verdict"] == "known-divergence" else (found, [])
 
 
 def cell(c: Counter) -> dict:
@@ -280,9 +312,13 @@ class Summary:
             if verdict == "unsupported":
                 rv.unsupported += 1
                 continue
-            found = list(o.get("diagnosis", ())) or _checks_diagnosis(o)
-            diag_ids.update(found)
-            rv.explains.update(found)
+            found, also = (
+                _token_findings(o) if vk.startswith(TOKEN) and o.get("checks") else (list(o.get("diagnosis", ())), [])
+            )
+            failing, excused = _mistakes_by_verdict(o, found)
+            diag_ids.update(found, failing, excused)
+            rv.explains.update(failing)
+            rv.excused.update(excused)
             a = Anomaly(
                 vk,
                 rn,
@@ -293,6 +329,7 @@ class Summary:
                 o.get("error"),
                 o.get("fault"),
                 f"{v['file']}:{v.get('line') or '?'}",
+                also,
             )
             if verdict == "known-divergence":
                 rv.known.setdefault(a.reason or "(no reason given)", []).append(a)
@@ -302,7 +339,7 @@ class Summary:
         for rv in self.runners.values():
             for a in [*rv.anomalies, *(x for items in rv.known.values() for x in items)]:
                 # the mistake that explains most of this runner's failures first: its likely real cause
-                a.diagnosis.sort(key=lambda d: -rv.explains[d])
+                a.diagnosis.sort(key=lambda d: -(rv.explains[d] + rv.excused[d]))
             rv.anomalies.sort(key=lambda a: (SEVERITY[a.verdict], order.get(a.vector, 1 << 30)))
             rv.known = dict(sorted(rv.known.items(), key=lambda kv: -len(kv[1])))
         self.diagnoses = diagnosis_titles(sorted(diag_ids))
@@ -323,7 +360,8 @@ class Summary:
             rv.token_checks[c["stage"]]["checked"] += 1
             rv.token_checks[c["stage"]][c["verdict"]] += 1
             if c["verdict"] != "pass":
-                rv.token_diagnoses[c["stage"]].update(c.get("diagnosis", ()) or ["(no known mistake)"])
+                seen = rv.token_diagnoses if c["verdict"] == "fail" else rv.token_excused
+                seen[c["stage"]].update(c.get("diagnosis", ()) or ["(no known mistake)"])
 
     @property
     def groups(self) -> dict[str, list[RunnerView]]:

@@ -25,6 +25,10 @@ def _group(group: list[Anomaly], titles: dict[str, str], examples: int = 3) -> s
         out.append(": listed as a known divergence but passes")
     elif a.stage in ("string-to-sign", "signature") or (a.stage or "").startswith("token-"):
         out.append(": no known mistake explains it")
+    for stage, verdict, ids in a.also:  # the token's other checks, each with its own mistakes
+        how = "excused (known divergence)" if verdict == "known-divergence" else "also fails"
+        mistakes = "; ".join(f"{show(titles.get(d, d), 100)} [{show(d, 60)}]" for d in ids) or "no known mistake"
+        out.append(f"; {how} at {stage}: {mistakes}")
     shown = ", ".join(x.vector for x in group[:examples])
     out.append(f" - {shown}" + (f" and {n - examples:,} more" if n > examples else ""))
     return "".join(out)
