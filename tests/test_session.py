@@ -80,7 +80,7 @@ def test_hang_ends_within_the_timeout(fault):
 def test_huge_response_line_is_a_fault_not_a_memory_blowup():
     outs, _, _ = run("huge-line", "boom", timeout=30, batch=SMALL)
     check_accounted(outs, SMALL)
-    assert [o.fault for o in outs if o.fault] == ["response line longer than 64 MiB"]
+    assert [o.fault for o in outs if o.fault] == ["response line longer than 16 MiB, the protocol's limit for a line"]
 
 
 def test_stderr_flood_does_not_deadlock():

@@ -17,15 +17,56 @@ from .errors import ProtocolError
 VERSION = 1
 SCHEMA_PATH = schemas.path("protocol")
 HELLO_REQUEST = b'{"op":"hello","protocol":1}\n'
-MAX_LINE = 64 << 20  # a response line longer than this is a fault (a 1 MB field escapes to ~6 MB)
+# Replies are bounded when read (docs/runner-protocol.md, "Sizes"): a runner cannot make the harness grow.
+# One line: the longest legitimate reply echoes the corpus's longest string to sign (1,048,697 characters,
+# sp_user/long-corp-1m-001), at most 12 bytes a character when every one is written as a \u escape
+# (a surrogate pair): about 12.6 MB. A longer line is a fault that says this limit.
+MAX_LINE = 16 << 20
+# What is kept of a runner's own text once a line is decoded: error types and messages, hello fields,
+# header and body values, fault previews are cut to these sizes, their full length said ("… (N chars)").
+MESSAGE_LIMIT = 1000  # an error message, a hello field, a value judging does not read
+TYPE_LIMIT = 100  # an error type, a header or body key
+ITEMS_LIMIT = 64  # entries of a list or an object a runner sends beyond those the protocol defines
+
+
+def clip(s: str, limit: int = MESSAGE_LIMIT) -> str:
+    """s cut to `limit` characters, its full length said (`… (N chars)`), as untrusted.line shows a value."""
+    return s if len(s) <= limit else f"{s[:limit]}… ({len(s):,} chars)"
+
+
+def clip_json(value: Any, limit: int = MESSAGE_LIMIT, depth: int = 3) -> Any:
+    """A JSON value a runner sent, bounded: strings clipped, lists and objects cut to ITEMS_LIMIT entries
+    (keys clipped too), anything deeper than `depth` replaced by its clipped JSON text."""
+    if isinstance(value, str):
+        return clip(value, limit)
+    if isinstance(value, list):
+        if depth <= 0:
+            return clip(json.dumps(value), limit)
+        return [clip_json(v, limit, depth - 1) for v in value[:ITEMS_LIMIT]]
+    if isinstance(value, dict):
+        if depth <= 0:
+            return clip(json.dumps(value), limit)
+        items = list(value.items())[:ITEMS_LIMIT]
+        return {clip(k, TYPE_LIMIT): clip_json(v, limit, depth - 1) for k, v in items}
+    return value  # a number, a boolean, null
+
+
+def value_limit(request_body: bytes) -> int:
+    """How much of a reply's string_to_sign, signature or nonce is kept for judging: plenty more than any
+    reading of the request can make (a field base64- or hex-encoded, repeated), so every diagnosis still
+    matches; a longer value is wrong whatever its end holds, and is judged on what is kept."""
+    return 4 * len(request_body) + 4096
 
 
 def schema_errors(message: object, definition: str) -> list[str]:
-    """jsonschema's wording of everything wrong with a message (slow: error path only)."""
+    """jsonschema's wording of everything wrong with a message (slow: error path only); each cut, since
+    jsonschema quotes the offending value (a runner's 4 MB field)."""
     out: list[str] = []
-    for e in schemas.errors("protocol", message, definition):
+    # worded on a bounded copy (the same errors: a value past a limit stays past it), since jsonschema
+    # quotes the whole offending object in some messages: megabytes of text for each
+    for e in schemas.errors("protocol", clip_json(message, MESSAGE_LIMIT, 8), definition):
         where = "/".join(map(str, e.absolute_path)) or "message"
-        out.append(f"{where}: {e.message}")
+        out.append(clip(f"{where}: {e.message}", 300))
     return out or ["does not match the schema"]
 
 
@@ -137,11 +178,12 @@ def check_token_response(msg: Any) -> str | None:
 def check_hello(msg: object) -> dict[str, Any]:
     """The runner's hello as a dict, or ProtocolError saying what is wrong with it."""
     if type(msg) is not dict or msg.get("op") != "hello":
-        raise ProtocolError(f"expected the hello handshake as the first line, got {json.dumps(msg)[:200]}")
+        raise ProtocolError(f"expected the hello handshake as the first line, got {clip(json.dumps(msg), 200)}")
     if msg.get("protocol") != VERSION:
         raise ProtocolError(
             f"runner speaks protocol {msg.get('protocol')!r}, the harness speaks {VERSION}: update the runner"
         )
     if not schemas.check("protocol", "hello_response")(msg):
         raise ProtocolError("bad hello: " + "; ".join(schema_errors(msg, "hello_response")))
-    return msg
+    hello: dict[str, Any] = clip_json(msg, 500)  # its fields are shown and recorded: kept bounded
+    return hello

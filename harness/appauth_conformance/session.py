@@ -19,9 +19,11 @@ from typing import Any, Final, Generic, Literal, NoReturn, Protocol, TypeVar
 
 from . import protocol
 from .errors import HandshakeError, ProtocolError, RunnerUnavailable
-from .model import Backend, Fault, Outcome, Process, RunnerSpec, Vector
+from .model import Backend, Fault, Outcome, Process, RunnerError, RunnerSpec, Vector
 
-STDERR_TAIL = 64 << 10
+STDERR_TAIL = 16 << 10  # the last bytes of a runner's stderr kept, and handed to each fault
+QUEUE_BYTES = 32 << 20  # reply bytes read but not yet judged, at most (then the reader waits): with
+# protocol.MAX_LINE and the cuts made when a reply is judged, a runner cannot make the harness grow
 
 
 class Request(Protocol):
@@ -39,9 +41,10 @@ R = TypeVar("R", bound=Request)
 
 EXPECTED: Final = "expected"  # a reply of Session.replies that equals, byte for byte, one the item expected
 Reply = dict[str, Any] | Fault | Literal["expected"]  # a decoded response object, a fault, or EXPECTED
-# What the stdout reader queues: ("lines", list[bytes]) complete lines; ("eof", bytes) the unfinished
-# last line; ("toolong", int) the size of a line past protocol.MAX_LINE.
-StdoutEvent = tuple[str, Any]
+# What the stdout reader queues: ("lines", list[bytes], size) complete lines; ("eof", bytes, 0) the
+# unfinished last line; ("toolong", int, 0) the size of a line past protocol.MAX_LINE. `size` is the
+# bytes they hold, counted against QUEUE_BYTES until taken (_Incarnation.take).
+StdoutEvent = tuple[str, Any, int]
 
 
 def steady_memory() -> bool:
@@ -77,6 +80,8 @@ class _Incarnation:
         self.stdin_lock = threading.Lock()  # held by every write to stdin and by its close
         self.stdin_closed = False
         self.next_seq = 0  # seqs stay unique for the life of the process, across run() calls
+        self.queued = 0  # bytes of lines queued and not yet taken
+        self.room = threading.Condition()
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
 
@@ -97,21 +102,42 @@ class _Incarnation:
             except (OSError, ValueError):
                 chunk = b""
             if not chunk:
-                self.lines.put(("eof", b"".join(parts)))
+                self.lines.put(("eof", b"".join(parts), 0))
                 return
             if b"\n" not in chunk:
                 parts.append(chunk)
                 size += len(chunk)
                 if size > protocol.MAX_LINE:
-                    self.lines.put(("toolong", size))
+                    self.lines.put(("toolong", size, 0))
                     return
                 continue
             done = chunk.split(b"\n")
+            if size + len(done[0]) > protocol.MAX_LINE:  # the line's last piece counts too
+                self.lines.put(("toolong", size + len(done[0]), 0))
+                return
             if parts:
                 done[0] = b"".join(parts) + done[0]
             tail = done.pop()
+            held = size + len(chunk) - len(tail)  # the bytes of the complete lines (and their newlines)
             parts, size = ([tail], len(tail)) if tail else ([], 0)
-            self.lines.put(("lines", done))
+            self._put(done, held)
+
+    def _put(self, lines: list[bytes], size: int) -> None:
+        """Queue complete lines once fewer than QUEUE_BYTES wait to be judged (a stopped process never waits)."""
+        with self.room:
+            while self.queued > QUEUE_BYTES and not self.stop.is_set():
+                self.room.wait(0.1)
+            self.queued += size
+        self.lines.put(("lines", lines, size))
+
+    def take(self, timeout: float) -> tuple[str, Any]:
+        """The next event of the reader (queue.Empty after `timeout`), its bytes no longer counted as queued."""
+        kind, payload, size = self.lines.get(timeout=timeout)
+        if size:
+            with self.room:
+                self.queued -= size
+                self.room.notify()
+        return kind, payload
 
     def _drain_stderr(self) -> None:
         """Keep the stderr tail; draining also keeps a chatty runner from blocking on a full pipe."""
@@ -232,7 +258,7 @@ class Session:
         deadline = time.monotonic() + self.start_timeout
         while True:
             try:
-                kind, payload = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                kind, payload = inc.take(max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self._fail_start(f"no hello within {self.start_timeout:g}s of starting")
             if kind == "lines":
@@ -329,7 +355,7 @@ class Session:
         feed.start()
         while not (feed.done and not pending):
             try:
-                kind, payload = self._lines.get(timeout=self.timeout)
+                kind, payload = inc.take(self.timeout)
             except queue.Empty:
                 if pending:
                     yield f"no response within {self.timeout:g}s (hang)"
@@ -346,7 +372,7 @@ class Session:
                 yield f"runner {inc.proc.describe_exit()} with {len(pending)} request(s) outstanding{partial}"
                 return
             if kind == "toolong":
-                yield f"response line longer than {protocol.MAX_LINE >> 20} MiB"
+                yield f"response line longer than {protocol.MAX_LINE >> 20} MiB, the protocol's limit for a line"
                 return
             pairs: list[tuple[R, Reply]] = []
             append = pairs.append
@@ -407,9 +433,19 @@ def outcome(vector: Vector, runner: str, reply: Reply) -> Outcome:
     problem = protocol.check_response(reply)
     if problem:
         return Outcome(vector, runner, fault=f"response breaks the protocol schema: {problem}")
+    # cut when received (protocol.MESSAGE_LIMIT, value_limit): an outcome never keeps a runner's megabytes
+    text, limit = reply.get("string_to_sign"), protocol.value_limit(vector.request_body)
+    if text is not None and len(text) > limit:
+        text = protocol.clip(text, limit)
     if "signature" in reply:
-        return Outcome(vector, runner, reply.get("string_to_sign"), reply["signature"])
-    return Outcome(vector, runner, reply.get("string_to_sign"), error=reply["error"])
+        sig = reply["signature"]
+        return Outcome(vector, runner, text, sig if len(sig) <= limit else protocol.clip(sig, limit))
+    return Outcome(vector, runner, text, error=error(reply["error"]))
+
+
+def error(e: dict[str, Any]) -> RunnerError:
+    """A runner's refusal as kept: its type and message cut to protocol.TYPE_LIMIT and MESSAGE_LIMIT."""
+    return {"type": protocol.clip(e["type"], protocol.TYPE_LIMIT), "message": protocol.clip(e["message"])}
 
 
 def _unaccept(
@@ -513,6 +549,6 @@ class _Feed(Generic[R]):
                     stdin.flush()
             if not stop.is_set():
                 self.done = True
-                self.inc.lines.put(("lines", []))  # wake the pump to notice
+                self.inc.lines.put(("lines", [], 0))  # wake the pump to notice
         except (OSError, ValueError):
             return  # the runner died; the reader reports it with its exit status

@@ -65,7 +65,8 @@ def outcome(request: TokenRequest, runner: str, reply: Any) -> TokenOutcome:
     if problem:
         return TokenOutcome(request, runner, fault=f"token reply breaks the protocol schema: {problem}")
     if "error" in reply:
-        return TokenOutcome(request, runner, error=reply["error"])
+        return TokenOutcome(request, runner, error=_bounded_error(reply["error"]))
+    reply = _bounded(reply, protocol.value_limit(request.request_body))
     headers, body = reply.get("headers"), reply.get("body")
     nonce = reply.get("nonce", body.get("nonce") if body else None)
     expire = reply.get("expire_time", body.get("expireTime") if body else None)
@@ -82,6 +83,29 @@ def outcome(request: TokenRequest, runner: str, reply: Any) -> TokenOutcome:
         )
         return TokenOutcome(request, runner, fault=f"token reply {why} (nor in its body or Authorization header)")
     return TokenOutcome(request, runner, nonce, expire, signature, reply.get("string_to_sign"), headers, body)
+
+
+def _bounded_error(e: dict[str, Any]) -> Any:
+    """A refusal as kept: its type and message cut when received (protocol.TYPE_LIMIT, MESSAGE_LIMIT)."""
+    return {"type": protocol.clip(e["type"], protocol.TYPE_LIMIT), "message": protocol.clip(e["message"])}
+
+
+def _bounded(reply: dict[str, Any], limit: int) -> dict[str, Any]:
+    """A token reply cut when received: what judging reads (nonce, signature, string to sign, header and
+    body values) to `limit` characters, more than any reading of the request makes; the rest of the body
+    and headers to protocol's sizes. A value past its limit is wrong whatever its end holds."""
+    out = dict(reply)
+    for name in ("nonce", "signature", "string_to_sign"):
+        if isinstance(out.get(name), str) and len(out[name]) > limit:
+            out[name] = protocol.clip(out[name], limit)
+    if isinstance(out.get("headers"), dict):
+        out["headers"] = {
+            protocol.clip(k, protocol.TYPE_LIMIT): protocol.clip(v, limit)
+            for k, v in list(out["headers"].items())[: protocol.ITEMS_LIMIT]
+        }
+    if isinstance(out.get("body"), dict):
+        out["body"] = protocol.clip_json(out["body"], limit)
+    return out
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:
