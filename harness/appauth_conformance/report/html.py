@@ -29,12 +29,13 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from .. import resources
+from .. import resources, untrusted
 from . import model
 from .model import Summary
 
@@ -54,15 +55,28 @@ ASSETS = resources.TEMPLATES
 
 
 def dumps_for_html(obj) -> str:
-    """JSON safe inside <script>: no '<', '>', '&' (so no '</script>' or '<!--'), no U+2028/2029."""
+    """JSON safe inside <script>: no '<', '>', '&' (so no '</script>' or '<!--'), and inert in a CI log:
+    no control, invisible or bidi character raw (U+2028/2029 included) and no `##` (`##[`, `##vso[` are
+    log commands), each written as a \\u escape (these can only occur inside JSON strings)."""
     s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (
-        s.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+    s = s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("##", "#\\u0023")
+    return untrusted.CONTROLS.sub(_json_escape, s)
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
+_LINE_COMMAND = re.compile(r"^([ \t]*)::", re.M)  # a line that starts (after blanks) with `::`
+
+
+def inert(page: str) -> str:
+    """The rendered page as bytes a CI step may print: what dumps_for_html does for the data, done for the
+    page's text too (hello fields, reasons, faults shown by the template). A control, invisible or bidi
+    character becomes the visible text \\uXXXX (as report.md shows it), `##` becomes `#&#35;` and a line's
+    leading `:` `&#58;` (a workflow command needs `::` at the start of a line): both display as before."""
+    page = untrusted.CONTROLS.sub(_json_escape, page)
+    return _LINE_COMMAND.sub(r"\1&#58;:", page.replace("##", "#&#35;"))
 
 
 class _Table:
@@ -233,13 +247,16 @@ def _asset(name: str) -> str:
     text = (ASSETS / name).read_text(encoding="utf-8")
     if "</script" in text.lower() or "</style" in text.lower():
         raise AssertionError(f"{name} must not contain a closing script/style tag")
+    if "##" in text or _LINE_COMMAND.search(text) or untrusted.CONTROLS.search(text):
+        # inert() rewrites those in the page as HTML text, which a script or a style would not read back
+        raise AssertionError(f"{name} must not contain `##`, a line starting with `::` or a control character")
     return text
 
 
 def render(doc: dict, env: jinja2.Environment, compress: bool | None = None) -> str:
     s = Summary(doc)
     core, blob = payload(doc, s, compress)
-    return env.get_template("report.html.j2").render(
+    page = env.get_template("report.html.j2").render(
         doc=doc,
         s=s,
         corpus_short=model.short_hash(doc["corpus"]["sha256"]),
@@ -255,3 +272,4 @@ def render(doc: dict, env: jinja2.Environment, compress: bool | None = None) -> 
         GROUPS=model.GROUPS,
         TITLE=lambda d: model.diagnosis_titles([d])[d],
     )
+    return inert(page)
