@@ -128,3 +128,44 @@ def test_a_line_over_the_limit_is_a_fault_that_says_the_limit(tmp_path, corpus):
     _, doc, _ = _run(tmp_path, corpus, "line", protocol.MAX_LINE + 1)
     faults = [o["fault"] for o in doc["outcomes"] if o["verdict"] == "runner-fault"]
     assert faults and f"longer than {protocol.MAX_LINE >> 20} MiB, the protocol's limit for a line" in faults[0]
+
+
+def test_what_a_token_reply_and_a_hello_hold_is_cut_when_received():
+    """The cuts themselves, without a process: a 4 MB value anywhere in a token reply or a hello."""
+    from appauth_conformance import tokens, vectors
+
+    request = tokens.suite(
+        vectors.load(Path(__file__).resolve().parents[1] / "fixtures" / "vectors" / "small.yaml").vectors
+    )[0]
+    big, limit = "x" * BIG, protocol.value_limit(request.request_body)
+    reply = {
+        "seq": 0,
+        "nonce": big,
+        "expire_time": 1,
+        "signature": big,
+        "string_to_sign": big,
+        "headers": {"Authorization": big, big: "v", **{f"h{i}": "v" for i in range(100)}},
+        "body": {"appId": big, "extra": [big, {"deep": [[big]]}], **{f"k{i}": i for i in range(100)}},
+    }
+    o = tokens.outcome(request, "big", reply)
+    assert o.fault is None, o.fault
+    said = f"… ({BIG:,} chars)"
+    for value in (o.nonce, o.signature, o.string_to_sign, o.headers["Authorization"], o.body["appId"]):
+        assert value.endswith(said) and len(value) <= limit + len(said)
+    assert len(o.headers) <= protocol.ITEMS_LIMIT and len(o.body) <= protocol.ITEMS_LIMIT
+    assert all(len(k) <= protocol.TYPE_LIMIT + len(said) for k in o.headers)
+    assert len(json.dumps(o.body)) < 4 * limit
+    refused = tokens.outcome(request, "big", {"seq": 0, "error": {"type": big, "message": big}})
+    assert refused.error == {"type": "x" * protocol.TYPE_LIMIT + said, "message": "x" * protocol.MESSAGE_LIMIT + said}
+    hello = protocol.check_hello(
+        {
+            "op": "hello",
+            "protocol": 1,
+            "name": "n",
+            "language": "l",
+            "runtime": big,
+            "library": "x",
+            "library_version": "1",
+        }
+    )
+    assert hello["runtime"].endswith(said) and len(hello["runtime"]) < 600
