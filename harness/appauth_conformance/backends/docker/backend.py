@@ -308,7 +308,7 @@ class DockerBackend:
         self.images[spec.name] = tag
         return {"backend": self.name, "image": tag, "variant": spec.name}
 
-    def _build(self, spec: RunnerSpec, tag: str, files: dict[str, Member], base: str, text: str) -> None:
+    def _build(self, spec: RunnerSpec, tag: str, files: dict[str, Member], base: str, written: str) -> None:
         """Build one image. A team's build (`dockerfile`) is shown by step number and instruction only,
         and Docker's error with any Dockerfile line in it replaced: never the file's content."""
         from docker.errors import APIError
@@ -366,7 +366,7 @@ class DockerBackend:
                 error = "the build ended without an image"
         if error is not None:
             if team:
-                error = scrub(error, text)
+                error = scrub(error, written)
             tail = "\n".join(list(log)[-STEP_LOG_LINES:])
             hint = ""
             if (

@@ -173,15 +173,18 @@ def render_sandboxed(text: str, variables: dict[str, Any], where: str) -> str:
 
 
 def scrub(message: str, dockerfile: str) -> str:
-    """Docker's error message with any line of the Dockerfile in it replaced by `<line N of the
-    Dockerfile>` (the engine quotes an unknown instruction's whole line, upper-cased)."""
-    lines = sorted(
-        ((n, s.strip()) for n, s in enumerate(dockerfile.splitlines(), 1) if len(s.strip()) >= 3),
-        key=lambda item: -len(item[1]),
-    )
+    """Docker's error message with any line of the Dockerfile (or its arguments) in it replaced by `<line N
+    of the Dockerfile>`: the engine quotes an unknown instruction's whole line, a failed RUN's command."""
+    found = []
+    for n, text in enumerate(dockerfile.splitlines(), 1):
+        whole = text.strip()
+        # the whole line (an unknown instruction), and its arguments (a failed RUN's command)
+        found += [(n, s) for s in {whole, whole.partition(" ")[2].strip()} if len(s) >= 3]
+    lines = sorted(found, key=lambda item: -len(item[1]))
     for n, s in lines:
         message = re.sub(re.escape(s), f"<line {n} of the Dockerfile>", message, flags=re.IGNORECASE)
-    return message
+    # an unknown instruction: newer engines quote its first word (upper-cased), older ones the whole line
+    return re.sub(r"(unknown instruction:)[^\n]*", r"\1 (not shown: see that line of the Dockerfile)", message, flags=re.I)
 
 
 def instruction(step: str) -> str:
