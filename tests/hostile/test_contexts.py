@@ -21,6 +21,7 @@ from appauth_conformance.backends.docker.context import tar
 from appauth_conformance.errors import RunnerUnavailable, UsageError
 
 SECRET = "host-secret-5d1e9b"
+CLI = [sys.executable, "-m", "appauth_conformance.cli"]
 
 
 @pytest.mark.parametrize("key", ["dockerfile", "context"])
@@ -53,7 +54,7 @@ def test_outside_the_project_from_the_cli_is_exit_2(team, tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     team.declare("hostile-outside", dockerfile="../Dockerfile")
     proc = subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.cli", "run", "--backend=docker", "--config", str(team.toml)],
+        [*CLI, "run", "--backend=docker", "--config", str(team.toml)],
         cwd=team.root,
         capture_output=True,
         text=True,
@@ -136,8 +137,17 @@ def test_a_failed_build_through_run_leaks_nothing(team, tmp_path, python_image):
     team.declare("hostile-build", dockerfile="runner/Dockerfile", command=["true"])
     report = tmp_path / "report"
     proc = subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.cli", "run", "--backend=docker", "--config", str(team.toml)]
-        + ["--lang", "declared", "--report-dir", str(report)],
+        [
+            *CLI,
+            "run",
+            "--backend=docker",
+            "--config",
+            str(team.toml),
+            "--lang",
+            "declared",
+            "--report-dir",
+            str(report),
+        ],
         cwd=team.root,
         capture_output=True,
         text=True,

@@ -184,7 +184,9 @@ def scrub(message: str, dockerfile: str) -> str:
     for n, s in lines:
         message = re.sub(re.escape(s), f"<line {n} of the Dockerfile>", message, flags=re.IGNORECASE)
     # an unknown instruction: newer engines quote its first word (upper-cased), older ones the whole line
-    return re.sub(r"(unknown instruction:)[^\n]*", r"\1 (not shown: see that line of the Dockerfile)", message, flags=re.I)
+    return re.sub(
+        r"(unknown instruction:)[^\n]*", r"\1 (not shown: see that line of the Dockerfile)", message, flags=re.I
+    )
 
 
 def instruction(step: str) -> str:
