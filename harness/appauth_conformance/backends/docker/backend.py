@@ -475,6 +475,12 @@ class DockerBackend:
                 "the harness only (its watchdog and the sweep of stale containers; docs/docker.md)"
             )
 
+    @property
+    def watchdog_pid(self) -> int | None:
+        """The process id of this backend's watchdog (owners.Watchdog), while it has one."""
+        w = self._watchdog
+        return w.proc.pid if w is not None and w.proc is not None else None
+
     def _first_start(self) -> None:
         """Before this backend's first container: remove the stale ones of dead runs, start the watchdog."""
         self._started = True
