@@ -39,11 +39,13 @@ def _template(team, escape: str) -> tuple[object, os.PathLike]:
 @pytest.mark.parametrize("escape", list(ESCAPES.values()), ids=list(ESCAPES))
 def test_a_template_cannot_run_host_code(escape, team, docker_backend):
     spec, marker = _template(team, escape)
-    with pytest.raises(RunnerUnavailable) as e:
+    try:
         docker_backend().context(spec)  # what computing the image tag does
+        msg = "(rendered)"
+    except RunnerUnavailable as e:
+        msg = str(e)
     assert not marker.exists(), "a team's template ran a command on the host"
-    msg = str(e.value)
-    assert "hostile-template" in msg and "Dockerfile.j2" in msg
+    assert "hostile-template" in msg and "Dockerfile.j2" in msg, msg
     assert "documented variables" in msg  # the fix: what a template may use
 
 
