@@ -23,6 +23,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -155,12 +156,8 @@ class Watchdog:
             pass
         os.close(self._write)
         self._write = -1
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:  # it ends on its own once it has read the goodbye (Python's start-up: ~0.2 s)
+            threading.Thread(target=self.proc.wait, name="docker-watchdog-reap", daemon=True).start()
 
 
 def _watch(session: str, docker_host: str | None) -> int:
