@@ -12,8 +12,8 @@ Three layers, each enough on its own for the case it covers:
    (`sweep`): expired, or owned by a process of this machine (same host name and boot id) that
    no longer exists. A live run's containers, on this machine or another, are never touched.
 
-The owner is written on every container as labels (`labels`): the owning process id, host name
-and boot id, and the expiry time (Unix seconds).
+The owner is written on every container as labels (`labels`): the owning process id, host name,
+boot id and pid namespace, and the expiry time (Unix seconds).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 OWNER_PID = f"{LABEL}.owner-pid"
 OWNER_HOST = f"{LABEL}.owner-host"
 OWNER_BOOT = f"{LABEL}.owner-boot"
+OWNER_PIDNS = f"{LABEL}.owner-pidns"  # the owner's pid namespace: its pid means something only there
 EXPIRES = f"{LABEL}.expires"
 DEFAULT_LIFETIME = 6 * 3600  # seconds; --container-lifetime
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -49,12 +50,20 @@ def boot_id() -> str:
         return ""
 
 
+def pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
 def labels(lifetime: float, now: float | None = None) -> dict[str, str]:
     """The owner labels of a container this process starts now."""
     return {
         OWNER_PID: str(os.getpid()),
         OWNER_HOST: socket.gethostname(),
         OWNER_BOOT: boot_id(),
+        OWNER_PIDNS: pid_namespace(),
         EXPIRES: str(int((time.time() if now is None else now) + lifetime)),
     }
 
@@ -95,7 +104,8 @@ def _pid_alive(pid: int) -> bool:
 
 def stale(owner: dict[str, str], now: float | None = None) -> bool:
     """True when the container with these labels has no live owner: expired, or owned by a process
-    of this machine that is gone (or by this machine before a reboot). Unknown owners are not stale."""
+    of this machine (same host name, boot id and pid namespace) that is gone, or by this machine before
+    a reboot. Unknown owners are not stale."""
     now = time.time() if now is None else now
     try:
         if EXPIRES in owner and int(owner[EXPIRES]) < now:
@@ -107,6 +117,8 @@ def stale(owner: dict[str, str], now: float | None = None) -> bool:
         return False  # another machine's run: only its expiry counts
     if owner.get(OWNER_BOOT) and owner[OWNER_BOOT] != boot_id():
         return True
+    if owner.get(OWNER_PIDNS) != pid_namespace():
+        return False  # a harness in another container (same host name with --network host): its pid is not ours
     return not _pid_alive(pid)
 
 
