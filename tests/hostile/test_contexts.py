@@ -164,3 +164,15 @@ def test_a_failed_build_through_run_leaks_nothing(team, tmp_path, python_image):
     assert "RUN echo" not in record["unavailable"]
     if (report / "report.md").exists():
         assert not re.search(r"RUN echo", (report / "report.md").read_text())
+
+
+def test_a_team_context_honours_its_dockerignore(team, tmp_path, docker_backend):
+    (tmp_path / "outside.txt").write_text(SECRET)
+    team.file("runner/Dockerfile", "FROM scratch\n")
+    team.file("runner/.dockerignore", "# build output\nbuild\n!build/keep.txt\n*.log\n**/secret*\n/venv\n")
+    for rel in ("app.py", "build/a.o", "build/keep.txt", "x.log", "sub/x.log", "sub/deep/secret.key", "venv/bin/py"):
+        team.file(f"runner/{rel}", rel)
+    (team.root / "runner" / "venv" / "leak").symlink_to(tmp_path / "outside.txt")  # ignored: never looked at
+    team.declare("hostile-ignore", dockerfile="runner/Dockerfile")
+    _dockerfile, files, _tag, _base = docker_backend(ca_bundle="").context(team.spec("hostile-ignore"))
+    assert sorted(files) == ["Dockerfile", "app.py", "build/keep.txt", "sub/x.log"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import posixpath
 import re
 import shlex
 import stat
@@ -58,9 +59,11 @@ def source_files(folder: Path, *, own: bool) -> dict[str, Member]:
 
     Dot-files and dot-folders, node_modules, __pycache__ and the harness's own runner data
     (SKIP_SOURCES) are left out. `own`: the suite's own runner folder (modes normalised to 0644 /
-    0755, as git keeps them); a team's context keeps each file's permission bits.
-    RunnerUnavailable names a symlink that leads outside the folder."""
+    0755, as git keeps them); a team's context keeps each file's permission bits and leaves out
+    what its `.dockerignore` names (dockerignore()). RunnerUnavailable names a symlink that leads
+    outside the folder."""
     root = os.path.realpath(folder)
+    rules = [] if own else dockerignore(Path(root))
     out: dict[str, Member] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         rel_dir = os.path.relpath(dirpath, root)
@@ -71,6 +74,8 @@ def source_files(folder: Path, *, own: bool) -> dict[str, Member]:
                 continue
             path = os.path.join(dirpath, name)
             rel = Path(rel_dir, name).as_posix().removeprefix("./")
+            if rules and ignored(rel, rules):
+                continue
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):
                 out[rel] = _link(path, rel, root, folder)
@@ -81,6 +86,64 @@ def source_files(folder: Path, *, own: bool) -> dict[str, Member]:
                 with open(path, "rb") as f:
                     out[rel] = Member(f.read(), mode)
     return dict(sorted(out.items()))
+
+
+def dockerignore(root: Path) -> list[tuple[re.Pattern[str], bool]]:
+    """The rules of `root/.dockerignore` as Docker reads them: one pattern a line (`#` comments, blank
+    lines skipped), `*` and `?` within a path segment, `[...]`, `**` across segments, `\\` escapes,
+    a leading `!` re-includes; paths are relative to the context (a leading `/` is dropped)."""
+    try:
+        text = (root / ".dockerignore").read_text(errors="replace")
+    except OSError:
+        return []
+    rules = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = posixpath.normpath(line[1:].strip() if negate else line).lstrip("/")
+        if pattern not in ("", "."):
+            rules.append((re.compile(_glob(pattern)), negate))
+    return rules
+
+
+def _glob(pattern: str) -> str:
+    out, i = "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+            continue
+        if pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+            continue
+        end = pattern.find("]", i + 1) if c == "[" else -1
+        if c == "*":
+            out += "[^/]*"
+        elif c == "?":
+            out += "[^/]"
+        elif end > i:
+            body = pattern[i + 1 : end]
+            out += "[" + ("^" + body[1:] if body.startswith("^") else body).replace("\\", "\\\\") + "]"
+            i = end
+        elif c == "\\" and i + 1 < len(pattern):
+            out, i = out + re.escape(pattern[i + 1]), i + 1
+        else:
+            out += re.escape(c)
+        i += 1
+    return out
+
+
+def ignored(rel: str, rules: list[tuple[re.Pattern[str], bool]]) -> bool:
+    """Whether a context path is left out: the last rule matching it, or one of its parent folders, decides."""
+    parts = rel.split("/")
+    prefixes = ["/".join(parts[:k]) for k in range(1, len(parts) + 1)]
+    out = False
+    for pattern, negate in rules:
+        if any(pattern.fullmatch(p) for p in prefixes):
+            out = not negate
+    return out
 
 
 def _skipped(name: str) -> bool:
