@@ -225,3 +225,24 @@ def test_declared_dockerfile_without_a_command_runs_the_image_entrypoint(built, 
         b.close()
         if tag:
             client().api.remove_image(tag, force=True)
+
+
+def test_a_declared_dockerfile_gets_the_base_image_as_a_build_argument(built, declare, tmp_path):
+    """docs/docker.md: a Dockerfile used as written may say `ARG BASE_IMAGE` and `FROM ${BASE_IMAGE}`."""
+    _, py_tag = built["python-reference"]
+    ctx = tmp_path / "base-arg"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nLABEL purpose=base-arg-test\n")
+    spec = declare("base-arg", dockerfile=ctx / "Dockerfile")
+    b = DockerBackend(base_image=py_tag, progress=None)
+    tag = None
+    try:
+        dockerfile, _files, tag, base = b.context(spec)
+        assert base == py_tag and dockerfile.startswith("ARG BASE_IMAGE")  # used as written
+        assert b.prepare(spec)["image"] == tag
+        with Session(spec, b) as s:
+            assert s.start()["name"] == "python-reference"  # built FROM the base given
+    finally:
+        b.close()
+        if tag:
+            client().api.remove_image(tag, force=True)

@@ -45,6 +45,7 @@ CA_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERT
 CA_NAME = "appauth-ca.crt"  # the CA bundle's name in a build context
 STEP_LOG_LINES = 30
 DEFAULT_CPUS = 1.0  # --cpus: one of the machine's cores at most, per runner container
+BASE_ARG = re.compile(r"^\s*ARG\s+BASE_IMAGE\b", re.IGNORECASE | re.MULTILINE)
 
 
 def _to_stderr(line: str) -> None:
@@ -228,9 +229,10 @@ class DockerBackend:
                 sources = source_files(spec.source, own=True)
             dockerfile = self.render(spec, template, base, suite, sorted(sources))
         elif "dockerfile" in d:
-            base = ""
             sources = source_files(Path(d.get("context") or Path(d["dockerfile"]).parent), own=False)
             dockerfile = Path(d["dockerfile"]).read_text(errors="replace")
+            # `ARG BASE_IMAGE` + `FROM ${BASE_IMAGE}`: the base the suite's own runners use, as a build argument
+            base = self.base_for(d.get("suite", "bookworm")) if BASE_ARG.search(dockerfile) else ""
         else:
             raise RunnerUnavailable(f"{spec.name}: docker settings need `template`, `dockerfile` or `image`")
         if "dockerfile" in d:
@@ -335,6 +337,7 @@ class DockerBackend:
                 decode=True,
                 labels={LABEL: "1", f"{LABEL}.runner": name},
                 network_mode="none" if offline else None,
+                buildargs={"BASE_IMAGE": base} if team and base else None,
             )
             for chunk in stream:
                 if "stream" in chunk:
@@ -468,12 +471,9 @@ class DockerBackend:
         one throw-away container per image and backend. Without it the lifetime is the harness's alone."""
         if tag in self._has_timeout or "template" in _settings(spec):
             return
-        found = self._has_timeout[tag] = owners.has_timeout(self.api, self.container_options(tag))
-        if not found:
-            self._say(
-                f"[{spec.name}] the image has no `timeout` command: its containers' lifetime is enforced by "
-                "the harness only (its watchdog and the sweep of stale containers; docs/docker.md)"
-            )
+        if not (found := owners.has_timeout(self.api, self.container_options(tag))):
+            self._say(f"[{spec.name}] the image has no `timeout` command: {owners.NO_TIMEOUT}")
+        self._has_timeout[tag] = found
 
     @property
     def watchdog_pid(self) -> int | None:

@@ -40,6 +40,7 @@ OWNER_PIDNS = f"{LABEL}.owner-pidns"  # the owner's pid namespace: its pid means
 EXPIRES = f"{LABEL}.expires"
 DEFAULT_LIFETIME = 6 * 3600  # seconds; --container-lifetime
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+NO_TIMEOUT = "its containers' lifetime is the harness's alone (the watchdog, the sweep of stale ones; docs/docker.md)"
 GOODBYE = b"closed\n"  # the harness closed its backend itself: nothing to remove
 
 
