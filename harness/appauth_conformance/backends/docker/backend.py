@@ -382,6 +382,8 @@ class DockerBackend:
                 hint = (
                     f"\nThe base image {base} is not in the local engine: make it with "
                     f"`appauth-conformance images bootstrap --suite {suite}` or give one with --base-image."
+                    if base
+                    else "\nIs the image its FROM line names in the local engine? Build or load it first."
                 )
             if offline:
                 hint += (
@@ -484,10 +486,7 @@ class DockerBackend:
     def _first_start(self) -> None:
         """Before this backend's first container: remove the stale ones of dead runs, start the watchdog."""
         self._started = True
-        try:
-            owners.sweep(self.api, keep_session=self.session)
-        except Exception:  # best effort: a run goes on without it
-            pass
+        owners.sweep(self.api, keep_session=self.session)
         self._watchdog = owners.Watchdog(self.session, self.docker_host)
 
     def start(self, spec: RunnerSpec) -> DockerProcess:

@@ -124,11 +124,16 @@ def stale(owner: dict[str, str], now: float | None = None) -> bool:
 
 
 def sweep(api: APIClient, keep_session: str | None = None) -> int:
-    """Remove the stale containers of the suite (never those of `keep_session`); how many were removed."""
+    """Remove the stale containers of the suite (never those of `keep_session`); how many were removed.
+    Best effort: an engine that does not answer the listing is left to the run's own errors."""
     from docker.errors import APIError, NotFound
 
     n = 0
-    for c in api.containers(all=True, filters={"label": LABEL}):
+    try:
+        found_containers = api.containers(all=True, filters={"label": LABEL})
+    except Exception:
+        return 0
+    for c in found_containers:
         found = c.get("Labels") or {}
         if found.get(SESSION_LABEL) == keep_session or not stale(found):
             continue
@@ -152,6 +157,7 @@ class Watchdog:
                 stdin=read,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                cwd="/",  # `-m` puts the working folder first on sys.path: never a project's own modules
                 start_new_session=True,  # a signal to the harness's process group does not reach it
             )
         except OSError:
