@@ -9,14 +9,17 @@ Generic pieces only, for every file of the tier:
 - `python_image`: the python-reference runner's image (built from the bootstrapped bookworm base when
   missing), a small FROM for hostile images that need python3;
 - `team`: a team's project folder with an appauth-conformance.toml declaring runners, as the docs say;
-- `docker_backend`: DockerBackends closed after the test, with the images they built removed;
-- `hostile_images`: at the end of the session, every image of a runner named `hostile-*` is removed.
+  each Dockerfile it writes ends with a label unique to the test, so no two tests (nor two xdist
+  workers) share an image;
+- `docker_backend`: DockerBackends closed after the test, with the images they built for runners
+  named `hostile-*` removed then.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -56,22 +59,7 @@ def _engine_for_docker_tests(request):
 
 
 @pytest.fixture(scope="session")
-def hostile_images():
-    """Removes the images of runners named hostile-* when the session ends."""
-    yield
-    if _engine() is not None:
-        return
-    api = client().api
-    for image in api.images(filters={"label": f"{LABEL}.runner"}):
-        if (image.get("Labels") or {}).get(f"{LABEL}.runner", "").startswith(PREFIX):
-            try:
-                api.remove_image(image["Id"], force=True)
-            except Exception:
-                pass
-
-
-@pytest.fixture(scope="session")
-def python_image(hostile_images):
+def python_image():
     """The tag of the python-reference image (python3 in it), built from appauth-conformance/base:bookworm."""
     require_engine()
     if not image_exists(base_tag("bookworm")):
@@ -85,7 +73,7 @@ def python_image(hostile_images):
 
 
 @pytest.fixture
-def docker_backend(hostile_images):
+def docker_backend():
     """docker_backend(**options) -> a DockerBackend (quiet), closed after the test; the hostile images it built
     are removed then, and the test can check no container of it is left."""
     made: list[DockerBackend] = []
@@ -112,12 +100,15 @@ class Team:
 
     def __init__(self, root: Path):
         self.root = root
+        self.nonce = uuid.uuid4().hex[:12]
         self.toml = root / "appauth-conformance.toml"
         self.tables: dict[str, dict] = {}
 
     def file(self, rel: str, content: str | bytes, mode: int | None = None) -> Path:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.name == "Dockerfile" and isinstance(content, str):  # this test's own image
+            content += f"\nLABEL {LABEL}.test={self.nonce}\n"
         path.write_bytes(content.encode() if isinstance(content, str) else content)
         if mode is not None:
             path.chmod(mode)
@@ -141,7 +132,20 @@ class Team:
 
 
 @pytest.fixture
-def team(tmp_path) -> Team:
+def team(tmp_path):
+    """A team's project folder; afterwards, whatever the engine still holds with its test label (a build's
+    intermediate containers and images) is removed."""
     root = tmp_path / "team-project"
     root.mkdir()
-    return Team(root)
+    t = Team(root)
+    yield t
+    if _engine_error and _engine_error[0] is None:
+        api = client().api
+        label = f"{LABEL}.test={t.nonce}"
+        for c in api.containers(all=True, quiet=True, filters={"label": label}):
+            api.remove_container(c["Id"], force=True)
+        for image in api.images(quiet=True, filters={"label": label}):
+            try:
+                api.remove_image(image, force=True)
+            except Exception:  # already gone with its child
+                pass

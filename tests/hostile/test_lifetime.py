@@ -53,22 +53,42 @@ def _declare(team, name: str, python_image: str, mode: str):
     return team.spec(name)
 
 
-def _harness(team, tmp_path, lifetime: float) -> tuple[subprocess.Popen, str, int]:
-    """A harness process with one session of the sleeping runner: (its process, the container id, the
-    watchdog's pid)."""
+@pytest.fixture
+def harness(team, tmp_path):
+    """harness(lifetime) -> (process, container id, watchdog pid): a harness process with one session of the
+    sleeping runner. Afterwards: both processes killed, the container and the image the harness built removed."""
     script = tmp_path / "harness.py"
     script.write_text(HARNESS)
-    proc = subprocess.Popen(
-        [sys.executable, str(script), str(team.toml), str(lifetime)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    said = json.loads(proc.stdout.readline() or "{}")
-    assert said.get("containers"), f"the harness did not start its runner (exit status {proc.poll()})"
-    (cid,) = said["containers"]
-    return proc, cid, said["watchdog"]
+    started: list[tuple[subprocess.Popen, str, int, str]] = []
+
+    def start(lifetime: float) -> tuple[subprocess.Popen, str, int]:
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(team.toml), str(lifetime)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        said = json.loads(proc.stdout.readline() or "{}")
+        if not said.get("containers"):
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"the harness did not start its runner (exit status {proc.poll()})")
+        (cid,) = said["containers"]
+        started.append((proc, cid, said["watchdog"], client().api.inspect_container(cid)["Config"]["Image"]))
+        return proc, cid, said["watchdog"]
+
+    yield start
+    api = client().api
+    for proc, cid, watchdog, image in started:
+        _sigkill(watchdog, proc.pid)
+        proc.wait()
+        if _state(cid):
+            api.remove_container(cid, force=True)
+        try:
+            api.remove_image(image, force=True)
+        except Exception:
+            pass
 
 
 def _sigkill(*pids: int) -> None:
@@ -80,8 +100,13 @@ def _sigkill(*pids: int) -> None:
 
 
 def _state(cid: str) -> dict | None:
-    found = client().api.containers(all=True, filters={"id": cid})
-    return client().api.inspect_container(cid)["State"] if found else None
+    """The container's State, or None once the engine no longer has it."""
+    from docker.errors import NotFound
+
+    try:
+        return client().api.inspect_container(cid)["State"]
+    except NotFound:
+        return None
 
 
 def _wait_for(what: str, check, deadline: float):
@@ -99,59 +124,46 @@ def sleeper(team, python_image):
     return _declare(team, "hostile-sleeper", python_image, "sleep")
 
 
-def test_a_sigkilled_harness_leaves_no_container(sleeper, team, tmp_path):
+def test_a_sigkilled_harness_leaves_no_container(sleeper, harness):
     lifetime = 60
-    proc, cid, _watchdog = _harness(team, tmp_path, lifetime)
-    try:
-        assert _state(cid)["Running"]
-        started = time.monotonic()
-        _sigkill(proc.pid)
-        proc.wait()
-        _wait_for("the container removed", lambda: _state(cid) is None, lifetime)
-        assert time.monotonic() - started < lifetime
-    finally:
-        _sigkill(proc.pid)
-        client().api.remove_container(cid, force=True) if _state(cid) else None
+    proc, cid, _watchdog = harness(lifetime)
+    assert _state(cid)["Running"]
+    started = time.monotonic()
+    _sigkill(proc.pid)
+    proc.wait()
+    _wait_for("the container removed", lambda: _state(cid) is None, lifetime)
+    assert time.monotonic() - started < lifetime
 
 
-def test_the_lifetime_is_enforced_inside_the_container(sleeper, team, tmp_path, docker_backend):
-    """Harness and watchdog both SIGKILLed: the runner still ends at its lifetime (killed inside the
-    container), and the next backend to start a container removes it (expired)."""
+def test_the_lifetime_is_enforced_inside_the_container(sleeper, harness, team, docker_backend):
+    """The watchdog SIGKILLed and the harness frozen (SIGSTOP: it can close nothing): the runner still ends at
+    its lifetime, killed inside the container; once the harness is dead too, the next backend to start a
+    container removes it."""
     lifetime = 4
-    proc, cid, watchdog = _harness(team, tmp_path, lifetime)
-    try:
-        config = client().api.inspect_container(cid)["Config"]
-        assert config["Entrypoint"][:4] == ["timeout", "-s", "KILL", "4"]
-        _sigkill(watchdog, proc.pid)
-        proc.wait()
-        state = _wait_for(
-            "the runner killed at its lifetime", lambda: (s := _state(cid)) and not s["Running"] and s, 60
-        )
-        assert state["ExitCode"] == 137  # SIGKILL from timeout, inside the container
-        b = docker_backend()
-        with Session(team.spec("hostile-sleeper"), b, timeout=60) as s:
-            s.start()  # the first start sweeps
-            assert _state(cid) is None
-    finally:
-        _sigkill(watchdog, proc.pid)
-        client().api.remove_container(cid, force=True) if _state(cid) else None
+    proc, cid, watchdog = harness(lifetime)
+    config = client().api.inspect_container(cid)["Config"]
+    assert config["Entrypoint"][:4] == ["timeout", "-s", "KILL", "4"]
+    _sigkill(watchdog)
+    os.kill(proc.pid, signal.SIGSTOP)
+    state = _wait_for("the runner killed at its lifetime", lambda: (s := _state(cid)) and not s["Running"] and s, 60)
+    assert state["ExitCode"] == 137  # SIGKILL from timeout, inside the container: its owner is alive, frozen
+    _sigkill(proc.pid)
+    proc.wait()
+    with Session(team.spec("hostile-sleeper"), docker_backend(), timeout=60) as s:
+        s.start()  # the first start sweeps
+        assert _state(cid) is None
 
 
-def test_a_run_removes_containers_of_dead_owners_and_keeps_live_ones(sleeper, team, tmp_path, docker_backend):
+def test_a_run_removes_containers_of_dead_owners_and_keeps_live_ones(sleeper, harness, docker_backend):
     """Owner gone (lifetime not yet over): removed by the next run; a live run's container: kept."""
-    proc, cid, watchdog = _harness(team, tmp_path, 3600)
+    proc, cid, watchdog = harness(3600)
     live = docker_backend()
-    try:
-        _sigkill(watchdog, proc.pid)
-        proc.wait()
-        with Session(sleeper, live, timeout=60) as s_live:
-            s_live.start()  # this backend's first start sweeps the dead owner's container
-            (live_cid,) = live.containers()
-            assert _state(cid) is None
-            other = docker_backend()
-            with Session(sleeper, other, timeout=60) as s_other:
-                s_other.start()  # another run's sweep: the live run's container stays
-                assert _state(live_cid)["Running"]
-    finally:
-        _sigkill(watchdog, proc.pid)
-        client().api.remove_container(cid, force=True) if _state(cid) else None
+    _sigkill(watchdog, proc.pid)
+    proc.wait()
+    with Session(sleeper, live, timeout=60) as s_live:
+        s_live.start()  # this backend's first start sweeps the dead owner's container
+        (live_cid,) = live.containers()
+        assert _state(cid) is None
+        with Session(sleeper, docker_backend(), timeout=60) as s_other:
+            s_other.start()  # another run's sweep: the live run's container stays
+            assert _state(live_cid)["Running"]

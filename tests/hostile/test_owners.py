@@ -23,7 +23,8 @@ def test_a_live_owner_is_kept_and_a_dead_one_is_not():
 
 def test_expired_is_stale_whoever_owns_it():
     assert owners.stale(owners.labels(10), now=float(owners.labels(10)[owners.EXPIRES]) + 1)
-    assert owners.stale({**owners.labels(-5), owners.OWNER_HOST: "another-machine"})
+    assert owners.stale({**owners.labels(-2 * owners.GRACE), owners.OWNER_HOST: "another-machine"})
+    assert not owners.stale(owners.labels(-owners.GRACE / 2))  # its lifetime is over, not yet its grace
 
 
 def test_an_owner_elsewhere_is_judged_by_its_expiry_only():

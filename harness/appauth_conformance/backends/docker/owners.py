@@ -39,6 +39,7 @@ OWNER_BOOT = f"{LABEL}.owner-boot"
 OWNER_PIDNS = f"{LABEL}.owner-pidns"  # the owner's pid namespace: its pid means something only there
 EXPIRES = f"{LABEL}.expires"
 DEFAULT_LIFETIME = 6 * 3600  # seconds; --container-lifetime
+GRACE = 60  # seconds past its lifetime before a container counts as expired: its own timeout ends it first
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 NO_TIMEOUT = "its containers' lifetime is the harness's alone (the watchdog, the sweep of stale ones; docs/docker.md)"
 GOODBYE = b"closed\n"  # the harness closed its backend itself: nothing to remove
@@ -65,7 +66,7 @@ def labels(lifetime: float, now: float | None = None) -> dict[str, str]:
         OWNER_HOST: socket.gethostname(),
         OWNER_BOOT: boot_id(),
         OWNER_PIDNS: pid_namespace(),
-        EXPIRES: str(int((time.time() if now is None else now) + lifetime)),
+        EXPIRES: str(int((time.time() if now is None else now) + lifetime + GRACE)),
     }
 
 
