@@ -66,3 +66,18 @@ def test_an_image_without_timeout_still_runs(team, python_image, docker_backend)
         assert s.start()["runtime"] == f"uid={b.uid} gid={b.gid}"
     assert any("has no `timeout` command" in line for line in said), said
     assert b.container_options(b.images[spec.name], spec)["entrypoint"] == ["python3", "/opt/hostile/runner.py"]
+
+
+def test_a_build_sees_neither_the_host_nor_the_harness(team, python_image, docker_backend, monkeypatch, tmp_path):
+    """docs/docker.md: a build sees its context, its base and what it downloads; not the host's files, the
+    harness's environment or the Docker socket (the RUN step fails if it sees any of them)."""
+    host_file = tmp_path / "on-the-host.txt"
+    host_file.write_text("host")
+    monkeypatch.setenv("APPAUTH_HOSTILE_SECRET", "from-the-harness")
+    team.file(
+        "runner/Dockerfile",
+        f"FROM {python_image}\n"
+        f'RUN test -z "$APPAUTH_HOSTILE_SECRET" && test ! -e /var/run/docker.sock && test ! -e {host_file}\n',
+    )
+    team.declare("hostile-peek", dockerfile="runner/Dockerfile", command=["true"])
+    assert docker_backend().prepare(team.spec("hostile-peek"))["image"]
