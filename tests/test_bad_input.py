@@ -58,6 +58,12 @@ SHARED = {
     "--allow-never-expires": (["--allow-never-expires=1"], ARGPARSE),
     "--shard": (["--shard", "4/3"], "--shard: '4/3' is not K/N"),
     "--docker-host": (["--backend", "docker", "--docker-host", "10.0.0.5:2375"], "is not an engine address"),
+    "--cpus": (["--backend", "docker", "--cpus", "0"], "--cpus: '0' is not a number of cores from 0.01"),
+    "--container-lifetime": (
+        ["--backend", "docker", "--container-lifetime", "forever"],
+        "--container-lifetime: 'forever' is not a number of seconds from 1",
+    ),
+    "--offline-build": (["--offline-build"], "--offline-build: a Docker setting; add --backend=docker"),
 }
 # where a command fixes a setting itself (images build: always Docker), its case says so
 FIXED_DOCKER = {
@@ -65,6 +71,9 @@ FIXED_DOCKER = {
     "--ca-bundle": (["--ca-bundle", "{tmp}"], "--ca-bundle: {tmp} is a folder"),
     "--matrix": (["--matrix=1"], ARGPARSE),
     "--docker-host": (["--docker-host", "x"], "--docker-host: 'x' is not an engine address"),
+    "--cpus": (["--cpus", "-2"], "--cpus: '-2' is not a number of cores"),
+    "--container-lifetime": (["--container-lifetime", "0"], "--container-lifetime: '0' is not a number of seconds"),
+    "--offline-build": (["--offline-build=1"], ARGPARSE),
 }
 OWN = {
     ("run", "--jsonl"): (["--jsonl", "{tmp}"], "--jsonl: {tmp} is a folder"),

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # make_backend() imports the backends when one is made
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 DOCKER_KEYS = ("image", "dockerfile", "context")
-RUNNER_KEYS = {"command", "workdir", "env", "build", "language", "divergences", *DOCKER_KEYS}
+RUNNER_KEYS = {"command", "workdir", "env", "build", "language", "divergences", "allow_outside_project", *DOCKER_KEYS}
 
 
 def in_ci() -> bool:
@@ -55,6 +55,9 @@ class Options:
     allow_never_expires: bool = False
     shard: shards.Shard | None = None  # --shard K/N: this run's part of the corpus (or of the fuzz stream)
     docker_host: str | None = None  # --docker-host: the Docker engine of this run (default DOCKER_HOST)
+    cpus: float | None = None  # --cpus: CPU limit of each runner container (default: the backend's, 1 core)
+    container_lifetime: float | None = None  # --container-lifetime: seconds a runner container may live
+    offline_build: bool = False  # --offline-build: declared runners' images built with no network
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace, **fixed: Any) -> Options:
@@ -70,7 +73,7 @@ class Options:
         matrix = bool(get("matrix"))
         if matrix and backend != "docker":
             raise UsageError("--matrix: the version variants run in Docker; add --backend=docker")
-        for flag in ("base_image", "ca_bundle", "docker_host"):
+        for flag in ("base_image", "ca_bundle", "docker_host", "cpus", "container_lifetime"):
             if get(flag) is not None and backend != "docker":
                 raise UsageError(f"--{flag.replace('_', '-')}: a Docker setting; add --backend=docker or leave it out")
         lang = get("lang")
@@ -103,11 +106,24 @@ class Options:
             allow_never_expires=bool(get("allow_never_expires")),
             shard=shards.parse(get("shard")) if get("shard") is not None else None,
             docker_host=_docker_host(get("docker_host")) if get("docker_host") is not None else None,
+            cpus=inputs.number("--cpus", get("cpus"), 0.01, 1024, unit="cores") if get("cpus") is not None else None,
+            container_lifetime=inputs.number(
+                "--container-lifetime", get("container_lifetime"), 1, 30 * 86400, unit="seconds"
+            )
+            if get("container_lifetime") is not None
+            else None,
+            offline_build=_docker_only("--offline-build", bool(get("offline_build")), backend),
         )
 
 
 BACKENDS = ("local", "docker")
 DOCKER_HOST = re.compile(r"(tcp|ssh|unix|http|https)://\S+")
+
+
+def _docker_only(flag: str, given: bool, backend: str) -> bool:
+    if given and backend != "docker":
+        raise UsageError(f"{flag}: a Docker setting; add --backend=docker or leave it out")
+    return given
 
 
 def _docker_host(given: str) -> str:
@@ -194,6 +210,25 @@ def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) 
             metavar="FILE",
             help="CA bundle copied into Docker builds (default: SSL_CERT_FILE, PIP_CERT, ...)",
         )
+        opt(
+            "--cpus",
+            default=None,
+            metavar="CORES",
+            help="with --backend=docker: CPU limit of each runner container (default: 1)",
+        )
+        opt(
+            "--container-lifetime",
+            default=None,
+            metavar="SECONDS",
+            help="with --backend=docker: a runner container is killed after this long, even if the harness is gone "
+            "(default: 21600, 6 h)",
+        )
+        opt(
+            "--offline-build",
+            action="store_true",
+            default=False,
+            help="with --backend=docker: build declared runners' images (`dockerfile`) with no network",
+        )
     if CORPUS in groups:
         opt("--vectors", default=None, help="a vector file or folder (default: the bundled corpus)")
     if REPORT in groups:
@@ -274,8 +309,9 @@ def docker_settings(r: dict, base: Path, where: str) -> dict | None:
 
     - `image = "NAME[:TAG]"`: runs in that image of the local engine (no registry is needed);
     - `dockerfile = "PATH"`: built from it, with `context` (default: the Dockerfile's folder) as
-      the build context, cached by a hash of both; a `*.j2` Dockerfile is rendered like the
-      built-in templates.
+      the build context, cached by a hash of both; a `*.j2` Dockerfile is rendered in jinja2's
+      sandbox with the documented variables only. Both must lie inside the project folder (`base`)
+      unless the table says `allow_outside_project = true`.
 
     Either way the runner's `command`, when given, is the container's entrypoint (run in the
     image's WORKDIR; "{python}" becomes python3); without one the image's own ENTRYPOINT/CMD runs.
@@ -293,12 +329,22 @@ def docker_settings(r: dict, base: Path, where: str) -> dict | None:
         return {"image": r["image"].strip()}
     if "dockerfile" not in r:
         return None
+    outside = r.get("allow_outside_project", False)
+    if not isinstance(outside, bool):
+        raise UsageError(f"{where}: `allow_outside_project` must be true or false")
     dockerfile = (base / Path(r["dockerfile"]).expanduser()).resolve()
     if not dockerfile.is_file():
         raise UsageError(f"{where}: `dockerfile` {dockerfile} does not exist")
     context = (base / Path(r["context"]).expanduser()).resolve() if "context" in r else dockerfile.parent
     if not context.is_dir():
         raise UsageError(f"{where}: the build `context` {context} is not a folder")
+    for key, path in (("dockerfile", dockerfile), ("context", context)):
+        if not outside and not path.is_relative_to(base.resolve()):
+            raise UsageError(
+                f"{where}: `{key}` {path} lies outside the project folder {base.resolve()} (the config file's "
+                "folder), and a build would send it to the engine; move it into the project, or add "
+                "`allow_outside_project = true` to this runner's table if you trust that folder (docs/docker.md)"
+            )
     return {"dockerfile": str(dockerfile), "context": str(context)}
 
 
@@ -399,5 +445,13 @@ def make_backend(opts: Options) -> Backend:
     from .backends import make_backend as make
 
     if opts.backend == "docker":
-        return make("docker", base_image=opts.base_image, ca_bundle=opts.ca_bundle, docker_host=opts.docker_host)
+        limits = {k: v for k, v in (("cpus", opts.cpus), ("lifetime", opts.container_lifetime)) if v is not None}
+        return make(
+            "docker",
+            base_image=opts.base_image,
+            ca_bundle=opts.ca_bundle,
+            docker_host=opts.docker_host,
+            offline_build=opts.offline_build,
+            **limits,
+        )
     return make("local")

@@ -148,9 +148,7 @@ def declare(tmp_path):
     Docker settings of a declared runner): declare(name, key=value, ...) -> its RunnerSpec."""
 
     def make(name: str, **keys):
-        folder = tmp_path / f"declared-{name}"
-        folder.mkdir()
-        toml = folder / "appauth-conformance.toml"
+        toml = tmp_path / f"declared-{name}.toml"  # the project folder is tmp_path: the test's contexts are in it
         body = "".join(f"{k} = {json.dumps(str(v) if isinstance(v, Path) else v)}\n" for k, v in keys.items())
         toml.write_text(f"[runners.{name}]\n{body}")
         (spec,) = config.declared_runners(toml)

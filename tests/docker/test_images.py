@@ -174,7 +174,11 @@ def test_declared_dockerfile_and_image_runners(built, declare, tmp_path):
         tags.append(tag)
         assert tag.startswith("appauth-conformance/mine:")
         assert b.prepare(spec)["image"] == tag and b.builds == 1
-        assert b.container_options(tag, spec)["entrypoint"] == ["python3", "runner.py"]
+        # the declared command, under the container's lifetime (docs/docker.md, "Cleanup guarantees")
+        assert b.container_options(tag, spec)["entrypoint"] == [
+            *["timeout", "-s", "KILL", f"{b.lifetime:g}"],
+            *["python3", "runner.py"],
+        ]
         with Session(spec, b) as s:
             assert s.start()["language"] == "python"
         img = declare("img", image=py_tag)
@@ -203,10 +207,41 @@ def test_declared_dockerfile_without_a_command_runs_the_image_entrypoint(built, 
     try:
         tag = b.prepare(spec)["image"]
         opts = b.container_options(tag, spec)
-        assert "entrypoint" not in opts and "command" not in opts
+        own = client().api.inspect_image(tag)["Config"]
+        # the image's own ENTRYPOINT + CMD, run under the container's lifetime
+        assert opts["entrypoint"] == [
+            "timeout",
+            "-s",
+            "KILL",
+            f"{b.lifetime:g}",
+            *own["Entrypoint"],
+            *(own["Cmd"] or []),
+        ]
+        assert opts["command"] == []
         with Session(spec, b) as s:
             # python-reference's runner, started by the ENTRYPOINT the image inherits
             assert s.start()["name"] == "python-reference"
+    finally:
+        b.close()
+        if tag:
+            client().api.remove_image(tag, force=True)
+
+
+def test_a_declared_dockerfile_gets_the_base_image_as_a_build_argument(built, declare, tmp_path):
+    """docs/docker.md: a Dockerfile used as written may say `ARG BASE_IMAGE` and `FROM ${BASE_IMAGE}`."""
+    _, py_tag = built["python-reference"]
+    ctx = tmp_path / "base-arg"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nLABEL purpose=base-arg-test\n")
+    spec = declare("base-arg", dockerfile=ctx / "Dockerfile")
+    b = DockerBackend(base_image=py_tag, progress=None)
+    tag = None
+    try:
+        dockerfile, _files, tag, base = b.context(spec)
+        assert base == py_tag and dockerfile.startswith("ARG BASE_IMAGE")  # used as written
+        assert b.prepare(spec)["image"] == tag
+        with Session(spec, b) as s:
+            assert s.start()["name"] == "python-reference"  # built FROM the base given
     finally:
         b.close()
         if tag:

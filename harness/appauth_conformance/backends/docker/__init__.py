@@ -7,8 +7,10 @@ One job per module, imported in this order (none imports a later one):
 - `process`  a container as a Popen-like process: its stdin on the attach socket, the stream
              demultiplexer
 - `images`   base images made with debootstrap, the host's Debian mirror, building many images
-- `backend`  DockerBackend: build context, Dockerfile rendering, CA bundle, image builds, the
-             container sandbox, start and close
+- `context`  a build context (modes kept, symlinks as symlinks, none leading outside), its tar, the
+             Dockerfile templates (the suite's own with jinja2, a team's in jinja2's sandbox)
+- `owners`   who owns a container (labels), its lifetime inside it, the watchdog, the sweep of stale ones
+- `backend`  DockerBackend: CA bundle, image builds, the container sandbox, start and close
 
 The variants (which runner on which Debian suite, with what pinned) are data beside each runner,
 read by appauth_conformance.variants. See docs/docker.md.

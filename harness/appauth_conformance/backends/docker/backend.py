@@ -5,7 +5,8 @@ the runner's variant from its variants.yaml) and tagged `appauth-conformance/<ru
 the hash covering the rendered Dockerfile, the build context (the runner's source files and the CA
 bundle) and the base image's id: a tag that exists is never rebuilt, so only a changed runner is.
 Containers run with no network, a read-only root filesystem, no capabilities, no new privileges,
-a non-root user and memory/pid limits. Every container carries this backend's session label;
+the backend's non-root uid:gid (never the image's USER), memory/pid/CPU limits and a maximum
+lifetime enforced inside them (owners.py). Every container carries this backend's session label;
 `close()` removes them all, and the backend registers with the interruption handler
 (appauth_conformance.interrupt) while it has containers, so SIGTERM and interpreter exit close it too.
 Docker work goes through the SDK only.
@@ -14,12 +15,9 @@ Docker work goes through the SDK only.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
-import shlex
 import sys
-import tarfile
 import threading
 import time
 import uuid
@@ -29,12 +27,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ... import interrupt
+from ... import interrupt, untrusted
 from ...errors import BackendGone, RunnerUnavailable, UsageError
 from ...model import RunnerSpec
 from ...runners import RUNNERS_DIR
 from ...variants import docker_spec
-from . import engine
+from . import engine, owners
+from .context import Member, condense, instruction, render, scrub, source_files, tar
 from .engine import LABEL, SESSION_LABEL
 from .images import base_tag, host_mirror
 from .process import DockerProcess
@@ -44,16 +43,9 @@ if TYPE_CHECKING:  # the SDK is imported when first needed
 
 CA_ENV = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS")
 CA_NAME = "appauth-ca.crt"  # the CA bundle's name in a build context
-# never copied into an image: the harness's own data about the runner, not its sources
-SKIP_SOURCES = {
-    "node_modules",
-    "__pycache__",
-    ".git",
-    "known-divergences.yaml",
-    "variants.yaml",
-    "Dockerfile.j2",
-}
 STEP_LOG_LINES = 30
+DEFAULT_CPUS = 1.0  # --cpus: one of the machine's cores at most, per runner container
+BASE_ARG = re.compile(r"^\s*ARG\s+BASE_IMAGE\b", re.IGNORECASE | re.MULTILINE)
 
 
 def _to_stderr(line: str) -> None:
@@ -86,39 +78,9 @@ def _settings(spec: RunnerSpec) -> dict[str, Any]:
     return spec.docker
 
 
-def _source_files(folder: Path) -> dict[str, bytes]:
-    """Relative path -> content of every file the image gets (sorted, deterministic)."""
-    out: dict[str, bytes] = {}
-    for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder)
-        if any(part in SKIP_SOURCES or part.startswith(".") for part in rel.parts):
-            continue
-        if p.is_file():
-            out[rel.as_posix()] = p.read_bytes()
-    return out
-
-
-def _tar(files: dict[str, bytes]) -> io.BytesIO:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            info.mtime = 0
-            tar.addfile(info, io.BytesIO(data))
-    buf.seek(0)
-    return buf
-
-
-def _condense(step: str, width: int = 110) -> str:
-    """One short line for a build step: whitespace folded, the shell boilerplate dropped."""
-    s = " ".join(step.split())
-    s = s.replace("RUN set -eux; ", "RUN ")
-    m = re.search(r"apt-get install -y -q --no-install-recommends ([^;]*)", s)
-    if m and s.split(" : ", 1)[-1].startswith("RUN"):
-        s = s.split(" : ", 1)[0] + " : RUN apt-get install " + m.group(1).strip()
-    return s if len(s) <= width else s[: width - 1] + "\u2026"
+def _own(template: Path) -> bool:
+    """A template shipped in the suite's own package (rendered with full jinja2); anything else is a team's."""
+    return template.resolve().is_relative_to(Path(RUNNERS_DIR).resolve())
 
 
 # -- the backend -----------------------------------------------------------------------------------
@@ -138,6 +100,10 @@ class DockerBackend:
     docker_host: the engine's address (tcp://HOST:PORT, ssh://USER@HOST, unix:///PATH); default: DOCKER_HOST,
         else the local socket. It is the whole process's engine (engine.use_host).
     progress: called with one condensed line per build step; default: printed to stderr; None: quiet.
+    uid, gid: the user every container runs as, whatever the image's USER says (never 0).
+    cpus: the CPU limit of each runner container, in cores (--cpus).
+    lifetime: seconds a runner container may live at most, enforced inside it (--container-lifetime).
+    offline_build: build the images of declared runners (`dockerfile`) with no network (--offline-build).
     """
 
     name = "docker"
@@ -153,9 +119,15 @@ class DockerBackend:
         pids_limit: int = 256,
         tmpfs_size: str = "64m",
         uid: int = 1000,
+        gid: int | None = None,
+        cpus: float = DEFAULT_CPUS,
+        lifetime: float = owners.DEFAULT_LIFETIME,
+        offline_build: bool = False,
         client: DockerClient | None = None,
         docker_host: str | None = None,
     ):
+        if uid <= 0 or (gid is not None and gid <= 0):
+            raise UsageError(f"DockerBackend(uid={uid}, gid={gid}): containers never run as root; give ids above 0")
         if docker_host is not None:  # this process's engine, for the builds, the look-ups and the clean-up alike
             engine.use_host(docker_host)
         self.base_image = base_image
@@ -171,6 +143,11 @@ class DockerBackend:
         self.pids_limit = pids_limit
         self.tmpfs_size = tmpfs_size
         self.uid = uid
+        self.gid = uid if gid is None else gid
+        self.cpus = cpus
+        self.lifetime = lifetime
+        self.offline_build = offline_build
+        self.docker_host = docker_host
         self.session = uuid.uuid4().hex
         self.builds = 0  # images this backend built (not found in the cache)
         self.images: dict[str, str] = {}  # runner name -> image tag
@@ -178,7 +155,10 @@ class DockerBackend:
         self._procs: dict[str, DockerProcess | None] = {}  # None: created, not yet attached
         self._lock = threading.Lock()
         self._build_locks: dict[str, threading.Lock] = {}
-        self._user: dict[str, str] = {}
+        self._image_config: dict[str, dict[str, Any]] = {}
+        self._has_timeout: dict[str, bool] = {}
+        self._watchdog: owners.Watchdog | None = None
+        self._first_lock = threading.Lock()
         self._started = False
         self._reaper: ThreadPoolExecutor | None = None
 
@@ -229,26 +209,30 @@ class DockerBackend:
             return None
         return image_id
 
-    def context(self, spec: RunnerSpec) -> tuple[str, dict[str, bytes], str, str]:
-        """(Dockerfile text, build-context files, tag, base image) of a spec, without building."""
+    def context(self, spec: RunnerSpec) -> tuple[str, dict[str, Member], str, str]:
+        """(Dockerfile text, build-context members, tag, base image) of a spec, without building.
+
+        A team's Dockerfile (`dockerfile`) is used as written, or rendered in jinja2's sandbox when
+        it ends in .j2 (context.render_sandboxed): computing a tag runs no code of the team."""
         spec = self.resolve(spec)
         d = _settings(spec)
-        files: dict[str, bytes] = {}
+        files: dict[str, Member] = {}
         if "template" in d or ("dockerfile" in d and str(d["dockerfile"]).endswith(".j2")):
             suite = d.get("suite", "bookworm")
             base = self.base_for(suite)
             template = self._template_path(spec)
             if "dockerfile" in d:
-                sources = _source_files(Path(d.get("context") or spec.source or template.parent))
+                sources = source_files(Path(d.get("context") or template.parent), own=False)
             else:
                 if spec.source is None:
                     raise RunnerUnavailable(f"{spec.name}: a templated Docker runner needs a source folder")
-                sources = _source_files(spec.source)
+                sources = source_files(spec.source, own=True)
             dockerfile = self.render(spec, template, base, suite, sorted(sources))
         elif "dockerfile" in d:
-            base = ""
-            sources = _source_files(Path(d.get("context") or spec.source or Path(d["dockerfile"]).parent))
-            dockerfile = Path(d["dockerfile"]).read_text()
+            sources = source_files(Path(d.get("context") or Path(d["dockerfile"]).parent), own=False)
+            dockerfile = Path(d["dockerfile"]).read_text(errors="replace")
+            # `ARG BASE_IMAGE` + `FROM ${BASE_IMAGE}`: the base the suite's own runners use, as a build argument
+            base = self.base_for(d.get("suite", "bookworm")) if BASE_ARG.search(dockerfile) else ""
         else:
             raise RunnerUnavailable(f"{spec.name}: docker settings need `template`, `dockerfile` or `image`")
         if "dockerfile" in d:
@@ -256,11 +240,11 @@ class DockerBackend:
         else:
             files.update({f"src/{k}": v for k, v in sources.items()})
         if self.ca_bundle:
-            files[CA_NAME] = Path(self.ca_bundle).read_bytes()
-        files["Dockerfile"] = dockerfile.encode()
+            files[CA_NAME] = Member(Path(self.ca_bundle).read_bytes())
+        files["Dockerfile"] = Member(dockerfile.encode())
         h = hashlib.sha256()
         for k in sorted(files):
-            h.update(k.encode() + b"\0" + hashlib.sha256(files[k]).digest())
+            h.update(k.encode() + b"\0" + hashlib.sha256(files[k].data).digest() + files[k].digest_extra())
         base_id = self.image_id(base) if base else None
         h.update(b"base\0" + (base_id or base).encode())
         tag = f"{LABEL}/{_repo_name(spec.name)}:{h.hexdigest()[:16]}"
@@ -279,15 +263,7 @@ class DockerBackend:
         )
 
     def render(self, spec: RunnerSpec, template: Path, base: str, suite: str, sources: list[str]) -> str:
-        import jinja2
-
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(template.parent)),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-            autoescape=False,
-        )
-        env.filters["shquote"] = shlex.quote
+        """The Dockerfile of a template: the suite's own with full jinja2, a team's in the sandbox."""
         d = _settings(spec)
         command = _in_container(d.get("command") or spec.command)
         variables = {
@@ -304,10 +280,7 @@ class DockerBackend:
             "runtime_packages": [],
             **d.get("vars", {}),
         }
-        try:
-            return env.get_template(template.name).render(**variables)
-        except jinja2.TemplateError as e:
-            raise RunnerUnavailable(f"{spec.name}: cannot render {template}: {e}") from None
+        return render(template, variables, own=_own(template), where=f"{spec.name}: Dockerfile template {template}")
 
     def prepare(self, spec: RunnerSpec) -> dict[str, str]:
         """Build the runner's image unless an image with its content hash exists; returns the facts."""
@@ -324,25 +297,29 @@ class DockerBackend:
                     "(`docker load`, or declare a Dockerfile instead)"
                 ) from None
         else:
-            _dockerfile, files, tag, base = self.context(rspec)
+            dockerfile, files, tag, base = self.context(rspec)
             with self._lock:
                 lock = self._build_locks.setdefault(tag, threading.Lock())
             with lock:
                 try:
                     self.api.inspect_image(tag)
                 except ImageNotFound:
-                    self._build(rspec, tag, files, base)
+                    self._build(rspec, tag, files, base, dockerfile)
                 except APIError as e:
                     raise RunnerUnavailable(f"{spec.name}: cannot inspect image {tag}: {e}") from None
         self.images[spec.name] = tag
         return {"backend": self.name, "image": tag, "variant": spec.name}
 
-    def _build(self, spec: RunnerSpec, tag: str, files: dict[str, bytes], base: str) -> None:
+    def _build(self, spec: RunnerSpec, tag: str, files: dict[str, Member], base: str, written: str) -> None:
+        """Build one image. A team's build (`dockerfile`) is shown by step number and instruction only,
+        and Docker's error with any Dockerfile line in it replaced: never the file's content."""
         from docker.errors import APIError
 
         name = spec.name
+        team = "dockerfile" in _settings(spec)
+        offline = team and self.offline_build
         started = time.monotonic()
-        self._say(f"[{name}] building {tag} FROM {base or 'its Dockerfile'}")
+        self._say(f"[{name}] building {tag} FROM {base or 'its Dockerfile'}" + (" (no network)" if offline else ""))
         dockerfile = "Dockerfile"
         step = "(before the first step)"
         log: deque[str] = deque(maxlen=200)
@@ -350,7 +327,7 @@ class DockerBackend:
         error = None
         try:
             stream = self.api.build(
-                fileobj=_tar(files),
+                fileobj=tar(files),
                 custom_context=True,
                 tag=tag,
                 dockerfile=dockerfile,
@@ -359,6 +336,8 @@ class DockerBackend:
                 pull=False,
                 decode=True,
                 labels={LABEL: "1", f"{LABEL}.runner": name},
+                network_mode="none" if offline else None,
+                buildargs={"BASE_IMAGE": base} if team and base else None,
             )
             for chunk in stream:
                 if "stream" in chunk:
@@ -368,9 +347,9 @@ class DockerBackend:
                     for line in lines:
                         line = line.rstrip("\r")
                         if line.startswith("Step "):
-                            step = line
+                            step = instruction(line) if team else line
                             log.clear()
-                            self._say(f"[{name}] {_condense(line)}")
+                            self._say(f"[{name}] {untrusted.line(step if team else condense(line))}")
                         elif line.strip():
                             log.append(line)
                 elif "error" in chunk:
@@ -389,18 +368,27 @@ class DockerBackend:
             except APIError:
                 error = "the build ended without an image"
         if error is not None:
+            if team:
+                error = scrub(error, written)
             tail = "\n".join(list(log)[-STEP_LOG_LINES:])
             hint = ""
             if (
                 step.startswith("Step 1/")
                 or "pull access denied" in error
                 or "registry" in error
-                or ("not found" in error.lower() and base in error)
+                or (base and "not found" in error.lower() and base in error)
             ):
                 suite = _settings(spec).get("suite", "SUITE")
                 hint = (
                     f"\nThe base image {base} is not in the local engine: make it with "
                     f"`appauth-conformance images bootstrap --suite {suite}` or give one with --base-image."
+                    if base
+                    else "\nIs the image its FROM line names in the local engine? Build or load it first."
+                )
+            if offline:
+                hint += (
+                    "\nIt was built with --offline-build (no network at build time): a step that downloads "
+                    "fails; vendor what it fetches into the build context, or build without --offline-build."
                 )
             raise RunnerUnavailable(
                 f"{name}: building image {tag} failed at {step}\n{error.strip()}"
@@ -413,31 +401,39 @@ class DockerBackend:
 
     # -- containers ------------------------------------------------------------------------------
 
-    def _image_user(self, tag: str) -> str:
-        user = self._user.get(tag)
-        if user is None:
+    def _config(self, tag: str) -> dict[str, Any]:
+        """The image's Config (Entrypoint, Cmd, ...), looked up once per tag."""
+        config = self._image_config.get(tag)
+        if config is None:
             try:
-                user = (self.api.inspect_image(tag).get("Config") or {}).get("User") or ""
+                config = self.api.inspect_image(tag).get("Config") or {}
             except Exception:
-                user = ""
-            if user.split(":")[0] in ("", "0", "root"):
-                user = f"{self.uid}:{self.uid}"
-            self._user[tag] = user
-        return user
+                config = {}
+            self._image_config[tag] = config
+        return config
 
     def container_options(self, tag: str, spec: RunnerSpec | None = None) -> dict[str, Any]:
-        """create_container keyword arguments: the sandbox (also used by the tests for probes)."""
+        """create_container keyword arguments: the sandbox (also used by the tests for probes).
+
+        The user is always the backend's uid:gid, never the image's USER; the entrypoint (the
+        runner's `command`, else the image's ENTRYPOINT + CMD) runs under `timeout -s KILL
+        LIFETIME` unless the image has no `timeout` (see start())."""
         from docker.types import LogConfig
 
         host_config = self.api.create_host_config(
             network_mode="none",
             read_only=True,
-            tmpfs={"/tmp": f"rw,nosuid,nodev,noexec,size={self.tmpfs_size},mode=1777"},
+            tmpfs={
+                "/tmp": f"rw,nosuid,nodev,noexec,size={self.tmpfs_size},mode=1777",
+                "/dev/mqueue": "ro,nosuid,nodev,noexec,size=4k",  # the POSIX queue folder, not writable
+            },
+            ipc_mode="none",  # no /dev/shm at all: /tmp is the one writable place
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             mem_limit=self.mem_limit,
             memswap_limit=self.mem_limit,  # no swap on top
             pids_limit=self.pids_limit,
+            nano_cpus=int(self.cpus * 1e9),
             init=False,
             # no json-file log: it would cost the engine a JSON encode and a disk write per
             # line, and keep app keys on disk; the session reads stdio through the attach
@@ -449,19 +445,49 @@ class DockerBackend:
             stdin_open=True,
             tty=False,
             network_disabled=True,
-            user=self._image_user(tag),
-            labels={LABEL: "1", SESSION_LABEL: self.session, f"{LABEL}.runner": spec.name if spec else ""},
+            user=f"{self.uid}:{self.gid}",
+            labels={
+                LABEL: "1",
+                SESSION_LABEL: self.session,
+                f"{LABEL}.runner": spec.name if spec else "",
+                **owners.labels(self.lifetime),
+            },
             host_config=host_config,
         )
-        if spec is not None:
-            if spec.env:
-                opts["environment"] = dict(spec.env)
-            d = spec.docker or {}
-            user_image = "image" in d or "dockerfile" in d
-            if user_image and (d.get("command") or spec.command):
-                opts["entrypoint"] = _in_container(d.get("command") or spec.command)
-                opts["command"] = []
+        if spec is not None and spec.env:
+            opts["environment"] = dict(spec.env)
+        d = (spec.docker if spec else None) or {}
+        if ("image" in d or "dockerfile" in d) and spec is not None and (d.get("command") or spec.command):
+            argv = _in_container(d.get("command") or spec.command)
+        else:
+            config = self._config(tag)
+            argv = [*(config.get("Entrypoint") or []), *(config.get("Cmd") or [])]
+        if argv and self._has_timeout.get(tag, True):
+            opts.update(entrypoint=owners.wrap(argv, self.lifetime), command=[])
+        elif ("image" in d or "dockerfile" in d) and spec is not None and (d.get("command") or spec.command):
+            opts.update(entrypoint=argv, command=[])
         return opts
+
+    def _probe_timeout(self, spec: RunnerSpec, tag: str) -> None:
+        """Whether a team's image has a `timeout` command (the suite's own images are Debian's, with coreutils):
+        one throw-away container per image and backend. Without it the lifetime is the harness's alone."""
+        if tag in self._has_timeout or "template" in _settings(spec):
+            return
+        if not (found := owners.has_timeout(self.api, self.container_options(tag))):
+            self._say(f"[{spec.name}] the image has no `timeout` command: {owners.NO_TIMEOUT}")
+        self._has_timeout[tag] = found
+
+    @property
+    def watchdog_pid(self) -> int | None:
+        """The process id of this backend's watchdog (owners.Watchdog), while it has one."""
+        w = self._watchdog
+        return w.proc.pid if w is not None and w.proc is not None else None
+
+    def _first_start(self) -> None:
+        """Before this backend's first container: remove the stale ones of dead runs, start the watchdog."""
+        self._started = True
+        owners.sweep(self.api, keep_session=self.session)
+        self._watchdog = owners.Watchdog(self.session, self.docker_host)
 
     def start(self, spec: RunnerSpec) -> DockerProcess:
         from docker.errors import APIError
@@ -469,7 +495,10 @@ class DockerBackend:
         tag = self.images.get(spec.name) or self.prepare(spec)["image"]
         rspec = self.resolve(spec)
         interrupt.register(self)  # SIGTERM and interpreter exit close() it too
-        self._started = True
+        with self._first_lock:
+            if self._watchdog is None:
+                self._first_start()
+        self._probe_timeout(rspec, tag)
         api = self.api
         cid: str | None = None
         proc: DockerProcess | None = None
@@ -562,4 +591,8 @@ class DockerBackend:
                 self.remove(cid)
         except Exception:
             pass
+        with self._first_lock:
+            watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.close()
         interrupt.unregister(self)
