@@ -342,7 +342,7 @@ class Session:
                     inc.proc.wait(timeout=5)
                 except Exception:
                     pass
-                partial = f"; partial line {payload[:80]!r}" if payload else ""
+                partial = f"; partial line {protocol.preview(payload, 80)}" if payload else ""
                 yield f"runner {inc.proc.describe_exit()} with {len(pending)} request(s) outstanding{partial}"
                 return
             if kind == "toolong":
@@ -394,7 +394,7 @@ class Session:
         seq: Any = msg.get("seq") if type(msg) is dict else None  # any JSON value
         numeric = type(seq) is int or type(seq) is float
         what = "duplicate" if numeric and 0 <= seq < inc.next_seq else "unknown"
-        return f"response with {what} seq {seq!r}: {line[:120]!r}"
+        return f"response with {what} seq {seq!r}: {protocol.preview(line)}"
 
 
 def outcome(vector: Vector, runner: str, reply: Reply) -> Outcome:

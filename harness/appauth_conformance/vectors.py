@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import resources, schemas, scheme, text, yamlfile
+from . import resources, schemas, scheme, text, untrusted, yamlfile
 from .errors import CorpusError, Problem
 from .model import RESULTS, TEXT_FIELDS, Corpus, HmacCheck, Vector
 
@@ -261,7 +261,8 @@ def _oracle_problems(vec: Vector) -> Iterator[tuple[str, str]]:
         return
     if vec.string_to_sign != data:
         yield (
-            f"expected.string_to_sign {vec.string_to_sign[:80]!r} is not what the scheme joins: {data[:80]!r}",
+            f"expected.string_to_sign {untrusted.cut(repr(vec.string_to_sign), 90)} is not what the scheme joins: "
+            f"{untrusted.cut(repr(data), 90)}",
             "expected.string_to_sign",
         )
     if sig is None:

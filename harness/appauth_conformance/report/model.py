@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .. import diagnosis, model, untrusted
+from .. import diagnosis, faults, model, untrusted
 from ..model import Stage, Verdict
 
 VERDICTS = tuple(v.value for v in Verdict)
@@ -121,6 +121,12 @@ class Anomaly:
     error: dict | None
     fault: str | None
     where: str  # file:line
+    stderr_tail: str | None = None  # a runner fault: the runner's last words
+
+    @property
+    def cause(self) -> faults.Cause | None:
+        """A runner fault's cause (exit status, signal, timeout, garbage, the field of a schema violation)."""
+        return faults.cause(self.fault or self.reason or "") if self.verdict == "runner-fault" else None
 
 
 @dataclass
@@ -185,12 +191,16 @@ class RunnerView:
                 None
                 if (a.stage or "").startswith("token-")
                 else a.reason
-                if a.verdict != "runner-fault"
-                else a.fault or a.reason,
+                if a.cause is None
+                else a.cause.label,  # one crash is one group, not one per restart
                 (a.error or {}).get("type"),
             )
             by.setdefault(k, []).append(a)
         return sorted(by.values(), key=lambda g: (SEVERITY[g[0].verdict], -len(g)))
+
+    def fault_groups(self) -> list[dict]:
+        """The runner's faults by cause (fault_summary of each group), largest first."""
+        return [fault_summary(g) for g in self.groups() if g[0].verdict == "runner-fault"]
 
     @property
     def failing(self) -> int:
@@ -203,6 +213,22 @@ class RunnerView:
     @property
     def language(self) -> str:
         return self.record.get("language") or self.hello.get("language") or ""
+
+
+def fault_summary(group: list[Anomaly], lines: int = 6) -> dict:
+    """What one group of runner faults shows: its cause, how many, the first and last request, the first
+    fault's own words and the last lines of stderr (raw text: each view escapes it)."""
+    first, last = group[0], group[-1]
+    tail = next((a.stderr_tail for a in reversed(group) if a.stderr_tail and a.stderr_tail.strip()), None)
+    cause = first.cause
+    return {
+        "cause": cause.label if cause else "runner fault",
+        "count": len(group),
+        "first": first.vector,
+        "last": last.vector,
+        "fault": first.fault or first.reason or "",
+        "stderr": faults.last_lines(tail, lines),
+    }
 
 
 def _checks_diagnosis(o: dict) -> list[str]:
@@ -293,6 +319,7 @@ class Summary:
                 o.get("error"),
                 o.get("fault"),
                 f"{v['file']}:{v.get('line') or '?'}",
+                o.get("stderr_tail"),
             )
             if verdict == "known-divergence":
                 rv.known.setdefault(a.reason or "(no reason given)", []).append(a)
