@@ -243,8 +243,15 @@ def cmd_divergences(a) -> int:
             continue
         excused = {**st.excused, **(st.judge.excused if st.judge is not None else {})}
         kept: list[dict[str, str | None]] = []
+        todo = 0
         for e in st.expectations.entries:
             if excused.get(e):  # it excused outcomes of this run: still true
+                reason = e.reason
+                if e.placeholder:  # a TODO left by an earlier update: --reason may write it now
+                    keys = [k for k in (e.match, e.diagnosis) if k]
+                    reason = next((reasons[k] for k in keys if k in reasons), reasons.get(None, e.reason))
+                    unused.difference_update(keys)
+                    todo += reason == e.reason
                 kept.append(
                     {
                         k: v
@@ -253,22 +260,21 @@ def cmd_divergences(a) -> int:
                             ("flag", e.flag),
                             ("diagnosis", e.diagnosis),
                             ("stage", e.stage.value if e.stage else None),
-                            ("reason", e.reason),
+                            ("reason", reason),
                         )
                         if v
                     }
                 )
         covered = {k for k, r in st.results.items() if r.judgement.verdict is Verdict.KNOWN_DIVERGENCE}
         new = [r for k, r in st.results.items() if k not in covered and r.judgement.verdict is Verdict.FAIL]
-        todo = 0
         for r in sorted(new, key=lambda r: r.outcome.vector.key):
             v = r.outcome.vector
             keys = [v.id, v.key, *r.diagnosis]
-            reason = next((reasons[k] for k in keys if k in reasons), reasons.get(None))
+            given = next((reasons[k] for k in keys if k in reasons), reasons.get(None))
             unused.difference_update(keys)
-            if reason is None:
+            if given is None:
                 todo += 1
-                reason = f"{expectations.TODO}: explain why this runner diverges (the run fails until you do)"
+            reason = given or f"{expectations.TODO}: explain why this runner diverges (the run fails until you do)"
             kept.append(
                 {
                     "match": v.id,
@@ -282,8 +288,8 @@ def cmd_divergences(a) -> int:
         todo_total += todo
     if unused:  # before anything is written
         raise UsageError(
-            f"--reason: {', '.join(sorted(k for k in unused if k))} names no new failure of this run; "
-            "give a vector id or a diagnosis id of an entry being added (KEY=TEXT), or TEXT for all of them"
+            f"--reason: {', '.join(sorted(k for k in unused if k))} names no entry being added or still TODO; "
+            "give a vector id or a diagnosis id of one (KEY=TEXT), or TEXT for all of them; nothing was written"
         )
     for spec, target, kept, counts in writes:
         expectations.write(spec, target, kept, run_args)
@@ -291,7 +297,7 @@ def cmd_divergences(a) -> int:
     if todo_total:
         again = ["appauth-conformance", "divergences", "update", *opts.rerun_args(lang=True)]
         print(
-            f"error: {todo_total} new entr{'y has' if todo_total == 1 else 'ies have'} the placeholder reason "
+            f"error: {todo_total} entr{'y has' if todo_total == 1 else 'ies have'} the placeholder reason "
             f"{expectations.TODO}, which fails every run until it is written: write each `reason:` in the file, "
             f"or rerun with the reason: `{shlex.join([*again, '--reason', 'WHY THE RUNNER DIVERGES'])}` "
             "(KEY=TEXT gives one vector id or diagnosis id its own)",

@@ -9,6 +9,7 @@ oracle.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -257,7 +258,7 @@ def _oracle_problems(vec: Vector) -> Iterator[tuple[str, str]]:
         yield err, "inputs"
         return
     if vec.string_to_sign is None or (vec.signature is None and sig is not None):
-        yield "expected values are missing: run `appauth-conformance vectors fill`", "expected"
+        yield f"expected values are missing: run `appauth-conformance vectors fill {shlex.quote(vec.file)}`", "expected"
         return
     if vec.string_to_sign != data:
         yield (
