@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shlex
 import sys
 from collections import Counter
 from pathlib import Path
@@ -295,12 +294,11 @@ def cmd_divergences(a) -> int:
         expectations.write(spec, target, kept, run_args)
         print(f"{target}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'} ({counts})")
     if todo_total:
-        again = ["appauth-conformance", "divergences", "update", *opts.rerun_args(lang=True)]
         print(
             f"error: {todo_total} entr{'y has' if todo_total == 1 else 'ies have'} the placeholder reason "
-            f"{expectations.TODO}, which fails every run until it is written: write each `reason:` in the file, "
-            f"or rerun with the reason: `{shlex.join([*again, '--reason', 'WHY THE RUNNER DIVERGES'])}` "
-            "(KEY=TEXT gives one vector id or diagnosis id its own)",
+            f"{expectations.TODO}, which fails every run until it is written: write each `reason:` in "
+            f"{', '.join(str(t) for _, t, _, _ in writes)} (why the runner diverges, for a reviewer), or rerun this "
+            "command with --reason TEXT (KEY=TEXT gives one vector id or diagnosis id its own)",
             file=sys.stderr,
         )
         return Exit.NONCONFORMING
