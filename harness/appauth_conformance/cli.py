@@ -222,11 +222,11 @@ def cmd_divergences(a) -> int:
     from . import expectations
     from .engine import Engine
 
+    reasons = _reasons(a.reason or [])
     opts = cfg.Options.from_namespace(a)
     corpus = load(opts.vectors)
     specs = cfg.select_runners(opts)
     targets = {s.name: _writable_list(s.divergences) for s in specs if s.divergences is not None}  # before any run
-    reasons = _reasons(a.reason or [])
     run_args = opts.rerun_args()
     with Engine(specs, cfg.make_backend(opts), timeout=opts.timeout, flags=_corpus_flags(opts, corpus)) as engine:
         engine.prepare()

@@ -248,10 +248,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             for r in requests
             for spec in tokeners
         ]
-    # every list is checked for placeholder reasons; its staleness only over the whole corpus (not a shard)
+    # a list is judged stale only over the whole corpus (not a shard, not --vectors); one with placeholder
+    # reasons (`reason: TODO`) fails in every run
     new += [
         DivergenceListItem.from_parent(parent, name=f"test_known_divergences[{spec.name}]", runner=spec.name)
         for spec in suite.specs
+        if suite.full_corpus or engine.runners[spec.name].expectations.placeholders()
     ]
     items.extend(new)
     # report them as collected, so pytest's counts ("collected N items") include them

@@ -181,7 +181,9 @@ def _group_line(group, titles: dict[str, str], examples: int = 4) -> str:
             f" · {_md(f['cause'], 80)} · first {_code(f['first'])}, last {_code(f['last'])} · {_md(f['fault'], 200)}"
         )
         if f["stderr"]:
-            out.append("\n  - last lines of its stderr: " + " ⏎ ".join(_code(x, 120) for x in f["stderr"][-4:]))
+            # free text a runner wrote: escaped, its colons and parentheses as entities (no link survives)
+            lines = (_md(x, 120).replace(":", "&#58;").replace("(", "&#40;") for x in f["stderr"][-4:])
+            out.append("\n  - last lines of its stderr: " + " ⏎ ".join(lines))
         return "".join(out)
     else:
         if a.stage:
