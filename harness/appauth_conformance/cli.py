@@ -17,7 +17,7 @@ from . import config as cfg
 from .errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
 from .expectations import placeholder_message, stale_message
 from .fuzz import cli as fuzz_cli
-from .model import FAILING, Verdict
+from .model import FAILING, TokenResult, Verdict
 from .progress import Tally
 from .report import cli as report_cli
 from .session import steady_memory
@@ -111,10 +111,10 @@ def _explain(engine, *, verbose: bool, run_args: list[str]) -> None:
                 continue
             seen.add(k)
             shown += 1
-            if hasattr(r.outcome, "vector"):
-                print(explain(r, engine.others(r.outcome.vector, name), st.spec, run_args))
-            else:
+            if isinstance(r, TokenResult):
                 print(explain_token(r, st.spec, run_args))
+            else:
+                print(explain(r, engine.others(r.outcome.vector, name), st.spec, run_args))
             print()
     if hidden:
         print(f"({hidden:,} more failure(s) of the kinds above: -v explains every one; all are in the reports)\n")

@@ -257,7 +257,8 @@ class Session:
         tail = inc.stderr_tail() if inc else ""
         self._inc = None
         raise HandshakeError(
-            f"{self.spec.name}: {why}" + (f"\n--- stderr tail ---\n{tail[-2000:]}" if tail.strip() else "")
+            f"{self.spec.name}: {why}"
+            + (f"\n--- stderr tail ---\n{'…' if len(tail) > 2000 else ''}{tail[-2000:]}" if tail.strip() else "")
         )
 
     # -- streaming ---------------------------------------------------------------------------

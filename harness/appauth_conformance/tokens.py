@@ -201,7 +201,7 @@ class Judge:
         first = self.seen.setdefault(o.nonce, o.request.key)
         if first == o.request.key:
             return None, None
-        return ("nonce-repeated",), f"nonce {o.nonce[:70]!r} was already used for {first}"
+        return ("nonce-repeated",), f"nonce {untrusted.cut(repr(o.nonce), 72)} was already used for {first}"
 
     def _expiry(self, t: int, sent: object = None) -> tuple[tuple[str, ...] | None, str | None]:
         if sent is not None:
