@@ -421,7 +421,7 @@ def parser() -> argparse.ArgumentParser:
         "a declared runner's own file (its `divergences` key, --divergences NAME=PATH, or known-divergences.yaml "
         "in its workdir); for a runner shipped with the suite, runners/NAME/known-divergences.yaml of the suite's "
         "checkout in the current folder (never the installed package). It keeps every entry that excused an "
-        "outcome of this run (reasons untouched), removes the entries that excused nothing (stale), and adds one "
+        "outcome of this run (its reason kept, a TODO one written by --reason), removes the entries that excused nothing (stale), and adds one "
         "entry (match: VECTOR-ID, stage) per new failure. A new entry needs a reason: --reason gives it; without "
         "one it gets `reason: TODO...`, which fails every run (exit 1) until a real reason is written.",
         epilog="Exit codes: 0 rewritten, every entry with a reason; 1 rewritten, with TODO reasons to write; "
