@@ -77,6 +77,8 @@ FIXED_DOCKER = {
 }
 OWN = {
     ("run", "--jsonl"): (["--jsonl", "{tmp}"], "--jsonl: {tmp} is a folder"),
+    ("run", "-v"): (["--verbose=1"], ARGPARSE),
+    ("divergences update", "--reason"): (["--reason", "TODO"], "--reason 'TODO': give the reason itself"),
     ("vectors check", "path"): (["{tmp}/none"], "{tmp}/none: no such file or folder"),
     ("vectors fill", "path"): (["{tmp}/none"], "{tmp}/none: no such file or folder"),
     ("vectors fill", "--overwrite"): (["--overwrite=yes"], ARGPARSE),

@@ -108,6 +108,11 @@ def lazy_cases() -> list[Case]:
     add(Case("expire-java-double", single(exp=2000000000), string=f"app123:alice:2.0E9:{N}"))
     # JavaScript: Number(2**63 - 1) prints as 9223372036854776000
     add(Case("expire-js-number", single(exp=2**63 - 1), string=f"app123:alice:9223372036854776000:{N}"))
+    # held in 32 bits: a signed field wraps 2^31 to -2^31 (and 2^32-1 to -1); an unsigned one keeps the low bits
+    add(Case("expire-int32-wrap", F(exp=2**31), string=f"app123:corp9:alice:-2147483648:{N}"))
+    add(Case("expire-int32-wrap", single(exp=2**32 - 1), string=f"app123:alice:-1:{N}"))
+    add(Case("expire-uint32-truncated", F(exp=2**32), string=f"app123:corp9:alice:0:{N}"))
+    add(Case("expire-uint32-truncated", single(exp=10**10), string=f"app123:alice:1410065408:{N}"))
     # --- text of the fields
     add(Case("nul-truncates-data", F(nonce="abc\0" + N), string="app123:corp9:alice:" + str(T) + ":abc"))
     add(Case("fields-stripped", F(user=" alice\u3000"), string=SP))
@@ -165,6 +170,10 @@ def lazy_cases() -> list[Case]:
     dn = D(f"app123:corp9:alice:{T}:{n}")
     add(Case("hex-bigint-unpadded", F(nonce=n), signature=dn.hex().lstrip("0")))
     add(Case("hex-truncated-128", F(), signature=d.hex()[:32]))
+    add(Case("hex-truncated", F(), signature=d.hex()[:63]))
+    add(Case("hex-truncated", F(), signature=d.hex()[:40]))
+    add(Case("signature-not-hex", F(), signature="not-hex!"))
+    add(Case("signature-not-hex", F(), signature="g" * 64))
     add(Case("base64", F(), signature=base64.b64encode(d).decode()))
     n = find_nonce(lambda d: b"+" in base64.b64encode(d) or b"/" in base64.b64encode(d))
     dn = D(f"app123:corp9:alice:{T}:{n}")
@@ -394,7 +403,8 @@ def test_unrelated_output_diagnoses_to_nothing(fields, key):
         junk = "%064x" % rnd.getrandbits(256)
         assert diagnose(fields, key, None, junk) == []
         assert diagnose(fields, key, None, junk.upper()) == []
-        assert diagnose(fields, key, None, base64.b64encode(junk.encode()[:32]).decode()) == []
+        # not even hex: that much is said of it, nothing more
+        assert ids(diagnose(fields, key, None, base64.b64encode(junk.encode()[:32]).decode())) == ["signature-not-hex"]
         assert diagnose(fields, key, junk, None) == []
         assert diagnose(fields, key, junk, junk) == []
 
@@ -502,7 +512,8 @@ def test_cpp_reference_on_nul():
 def test_mistakes_that_cannot_encode_the_input_do_not_apply():
     f = F(app="\udc00", corp="\ud800", user="\ud83d", nonce="\udfff\0")
     for junk in ["x", "0" * 64, "\udc00", "A" * 88]:
-        assert diagnose(f, "\ud800", junk, junk) == []
+        found = ids(diagnose(f, "\ud800", junk, junk))
+        assert found == ([] if junk == "0" * 64 else ["signature-not-hex"]), junk  # hex or not is all it can say
     assert ids(diagnose(f, "\ud800", None, "")) == ["empty-signature"]  # a constant: it needs no encoding
 
 

@@ -44,7 +44,10 @@ def test_a_good_file_loads_with_its_lines(tmp_path):
         (HEAD + "divergences:\n- flag: empty-key\n", [":4: divergences/0: 'reason' is a required property"]),
         (HEAD + "divergences:\n- reason: why\n", [":4: divergences/0:", "`match`, `flag` or `diagnosis`"]),
         (HEAD + "divergences:\n- flag: x\n  reason: r\n  because: y\n", [":4:", "'because' was unexpected"]),
-        (HEAD + "divergences:\n- flag: x\n  stage: hashing\n  reason: r\n", [":4:", "'hashing' is not one of"]),
+        (
+            HEAD + "divergences:\n- flag: x\n  stage: signatur\n  reason: r\n",
+            [":4:", "unknown stage 'signatur'; did you mean 'signature'"],
+        ),
         (HEAD + "divergences: {}\n", ["divergences: {} is not of type 'array'"]),
         ("- just\n- a list\n", ["(top level)", "is not of type 'object'"]),
         (HEAD + "divergences: [\n", ["cannot read known divergences"]),
@@ -192,7 +195,7 @@ def test_divergences_update_rewrites_a_declared_runners_file_and_never_the_insta
         {"diagnosis": "hex-uppercase", "reason": "our SDK signs upper-case hex, which the service accepts"}
     ]
     unpadded = _project(tmp_path, "hex-unpadded")
-    assert update(unpadded, "ours").returncode == 0
+    assert update(unpadded, "ours").returncode == 1  # entries added with reason TODO: the run fails until written
     entries = yaml.safe_load((unpadded / "accept-upper.yaml").read_text())["divergences"]
     assert entries and all(e["reason"].startswith("TODO") and e["stage"] == "signature" for e in entries)
     # a runner shipped with the suite: its list is in the suite's repository, not in site-packages

@@ -354,7 +354,10 @@ def test_markdown_content(run):
     )
     js = md[md.index("### ❌ js") : md.index("## Runners")]
     assert "**UNEXPECTED PASS** ×1 · listed as a known divergence (" in js
-    assert "**RUNNER FAULT** ×1 · runner exited with status 139 (SIGSEGV)\\\\u0000" in js
+    # a fault shows its cause, the first and last request it took down, and the runner's last words
+    assert "**RUNNER FAULT** ×1 · exit status: status 139 · first `" in js
+    assert "· runner exited with status 139 (SIGSEGV)\\\\u0000" in js
+    assert "  - last lines of its stderr: Segmentation fault" in js
     assert "### ✅ py: 5/5 pass" in md
     # the hostile reason is neutralised: no raw HTML, no raw control characters, table pipes escaped
     assert "</script>" not in md and "&lt;/script&gt;" in md

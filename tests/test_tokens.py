@@ -67,6 +67,9 @@ def test_a_correct_token_generator_passes_every_check():
         ("upper", Stage.TOKEN_SIGNATURE, "hex-uppercase"),
         ("no-access", Stage.TOKEN_HEADER, "header-access-missing"),
         ("wrong-body", Stage.TOKEN_BODY, "body-field-differs"),
+        # a non-integer expiry is a named mistake at its stage, no longer a runner fault
+        ("float-expiry", Stage.TOKEN_EXPIRY, "expire-not-integer"),
+        ("text-expiry", Stage.TOKEN_EXPIRY, "expire-not-integer"),
     ],
 )
 def test_a_buggy_generator_fails_at_its_stage_with_its_diagnosis(fault, stage, mistake):

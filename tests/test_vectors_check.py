@@ -93,7 +93,8 @@ CASES = {
         8,
         "broken-001",
         "expected",
-        ["expected values are missing: run `appauth-conformance vectors fill`"],
+        # the command names the file, so that it fills that file (not the bundled corpus)
+        ["expected values are missing: run `appauth-conformance vectors fill ", "missing-expected/a.yaml`"],
     ),
     "utf16-malformed": (
         "a.yaml",

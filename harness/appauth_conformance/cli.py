@@ -15,9 +15,9 @@ from pathlib import Path
 from . import __version__, inputs, interrupt, shards, tokens, untrusted
 from . import config as cfg
 from .errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
-from .expectations import stale_message
+from .expectations import placeholder_message, stale_message
 from .fuzz import cli as fuzz_cli
-from .model import FAILING, Verdict
+from .model import FAILING, TokenResult, Verdict
 from .progress import Tally
 from .report import cli as report_cli
 from .session import steady_memory
@@ -49,6 +49,7 @@ def cmd_run(a) -> int:
         on_result=lambda r: progress.count(r.judgement.verdict in FAILING),
         token_window=opts.token_window,
         allow_never_expires=opts.allow_never_expires,
+        flags=_corpus_flags(opts, corpus),
     )
     complete = False
     stale: dict[str, list] = {}
@@ -76,16 +77,59 @@ def cmd_run(a) -> int:
         with open(jsonl, "w", encoding="utf-8") as f:
             for o in recorder.outcomes:
                 f.write(json.dumps(o, ensure_ascii=True) + "\n")
-    code = _summary(engine, recorder, opts.require_all)
+    todo = {n: p for n, st in engine.runners.items() if (p := st.expectations.placeholders())}
+    _explain(engine, verbose=a.verbose, run_args=opts.rerun_args())
+    code = _summary(engine, recorder, opts.require_all, stale, todo)
+    for name, entries in todo.items():
+        print(f"error: {placeholder_message(engine.runners[name].spec, entries)}", file=sys.stderr)
     for name, entries in stale.items():
-        print(f"error: {stale_message(engine.runners[name].spec, entries)}", file=sys.stderr)
+        print(f"error: {stale_message(engine.runners[name].spec, entries, opts.rerun_args())}", file=sys.stderr)
     if not reports_ok and code == Exit.OK:  # a gate whose reports are missing cannot pass
         return Exit.NONCONFORMING
-    return Exit.NONCONFORMING if stale and code == Exit.OK else code
+    return Exit.NONCONFORMING if (stale or todo) and code == Exit.OK else code
 
 
-def _summary(engine, recorder, require_all: bool) -> int:
+DETAILED = 25  # kinds of failure explained in full without -v (as in pytest)
+
+
+def _explain(engine, *, verbose: bool, run_args: list[str]) -> None:
+    """The first failure of each kind in full, as pytest explains it (the same explain functions and the
+    same kinds): staged strings, byte diff, probable mistake, the other runners' answers. -v: every one."""
+    from .explain import explain, explain_token, kind
+
+    seen: set[tuple] = set()
+    shown = hidden = 0
+    for name, st in engine.runners.items():
+        items = [
+            *((r, tuple(r.diagnosis)) for r in st.results.values()),
+            *(
+                (t, tuple(d for c in t.checks if c.verdict is not Verdict.PASS for d in c.diagnosis))
+                for t in st.token_results.values()
+            ),
+        ]
+        for r, found in items:
+            if r.judgement.verdict not in FAILING:
+                continue
+            k = kind(name, r.judgement, found)
+            if not verbose and (k in seen or len(seen) >= DETAILED):
+                hidden += 1
+                continue
+            seen.add(k)
+            shown += 1
+            if isinstance(r, TokenResult):
+                print(explain_token(r, st.spec, run_args))
+            else:
+                print(explain(r, engine.others(r.outcome.vector, name), st.spec, run_args))
+            print()
+    if hidden:
+        print(f"({hidden:,} more failure(s) of the kinds above: -v explains every one; all are in the reports)\n")
+
+
+def _summary(engine, recorder, require_all: bool, stale: dict | None = None, todo: dict | None = None) -> int:
+    """The table of runners and what failed by kind; its status column agrees with the exit code (a stale
+    list or a placeholder reason fails a runner whose outcomes all pass)."""
     rows, bad = [], False
+    stale, todo = stale or {}, todo or {}
     for name, st in engine.runners.items():
         c = Counter(r.judgement.verdict for r in st.results.values())
         t = Counter(r.judgement.verdict for r in st.token_results.values())
@@ -97,7 +141,14 @@ def _summary(engine, recorder, require_all: bool) -> int:
         detail = "  ".join(f"{v.value} {c[v]}" for v in Verdict if c[v])
         if t:
             detail += "  | tokens: " + "  ".join(f"{v.value} {t[v]}" for v in Verdict if t[v])
-        rows.append((name, "FAIL" if failing else "ok", detail))
+        lists = []
+        if name in stale:
+            lists.append(f"stale list: {len(stale[name])} entr{'y' if len(stale[name]) == 1 else 'ies'} excuse nothing")
+        if name in todo:
+            lists.append(f"{len(todo[name])} TODO reason{'s' if len(todo[name]) != 1 else ''}")
+        if lists:
+            detail += "  | known divergences: " + "; ".join(lists)
+        rows.append((name, "FAIL" if failing or lists else "ok", detail))
     width = max([len("runner"), *(len(r[0]) for r in rows)])
     print(f"{'runner':<{width}}  {'status':<11}  outcomes")
     for name, status, detail in rows:
@@ -176,21 +227,35 @@ def cmd_divergences(a) -> int:
     from . import expectations
     from .engine import Engine
 
+    reasons = _reasons(a.reason or [])
     opts = cfg.Options.from_namespace(a)
     corpus = load(opts.vectors)
     specs = cfg.select_runners(opts)
     targets = {s.name: _writable_list(s.divergences) for s in specs if s.divergences is not None}  # before any run
-    with Engine(specs, cfg.make_backend(opts), timeout=opts.timeout) as engine:
+    run_args = opts.rerun_args()
+    with Engine(specs, cfg.make_backend(opts), timeout=opts.timeout, flags=_corpus_flags(opts, corpus)) as engine:
         engine.prepare()
         engine.ensure(corpus.vectors)
+        engine.ensure_tokens(tokens.suite(corpus.vectors))  # entries excusing token checks are kept too
+    unused = set(reasons) - {None}
+    todo_total = 0
+    writes: list[tuple] = []
     for _name, st in engine.runners.items():
         if st.unavailable:
             raise RunnerUnavailable(st.unavailable)
         if st.spec.divergences is None:
             continue
+        excused = {**st.excused, **(st.judge.excused if st.judge is not None else {})}
         kept: list[dict[str, str | None]] = []
+        todo = 0
         for e in st.expectations.entries:
-            if st.excused.get(e):  # it excused outcomes of this run: still true
+            if excused.get(e):  # it excused outcomes of this run: still true
+                reason = e.reason
+                if e.placeholder:  # a TODO left by an earlier update: --reason may write it now
+                    keys = [k for k in (e.match, e.diagnosis) if k]
+                    reason = next((reasons[k] for k in keys if k in reasons), reasons.get(None, e.reason))
+                    unused.difference_update(keys)
+                    todo += reason == e.reason
                 kept.append(
                     {
                         k: v
@@ -199,7 +264,7 @@ def cmd_divergences(a) -> int:
                             ("flag", e.flag),
                             ("diagnosis", e.diagnosis),
                             ("stage", e.stage.value if e.stage else None),
-                            ("reason", e.reason),
+                            ("reason", reason),
                         )
                         if v
                     }
@@ -207,20 +272,70 @@ def cmd_divergences(a) -> int:
         covered = {k for k, r in st.results.items() if r.judgement.verdict is Verdict.KNOWN_DIVERGENCE}
         new = [r for k, r in st.results.items() if k not in covered and r.judgement.verdict is Verdict.FAIL]
         for r in sorted(new, key=lambda r: r.outcome.vector.key):
+            v = r.outcome.vector
+            keys = [v.id, v.key, *r.diagnosis]
+            given = next((reasons[k] for k in keys if k in reasons), reasons.get(None))
+            unused.difference_update(keys)
+            if given is None:
+                todo += 1
+            reason = given or f"{expectations.TODO}: explain why this runner diverges (the run fails until you do)"
             kept.append(
                 {
-                    "match": r.outcome.vector.id,
+                    "match": v.id,
                     "stage": r.judgement.stage.value if r.judgement.stage else None,
-                    "reason": "TODO: explain why this runner diverges",
+                    "reason": reason,
                 }
             )
-        target = targets[st.spec.name]
-        expectations.write(st.spec, target, kept)
-        print(
-            f"{target}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'}"
-            f" ({len(st.expectations.entries) - (len(kept) - len(new))} removed, {len(new)} added)"
+        removed = len(st.expectations.entries) - (len(kept) - len(new))
+        counts = f"{removed} removed, {len(new)} added" + (f", {todo} with reason {expectations.TODO}" if todo else "")
+        writes.append((st.spec, targets[st.spec.name], kept, counts))
+        todo_total += todo
+    if unused:  # before anything is written
+        raise UsageError(
+            f"--reason: {', '.join(sorted(k for k in unused if k))} names no entry being added or still TODO; "
+            "give a vector id or a diagnosis id of one (KEY=TEXT), or TEXT for all of them; nothing was written"
         )
+    for spec, target, kept, counts in writes:
+        expectations.write(spec, target, kept, run_args)
+        print(f"{target}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'} ({counts})")
+    if todo_total:
+        print(
+            f"error: {todo_total} entr{'y has' if todo_total == 1 else 'ies have'} the placeholder reason "
+            f"{expectations.TODO}, which fails every run until it is written: write each `reason:` in "
+            f"{', '.join(str(t) for _, t, _, _ in writes)} (why the runner diverges, for a reviewer), or rerun this "
+            "command with --reason TEXT (KEY=TEXT gives one vector id or diagnosis id its own)",
+            file=sys.stderr,
+        )
+        return Exit.NONCONFORMING
     return Exit.OK
+
+
+def _reasons(given: list[str]) -> dict[str | None, str]:
+    """--reason values: KEY=TEXT (KEY a vector id, mode/id or diagnosis id) or TEXT (for every new entry)."""
+    out: dict[str | None, str] = {}
+    for text in given:
+        key, sep, rest = text.partition("=")
+        key_: str | None = key.strip()
+        if sep and re.fullmatch(r"[a-z0-9][a-z0-9_./+-]*", key.strip()):
+            value = rest.strip()
+        else:
+            key_, value = None, text.strip()
+        if not value or value.upper().startswith("TODO"):
+            raise UsageError(
+                f"--reason {text!r}: give the reason itself, e.g. --reason 'the SDK writes upper-case hex'"
+            )
+        if key_ in out:
+            raise UsageError(f"--reason {text!r}: {'a reason for all' if key_ is None else key_} is given twice")
+        out[key_] = value
+    return out
+
+
+def _corpus_flags(opts: cfg.Options, corpus) -> set[str] | None:
+    """The flags a known-divergence entry may name: the bundled corpus's (a smaller --vectors corpus may
+    lack some, so its lists' flags are not checked)."""
+    if Path(opts.vectors).resolve() != DEFAULT_VECTORS.resolve():
+        return None
+    return {f for v in corpus.vectors for f in v.flags}
 
 
 def _writable_list(path: Path) -> Path:
@@ -255,6 +370,12 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the corpus through runners and write results.json and the reports")
     cfg.add_options(run.add_argument)
     run.add_argument("--jsonl", help="also write every outcome as JSON Lines to this file")
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="explain every failure in full (default: the first of each kind, as pytest does)",
+    )
     run.set_defaults(func=cmd_run)
 
     vec = sub.add_parser("vectors", help="check, fill or export the vector corpus")
@@ -298,8 +419,29 @@ def parser() -> argparse.ArgumentParser:
 
     div = sub.add_parser("divergences", help="maintain known-divergence files")
     dsub = div.add_subparsers(dest="action", required=True)
-    u = dsub.add_parser("update", help="rewrite a runner's known-divergence file from a fresh run")
+    u = dsub.add_parser(
+        "update",
+        help="rewrite a runner's known-divergence file from a fresh run",
+        description="Run the corpus through the selected runners and rewrite each one's known-divergence file: "
+        "a declared runner's own file (its `divergences` key, --divergences NAME=PATH, or known-divergences.yaml "
+        "in its workdir); for a runner shipped with the suite, runners/NAME/known-divergences.yaml of the suite's "
+        "checkout in the current folder (never the installed package). It keeps every entry that excused an "
+        "outcome of this run (its reason kept, a TODO one written by --reason), removes the entries that excused nothing (stale), and adds one "
+        "entry (match: VECTOR-ID, stage) per new failure. A new entry needs a reason: --reason gives it; without "
+        "one it gets `reason: TODO...`, which fails every run (exit 1) until a real reason is written.",
+        epilog="Exit codes: 0 rewritten, every entry with a reason; 1 rewritten, with TODO reasons to write; "
+        "2 usage or set-up error (an unknown diagnosis id or flag in a file, a runner that cannot start). "
+        "Example: appauth-conformance divergences update --lang mine --reason 'the SDK writes upper-case hex'",
+    )
     cfg.add_options(u.add_argument, groups=(cfg.SELECT, cfg.BACKEND, cfg.DOCKER, cfg.CORPUS))
+    u.add_argument(
+        "--reason",
+        action="append",
+        default=[],
+        metavar="[KEY=]TEXT",
+        help="the reason of the entries added: TEXT for all of them, or KEY=TEXT for those of one vector id "
+        "(or mode/id) or diagnosis id; repeatable",
+    )
     div.set_defaults(func=cmd_divergences)
 
     fuzz_cli.add_parser(sub)

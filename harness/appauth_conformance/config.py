@@ -115,6 +115,36 @@ class Options:
             offline_build=_docker_only("--offline-build", bool(get("offline_build")), backend),
         )
 
+    def rerun_args(self, *, lang: bool = False) -> list[str]:
+        """The arguments that make another command see the runners this run saw, as the user gave them
+        (paths as typed, so valid from the folder the run started in): every fix command the suite prints
+        carries them (`divergences update`, re-runs). With `lang`, the --lang selection too."""
+        out: list[str] = []
+        if lang and self.lang not in (None, "all"):
+            out += ["--lang", self.lang]
+        for text in self.runner:
+            out.append(f"--runner={text}")
+        for text in self.divergences:
+            out.append(f"--divergences={text}")
+        if self.config is not None:
+            out += ["--config", str(self.config)]
+        if Path(self.vectors) != DEFAULT_VECTORS:
+            out += ["--vectors", str(self.vectors)]
+        if self.backend != "local":
+            out.append(f"--backend={self.backend}")
+        if self.matrix:
+            out.append("--matrix")
+        for flag, value in (
+            ("--base-image", self.base_image),
+            ("--docker-host", self.docker_host),
+            ("--ca-bundle", self.ca_bundle),
+        ):
+            if value is not None:
+                out += [flag, value]
+        if self.timeout != 10.0:
+            out += ["--timeout", f"{self.timeout:g}"]
+        return out
+
 
 BACKENDS = ("local", "docker")
 DOCKER_HOST = re.compile(r"(tcp|ssh|unix|http|https)://\S+")
@@ -162,7 +192,8 @@ def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) 
             default=None if pytest_style else "all",
             help="runners to run, a comma list of: all (the four reference runners and the declared ones), "
             "declared (only the declared ones), sdks (the vendor's SDKs, e.g. huawei-python-sdk; built from PyPI), "
-            "or names and languages (python,java,cpp,js, declared runners)",
+            "runner names, or languages: a language (python, java, cpp, js, or any `language` a declared runner "
+            "gives) selects the reference runner of that language and every declared runner of that language",
         )
         opt(
             "--runner",

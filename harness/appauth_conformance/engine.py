@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from . import diagnosis, tokens
 from .backends import Backend
-from .errors import HandshakeError, RunnerUnavailable
-from .expectations import Divergence, Expectations
+from .errors import HandshakeError, RunnerUnavailable, UsageError
+from .expectations import Divergence, Expectations, unknown_names
 from .model import (
     MODES,
     Judgement,
@@ -80,6 +80,19 @@ def assess(o: Outcome, expectations: Expectations, excused: dict[Divergence, int
     return Result(o, j, found if j.verdict in (Verdict.FAIL, Verdict.KNOWN_DIVERGENCE) else [])
 
 
+def check_names(lists: list[Expectations], flags: Collection[str] | None = None) -> None:
+    """UsageError (exit 2) naming every entry of the lists with an unknown diagnosis id, or a flag that is
+    not in `flags` (the corpus's; None: flags not checked): a misspelt name excuses nothing, and would
+    otherwise be reported as a stale entry, which `divergences update` deletes."""
+    known = {*diagnosis.BY_ID, *diagnosis.TOKEN_MISTAKES}
+    problems = [p for exp in lists for p in unknown_names(exp, known, flags)]
+    if problems:
+        raise UsageError(
+            "\n".join(problems)
+            + "\nFix the name (docs/diagnosis.md lists the diagnosis ids, docs/vectors.md the flags)."
+        )
+
+
 class Engine:
     def __init__(
         self,
@@ -93,6 +106,7 @@ class Engine:
         token_window: int = tokens.WINDOW,
         allow_never_expires: bool = False,
         record_outcomes: bool = True,
+        flags: Collection[str] | None = None,
     ):
         self.backend = backend
         self.recorder = recorder
@@ -103,6 +117,7 @@ class Engine:
         # plugin records each item's own: xdist workers run overlapping batches)
         self.record_outcomes = record_outcomes
         self.runners = {s.name: RunnerState(s, Expectations.load(s)) for s in specs}
+        check_names([st.expectations for st in self.runners.values()], flags)
         for st in self.runners.values():
             st.judge = tokens.Judge(st.expectations, window=token_window, allow_never=allow_never_expires)
             if recorder is not None:  # listed in the order asked for, whichever starts first

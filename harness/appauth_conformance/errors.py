@@ -6,6 +6,8 @@ codes here: a usage or set-up error is never a verdict on a runner.
 
 from __future__ import annotations
 
+import os
+import shlex
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -71,8 +73,10 @@ class CorpusError(UsageError):
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems[:50])
         more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        named = list(dict.fromkeys(p.file for p in problems))  # as named above: from the current folder
+        files = shlex.quote(named[0] if len(named) == 1 else os.path.commonpath(named) or ".")
         super().__init__(
             f"{len(problems)} problem(s) in the vector corpus:\n{shown}{more}\n"
-            "Fix the files above; `appauth-conformance vectors check` re-checks them, "
-            "`appauth-conformance vectors fill` writes missing expected values."
+            f"Fix the files above; `appauth-conformance vectors check {files}` re-checks them, "
+            f"`appauth-conformance vectors fill {files}` writes missing expected values."
         )

@@ -20,8 +20,10 @@ rewrites the file.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
-from collections.abc import Collection
+import shlex
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,13 @@ from .files import write_atomic
 from .model import RunnerSpec, Stage, Vector
 
 SCHEMA_ID = "appauth-conformance/known-divergences/1"
+# the stages an entry may name (the schema's enum): where a sign outcome fails
+ENTRY_STAGES = (
+    Stage.STRING_TO_SIGN.value,
+    Stage.SIGNATURE.value,
+    Stage.UNEXPECTED_ERROR.value,
+    Stage.UNEXPECTED_SIGNATURE.value,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +67,11 @@ class Divergence:
         return self.diagnosis is None or self.diagnosis in diagnosis
 
     @property
+    def placeholder(self) -> bool:
+        """A reason still to be written (what `divergences update` adds without --reason): fails the run."""
+        return is_placeholder(self.reason)
+
+    @property
     def label(self) -> str:
         parts = [
             f"{k}: {v}" for k, v in (("match", self.match), ("flag", self.flag), ("diagnosis", self.diagnosis)) if v
@@ -65,8 +79,38 @@ class Divergence:
         return ", ".join(parts)
 
 
-def update_command(spec: RunnerSpec) -> str:
-    return f"appauth-conformance divergences update --lang {spec.name}"
+TODO = "TODO"  # a reason starting with it is a placeholder: the entry fails the run until it is written
+
+
+def is_placeholder(reason: str) -> bool:
+    return reason.strip().upper().startswith(TODO) or not reason.strip()
+
+
+def update_command(spec: RunnerSpec, run_args: Sequence[str] = ()) -> str:
+    """The command that rewrites spec's list, as the user can paste it where they ran the suite: it carries
+    `run_args`, the run's own selection arguments (config.Options.rerun_args: --runner, --divergences,
+    --config, --vectors, --backend, ...), shell-quoted."""
+    return shlex.join(["appauth-conformance", "divergences", "update", "--lang", spec.name, *run_args])
+
+
+def did_you_mean(word: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def unknown_names(exp: Expectations, diagnoses: Collection[str], flags: Collection[str] | None = None) -> list[str]:
+    """Every entry naming a diagnosis id (or a pair "a+b") not in `diagnoses`, or a flag not in `flags`
+    (None: not checked), as a message with its place and the nearest known name. Such an entry would
+    excuse nothing: a misspelling, not a stale entry (and `divergences update` must never delete it)."""
+    out = []
+    for e in exp.entries:
+        where = f"{exp.path}:{e.line}"
+        for d in (e.diagnosis or "").split("+") if e.diagnosis else ():
+            if d not in diagnoses:
+                out.append(f"{where}: unknown diagnosis id '{d}'{did_you_mean(d, diagnoses)}")
+        if flags is not None and e.flag is not None and e.flag not in flags:
+            out.append(f"{where}: unknown flag '{e.flag}'{did_you_mean(e.flag, flags)}")
+    return out
 
 
 class Expectations:
@@ -92,12 +136,13 @@ class Expectations:
         except (OSError, UnicodeDecodeError, yamlfile.YAMLError) as e:
             raise UsageError(f"{path}: cannot read known divergences: {e}") from None
         lines = yamlfile.Lines(raw)
+        _check_stages(doc, path, lines)
         if not schemas.check("known-divergences")(doc):
             problems = []
             for err in schemas.errors("known-divergences", doc)[:5]:
                 p = list(err.absolute_path)
                 at = lines.of(p[:2]) or "?"  # the entry's line (or the deepest node there is)
-                problems.append(f"  {path}:{at}: {'/'.join(map(str, p)) or '(top level)'}: {err.message[:200]}")
+                problems.append(f"  {path}:{at}: {'/'.join(map(str, p)) or '(top level)'}: {_cut(err.message, 200)}")
             raise UsageError(
                 f"{path}: not a known-divergence file ({SCHEMA_ID}, docs/gate.md):\n"
                 + "\n".join(problems)
@@ -119,6 +164,10 @@ class Expectations:
                 )
             )
         return cls(spec, entries, path)
+
+    def placeholders(self) -> list[Divergence]:
+        """Entries whose reason is still a placeholder (`reason: TODO...`): each fails the run."""
+        return [e for e in self.entries if e.placeholder]
 
     def candidates(self, v: Vector) -> list[Divergence]:
         """The entries that name v, in file order (exact ids first)."""
@@ -154,20 +203,51 @@ class Expectations:
         return [e for e in self.entries if id(e) not in named or (used is not None and id(e) not in used)]
 
 
-def stale_message(spec: RunnerSpec, stale: list[Divergence]) -> str:
-    listed = "\n".join(f"  {spec.divergences}:{e.line}: {e.label} ({e.reason[:60]})" for e in stale)
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def stale_message(spec: RunnerSpec, stale: list[Divergence], run_args: Sequence[str] = ()) -> str:
+    listed = "\n".join(f"  {spec.divergences}:{e.line}: {e.label} ({_cut(e.reason, 60)})" for e in stale)
     n = len(stale)
     return (
         f"{n} known-divergence entr{'y' if n == 1 else 'ies'} of {spec.name} excuse{'s' if n == 1 else ''} nothing "
-        f"(no vector of the corpus fails as listed):\n{listed}\nThe list is stale: run `{update_command(spec)}`"
+        f"(no vector of the corpus fails as listed):\n{listed}\n"
+        f"The list is stale: run `{update_command(spec, run_args)}`"
     )
 
 
-def write(spec: RunnerSpec, path: Path, entries: list[dict[str, str | None]]) -> None:
+def placeholder_message(spec: RunnerSpec, entries: list[Divergence]) -> str:
+    listed = "\n".join(f"  {spec.divergences}:{e.line}: {e.label} (reason: {_cut(e.reason, 60)})" for e in entries)
+    n = len(entries)
+    return (
+        f"{n} known-divergence entr{'y' if n == 1 else 'ies'} of {spec.name} ha{'s' if n == 1 else 've'} no reason "
+        f"yet (`reason: {TODO}...`, as `divergences update` writes without --reason):\n{listed}\n"
+        "An entry excuses a failure only with a reason a reviewer can check: write why the runner diverges "
+        "in each `reason:` (or remove the entry). Until then the run fails."
+    )
+
+
+def _check_stages(doc: object, path: Path, lines: yamlfile.Lines) -> None:
+    """An unknown stage is a usage error naming the nearest stage (before the schema's wording of it)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("divergences"), list):
+        return
+    known = ENTRY_STAGES
+    for i, entry in enumerate(doc["divergences"]):
+        stage = entry.get("stage") if isinstance(entry, dict) else None
+        if isinstance(stage, str) and stage not in known:
+            raise UsageError(
+                f"{path}:{lines.of(['divergences', i]) or '?'}: unknown stage '{stage}'{did_you_mean(stage, known)} "
+                f"(a stage is one of: {', '.join(known)})"
+            )
+
+
+def write(spec: RunnerSpec, path: Path, entries: list[dict[str, str | None]], run_args: Sequence[str] = ()) -> None:
     """Rewrite a known-divergence file (used by `divergences update`)."""
     doc = {"schema": SCHEMA_ID, "runner": spec.name, "divergences": entries}
     header = (
         f"# Known divergences of {spec.name}: what it is known to do differently, with the reason.\n"
-        f"# Strict: an entry that excuses nothing, or whose vectors pass, fails the run. Regenerate: {update_command(spec)}\n"
+        "# Strict: an entry that excuses nothing, or whose vectors pass, or whose reason is still TODO, fails the run.\n"
+        f"# Regenerate: {update_command(spec, run_args)}\n"
     )
     write_atomic(path, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100))

@@ -5,11 +5,31 @@ appauth_conformance.untrusted: escaped, one line each, never at the start of a l
 
 from __future__ import annotations
 
-from . import diagnosis, untrusted
+from collections.abc import Sequence
+
+from . import diagnosis, faults, untrusted
 from .diff import first_difference
 from .expectations import update_command
-from .model import Result, RunnerSpec, Stage, TokenResult, Verdict
+from .model import Judgement, Result, RunnerSpec, Stage, TokenResult, Verdict
 from .untrusted import quoted as short  # a value between quotes, escaped and cut
+
+
+def kind(runner: str, j: Judgement, found: Sequence[str]) -> tuple:
+    """What makes two failures the same kind, for explaining only the first of each in full (pytest and
+    `appauth-conformance run` alike): runner, verdict, stage, diagnoses, and a fault's cause (a crashing
+    runner is one kind, however many restarts it took)."""
+    cause = faults.cause(j.reason or "").label if j.verdict is Verdict.RUNNER_FAULT else None
+    return (runner, j.verdict, j.stage, tuple(found), cause)
+
+
+def _fault_lines(fault: str | None, stderr_tail: str | None) -> list[str]:
+    lines = [f"  RUNNER FAULT ({faults.cause(fault or '').label}): {untrusted.line(fault, 500)}"]
+    if stderr_tail and stderr_tail.strip():
+        lines.append("  last lines of its stderr:")
+        lines += untrusted.block(stderr_tail)
+    else:
+        lines.append("  (nothing on its stderr)")
+    return lines
 
 
 def _difference_lines(expected: str, actual: str) -> list[str]:
@@ -23,21 +43,21 @@ def _difference_lines(expected: str, actual: str) -> list[str]:
     ]
 
 
-def explain(r: Result, others: list[tuple[str, Result]], spec: RunnerSpec | None = None) -> str:
+def explain(
+    r: Result, others: list[tuple[str, Result]], spec: RunnerSpec | None = None, run_args: Sequence[str] = ()
+) -> str:
+    """`run_args`: the run's own selection arguments, carried by the fix command it prints."""
     o, j, v = r.outcome, r.judgement, r.outcome.vector
     head = f"{o.runner} on {v.key} ({v.file}:{v.line}; result: {v.result})"
     lines = [head, f"  {v.description}"]
     if j.verdict is Verdict.RUNNER_FAULT:
-        lines.append(f"  RUNNER FAULT: {untrusted.line(o.fault, 500)}")
-        if o.stderr_tail and o.stderr_tail.strip():
-            lines.append("  stderr tail:")
-            lines += untrusted.block(o.stderr_tail)
+        lines += _fault_lines(o.fault, o.stderr_tail)
     elif j.verdict is Verdict.UNEXPECTED_PASS:
         lines.append(
             f"  UNEXPECTED PASS: listed as a known divergence ({untrusted.line(j.reason)}) but it conforms now."
         )
         if spec is not None:
-            lines.append(f"  The list is stale: run `{update_command(spec)}`")
+            lines.append(f"  The list is stale: run `{update_command(spec, run_args)}`")
     else:
         stage = j.stage
         assert stage is not None  # fail and known-divergence verdicts always name the stage that broke
@@ -83,15 +103,13 @@ def explain(r: Result, others: list[tuple[str, Result]], spec: RunnerSpec | None
     return "\n".join(lines)
 
 
-def explain_token(t: TokenResult, spec: RunnerSpec | None = None) -> str:
+def explain_token(t: TokenResult, spec: RunnerSpec | None = None, run_args: Sequence[str] = ()) -> str:
     """A token's checks: each stage with its verdict, what was seen and the mistakes that explain it."""
     o, j, r = t.outcome, t.judgement, t.outcome.request
     lines = [f"{o.runner} on {r.key} ({r.file}:{r.line}; a token request: its code chose nonce and expiry)"]
     lines.append(f"  {r.description}")
     if j.verdict is Verdict.RUNNER_FAULT:
-        lines.append(f"  RUNNER FAULT: {untrusted.line(o.fault, 500)}")
-        if o.stderr_tail and o.stderr_tail.strip():
-            lines += ["  stderr tail:", *untrusted.block(o.stderr_tail)]
+        lines += _fault_lines(o.fault, o.stderr_tail)
         return "\n".join(lines)
     if o.error is not None:
         lines.append(
@@ -103,7 +121,7 @@ def explain_token(t: TokenResult, spec: RunnerSpec | None = None) -> str:
             f"  UNEXPECTED PASS: listed as a known divergence ({untrusted.line(j.reason)}) but every check holds."
         )
         if spec is not None:
-            lines.append(f"  The list is stale: run `{update_command(spec)}`")
+            lines.append(f"  The list is stale: run `{update_command(spec, run_args)}`")
     lines.append(f"  nonce {short(o.nonce, 80)}, expire_time {o.expire_time}, signature {short(o.signature, 80)}")
     if o.headers is not None:
         lines.append(

@@ -359,6 +359,8 @@ class TokenOutcome:
     error: RunnerError | None = None
     fault: str | None = None
     stderr_tail: str | None = None
+    # the expiry as sent when it was not an integer (1796187713.5, "1796187713"): judged at token-expiry
+    expire_sent: Any = None
 
 
 @dataclass(frozen=True, slots=True)

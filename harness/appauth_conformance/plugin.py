@@ -24,8 +24,8 @@ from . import config as cfg
 from . import interrupt, shards, tokens, untrusted
 from .engine import Engine
 from .errors import BackendGone, CorpusError, ResultsError, UsageError
-from .expectations import stale_message
-from .explain import explain, explain_token
+from .expectations import placeholder_message, stale_message
+from .explain import explain, explain_token, kind
 from .model import FAILING, Judgement, Outcome, TokenRequest, Vector, Verdict
 from .progress import Progress, Tally
 from .results import Recorder
@@ -109,6 +109,7 @@ class Suite:
                 on_wait=None if self.worker else self.tally.show,  # a worker's output is not shown
                 token_window=self.opts.token_window,
                 allow_never_expires=self.opts.allow_never_expires,
+                flags={f for v in self.corpus.vectors for f in v.flags} if self.full_corpus else None,
                 # serial: every outcome as it is measured (an interrupted run keeps them); an xdist worker:
                 # only those of its own items (the workers' batches overlap)
                 record_outcomes=self.worker is None,
@@ -135,12 +136,16 @@ class Suite:
     def detail(self, runner: str, j: Any, diagnosis: Any) -> bool:
         """Whether this failure gets a full explanation: the first of each kind (runner, verdict, stage,
         diagnoses), up to DETAILED_FAILURES kinds; the rest get one line each."""
-        fault = j.reason.split(":")[0] if j.verdict is Verdict.RUNNER_FAULT and j.reason else None  # its kind
-        kind = (runner, j.verdict, j.stage, tuple(diagnosis), fault)
-        if kind in self.detailed or len(self.detailed) >= DETAILED_FAILURES:
+        k = kind(runner, j, diagnosis)  # the same kinds as `appauth-conformance run` explains
+        if k in self.detailed or len(self.detailed) >= DETAILED_FAILURES:
             return False
-        self.detailed.add(kind)
+        self.detailed.add(k)
         return True
+
+    @property
+    def full_corpus(self) -> bool:
+        """The run sees the whole bundled corpus (no shard, no --vectors): the lists' staleness can be judged."""
+        return self.opts.shard is None and Path(self.opts.vectors).resolve() == DEFAULT_VECTORS.resolve()
 
     def finish(self, interrupted: bool) -> None:
         if self.engine is not None:
@@ -233,7 +238,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # the runners' hellos say what they answer (sign requests, token requests): start them now
     try:
         engine = suite.start()
-    except BackendGone as e:
+    except (BackendGone, UsageError) as e:  # e.g. an unknown diagnosis id in a known-divergence file
         pytest.exit(f"appauth-conformance: {e}", returncode=2)
     signers = [s for s in suite.specs if "sign" in engine.runners[s.name].ops]  # an unavailable one keeps sign
     tokeners = [s for s in suite.specs if "token" in engine.runners[s.name].ops]
@@ -249,12 +254,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             for r in requests
             for spec in tokeners
         ]
-    # a shard sees only its part of the corpus: the lists' staleness is judged over all of it
-    if suite.opts.shard is None and Path(suite.opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
-        new += [
-            DivergenceListItem.from_parent(parent, name=f"test_known_divergences[{spec.name}]", runner=spec.name)
-            for spec in suite.specs
-        ]
+    # a list is judged stale only over the whole corpus (not a shard, not --vectors); one with placeholder
+    # reasons (`reason: TODO`) fails in every run
+    new += [
+        DivergenceListItem.from_parent(parent, name=f"test_known_divergences[{spec.name}]", runner=spec.name)
+        for spec in suite.specs
+        if suite.full_corpus or engine.runners[spec.name].expectations.placeholders()
+    ]
     items.extend(new)
     # report them as collected, so pytest's counts ("collected N items") include them
     config.hook.pytest_collectreport(report=pytest.CollectReport(parent.nodeid, "passed", None, list(new)))
@@ -405,7 +411,12 @@ class VectorItem(_OutcomeItem):
         self._judged(suite, r.judgement, tuple(r.diagnosis))
         if r.judgement.verdict is not Verdict.PASS:
             raise ConformanceFailure(
-                explain(r, engine.others(self.vector, self.runner), engine.runners[self.runner].spec)
+                explain(
+                    r,
+                    engine.others(self.vector, self.runner),
+                    engine.runners[self.runner].spec,
+                    suite.opts.rerun_args(),
+                )
             )
 
     def _record_skipped(self, suite: Suite, why: str) -> None:
@@ -441,7 +452,7 @@ class TokenItem(_OutcomeItem):
         own = next((c.diagnosis for c in t.checks if c.stage is t.judgement.stage), ())
         self._judged(suite, t.judgement, own)
         if t.judgement.verdict is not Verdict.PASS:
-            raise ConformanceFailure(explain_token(t, engine.runners[self.runner].spec))
+            raise ConformanceFailure(explain_token(t, engine.runners[self.runner].spec, suite.opts.rerun_args()))
 
     def reportinfo(self):
         r = self.request
@@ -449,8 +460,8 @@ class TokenItem(_OutcomeItem):
 
 
 class DivergenceListItem(pytest.Item):
-    """Fails when a known-divergence entry names no vector of the corpus or excuses none of the runner's
-    outcomes over the whole corpus (a stale list)."""
+    """Fails when a known-divergence entry's reason is still a placeholder (`reason: TODO...`), or, in a run
+    over the whole corpus, names no vector of it or excuses none of the runner's outcomes (a stale list)."""
 
     def __init__(self, *, runner: str, **kw: Any):
         super().__init__(**kw)
@@ -462,11 +473,18 @@ class DivergenceListItem(pytest.Item):
         assert suite is not None  # the items exist only in a conformance run
         spec = next(s for s in suite.specs if s.name == self.runner)
         try:
-            stale = suite.start().stale(self.runner, suite.corpus.vectors)
+            engine = suite.start()
+            stale = engine.stale(self.runner, suite.corpus.vectors) if suite.full_corpus else []
         except BackendGone as e:
             pytest.exit(f"appauth-conformance: {e}", returncode=2)
+        problems = []
+        todo = engine.runners[self.runner].expectations.placeholders()
+        if todo:
+            problems.append(placeholder_message(spec, todo))
         if stale:
-            raise ConformanceFailure(stale_message(spec, stale))
+            problems.append(stale_message(spec, stale, suite.opts.rerun_args()))
+        if problems:
+            raise ConformanceFailure("\n".join(problems))
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, ConformanceFailure):

@@ -59,15 +59,54 @@ def value_limit(request_body: bytes) -> int:
 
 
 def schema_errors(message: object, definition: str) -> list[str]:
-    """jsonschema's wording of everything wrong with a message (slow: error path only); each cut, since
-    jsonschema quotes the offending value (a runner's 4 MB field)."""
+    """Everything wrong with a message, each as `FIELD: RULE` (`expire_time: 1796187713.5 is not an
+    integer`), the field first so that faults group by it (faults.cause). Slow: error path only."""
     out: list[str] = []
-    # worded on a bounded copy (the same errors: a value past a limit stays past it), since jsonschema
-    # quotes the whole offending object in some messages: megabytes of text for each
+    # worded on a bounded copy (the same errors: a value past a limit stays past it): jsonschema quotes the
+    # whole offending object in some messages, megabytes of text for each
     for e in schemas.errors("protocol", clip_json(message, MESSAGE_LIMIT, 8), definition):
-        where = "/".join(map(str, e.absolute_path)) or "message"
-        out.append(clip(f"{where}: {e.message}", 300))
-    return out or ["does not match the schema"]
+        out += [clip(f"{where}: {rule}", 300) for where, rule in _problems(e)]
+    return list(dict.fromkeys(out)) or ["(the reply): does not match the schema"]
+
+
+_TYPES = {"integer": "an integer", "string": "a string", "object": "an object", "array": "a list",
+          "number": "a number", "boolean": "true or false", "null": "null"}  # fmt: skip
+
+
+def _value(x: object, n: int = 60) -> str:
+    text = json.dumps(x, ensure_ascii=True)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _problems(e: Any) -> list[tuple[str, str]]:
+    """(field, rule) of one jsonschema error. A oneOf (a reply is a signature or an error) is judged by the
+    branch the message meant: the one with the fewest wrong or missing keys at its top level."""
+    if e.validator in ("oneOf", "anyOf") and e.context:
+        branches: dict[object, list[Any]] = {}
+        for sub in e.context:
+            branches.setdefault(sub.schema_path[0], []).append(sub)
+
+        def misfit(errs: list[Any]) -> tuple[int, int]:
+            top = sum(
+                len(x.absolute_path) == len(e.absolute_path) and x.validator in ("required", "additionalProperties")
+                for x in errs
+            )
+            return top, len(errs)
+
+        best = min(branches.values(), key=misfit)
+        return [p for sub in best for p in _problems(sub)]
+    where = "/".join(map(str, e.absolute_path))
+    if e.validator == "type":
+        want = e.validator_value if isinstance(e.validator_value, str) else " or ".join(e.validator_value)
+        return [(where or "(the reply)", f"{_value(e.instance)} is not {_TYPES.get(want, want)}")]
+    if e.validator == "required":
+        missing = [k for k in e.validator_value if isinstance(e.instance, dict) and k not in e.instance]
+        return [((f"{where}/" if where else "") + k, "missing (required)") for k in missing]
+    if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+        allowed = set(e.schema.get("properties", {}))
+        extra = [k for k in e.instance if k not in allowed]
+        return [((f"{where}/" if where else "") + str(k), "not a field of this message") for k in extra]
+    return [(where or "(the reply)", e.message if len(e.message) <= 200 else e.message[:199] + "…")]
 
 
 SIGN_REQUEST = b'{"op":"sign","seq":%d,%s\n'  # % (seq, body): the hot path formats it inline
@@ -128,12 +167,14 @@ def decode_line(line: bytes) -> Any:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ProtocolError(f"stdout is not UTF-8 ({e.reason} at byte {e.start}): {_preview(line)}") from None
+        raise ProtocolError(
+            f"stdout is not UTF-8 ({e.reason} at byte {e.start}): {preview(line)}{STDOUT_RULE}"
+        ) from None
     try:
         return json.loads(text)
     except ValueError as e:  # a JSONDecodeError, or a plain ValueError (an integer past Python's digit limit)
         why = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
-        raise ProtocolError(f"not a JSON line ({why}): {_preview(line)}") from None
+        raise ProtocolError(f"not a JSON line ({why}): {preview(line)}{STDOUT_RULE}") from None
 
 
 def decode_batch(lines: list[bytes]) -> list[Any]:
@@ -154,8 +195,18 @@ def decode_batch(lines: list[bytes]) -> list[Any]:
     return out
 
 
-def _preview(line: bytes, n: int = 120) -> str:
-    return repr(line[:n]) + (f" ... ({len(line)} bytes)" if len(line) > n else "")
+# said with every line on stdout that is not a protocol message: the usual cause is a log line or a banner
+STDOUT_RULE = (
+    " -- stdout carries protocol lines only (one JSON object per line, the hello first); "
+    "write logs and banners to stderr"
+)
+
+
+def preview(line: bytes, n: int = 120) -> str:
+    """The line's start as text between quotes (bytes that are not UTF-8 as \\xNN), cut with its length:
+    shown escaped, as every runner-chosen value is (appauth_conformance.untrusted)."""
+    text = line[:n].decode("utf-8", "backslashreplace")
+    return f"'{text}'" + (f"… ({len(line):,} bytes)" if len(line) > n else "")
 
 
 def check_response(msg: object) -> str | None:
@@ -178,7 +229,9 @@ def check_token_response(msg: Any) -> str | None:
 def check_hello(msg: object) -> dict[str, Any]:
     """The runner's hello as a dict, or ProtocolError saying what is wrong with it."""
     if type(msg) is not dict or msg.get("op") != "hello":
-        raise ProtocolError(f"expected the hello handshake as the first line, got {clip(json.dumps(msg), 200)}")
+        raise ProtocolError(
+            f"expected the hello handshake as the first line, got {_value(clip_json(msg, MESSAGE_LIMIT, 8), 200)}{STDOUT_RULE}"
+        )
     if msg.get("protocol") != VERSION:
         raise ProtocolError(
             f"runner speaks protocol {msg.get('protocol')!r}, the harness speaks {VERSION}: update the runner"

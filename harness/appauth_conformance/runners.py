@@ -130,8 +130,14 @@ class Registry:
                         "or a [tool.appauth-conformance.runners.NAME] table in pyproject.toml"
                     )
                 chosen += declared
-            else:
-                chosen.append(self.lookup(w))
+            else:  # a runner's name or alias; a language also selects every declared runner of that language
+                of_language = [s for s in self.specs.values() if s.declared and s.language == w]
+                try:
+                    chosen.append(self.lookup(w))
+                except UsageError:
+                    if not of_language:
+                        raise
+                chosen += of_language
         seen, out = set(), []
         for s in chosen:
             if s.name not in seen:

@@ -283,7 +283,8 @@ class Session:
         tail = inc.stderr_tail() if inc else ""
         self._inc = None
         raise HandshakeError(
-            f"{self.spec.name}: {why}" + (f"\n--- stderr tail ---\n{tail[-2000:]}" if tail.strip() else "")
+            f"{self.spec.name}: {why}"
+            + (f"\n--- stderr tail ---\n{'…' if len(tail) > 2000 else ''}{tail[-2000:]}" if tail.strip() else "")
         )
 
     # -- streaming ---------------------------------------------------------------------------
@@ -368,7 +369,7 @@ class Session:
                     inc.proc.wait(timeout=5)
                 except Exception:
                     pass
-                partial = f"; partial line {payload[:80]!r}" if payload else ""
+                partial = f"; partial line {protocol.preview(payload, 80)}" if payload else ""
                 yield f"runner {inc.proc.describe_exit()} with {len(pending)} request(s) outstanding{partial}"
                 return
             if kind == "toolong":
@@ -420,7 +421,7 @@ class Session:
         seq: Any = msg.get("seq") if type(msg) is dict else None  # any JSON value
         numeric = type(seq) is int or type(seq) is float
         what = "duplicate" if numeric and 0 <= seq < inc.next_seq else "unknown"
-        return f"response with {what} seq {seq!r}: {line[:120]!r}"
+        return f"response with {what} seq {seq!r}: {protocol.preview(line)}"
 
 
 def outcome(vector: Vector, runner: str, reply: Reply) -> Outcome:

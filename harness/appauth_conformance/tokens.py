@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import diagnosis, protocol, scheme
+from . import diagnosis, protocol, scheme, untrusted
 from .model import Check, Fault, Judgement, Stage, TokenOutcome, TokenRequest, TokenResult, Vector, Verdict
 
 NONCE_MIN, NONCE_MAX = 32, 64
@@ -61,6 +61,15 @@ def outcome(request: TokenRequest, runner: str, reply: Any) -> TokenOutcome:
     or gives no nonce, expiry or signature, neither directly nor in its body and header)."""
     if isinstance(reply, Fault):
         return TokenOutcome(request, runner, fault=reply.reason, stderr_tail=reply.stderr_tail)
+    sent = None
+    if type(reply) is dict:
+        body = reply.get("body")
+        for where, holder in (("expire_time", reply), ("expireTime", body if type(body) is dict else {})):
+            if where in holder and (sent := _non_integer(holder[where])) is not None:
+                # a named mistake (expire-not-integer), judged at token-expiry with the other checks, not a fault
+                fixed = {**holder, where: _whole(sent)}
+                reply = fixed if holder is reply else {**reply, "body": fixed}
+                break
     problem = protocol.check_token_response(reply)
     if problem:
         return TokenOutcome(request, runner, fault=f"token reply breaks the protocol schema: {problem}")
@@ -82,7 +91,25 @@ def outcome(request: TokenRequest, runner: str, reply: Any) -> TokenOutcome:
             else "gives a nonce that is not text or an expiry that is not an integer"
         )
         return TokenOutcome(request, runner, fault=f"token reply {why} (nor in its body or Authorization header)")
-    return TokenOutcome(request, runner, nonce, expire, signature, reply.get("string_to_sign"), headers, body)
+    return TokenOutcome(
+        request, runner, nonce, expire, signature, reply.get("string_to_sign"), headers, body, expire_sent=sent
+    )
+
+
+def _non_integer(value: Any) -> float | str | None:
+    """An expiry (expire_time, or the body's expireTime) that is a float or a text holding a number: what a
+    signer that keeps ExpireTime as a float or a string sends. None otherwise (an integer, or nothing a
+    number can be read from: the schema check says what is wrong)."""
+    if type(value) is float and value == value and abs(value) < 2**63:  # not NaN or out of range
+        return value
+    if type(value) is str and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value.strip()) and len(value) < 40:
+        return value
+    return None
+
+
+def _whole(sent: float | str) -> int:
+    """The integer a non-integer expiry stands for (its whole seconds), for the checks after it."""
+    return int(float(sent)) if isinstance(sent, str) else int(sent)
 
 
 def _bounded_error(e: dict[str, Any]) -> Any:
@@ -149,7 +176,7 @@ class Judge:
             (Stage.TOKEN_SIGNATURE, *self._signature(o)),
             (Stage.TOKEN_NONCE, *self._nonce(o.nonce)),
             (Stage.TOKEN_NONCE_REUSED, *self._reuse(o)),
-            (Stage.TOKEN_EXPIRY, *self._expiry(o.expire_time)),
+            (Stage.TOKEN_EXPIRY, *self._expiry(o.expire_time, o.expire_sent)),
         ]
         if o.headers is not None:
             raw.append((Stage.TOKEN_HEADER, *self._header(o)))
@@ -204,9 +231,15 @@ class Judge:
         first = self.seen.setdefault(o.nonce, o.request.key)
         if first == o.request.key:
             return None, None
-        return ("nonce-repeated",), f"nonce {o.nonce[:70]!r} was already used for {first}"
+        return ("nonce-repeated",), f"nonce {untrusted.cut(repr(o.nonce), 72)} was already used for {first}"
 
-    def _expiry(self, t: int) -> tuple[tuple[str, ...] | None, str | None]:
+    def _expiry(self, t: int, sent: object = None) -> tuple[tuple[str, ...] | None, str | None]:
+        if sent is not None:
+            kind = "text" if isinstance(sent, str) else "a float"
+            return ("expire-not-integer",), (
+                f"expire_time {untrusted.cut(repr(sent), 60)} is {kind}, not an integer; ExpireTime is whole Unix "
+                "seconds (an integer in the reply and in the body's expireTime)"
+            )
         now = self.clock()
         if t == 0:
             if self.allow_never:

@@ -57,6 +57,11 @@ def line(value: object, limit: int = 200) -> str:
     return escape(s)
 
 
+def cut(s: str, limit: int) -> str:
+    """s cut to at most `limit` characters, an ellipsis marking the cut (never a silent cut)."""
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
 def quoted(value: str | None, limit: int = 120) -> str:
     """line() between single quotes: where the ends of a value matter (a trailing space, an empty string)."""
     if value is None:

@@ -9,10 +9,11 @@ oracle.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import resources, schemas, scheme, text, yamlfile
+from . import resources, schemas, scheme, text, untrusted, yamlfile
 from .errors import CorpusError, Problem
 from .model import RESULTS, TEXT_FIELDS, Corpus, HmacCheck, Vector
 
@@ -257,11 +258,12 @@ def _oracle_problems(vec: Vector) -> Iterator[tuple[str, str]]:
         yield err, "inputs"
         return
     if vec.string_to_sign is None or (vec.signature is None and sig is not None):
-        yield "expected values are missing: run `appauth-conformance vectors fill`", "expected"
+        yield f"expected values are missing: run `appauth-conformance vectors fill {shlex.quote(vec.file)}`", "expected"
         return
     if vec.string_to_sign != data:
         yield (
-            f"expected.string_to_sign {vec.string_to_sign[:80]!r} is not what the scheme joins: {data[:80]!r}",
+            f"expected.string_to_sign {untrusted.cut(repr(vec.string_to_sign), 90)} is not what the scheme joins: "
+            f"{untrusted.cut(repr(data), 90)}",
             "expected.string_to_sign",
         )
     if sig is None:

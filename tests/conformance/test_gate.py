@@ -67,7 +67,7 @@ def test_crashing_runner_faults_only_its_vector(pytester, tmp_path):
     )
     r.assert_outcomes(passed=7, failed=1)
     out = r.stdout.str()
-    assert "RUNNER FAULT: runner exited with status 3" in out
+    assert "RUNNER FAULT (exit status: status 3): runner exited with status 3" in out  # its cause, then its text
     assert "fault crash at request" in out  # the stderr tail is attached
     v = verdicts(tmp_path)
     assert v[("crashy", "single/small-marker-003")] == "runner-fault"

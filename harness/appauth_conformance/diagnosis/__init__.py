@@ -70,9 +70,9 @@ Catalogue (see docs/diagnosis.md for origins):
     null-literal-field, none-literal-field, undefined-literal-field,
     json-body-signed, query-string-pairs, fields-sorted-by-name, values-sorted,
     expire-tz-minus-8h, expire-tz-plus-8h, expire-iso8601-basic, expire-iso8601,
-    string-json-quoted
+    string-json-quoted, expire-int32-wrap, expire-uint32-truncated
   signature: hex-uppercase, hex-unpadded, hex-java-sign-extended,
-    hex-bigint-unpadded, hex-truncated-128, base64, base64url,
+    hex-bigint-unpadded, hex-truncated-128, hex-truncated, signature-not-hex, base64, base64url,
     base64url-unpadded, base64-of-hex, raw-digest-latin1, raw-digest-utf8,
     key-data-swapped, nul-truncates-key, nul-truncates-both, key-stripped,
     key-java-trimmed, key-nfc, key-nfd, nfc-everywhere, nfd-everywhere,
@@ -98,6 +98,7 @@ output-format one (`Mistake.formats`).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from .. import scheme
@@ -214,7 +215,19 @@ def diagnose(
     pairs = None if only is None else [tuple(i.split("+", 1)) for i in only if "+" in i]
     if signature is not None and not signature_explained and (pairs is None or pairs):
         found += _pairs(c, base, contexts, signature, app_key, inputs.app_id, string_to_sign is None, pairs)
+    if (
+        signature is not None
+        and not signature_explained
+        and not any(m.stage == "signature" for m in found)
+        and not HEX64_ANY_CASE.fullmatch(signature)
+        and (only is None or NOT_HEX in only)
+    ):  # nothing names it, and it is not even a hex digest: say that much
+        found.append(BY_ID[NOT_HEX])
     return found
+
+
+NOT_HEX = "signature-not-hex"
+HEX64_ANY_CASE = re.compile("[0-9a-fA-F]{64}")
 
 
 def _pairs(

@@ -31,6 +31,7 @@ from .transforms import (
     hmac_of_hash,
     if_cesu,
     if_surrogate,
+    int32_wrapped,
     iso_expire,
     java_double,
     java_sign_extended,
@@ -45,6 +46,7 @@ from .transforms import (
     replace_lone,
     shifted_expire,
     swap,
+    uint32_cut,
 )
 
 STAGES = ("string_to_sign", "signature")
@@ -208,6 +210,12 @@ CATALOGUE: tuple[Mistake, ...] = (
           lambda c: c.join(exp=iso_expire("%Y%m%dT%H%M%SZ"))),
     _text("expire-iso8601", "ExpireTime as an ISO 8601 date (JS toISOString)", "Date.toISOString() / Alibaba Timestamp",
           lambda c: c.join(exp=iso_expire("%Y-%m-%dT%H:%M:%S.000Z"))),
+    _text("expire-int32-wrap", "ExpireTime held in a signed 32-bit integer: from 2^31 it wraps negative",
+          "Java (int) of a long, C int32_t / time_t on a 32-bit platform, Go int32(t) (the year-2038 problem)",
+          lambda c: c.join(exp=int32_wrapped) if int32_wrapped(c.f.expire_time) else None),
+    _text("expire-uint32-truncated", "ExpireTime held in an unsigned 32-bit integer: only its low 32 bits kept",
+          "C uint32_t, Go uint32(t), a 4-byte field in a binary format (the year-2106 problem)",
+          lambda c: c.join(exp=uint32_cut) if uint32_cut(c.f.expire_time) else None),
     _text("string-json-quoted", "the string to sign JSON-quoted again", "JSON.stringify of an already serialised string (workos-node#1578)",
           lambda c: json.dumps(c.baseline, ensure_ascii=False)),
     # --- the signature: output format -------------------------------------------------------
@@ -221,6 +229,12 @@ CATALOGUE: tuple[Mistake, ...] = (
          lambda s: format(int.from_bytes(s.digest, "big"), "x"), shape="[0-9a-f]{1,63}"),
     _fmt("hex-truncated-128", "only the first 32 hex digits", "a char[33] buffer / HMAC truncation to 128 bits",
          lambda s: s.digest.hex()[:32], shape=hex_shape(32)),
+    _fmt("hex-truncated", "the hex signature cut short (a prefix of it, other than the first 32 digits)",
+         "a fixed-size buffer, substring(0, n) or a column too narrow for 64 characters",
+         lambda s: tuple(s.digest.hex()[:n] for n in range(1, 64) if n != 32), shape="[0-9a-f]{1,63}"),
+    _sig("signature-not-hex", "a signature that is not 64 hex characters, and no known mistake makes it",
+         "a placeholder, an error text or another encoding returned as the signature ('not-hex!')",
+         lambda s: None, shape=None),
     _fmt("base64", "standard base64 of the digest instead of hex", "Base64.getEncoder() / CryptoJS.enc.Base64",
          lambda s: base64.b64encode(s.digest).decode("ascii"), shape="[A-Za-z0-9+/]{43}="),
     _fmt("base64url", "base64url of the digest instead of hex", "Base64.getUrlEncoder() / urlsafe_b64encode",

@@ -17,6 +17,10 @@ TOKEN_MISTAKES: dict[str, tuple[str, str]] = {
     "nonce-repeated": ("a nonce used before in the run", "a fixed nonce, or a generator seeded the same every time"),
     "expire-in-milliseconds": ("ExpireTime in milliseconds", "JS Date.now() / Java System.currentTimeMillis()"),
     "expire-in-microseconds": ("ExpireTime in microseconds", "time.time_ns() // 1000, Go UnixMicro()"),
+    "expire-not-integer": (
+        "ExpireTime sent as a float or a string, not an integer",
+        "Python time.time() + ttl, JS Date.now() / 1000, a body field filled with str(expire)",
+    ),
     "expire-in-past": ("ExpireTime already past", "now - ttl, a stale clock, a TTL in the wrong unit"),
     "expire-never": (
         "ExpireTime 0: never expires (discouraged)",

@@ -192,6 +192,23 @@ def query_pairs(c: FieldsView) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(named_slots(c)))
 
 
+def int32_wrapped(t: object) -> str | None:
+    """ExpireTime held in a signed 32-bit field: 2^31 and above wrap negative (Java `(int)`, C `int32_t`,
+    Go `int32(t)`). None where the value fits, or where the wrap reads as a plain low-32-bit cut."""
+    if not isinstance(t, int) or isinstance(t, bool) or t < 2**31:
+        return None
+    wrapped = (t + 2**31) % 2**32 - 2**31
+    return str(wrapped) if wrapped < 0 else None
+
+
+def uint32_cut(t: object) -> str | None:
+    """ExpireTime held in an unsigned 32-bit field: only its low 32 bits kept (C `uint32_t`, Go `uint32(t)`).
+    None where the value fits (below 2^32)."""
+    if not isinstance(t, int) or isinstance(t, bool) or t < 2**32:
+        return None
+    return str(t % 2**32)
+
+
 def shifted_expire(seconds: int) -> Callable[[int], str]:
     """ExpireTime moved by a time zone's offset (a naive local datetime taken for UTC, or the reverse)."""
     return lambda t: str(t + seconds)

@@ -177,8 +177,16 @@ def _group_line(group, titles: dict[str, str], examples: int = 4) -> str:
     out = [f"**{VERDICT_LABEL[a.verdict].upper()}** ×{n}"]
     if a.verdict == "unexpected-pass":
         out.append(f" · listed as a known divergence ({_md(a.reason, 140)}) but passes: remove or narrow the entry")
-    elif a.verdict == "runner-fault":
-        out.append(f" · {_md(a.fault or a.reason, 200)}")
+    elif a.verdict == "runner-fault":  # one group per cause (exit status, signal, timeout, garbage, schema field)
+        f = model.fault_summary(group)
+        out.append(
+            f" · {_md(f['cause'], 80)} · first {_code(f['first'])}, last {_code(f['last'])} · {_md(f['fault'], 200)}"
+        )
+        if f["stderr"]:
+            # free text a runner wrote: escaped, its colons and parentheses as entities (no link survives)
+            lines = (_md(x, 120).replace(":", "&#58;").replace("(", "&#40;") for x in f["stderr"][-4:])
+            out.append("\n  - last lines of its stderr: " + " ⏎ ".join(lines))
+        return "".join(out)
     else:
         if a.stage:
             out.append(f" · stage `{a.stage}`")
@@ -230,7 +238,12 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.ChainableUndefined,
     )
     env.filters.update(
-        when=_when, md=_md, code=_code, cellcode=lambda v, limit=60: _code(v, limit, table=True) or "—", cell=_cell
+        when=_when,
+        md=_md,
+        code=_code,
+        show=model.show,
+        cellcode=lambda v, limit=60: _code(v, limit, table=True) or "—",
+        cell=_cell,
     )
     return env
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .. import untrusted
+
 GOOD = frozenset({"pass", "known-divergence"})
 BAD = frozenset({"fail", "runner-fault", "unexpected-pass"})
 ABSENT = "absent"  # no outcome, or skipped
@@ -185,11 +187,11 @@ def _describe(o: dict | None) -> str:
     if o.get("stage"):
         parts.append(o["stage"])
     if o.get("diagnosis"):
-        parts.append(", ".join(o["diagnosis"][:3]))
+        parts.append(", ".join(o["diagnosis"][:3]) + (", …" if len(o["diagnosis"]) > 3 else ""))
     if o.get("error"):
         parts.append(f"error {o['error'].get('type')}")
     if o.get("fault"):
-        parts.append(f"fault: {o['fault'][:80]}")
+        parts.append(f"fault: {untrusted.cut(o['fault'], 80)}")
     return "; ".join(parts)
 
 
@@ -198,7 +200,7 @@ def _value(v) -> str:
         return "none"
     s = v if isinstance(v, str) else repr(v)
     s = s.encode("unicode_escape", "backslashreplace").decode("ascii")
-    return s if len(s) <= 72 else s[:72] + "..."
+    return untrusted.cut(s, 73)
 
 
 def _output_change(a: dict, b: dict) -> str | None:

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from .. import diagnosis, model, untrusted
+from .. import diagnosis, faults, model, untrusted
 from ..model import Stage, Verdict
 
 VERDICTS = tuple(v.value for v in Verdict)
@@ -124,6 +124,12 @@ class Anomaly:
     # a token's other non-passing checks: (stage, verdict, their mistakes); `diagnosis` holds only the
     # mistakes of the check its verdict names (each mistake belongs to the check that found it)
     also: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+    stderr_tail: str | None = None  # a runner fault: the runner's last words
+
+    @property
+    def cause(self) -> faults.Cause | None:
+        """A runner fault's cause (exit status, signal, timeout, garbage, the field of a schema violation)."""
+        return faults.cause(self.fault or self.reason or "") if self.verdict == "runner-fault" else None
 
 
 @dataclass
@@ -198,13 +204,17 @@ class RunnerView:
                 None
                 if (a.stage or "").startswith("token-")
                 else a.reason
-                if a.verdict != "runner-fault"
-                else a.fault or a.reason,
+                if a.cause is None
+                else a.cause.label,  # one crash is one group, not one per restart
                 (a.error or {}).get("type"),
                 tuple(a.also),
             )
             by.setdefault(k, []).append(a)
         return sorted(by.values(), key=lambda g: (SEVERITY[g[0].verdict], -len(g)))
+
+    def fault_groups(self) -> list[dict]:
+        """The runner's faults by cause (fault_summary of each group), largest first."""
+        return [fault_summary(g) for g in self.groups() if g[0].verdict == "runner-fault"]
 
     @property
     def failing(self) -> int:
@@ -241,6 +251,22 @@ def _mistakes_by_verdict(o: dict, found: list[str]) -> tuple[list[str], list[str
         known = [d for c in o["checks"] if c["verdict"] == "known-divergence" for d in c.get("diagnosis", ())]
         return list(dict.fromkeys(fail)), list(dict.fromkeys(known))
     return ([], found) if o["verdict"] == "known-divergence" else (found, [])
+
+
+def fault_summary(group: list[Anomaly], lines: int = 6) -> dict:
+    """What one group of runner faults shows: its cause, how many, the first and last request, the first
+    fault's own words and the last lines of stderr (raw text: each view escapes it)."""
+    first, last = group[0], group[-1]
+    tail = next((a.stderr_tail for a in reversed(group) if a.stderr_tail and a.stderr_tail.strip()), None)
+    cause = first.cause
+    return {
+        "cause": cause.label if cause else "runner fault",
+        "count": len(group),
+        "first": first.vector,
+        "last": last.vector,
+        "fault": first.fault or first.reason or "",
+        "stderr": faults.last_lines(tail, lines),
+    }
 
 
 def cell(c: Counter) -> dict:
@@ -330,6 +356,7 @@ class Summary:
                 o.get("fault"),
                 f"{v['file']}:{v.get('line') or '?'}",
                 also,
+                o.get("stderr_tail"),
             )
             if verdict == "known-divergence":
                 rv.known.setdefault(a.reason or "(no reason given)", []).append(a)

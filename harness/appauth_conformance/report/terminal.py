@@ -7,7 +7,7 @@ terminal or start a line of its own (a CI workflow command needs one).
 
 from __future__ import annotations
 
-from .model import VERDICT_LABEL, Anomaly, Summary, show
+from .model import VERDICT_LABEL, Anomaly, Summary, fault_summary, show
 
 
 def _group(group: list[Anomaly], titles: dict[str, str], examples: int = 3) -> str:
@@ -18,7 +18,8 @@ def _group(group: list[Anomaly], titles: dict[str, str], examples: int = 3) -> s
     if a.diagnosis:
         out.append(": " + "; ".join(f"{show(titles.get(d, d), 100)} [{show(d, 60)}]" for d in a.diagnosis))
     elif a.verdict == "runner-fault":
-        out.append(": " + show(a.fault or a.reason, 120))
+        f = fault_summary(group)
+        out.append(f" ({f['cause']}): " + show(f["fault"], 160))
     elif a.error:
         out.append(f": error {show(a.error.get('type'), 60)}: {show(a.error.get('message'), 100)}")
     elif a.verdict == "unexpected-pass":
@@ -32,6 +33,18 @@ def _group(group: list[Anomaly], titles: dict[str, str], examples: int = 3) -> s
     shown = ", ".join(x.vector for x in group[:examples])
     out.append(f" - {shown}" + (f" and {n - examples:,} more" if n > examples else ""))
     return "".join(out)
+
+
+def fault_lines(group: list[Anomaly], indent: str = "    ") -> list[str]:
+    """The rest of a group of runner faults: first and last request, the last lines of stderr."""
+    f = fault_summary(group)
+    out = [f"{indent}first request {show(f['first'], 80)}, last {show(f['last'], 80)} ({f['count']:,} in all)"]
+    if f["stderr"]:
+        out.append(f"{indent}last lines of its stderr:")
+        out += [f"{indent}  | {show(x, 200)}" for x in f["stderr"]]
+    else:
+        out.append(f"{indent}(nothing on its stderr)")
+    return out
 
 
 def grouped(doc: dict, cap: int = 8) -> list[str]:
@@ -48,6 +61,8 @@ def grouped(doc: dict, cap: int = 8) -> list[str]:
         lines.append(head + (f", {known:,} known divergences" if known else ""))
         for g in kinds[:cap]:
             lines.append("  " + _group(g, s.diagnoses))
+            if g[0].verdict == "runner-fault":
+                lines += fault_lines(g)
         if len(kinds) > cap:
             lines.append(f"  ... and {len(kinds) - cap} more kinds of failure (report.md, report.html)")
         for reason, items in list(rv.known.items())[:cap]:

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
+from ... import untrusted
 from ...errors import UsageError
 from ...model import RunnerSpec
 from .engine import LABEL, client, image_exists
@@ -223,7 +224,7 @@ def bootstrap(
                 m = re.match(r"[IEW]: (\w+)", line)
                 if m and (line.startswith(("E:", "W:")) or m.group(1) not in seen):
                     seen.add(m.group(1))
-                    say(f"[base:{suite}] {line[:120]}")
+                    say(f"[base:{suite}] {untrusted.cut(line, 120)}")
             rc = proc.wait()
         if rc != 0:
             tail = log.read_text(errors="replace").strip().splitlines()[-30:]
