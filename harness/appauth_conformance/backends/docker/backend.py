@@ -206,7 +206,7 @@ class DockerBackend:
         if out is None:
             raise RunnerUnavailable(
                 f"{spec.name}: no Docker image is declared for this runner; give it one "
-                "(`image=` or `dockerfile=`, see docs/docker.md) or run it with --backend=local"
+                "(`image=` or `dockerfile=`, see `appauth-conformance docs docker`) or run it with --backend=local"
             )
         return out
 
@@ -499,7 +499,7 @@ class DockerBackend:
             if isinstance(e, Exception):  # connection refused / reset: the engine itself is gone
                 raise BackendGone(
                     f"the Docker engine stopped answering while starting {spec.name} ({type(e).__name__}: {e}); "
-                    "start it again (scripts/docker-up.sh) and re-run, or use --backend=local"
+                    "start it again (`sudo systemctl start docker`, or `sudo dockerd &`) and re-run, or use --backend=local"
                 ) from None
             raise
         return proc

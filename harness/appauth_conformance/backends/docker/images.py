@@ -197,7 +197,7 @@ def bootstrap(
         "/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None
     )
     if debootstrap is None:
-        raise UsageError("debootstrap is not installed: run `scripts/docker-up.sh` or `apt-get install debootstrap`")
+        raise UsageError("debootstrap is not installed: `apt-get install debootstrap` (as root), then run this again")
     if os.geteuid() != 0:
         raise UsageError(
             "debootstrap needs root: run `sudo appauth-conformance images bootstrap --suite " + suite + "`"
