@@ -28,7 +28,7 @@ from .expectations import stale_message
 from .explain import explain, explain_token
 from .model import FAILING, Judgement, Outcome, TokenRequest, Vector, Verdict
 from .progress import Progress, Tally
-from .results import Recorder
+from .results import Recorder, clock
 from .vectors import DEFAULT_VECTORS, load
 
 DETAILED_FAILURES = 25  # kinds of failure explained in full; the others, and repeats of a kind, get one line each
@@ -66,6 +66,7 @@ class Suite:
     def __init__(self, config: pytest.Config, opts: cfg.Options):
         self.config = config
         self.opts = opts
+        self.began = clock()  # the run's start: xdist's controller writes it into the merged results.json
         self.corpus = load(opts.vectors)
         self.specs = cfg.select_runners(opts)
         self.worker = getattr(config, "workerinput", {}).get("workerid")
@@ -193,7 +194,11 @@ def pytest_configure_node(node: Any) -> None:
 def merge_parts(suite: Suite, interrupted: bool) -> None:
     parts_dir = suite.parts
     rec = Recorder(
-        suite.report_dir / "results.json", suite.corpus, backend=suite.opts.backend, shard=suite.shard_record
+        suite.report_dir / "results.json",
+        suite.corpus,
+        backend=suite.opts.backend,
+        shard=suite.shard_record,
+        since=suite.began,  # the run's start and duration, not the merge's
     )
     for part in sorted(parts_dir.glob("*.json")) if parts_dir.exists() else []:
         doc = json.loads(part.read_text())
@@ -207,6 +212,10 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
             interrupted = True
     rec.write(complete=not interrupted)
     shutil.rmtree(parts_dir, ignore_errors=True)  # this run's parts only, once merged
+    try:
+        parts_dir.parent.rmdir()  # .parts/ itself, unless another run sharing the folder still has parts there
+    except OSError:
+        pass
 
 
 def render(results: Path) -> str | None:
