@@ -80,7 +80,14 @@ class Suite:
         self.detailed: set[tuple] = set()  # the kinds of failure explained in full so far
         self.rendered: str | None = None  # "wrote results.json and ...", for the terminal summary
         # a long batch is otherwise silent (the first item runs it all): a line every few seconds
-        self.tally = Tally(0, Progress(_TerminalLines(config), live=False), auto=False)
+        self.tally = Tally(
+            0,
+            Progress(_TerminalLines(config), live=False),
+            auto=False,
+            phase="building the runner images and starting the runners"
+            if opts.backend == "docker"
+            else "starting the runners",
+        )
         # xdist: each worker writes its part of results.json into a folder of this run's own, so two runs
         # sharing a report folder (two CI jobs, two terminals) never merge or delete each other's parts
         workerinput = getattr(config, "workerinput", {})

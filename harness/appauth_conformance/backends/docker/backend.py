@@ -34,7 +34,7 @@ from ...errors import BackendGone, RunnerUnavailable, UsageError
 from ...model import RunnerSpec
 from ...runners import RUNNERS_DIR
 from ...variants import docker_spec
-from . import engine
+from . import engine, precheck, stages
 from .engine import LABEL, SESSION_LABEL
 from .images import base_tag, host_mirror
 from .process import DockerProcess
@@ -309,6 +309,10 @@ class DockerBackend:
         except jinja2.TemplateError as e:
             raise RunnerUnavailable(f"{spec.name}: cannot render {template}: {e}") from None
 
+    def check(self, specs: Iterable[RunnerSpec]) -> dict[str, str]:
+        """Before any build: runner name -> why its image cannot be built or found, with the fix."""
+        return precheck.problems(self, specs)
+
     def prepare(self, spec: RunnerSpec) -> dict[str, str]:
         """Build the runner's image unless an image with its content hash exists; returns the facts."""
         from docker.errors import APIError, ImageNotFound
@@ -348,6 +352,8 @@ class DockerBackend:
         log: deque[str] = deque(maxlen=200)
         partial = ""
         error = None
+        build_id = uuid.uuid4().hex  # labels this build's builder stages, removed below
+        files = {**files, "Dockerfile": stages.label_stages(files["Dockerfile"].decode(), build_id).encode()}
         try:
             stream = self.api.build(
                 fileobj=_tar(files),
@@ -383,6 +389,7 @@ class DockerBackend:
             error = f"{type(e).__name__}: {e}"
         if partial.strip():
             log.append(partial)
+        stages.remove_stages(self.api, build_id)  # no untagged builder stages left behind
         if error is None:
             try:
                 self.api.inspect_image(tag)

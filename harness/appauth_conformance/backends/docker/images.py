@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-from ...errors import UsageError
+from ...errors import RunnerUnavailable, UsageError
 from ...model import RunnerSpec
 from .engine import LABEL, client, image_exists
 
@@ -279,6 +279,10 @@ def build(specs: Iterable[RunnerSpec], backend: Preparer, *, jobs: int = 2) -> l
     RunnerUnavailable from the first failing build is raised after the others finish.
     """
     specs = list(specs)
+    check = getattr(backend, "check", None)  # every image, Dockerfile and base image, before the first build
+    found = check(specs) if check is not None else {}
+    if found:
+        raise RunnerUnavailable("before any build:\n" + "\n".join(found.values()))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(backend.prepare, s) for s in specs]
         errors = []
