@@ -243,7 +243,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # the runners' hellos say what they answer (sign requests, token requests): start them now
     try:
         engine = suite.start()
-    except BackendGone as e:
+    except (BackendGone, UsageError) as e:  # the engine went away; a set-up error found before any build
         pytest.exit(f"appauth-conformance: {e}", returncode=2)
     signers = [s for s in suite.specs if "sign" in engine.runners[s.name].ops]  # an unavailable one keeps sign
     tokeners = [s for s in suite.specs if "token" in engine.runners[s.name].ops]
