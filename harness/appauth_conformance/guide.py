@@ -95,11 +95,18 @@ def cmd_examples(a) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(p, target)
         print(f"wrote {target}")
-    print(
-        "next: read the comment at the top of the copied file (how to plug in your signer and declare it), "
-        "and `appauth-conformance docs writing-a-runner`"
-    )
+    print(f"next: {NEXT.get(a.lang, NEXT_RUNNER)}")
     return Exit.OK
+
+
+NEXT_RUNNER = (
+    "read the comment at the top of the copied file (how to plug in your signer and declare it), "
+    "and `appauth-conformance docs writing-a-runner`"
+)
+NEXT = {  # the examples that are not runners: where they are explained
+    "ci": "pick the file for your CI system; `appauth-conformance docs ci` explains each",
+    "kubernetes": "`appauth-conformance docs kubernetes` walks through the jobs",
+}
 
 
 def _entry(file: Path, line: int) -> tuple[int, list[str]]:

@@ -43,6 +43,9 @@ for py in sorted(root.rglob("*.py")):
             out.append((f"{py.relative_to(root)}:{node.lineno}", node.value))
 for f in sorted((root / "report" / "templates").iterdir()):
     out.append((str(f.relative_to(root)), f.read_text(encoding="utf-8")))
+for f in sorted((root / "data" / "examples").rglob("*")):  # copied into a team's repository as they are
+    if f.is_file() and "__pycache__" not in f.parts:
+        out.append((str(f.relative_to(root)), f.read_text(encoding="utf-8")))
 
 def descriptions(node, where):
     if isinstance(node, dict):
