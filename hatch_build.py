@@ -1,4 +1,4 @@
-"""Build hook: copy the repository's vectors/ and runners/ into the wheel as package data.
+"""Build hook: copy the repository's vectors/, runners/, docs/ and examples/ into the wheel as package data.
 
 They stay the one source in git; the wheel gets them as appauth_conformance/data/ (found at
 run time through importlib.resources). A hook rather than plain `force-include` because
@@ -11,7 +11,13 @@ from pathlib import Path
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-DATA = {"vectors": "appauth_conformance/data/vectors", "runners": "appauth_conformance/data/runners"}
+DATA = {  # docs/ and examples/ too: every message that points at a page or an example must work from a wheel
+    "vectors": "appauth_conformance/data/vectors",
+    "runners": "appauth_conformance/data/runners",
+    "docs": "appauth_conformance/data/docs",
+    "examples": "appauth_conformance/data/examples",
+}
+FILES = {"README.md": "appauth_conformance/data/README.md"}  # `appauth-conformance docs readme`
 SKIP = {"node_modules", "__pycache__"}
 
 
@@ -28,3 +34,5 @@ class DataHook(BuildHookInterface):
                 rel = path.relative_to(folder)
                 if path.is_file() and not any(p in SKIP or p.startswith(".") for p in rel.parts):
                     build_data["force_include"][str(path)] = f"{target}/{rel.as_posix()}"
+        for source, target in FILES.items():
+            build_data["force_include"][str(root / source)] = target

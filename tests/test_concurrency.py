@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,34 @@ def test_two_xdist_runs_sharing_a_report_folder_keep_their_own_parts(tmp_path):
         assert code == 0, stdout[-2000:] + stderr[-2000:]
     doc = assert_reports_whole(out)
     assert doc["complete"] and len(doc["outcomes"]) == len(vectors.load().vectors)
-    assert not (out / ".parts").exists() or list((out / ".parts").iterdir()) == []
+    assert not (out / ".parts").exists(), "no empty .parts/ folder is left behind"
+
+
+def test_xdist_controller_records_the_runs_start_and_duration_not_the_merges(tmp_path):
+    """The controller merges its workers' parts at the end: the merged results.json keeps the run's start
+    (taken when the controller began) and its whole duration, and leaves no .parts/ behind."""
+    import types
+
+    from appauth_conformance import plugin
+    from appauth_conformance.results import Recorder
+
+    corpus = vectors.load(SMALL)
+    began = ("2026-01-02T03:04:05+00:00", time.monotonic() - 1000.0)  # a run that began 1000 s ago
+    suite = types.SimpleNamespace(
+        report_dir=tmp_path / "out",
+        parts=tmp_path / "out" / ".parts" / "run-1",
+        corpus=corpus,
+        opts=types.SimpleNamespace(backend="local"),
+        shard_record=None,
+        began=began,
+    )
+    worker = Recorder(suite.parts / "gw0.json", corpus, backend="local")  # a worker's part, started later
+    worker.runner("python-reference", "python")
+    worker.write(complete=True)
+    plugin.merge_parts(suite, interrupted=False)
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["started"] == began[0] and doc["duration_s"] >= 1000.0
+    assert not (tmp_path / "out" / ".parts").exists()
 
 
 def test_two_processes_building_one_runner_into_an_empty_cache(tmp_path):

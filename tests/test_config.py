@@ -130,3 +130,26 @@ def test_declared_docker_settings_are_checked(tmp_path, body, message):
     p = _declare(tmp_path, f"[runners.mine]\n{body}\n")
     with pytest.raises(UsageError, match=r"appauth-conformance.toml: \[runners.mine\]: " + message):
         cfg.declared_runners(p)
+
+
+def test_reports_go_next_to_the_config_from_any_subfolder(tmp_path, monkeypatch):
+    """Without --report-dir, results and reports land in .appauth-conformance/ beside the pyproject that
+    declares the runners, not in the subfolder the command ran from (issue 21); without a config, in the
+    current folder; an explicit --report-dir stays as typed."""
+    import argparse
+
+    (tmp_path / "pyproject.toml").write_text('[tool.appauth-conformance.runners.mine]\ncommand = ["x"]\n')
+    sub = tmp_path / "services" / "api"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    opts = cfg.Options.from_namespace(argparse.Namespace())
+    assert opts.report_dir.resolve() == (tmp_path / ".appauth-conformance").resolve()
+    given = cfg.Options.from_namespace(argparse.Namespace(report_dir="out"))
+    assert given.report_dir.resolve() == (sub / "out").resolve()
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-no-config"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert (
+        cfg.Options.from_namespace(argparse.Namespace()).report_dir.resolve()
+        == (elsewhere / ".appauth-conformance").resolve()
+    )

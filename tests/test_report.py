@@ -21,7 +21,7 @@ from appauth_conformance.errors import ResultsError
 from appauth_conformance.expectations import Divergence
 
 # ---------------------------------------------------------------------------------------------
-from appauth_conformance.model import Outcome, Stage, Verdict
+from appauth_conformance.model import Corpus, Outcome, Stage, Verdict
 from appauth_conformance.report import compare as compare_mod
 from appauth_conformance.report import html as html_mod
 from appauth_conformance.report import model
@@ -478,9 +478,41 @@ def test_reports_of_a_run_with_no_outcome(tmp_path):
     path = rec.write(complete=False)
     md_path, html_path = report.write_reports(path)
     md = md_path.read_text(encoding="utf-8")
-    assert md.startswith("# ⚠️ App ID authentication conformance: incomplete") and "was unavailable" in md
+    assert md.startswith("# ⚠️ App ID authentication conformance: nothing ran") and "was unavailable" in md
     assert "**no outcome was recorded**" in md
     assert 'id="report-data"' in html_path.read_text(encoding="utf-8")
+
+
+def _tables(md: str) -> list[list[str]]:
+    """The GitHub tables of a markdown text, each as its lines."""
+    tables, current = [], []
+    for line in [*md.splitlines(), ""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def _cells(row: str) -> int:
+    return len(re.split(r"(?<!\\)\|", row.strip().strip("|")))
+
+
+def test_a_run_where_nothing_ran_says_so_and_its_tables_render(tmp_path):
+    """A complete run with a runner that started but got no vector (an empty selection): never "0/0 pass ✅",
+    and every table has as many cells in each row as in its header (GitHub drops a table that does not)."""
+    corpus = Corpus(vectors=[], notes={})
+    rec = Recorder(tmp_path / "r.json", corpus, backend="local")
+    rec.runner("python", "python")
+    md_path, html_path = report.write_reports(rec.write(complete=True))
+    md = md_path.read_text(encoding="utf-8")
+    assert md.startswith("# ⚠️ App ID authentication conformance: nothing ran")
+    assert "Nothing ran" in md and "0/0" not in md and "✅" not in md
+    assert _tables(md), "the runners table is still there"
+    for table in _tables(md):
+        assert table[1].startswith("|---") and {_cells(r) for r in table} == {_cells(table[0])}, table
+    assert "NOTHING RAN" in html_path.read_text(encoding="utf-8")
 
 
 def test_html_detail_compressed_round_trip(run):

@@ -224,7 +224,8 @@ def test_a_new_runner_folder_brings_its_variants(tmp_path):
 
 
 SCHEMA_FIX = (
-    r"; fix the file to match the schema harness/appauth_conformance/schemas/variants\.json \(.*docs/docker\.md"
+    r"; fix the file to match the schema appauth_conformance/schemas/variants\.json of the installed package "
+    r"\(.*`appauth-conformance docs docker`"
 )
 
 

@@ -11,8 +11,8 @@
 //	build = ["go", "build", "-o", "signer", "."]
 //	command = ["./signer"]
 //
-// Go 1.19+, standard library only. Protocol: docs/runner-protocol.md; this file is
-// walked through in docs/writing-a-runner.md.
+// Go 1.19+, standard library only. Protocol: `appauth-conformance docs runner-protocol`; this file is
+// walked through in `appauth-conformance docs writing-a-runner`.
 //
 // Text: a Go string is bytes, normally UTF-8, and cannot hold an unpaired UTF-16
 // surrogate (it has no UTF-8 form). encoding/json silently decodes a lone "\ud800"

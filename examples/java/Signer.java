@@ -11,8 +11,8 @@
 //     build = ["javac", "-d", "build", "Signer.java"]
 //     command = ["java", "-cp", "build", "Signer"]
 //
-// JDK 17+, no dependencies. Protocol: docs/runner-protocol.md; this file is walked
-// through in docs/writing-a-runner.md.
+// JDK 17+, no dependencies. Protocol: `appauth-conformance docs runner-protocol`; this file is walked
+// through in `appauth-conformance docs writing-a-runner`.
 
 import java.io.*;
 import java.math.BigDecimal;

@@ -12,8 +12,8 @@
 //     [tool.appauth-conformance.runners.mine]
 //     command = ["node", "signer.js"]
 //
-// Node.js 18+, built-in modules only (no npm install). Protocol: docs/runner-protocol.md;
-// this file is walked through in docs/writing-a-runner.md.
+// Node.js 18+, built-in modules only (no npm install). Protocol: `appauth-conformance docs runner-protocol`;
+// this file is walked through in `appauth-conformance docs writing-a-runner`.
 
 const crypto = require('crypto');
 

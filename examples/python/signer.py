@@ -11,8 +11,8 @@ or declare it once in your pyproject.toml:
     [tool.appauth-conformance.runners.mine]
     command = ["python3", "signer.py"]
 
-Standard library only (Python 3.9+). Protocol: docs/runner-protocol.md; this file is
-walked through in docs/writing-a-runner.md.
+Standard library only (Python 3.9+). Protocol: `appauth-conformance docs runner-protocol`; this file is
+walked through in `appauth-conformance docs writing-a-runner`.
 """
 
 import hashlib

@@ -24,7 +24,9 @@ try:
 except ImportError:  # pragma: no cover
     from yaml import SafeDumper
 
-HEADER = "# Expected values are written by `appauth-conformance vectors fill`; see docs/vectors.md.\n"
+HEADER = (
+    "# Expected values are written by `appauth-conformance vectors fill`; see `appauth-conformance docs vectors`.\n"
+)
 
 
 def dump(doc: dict) -> str:

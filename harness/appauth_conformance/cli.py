@@ -1,4 +1,4 @@
-"""The command line: `appauth-conformance run | vectors | report | images | divergences | fuzz`.
+"""The command line: `appauth-conformance run | vectors | report | images | divergences | fuzz | docs | examples`.
 
 Exit codes: 0 conforming, 1 non-conforming (or a check failed), 2 usage or set-up error.
 """
@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from . import __version__, inputs, interrupt, shards, tokens, untrusted
+from . import __version__, guide, inputs, interrupt, resources, shards, tokens, untrusted
 from . import config as cfg
 from .errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
 from .expectations import placeholder_message, stale_message
@@ -196,9 +196,7 @@ def cmd_vectors(a) -> int:
     out = inputs.output_file("--out", a.out)
     corpus = load(a.path)
     authoring.write_export(corpus, out)
-    print(
-        f"wrote {out}: {len(corpus.vectors)} vectors (schema: harness/appauth_conformance/schemas/vectors-export.json)"
-    )
+    print(f"wrote {out}: {len(corpus.vectors)} vectors (schema: {resources.SCHEMAS / 'vectors-export.json'})")
     return Exit.OK
 
 
@@ -362,12 +360,23 @@ def parser() -> argparse.ArgumentParser:
         description="App ID authentication conformance: run the corpus through signers in several languages, "
         "judge and explain every outcome, write results.json, report.md and report.html.",
         epilog="Exit codes: 0 conforming, 1 non-conforming (or a check failed), 2 usage or set-up error. "
-        "`appauth-conformance COMMAND --help` for a command's options; docs/gate.md for the pytest plugin.",
+        "`appauth-conformance COMMAND --help` for a command's options; `appauth-conformance docs gate` for the "
+        "pytest plugin, `appauth-conformance docs` for every page.",
     )
     p.add_argument("--version", action="version", version=f"appauth-conformance {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the corpus through runners and write results.json and the reports")
+    run = sub.add_parser(
+        "run",
+        help="run the corpus through runners and write results.json and the reports",
+        description="Run the vector corpus (and the token suite, for runners whose hello lists `token`) through "
+        "the selected runners, judge every outcome, print a summary and write results.json, report.md and "
+        "report.html. The same gate as `pytest --lang=...`; `appauth-conformance docs gate` explains both.",
+        epilog="Exit codes: 0 every selected runner conforms; 1 a failure, a fault, an unexpected pass or a stale "
+        "known-divergence entry; 2 a usage or set-up error (bad option, a declared runner that cannot start, no "
+        "Docker engine); 130 interrupted (Ctrl-C or SIGTERM: runners stopped, results.json keeps what was "
+        "measured, marked incomplete).",
+    )
     cfg.add_options(run.add_argument)
     run.add_argument("--jsonl", help="also write every outcome as JSON Lines to this file")
     run.add_argument(
@@ -401,6 +410,7 @@ def parser() -> argparse.ArgumentParser:
                 default=".appauth-conformance/vectors.json",
                 help="where to write (default: .appauth-conformance/vectors.json, next to the reports)",
             )
+    guide.add_vectors_show(vsub)
     vec.set_defaults(func=cmd_vectors)
 
     report_cli.add_parser(sub)
@@ -413,7 +423,16 @@ def parser() -> argparse.ArgumentParser:
         "--mirror", help="the Debian mirror URL (default: the one this machine's apt uses, else deb.debian.org)"
     )
     b.add_argument("--force", action="store_true", help="rebuild the base image even when it exists")
-    bl = isub.add_parser("build", help="build the runner images")
+    bl = isub.add_parser(
+        "build",
+        help="build the runner images",
+        description="Build (or reuse, when the sources are unchanged) the Docker image of every selected runner "
+        "and print its tag: the reference runners from their packaged sources, your declared runners from their "
+        "`image` or `dockerfile` (a runner given only a command, e.g. with --runner, cannot be built). "
+        "`run --backend=docker` builds the same images on demand; building first makes the run itself quick.",
+        epilog="Exit codes: 0 built; 2 a set-up error (no Docker engine, a runner without image or dockerfile, "
+        "a failed build). `appauth-conformance docs docker` has the details.",
+    )
     cfg.add_options(bl.add_argument, groups=(cfg.SELECT, cfg.DOCKER))
     img.set_defaults(func=cmd_images)
 
@@ -445,6 +464,7 @@ def parser() -> argparse.ArgumentParser:
     div.set_defaults(func=cmd_divergences)
 
     fuzz_cli.add_parser(sub)
+    guide.add_parsers(sub)
     return p
 
 

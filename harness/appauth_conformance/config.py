@@ -4,7 +4,7 @@ Users declare their own signers in `[tool.appauth-conformance.runners.NAME]`
 of their pyproject.toml (or `[runners.NAME]` of appauth-conformance.toml),
 or with `--runner NAME=COMMAND`. Commands are argv lists, never shell strings.
 This is also the one place that makes the Docker settings of a declared runner
-(`image`, or `dockerfile` with an optional `context`; see docs/docker.md).
+(`image`, or `dockerfile` with an optional `context`; see `appauth-conformance docs docker`).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Options:
             else DEFAULT_VECTORS,
             report_dir=inputs.output_dir("--report-dir", get("report_dir"))
             if get("report_dir") is not None
-            else Path(".appauth-conformance"),
+            else default_report_dir(get("config")),
             require_all=bool(get("require_all")) or in_ci(),
             runner=list(get("runner") or []),
             divergences=list(get("divergences") or []),
@@ -207,7 +207,8 @@ def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) 
             action="append",
             default=[],
             metavar="NAME=PATH",
-            help="the known-divergence file of runner NAME (docs/gate.md), e.g. for a runner given with --runner; "
+            help="the known-divergence file of runner NAME (`appauth-conformance docs gate`), e.g. for a runner given "
+            "with --runner; "
             "repeatable",
         )
         opt(
@@ -226,7 +227,12 @@ def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) 
         )
         opt("--timeout", default=None, metavar="SECONDS", help="seconds a runner may take to answer (default: 10)")
     if DOCKER in groups:
-        opt("--matrix", action="store_true", default=False, help="with --backend=docker: every version variant")
+        opt(
+            "--matrix",
+            action="store_true",
+            default=False,
+            help="Docker only: every version variant of each runner (its variant matrix), not just the default one",
+        )
         opt("--base-image", default=None, help="Docker base image (default: bootstrapped base, else debian:SUITE-slim)")
         opt(
             "--docker-host",
@@ -263,7 +269,12 @@ def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) 
     if CORPUS in groups:
         opt("--vectors", default=None, help="a vector file or folder (default: the bundled corpus)")
     if REPORT in groups:
-        opt("--report-dir", default=None, help="where results.json and the reports go (default: .appauth-conformance)")
+        opt(
+            "--report-dir",
+            default=None,
+            help="where results.json and the reports go (default: .appauth-conformance next to the pyproject.toml "
+            "or appauth-conformance.toml that declares the runners, else in the current folder)",
+        )
     if SHARD in groups:
         opt(
             "--shard",
@@ -309,6 +320,15 @@ def parse_divergences_flag(text: str) -> tuple[str, Path]:
     if not file.is_file():
         raise UsageError(f"--divergences {text!r}: {file} is not a file; give the path of a known-divergence file")
     return name.strip(), file
+
+
+def default_report_dir(config: str | None = None) -> Path:
+    """Where results.json and the reports go without --report-dir: `.appauth-conformance/` next to the
+    project's config (the file that declares the runners, found upwards from the current folder), so a
+    run from a subfolder of the project writes where a run from its root does; with no config, in the
+    current folder."""
+    found = Path(config).expanduser() if config else find_config()
+    return (found.resolve().parent if found else Path()) / ".appauth-conformance"
 
 
 def find_config(start: Path | None = None) -> Path | None:

@@ -126,7 +126,17 @@ class Engine:
 
     def prepare(self) -> None:
         """Build and start every runner, concurrently (JVM, Node and container start-up overlap).
-        An unavailable runner is recorded with its reason, not raised."""
+        An unavailable runner is recorded with its reason, not raised; but first the backend's set-up check
+        (Docker: every image, Dockerfile and base image) runs for all of them, before any build: a declared
+        runner that cannot be built stops the run at once (UsageError), a built-in one is not built."""
+        check = getattr(self.backend, "check", None)
+        if check is not None:
+            found = check([st.spec for st in self.runners.values()])
+            fatal = [why for name, why in found.items() if self.runners[name].spec.declared]
+            if fatal:
+                raise UsageError("before any build:\n" + "\n".join(fatal))
+            for name, why in found.items():
+                self.runners[name].unavailable = why
         threads = [threading.Thread(target=self._prepare_one, args=(st,), daemon=True) for st in self.runners.values()]
         for t in threads:
             t.start()
@@ -139,6 +149,8 @@ class Engine:
     def _prepare_one(self, st: RunnerState) -> None:
         t0 = time.monotonic()
         try:
+            if st.unavailable is not None:  # the set-up check found it cannot be built: not tried
+                raise RunnerUnavailable(st.unavailable)
             st.facts = self.backend.prepare(st.spec) or {}
             st.session = Session(st.spec, self.backend, timeout=self.timeout)
             said = st.session.start()

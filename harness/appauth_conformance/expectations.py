@@ -144,7 +144,7 @@ class Expectations:
                 at = lines.of(p[:2]) or "?"  # the entry's line (or the deepest node there is)
                 problems.append(f"  {path}:{at}: {'/'.join(map(str, p)) or '(top level)'}: {_cut(err.message, 200)}")
             raise UsageError(
-                f"{path}: not a known-divergence file ({SCHEMA_ID}, docs/gate.md):\n"
+                f"{path}: not a known-divergence file ({SCHEMA_ID}, `appauth-conformance docs gate`):\n"
                 + "\n".join(problems)
                 + f"\nA file starts with `schema: {SCHEMA_ID}`; each entry has `reason` and `match`, `flag` or `diagnosis`."
             )

@@ -28,7 +28,7 @@ from .expectations import placeholder_message, stale_message
 from .explain import explain, explain_token, kind
 from .model import FAILING, Judgement, Outcome, TokenRequest, Vector, Verdict
 from .progress import Progress, Tally
-from .results import Recorder
+from .results import Recorder, clock
 from .vectors import DEFAULT_VECTORS, load
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ class Suite:
     def __init__(self, config: pytest.Config, opts: cfg.Options):
         self.config = config
         self.opts = opts
+        self.began = clock()  # the run's start: xdist's controller writes it into the merged results.json
         self.corpus = load(opts.vectors)
         self.specs = cfg.select_runners(opts)
         self.worker = getattr(config, "workerinput", {}).get("workerid")
@@ -83,7 +84,14 @@ class Suite:
         self.rendered: str | None = None  # "wrote results.json and ...", for the terminal summary
         self.reports_failed = False  # the run's reports could not be written: the run fails
         # a long batch is otherwise silent (the first item runs it all): a line every few seconds
-        self.tally = Tally(0, Progress(_TerminalLines(config), live=False), auto=False)
+        self.tally = Tally(
+            0,
+            Progress(_TerminalLines(config), live=False),
+            auto=False,
+            phase="building the runner images and starting the runners"
+            if opts.backend == "docker"
+            else "starting the runners",
+        )
         # xdist: each worker writes its part of results.json into a folder of this run's own, so two runs
         # sharing a report folder (two CI jobs, two terminals) never merge or delete each other's parts
         workerinput = getattr(config, "workerinput", {})
@@ -204,7 +212,11 @@ def pytest_configure_node(node: Any) -> None:
 def merge_parts(suite: Suite, interrupted: bool) -> None:
     parts_dir = suite.parts
     rec = Recorder(
-        suite.report_dir / "results.json", suite.corpus, backend=suite.opts.backend, shard=suite.shard_record
+        suite.report_dir / "results.json",
+        suite.corpus,
+        backend=suite.opts.backend,
+        shard=suite.shard_record,
+        since=suite.began,  # the run's start and duration, not the merge's
     )
     for part in sorted(parts_dir.glob("*.json")) if parts_dir.exists() else []:
         doc = json.loads(part.read_text())
@@ -218,6 +230,10 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
             interrupted = True
     rec.write(complete=not interrupted)
     shutil.rmtree(parts_dir, ignore_errors=True)  # this run's parts only, once merged
+    try:
+        parts_dir.parent.rmdir()  # .parts/ itself, unless another run sharing the folder still has parts there
+    except OSError:
+        pass
 
 
 def render(results: Path) -> AfterRun | None:
@@ -238,7 +254,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # the runners' hellos say what they answer (sign requests, token requests): start them now
     try:
         engine = suite.start()
-    except (BackendGone, UsageError) as e:  # e.g. an unknown diagnosis id in a known-divergence file
+    except (
+        BackendGone,
+        UsageError,
+    ) as e:  # the engine went away; a set-up error (an unknown diagnosis id, a missing image)
         pytest.exit(f"appauth-conformance: {e}", returncode=2)
     signers = [s for s in suite.specs if "sign" in engine.runners[s.name].ops]  # an unavailable one keeps sign
     tokeners = [s for s in suite.specs if "token" in engine.runners[s.name].ops]

@@ -90,10 +90,13 @@ class Ticker:
 
 class Tally:
     """A run's outcomes counted (`count`, from any thread) and shown as one status: done of total, rate,
-    failing so far. `show` draws when its time has come; with `auto`, every count offers it."""
+    failing so far. `show` draws when its time has come; with `auto`, every count offers it. Before the
+    first outcome it shows `phase` instead (what the run is doing: building images, starting runners),
+    never "0/s"."""
 
-    def __init__(self, total: int, display: Progress | None = None, *, auto: bool = True):
+    def __init__(self, total: int, display: Progress | None = None, *, auto: bool = True, phase: str = ""):
         self.total, self.done, self.failures = total, 0, 0
+        self.phase = phase
         self.display = display or Progress()
         self.auto = auto
         self._lock = threading.Lock()
@@ -106,6 +109,9 @@ class Tally:
             self.show()
 
     def show(self) -> None:
+        if not self.done and self.phase:
+            self.display.show(f"{self.phase} ({time.monotonic() - self.display.t0:,.0f}s)")
+            return
         rate = self.done / max(time.monotonic() - self.display.t0, 1e-9)
         self.display.show(f"{self.done:,}/{self.total:,} outcomes  {rate:,.0f}/s  {self.failures:,} failing")
 

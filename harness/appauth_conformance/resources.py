@@ -1,6 +1,6 @@
 """Package data, found through importlib.resources: the corpus, the runners' sources, schemas, templates.
 
-The wheel and the sdist carry the repository's vectors/ and runners/ as
+The wheel and the sdist carry the repository's vectors/, runners/, docs/ and examples/ as
 `appauth_conformance/data/` (copied in at build time, see pyproject.toml);
 schemas/ and report/templates/ live in the package itself. Nothing is ever
 written here: builds go to the cache folder, so a read-only site-packages works.
@@ -23,5 +23,7 @@ def path(*parts: str) -> Path:
 
 VECTORS = path("data", "vectors")  # the bundled corpus and its schema.json
 RUNNERS = path("data", "runners")  # the reference runners: sources, Dockerfile templates, known divergences
+DOCS = path("data", "docs")  # the documentation pages: `appauth-conformance docs TOPIC`
+EXAMPLES = path("data", "examples")  # example runners and CI files: `appauth-conformance examples LANG DIR`
 SCHEMAS = path("schemas")
 TEMPLATES = path("report", "templates")

@@ -48,6 +48,12 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
+def clock() -> tuple[str, float]:
+    """(started, monotonic t0) of a run beginning now: a Recorder made later for the same run (xdist's
+    controller merging its workers' parts) takes it as `since`, so the record's times are the run's."""
+    return _now(), time.monotonic()
+
+
 def value(s: str | None) -> text.Notation | dict[str, str | int] | None:
     """A string for the record: the text notation for long or surrogate values, cut if still huge."""
     if s is None:
@@ -190,14 +196,14 @@ class Recorder:
         backend: str,
         command: list[str] | None = None,
         shard: dict[str, int] | None = None,
+        since: tuple[str, float] | None = None,
     ):
         self.path = Path(path)
         self.shard = shard  # {"index": K, "count": N} of a `--shard K/N` run
         self.corpus = corpus
         self.backend = backend
         self.command = command if command is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
-        self.started = _now()
-        self.t0 = time.monotonic()
+        self.started, self.t0 = since or clock()
         self.runners: dict[str, dict] = {}
         self.outcomes: list[dict] = []
         self.token_requests: dict[str, TokenRequest] = {}

@@ -40,8 +40,8 @@ SCHEMA_PATH = schemas.path("variants")
 SCHEMA_VERSION = "appauth-conformance/variants/1"
 DEFAULT_TEMPLATE = "Dockerfile.j2"
 HOW_TO_FIX = (
-    "fix the file to match the schema harness/appauth_conformance/schemas/variants.json "
-    '(the format and an example are in docs/docker.md, "The variant matrix")'
+    "fix the file to match the schema appauth_conformance/schemas/variants.json of the installed package "
+    '(the format and an example: `appauth-conformance docs docker`, "The variant matrix")'
 )
 
 

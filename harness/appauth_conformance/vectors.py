@@ -112,11 +112,11 @@ def load_file(path: Path, problems: list[Problem], verify: bool = True) -> tuple
         # said plainly, instead of jsonschema's "'schema' is a required property" / "... was expected"
         errors = [e for e in errors if list(e.absolute_path) != ["schema"] and "'schema'" not in e.message]
         if "schema" not in doc:
-            msg = f"the file names no format version: add `schema: {SCHEMA_ID}` as its first key (docs/vectors.md)"
+            msg = f"the file names no format version: add `schema: {SCHEMA_ID}` as its first key (`appauth-conformance docs vectors`)"
         else:
             msg = (
                 f"schema {doc['schema']!r}: this version of the suite reads {SCHEMA_ID}; migrate the file "
-                "as docs/vectors.md says, or use the suite's version that wrote it"
+                "as `appauth-conformance docs vectors` says, or use the suite's version that wrote it"
             )
         problems.append(Problem(name, msg, line=line(["schema"]) if "schema" in doc else 1, field="schema"))
         if not errors:

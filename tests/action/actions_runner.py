@@ -5,8 +5,10 @@ with `${{ }}` expressions substituted, GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GIT
 GITHUB_PATH as files in a temporary folder, and the step's `if:` evaluated (default
 `success()`). The three `uses:` steps of the action are played by fakes that check their
 inputs: setup-python (hands over a given interpreter), cache (a real store on disk: a later
-job restores what an earlier one saved) and upload-artifact (names must be unique in a
-workflow run, as upload-artifact v4 requires).
+job restores what an earlier one saved; its post step warns, as the real one does, when the
+cached path does not exist) and upload-artifact (names must be unique in a workflow run, as
+upload-artifact v4 requires). A `uses:` is matched by the action's name whatever its ref
+(the action pins a commit SHA); the refs are recorded in `JobResult.uses`.
 
 The expression language is the subset the action uses; anything else raises, so an
 expression this runner does not understand fails the test instead of evaluating to ''.
@@ -80,10 +82,13 @@ class JobResult:
     env_file: str
     path_file: str
     caches: list[dict]
+    post: str = ""  # the post steps' log (actions/cache saves there)
+    uses: list[str] = field(default_factory=list)  # every `uses:` run, as written (name@ref)
 
     @property
     def log(self) -> str:
-        return "\n".join(f"--- {s.name} ({s.outcome}) ---\n{s.log}" for s in self.steps)
+        steps = "\n".join(f"--- {s.name} ({s.outcome}) ---\n{s.log}" for s in self.steps)
+        return steps + (f"\n--- post ---\n{self.post}" if self.post else "")
 
 
 class Job:
@@ -117,6 +122,7 @@ class Job:
         for f in (self.summary, self.env_file, self.path_file):
             f.write_text("")
         self.caches: list[dict] = []
+        self.uses: list[str] = []
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -242,8 +248,16 @@ class Job:
             self._record(step, outcome, outputs)
             if outcome == "failure" and not step.get("continue-on-error"):
                 self.status = "failure"
+        post = []
         for c in self.caches:  # actions/cache saves in its post step, when the key was not an exact hit
-            if not c["hit"] and Path(c["path"]).exists() and c["key"] not in _store_keys(self.run.store):
+            if c["hit"] or not c["post"]:  # cache/restore has no post step
+                continue
+            if not Path(c["path"]).exists():  # the real action's words
+                post.append(
+                    "Warning: Path Validation Error: Path(s) specified in the action for caching do(es) not exist, "
+                    "hence no cache is being saved."
+                )
+            elif c["key"] not in _store_keys(self.run.store):
                 shutil.copytree(c["path"], self.run.store / c["key"])
         outputs = {k: self.substitute(v["value"]) for k, v in self.meta.get("outputs", {}).items()}
         return JobResult(
@@ -254,6 +268,8 @@ class Job:
             self.env_file.read_text(),
             self.path_file.read_text(),
             self.caches,
+            "\n".join(post),
+            self.uses,
         )
 
     def _record(self, step: dict, outcome: str, outputs: dict) -> None:
@@ -301,12 +317,25 @@ class Job:
         return ("success" if p.returncode == 0 else "failure"), parse_outputs(out_file.read_text()), p.stdout + p.stderr
 
     def _uses(self, step: dict):
-        uses, given = step["uses"], {k: self.substitute(_scalar(v)) for k, v in (step.get("with") or {}).items()}
-        if uses == "actions/setup-python@v5":
+        given = {k: self.substitute(_scalar(v)) for k, v in (step.get("with") or {}).items()}
+        self.uses.append(step["uses"])
+        uses = step["uses"].split("@")[0]
+        if uses == "actions/setup-python":
             if given.get("update-environment") != "false":
                 return "failure", {}, "setup-python would change the job's Python for later steps"
             return "success", {"python-path": self.python, "python-version": given["python-version"]}, ""
-        if uses == "actions/cache@v4":
+        if uses == "actions/cache/save":  # the real action's warnings, never a failure
+            key, path = given["key"], given["path"]
+            if not key or not path:
+                return "failure", {}, f"cache key {key!r} or path {path!r} is empty"
+            if not Path(path).exists():
+                return "success", {}, "Warning: Path Validation Error: Path(s) specified in the action for caching "
+                "do(es) not exist, hence no cache is being saved."
+            if key in _store_keys(self.run.store):
+                return "success", {}, f"Warning: Failed to save: Unable to reserve cache with key {key}"
+            shutil.copytree(path, self.run.store / key)
+            return "success", {}, f"cache {key}: saved"
+        if uses in ("actions/cache", "actions/cache/restore"):
             key, path = given["key"], given["path"]
             if not key or "--" in key or key.endswith("-") or not path:
                 return "failure", {}, f"cache key {key!r} or path {path!r} has an empty part"
@@ -322,9 +351,16 @@ class Job:
                         break
             if source is not None:
                 shutil.copytree(self.run.store / source, path, dirs_exist_ok=True)
-            self.caches.append({"key": key, "path": path, "hit": hit, "restored": source})
-            return "success", {"cache-hit": "true" if hit else "false"}, f"cache {key}: restored {source}"
-        if uses == "actions/upload-artifact@v4":
+            self.caches.append(
+                {"key": key, "path": path, "hit": hit, "restored": source, "post": uses == "actions/cache"}
+            )
+            outputs = {
+                "cache-hit": "true" if hit else "false",
+                "cache-primary-key": key,
+                "cache-matched-key": source or "",
+            }
+            return "success", outputs, f"cache {key}: restored {source}"
+        if uses == "actions/upload-artifact":
             name = given["name"]
             paths = [p.strip() for p in given["path"].splitlines() if p.strip()]
             previous = self.run.artifacts.get(name)

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from actions_runner import Job, Run
 
 pytestmark = pytest.mark.slow
@@ -205,3 +208,94 @@ def test_shard_jobs_and_a_merge_job_make_one_report(workspace, workflow_run):
     partial = job(workspace, workflow_run, {"merge": "shard-*/results.json", "report-dir": "partial"}, name="merge2")
     assert partial.status == "failure" and partial.outputs["exit-code"] == "1", partial.log
     assert "shard 2 of 2 was not merged" in partial.summary
+
+
+PINNED = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$")
+DEPENDENCIES = """
+import importlib.metadata as md, json, re, sys
+from packaging.requirements import Requirement
+seen = {}
+def walk(name):
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    if key in seen:
+        return
+    seen[key] = md.distribution(name).version
+    for r in md.distribution(name).requires or []:
+        req = Requirement(r)
+        if not req.marker or req.marker.evaluate({"extra": ""}):
+            walk(req.name)
+walk("appauth-conformance")
+del seen["appauth-conformance"]
+json.dump(seen, sys.stdout)
+"""
+
+
+def test_a_default_job_runs_pinned_actions_and_dependencies_and_saves_its_caches_quietly(workspace, workflow_run):
+    """What `@v1` promises a team that audits it: every nested action pinned by commit SHA with its tag in a
+    comment, the suite's dependencies at the exact versions of the action's constraints.txt, and a default job
+    (one declared runner, nothing built) whose cache steps save without "no cache is being saved"."""
+    lines = [x for x in (ROOT / "action.yml").read_text().splitlines() if re.match(r"^\s*(- )?uses:", x)]
+    assert lines and all(PINNED.match(x) for x in lines), lines
+    r = job(workspace, workflow_run, {"runners": "team=python3 signers/signer.py"}, name="pinned")
+    assert r.status == "success", r.log
+    pinned = {f"{m[1]}@{m[2]}" for m in map(PINNED.match, lines) if m}
+    assert len(r.uses) >= 4 and set(r.uses) <= pinned, r.uses  # the pinned refs are what ran
+    assert "no cache is being saved" not in r.log and "Failed to save" not in r.log, r.log
+    pip = [c["key"] for c in r.caches if "-pip-" in c["key"]]
+    assert pip and set(pip) <= set(os.listdir(workflow_run.store)), "pip's downloads are cached"
+    saves = [s for s in r.steps if s.name == "Save runner builds"]
+    assert [s.outcome for s in saves] == ["skipped"], "nothing was built: no builds cache is saved"
+    # the installed dependencies are exactly the constraints, and the constraints cover every one of them
+    pins = dict(
+        re.fullmatch(r"([\w.-]+)==(\S+)", x).groups()  # type: ignore[union-attr]
+        for x in (ROOT / "constraints.txt").read_text().splitlines()
+        if x.strip() and not x.startswith("#")
+    )
+    venv_python = Path(r.steps[1].outputs["venv"]) / "bin" / "python"
+    installed = json.loads(subprocess.run([venv_python, "-c", DEPENDENCIES], capture_output=True, text=True).stdout)
+    assert installed and {k: pins.get(k) for k in installed} == installed, (installed, pins)
+
+
+BASELINE_STEP = "last results of main"
+FAKE_GH = """#!/bin/sh
+echo "$*" >> "$GH_CALLS"
+case "$1 $2" in
+  "run list") [ -n "$GH_RUN" ] && echo "$GH_RUN"; exit 0 ;;
+  "run download") echo "no valid artifacts found to download" >&2; exit 1 ;;
+esac
+exit 2
+"""
+
+
+@pytest.mark.parametrize("last_run", ["4711", ""], ids=["artifact-expired", "no-run-yet"])
+def test_the_baseline_example_skips_a_missing_or_expired_artifact_with_a_notice(tmp_path, last_run):
+    """docs/ci.md's baseline step, run with a `gh` whose download fails as it does for an expired artifact
+    (or that finds no run of main yet): the step succeeds with a notice and leaves no baseline, and the
+    workflow it looks up is its own file (GITHUB_WORKFLOW_REF), not a hard-coded name."""
+    doc = yaml.safe_load((ROOT / "examples" / "ci" / "github-actions-baseline.yml").read_text())
+    (step,) = [s for s in doc["jobs"]["conformance"]["steps"] if s.get("name") == BASELINE_STEP]
+    assert "${{" not in step["run"]
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "gh").write_text(FAKE_GH)
+    (tmp_path / "bin" / "gh").chmod(0o755)
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"])
+    env = {
+        "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+        "GH_CALLS": str(tmp_path / "calls"),
+        "GH_RUN": last_run,
+        "GITHUB_WORKFLOW_REF": "team/service/.github/workflows/signing-gate.yml@refs/pull/7/merge",
+    }
+    p = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "::notice::" in p.stdout and "comparison is skipped" in p.stdout
+    assert not (tmp_path / "baseline" / "results.json").exists()
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[0].startswith("run list --workflow signing-gate.yml --branch main"), calls
+    assert len(calls) == (2 if last_run else 1), calls

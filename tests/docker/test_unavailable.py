@@ -24,7 +24,8 @@ def test_client_says_how_to_start_an_engine(no_engine):
     msg = str(e.value)
     assert isinstance(e.value, UsageError)
     assert "no-such-docker.sock" in msg
-    assert "scripts/docker-up.sh" in msg and "dockerd &" in msg and "--backend=local" in msg
+    assert "systemctl start docker" in msg and "dockerd &" in msg and "--backend=local" in msg
+    assert "scripts/" not in msg  # a pip user has no scripts/ folder
 
 
 def test_backend_prepare_raises_it_too(no_engine):

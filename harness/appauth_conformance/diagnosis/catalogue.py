@@ -109,7 +109,9 @@ CATALOGUE: tuple[Mistake, ...] = (
     _text("empty-fields-skipped", "empty fields left out together with their colon",
           "join over non-empty values (filter(None, ...), StringUtils.join skipping blanks)",
           lambda c: c.join(skip_empty=True)),
-    _text("uncarried-slots-dropped", "slots the mode leaves empty dropped (AppID:ExpireTime:Nonce for sp_admin)",
+    _text("uncarried-slots-dropped",
+          "slots the mode leaves empty dropped (AppID:CorpID:ExpireTime:Nonce for sp_corp_admin, "
+          "AppID:ExpireTime:Nonce for sp_admin)",
           "building the list from the fields the mode uses",
           lambda c: c.join(slots=[n for n in c.layout if n in FILLED[c.mode]])),
     _text("corp-slot-in-single", "CorpID slot included in single mode (AppID:CorpID:UserID:...)",

@@ -147,7 +147,7 @@ def save_reproducers(report: Findings, save_dir: Path, corpus: Path = DEFAULT_VE
             doc = {
                 "schema": vectors.SCHEMA_ID,
                 "description": f"Fuzz regressions of {g.runner}: {g.cause}. Minimal reproducers written by "
-                "`appauth-conformance fuzz --save`; see docs/fuzzing.md.",
+                "`appauth-conformance fuzz --save`; see `appauth-conformance docs fuzzing`.",
                 "notes": {},
                 "vectors": [],
             }

@@ -416,16 +416,23 @@ class Summary:
 
     @property
     def status(self) -> str:
-        """failing (a failing verdict), incomplete (interrupted, or a runner was not measured), or passing."""
+        """failing (a failing verdict), empty (no outcome at all: nothing ran, which is never a pass),
+        incomplete (interrupted, or a runner was not measured), or passing."""
         if self.failing:
             return "failing"
+        if not self.outcome_count:
+            return "empty"
         if not self.complete or self.counts["skipped"] or self.unavailable:
             return "incomplete"
         return "passing"
 
     @property
     def status_mark(self) -> str:
-        return {"failing": "❌", "incomplete": "⚠️", "passing": "✅"}[self.status]
+        return {"failing": "❌", "empty": "⚠️", "incomplete": "⚠️", "passing": "✅"}[self.status]
+
+    @property
+    def status_label(self) -> str:
+        return "nothing ran" if self.status == "empty" else self.status
 
     def headline(self) -> str:
         """'3 failures, 1 runner fault' / 'all 1,288 outcomes pass' / '... 15 known divergences'."""

@@ -32,8 +32,8 @@ from ...errors import BackendGone, RunnerUnavailable, UsageError
 from ...model import RunnerSpec
 from ...runners import RUNNERS_DIR
 from ...variants import docker_spec
-from . import engine, owners
-from .context import Member, condense, instruction, render, scrub, source_files, tar
+from . import engine, owners, precheck, stages
+from .context import Member, build_hint, condense, instruction, render, scrub, source_files, tar
 from .engine import LABEL, SESSION_LABEL
 from .images import base_tag, host_mirror
 from .process import DockerProcess
@@ -186,7 +186,7 @@ class DockerBackend:
         if out is None:
             raise RunnerUnavailable(
                 f"{spec.name}: no Docker image is declared for this runner; give it one "
-                "(`image=` or `dockerfile=`, see docs/docker.md) or run it with --backend=local"
+                "(`image=` or `dockerfile=`, see `appauth-conformance docs docker`) or run it with --backend=local"
             )
         return out
 
@@ -282,6 +282,10 @@ class DockerBackend:
         }
         return render(template, variables, own=_own(template), where=f"{spec.name}: Dockerfile template {template}")
 
+    def check(self, specs: Iterable[RunnerSpec]) -> dict[str, str]:
+        """Before any build: runner name -> why its image cannot be built or found, with the fix."""
+        return precheck.problems(self, specs)
+
     def prepare(self, spec: RunnerSpec) -> dict[str, str]:
         """Build the runner's image unless an image with its content hash exists; returns the facts."""
         from docker.errors import APIError, ImageNotFound
@@ -325,6 +329,9 @@ class DockerBackend:
         log: deque[str] = deque(maxlen=200)
         partial = ""
         error = None
+        build_id = uuid.uuid4().hex  # labels this build's builder stages, removed below
+        dockerfile_text = stages.label_stages(files["Dockerfile"].data.decode(), build_id)
+        files = {**files, "Dockerfile": Member(dockerfile_text.encode(), files["Dockerfile"].mode)}
         try:
             stream = self.api.build(
                 fileobj=tar(files),
@@ -362,6 +369,7 @@ class DockerBackend:
             error = f"{type(e).__name__}: {e}"
         if partial.strip():
             log.append(partial)
+        stages.remove_stages(self.api, build_id)  # no untagged builder stages left behind
         if error is None:
             try:
                 self.api.inspect_image(tag)
@@ -371,25 +379,7 @@ class DockerBackend:
             if team:
                 error = scrub(error, written)
             tail = "\n".join(list(log)[-STEP_LOG_LINES:])
-            hint = ""
-            if (
-                step.startswith("Step 1/")
-                or "pull access denied" in error
-                or "registry" in error
-                or (base and "not found" in error.lower() and base in error)
-            ):
-                suite = _settings(spec).get("suite", "SUITE")
-                hint = (
-                    f"\nThe base image {base} is not in the local engine: make it with "
-                    f"`appauth-conformance images bootstrap --suite {suite}` or give one with --base-image."
-                    if base
-                    else "\nIs the image its FROM line names in the local engine? Build or load it first."
-                )
-            if offline:
-                hint += (
-                    "\nIt was built with --offline-build (no network at build time): a step that downloads "
-                    "fails; vendor what it fetches into the build context, or build without --offline-build."
-                )
+            hint = build_hint(step, error, base, _settings(spec).get("suite", "SUITE"), offline=offline)
             raise RunnerUnavailable(
                 f"{name}: building image {tag} failed at {step}\n{error.strip()}"
                 + (f"\n--- last {min(len(log), STEP_LOG_LINES)} lines of that step ---\n{tail}" if tail else "")
@@ -528,7 +518,7 @@ class DockerBackend:
             if isinstance(e, Exception):  # connection refused / reset: the engine itself is gone
                 raise BackendGone(
                     f"the Docker engine stopped answering while starting {spec.name} ({type(e).__name__}: {e}); "
-                    "start it again (scripts/docker-up.sh) and re-run, or use --backend=local"
+                    "start it again (`sudo systemctl start docker`, or `sudo dockerd &`) and re-run, or use --backend=local"
                 ) from None
             raise
         return proc

@@ -267,3 +267,26 @@ def condense(step: str, width: int = 110) -> str:
     if m and s.split(" : ", 1)[-1].startswith("RUN"):
         s = s.split(" : ", 1)[0] + " : RUN apt-get install " + m.group(1).strip()
     return s if len(s) <= width else s[: width - 1] + "\u2026"
+
+
+def build_hint(step: str, error: str, base: str, suite: str, *, offline: bool) -> str:
+    """What to do about a failed build, when its cause is a known one: a missing base image, no network."""
+    hint = ""
+    if (
+        step.startswith("Step 1/")
+        or "pull access denied" in error
+        or "registry" in error
+        or (base and "not found" in error.lower() and base in error)
+    ):
+        hint = (
+            f"\nThe base image {base} is not in the local engine: make it with "
+            f"`appauth-conformance images bootstrap --suite {suite}` or give one with --base-image."
+            if base
+            else "\nIs the image its FROM line names in the local engine? Build or load it first."
+        )
+    if offline:
+        hint += (
+            "\nIt was built with --offline-build (no network at build time): a step that downloads "
+            "fails; vendor what it fetches into the build context, or build without --offline-build."
+        )
+    return hint

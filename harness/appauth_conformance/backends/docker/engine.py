@@ -43,8 +43,8 @@ def unavailable(why: str) -> DockerUnavailable:
     where_ = where()
     return DockerUnavailable(
         f"no Docker engine answers at {where_} ({why}).\n"
-        "Start one: `sudo systemctl start docker`, or by hand `sudo dockerd &` (in a checkout of the suite, "
-        "`scripts/docker-up.sh` installs docker.io if needed and starts dockerd); check --docker-host or DOCKER_HOST "
+        "Start one: `sudo systemctl start docker`, or by hand `sudo dockerd &` (`apt-get install docker.io` "
+        "if it is missing; `appauth-conformance docs docker` has more); check --docker-host or DOCKER_HOST "
         "if you use a remote engine.\n"
         "Or run the runners on this machine instead: --backend=local."
     )

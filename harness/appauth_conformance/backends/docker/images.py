@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ... import untrusted
-from ...errors import UsageError
+from ...errors import RunnerUnavailable, UsageError
 from ...model import RunnerSpec
 from .engine import LABEL, client, image_exists
 
@@ -198,7 +198,7 @@ def bootstrap(
         "/usr/sbin/debootstrap" if Path("/usr/sbin/debootstrap").exists() else None
     )
     if debootstrap is None:
-        raise UsageError("debootstrap is not installed: run `scripts/docker-up.sh` or `apt-get install debootstrap`")
+        raise UsageError("debootstrap is not installed: `apt-get install debootstrap` (as root), then run this again")
     if os.geteuid() != 0:
         raise UsageError(
             "debootstrap needs root: run `sudo appauth-conformance images bootstrap --suite " + suite + "`"
@@ -280,6 +280,10 @@ def build(specs: Iterable[RunnerSpec], backend: Preparer, *, jobs: int = 2) -> l
     RunnerUnavailable from the first failing build is raised after the others finish.
     """
     specs = list(specs)
+    check = getattr(backend, "check", None)  # every image, Dockerfile and base image, before the first build
+    found = check(specs) if check is not None else {}
+    if found:
+        raise RunnerUnavailable("before any build:\n" + "\n".join(found.values()))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(backend.prepare, s) for s in specs]
         errors = []

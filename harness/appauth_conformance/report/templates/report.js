@@ -1,5 +1,5 @@
 /* report.html behaviour: matrix, filters, outcome lists and the per-vector drill-down.
-   Data: #report-data (see harness/report/html.py for its layout). No network, no framework;
+   Data: #report-data (see appauth_conformance/report/html.py for its layout). No network, no framework;
    every value from the data reaches the page through textContent, never innerHTML. */
 (function () {
   "use strict";
