@@ -171,3 +171,15 @@ def test_the_test_command_runs_the_suites_own_tests():
     assert (ROOT / ".ci" / "run").read_text().count("bash scripts/test.sh") == 1
     runs = [line.split() for line in (ROOT / "scripts" / "test.sh").read_text().splitlines() if " pytest " in line]
     assert any(words[words.index("pytest") + 1] == "tests" for words in runs if not words[0].startswith("#")), runs
+
+
+def test_test_files_have_unique_names():
+    """pytest's default import mode imports a test file by its base name: two files of one name in
+    different folders stop the whole collection ("import file mismatch")."""
+    seen: dict[str, Path] = {}
+    twice = []
+    for p in sorted((ROOT / "tests").rglob("test_*.py")):
+        if p.name in seen:
+            twice.append(f"{seen[p.name].relative_to(ROOT)} and {p.relative_to(ROOT)}")
+        seen.setdefault(p.name, p)
+    assert not twice, "rename one of: " + "; ".join(twice)
