@@ -82,6 +82,7 @@ class Suite:
         self.detailed: set[tuple] = set()  # the kinds of failure explained in full so far
         self.rendered: str | None = None  # "wrote results.json and ...", for the terminal summary
         self.reports_failed = False  # the run's reports could not be written: the run fails
+        self.failed_across = 0  # xdist: token outcomes that fail only once the workers' parts are merged
         # a long batch is otherwise silent (the first item runs it all): a line every few seconds
         self.tally = Tally(0, Progress(_TerminalLines(config), live=False), auto=False)
         # xdist: each worker writes its part of results.json into a folder of this run's own, so two runs
@@ -201,16 +202,22 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
     rec = Recorder(
         suite.report_dir / "results.json", suite.corpus, backend=suite.opts.backend, shard=suite.shard_record
     )
+    docs = []
     for part in sorted(parts_dir.glob("*.json")) if parts_dir.exists() else []:
         doc = json.loads(part.read_text())
+        docs.append((f"worker {part.stem}", doc))
         for r in doc["runners"]:
             known = rec.runners.setdefault(r["name"], {k: v for k, v in r.items() if k not in ("counts", "timings")})
             for k, sec in r.get("timings", {}).items():
                 known.setdefault("timings", {})[k] = max(sec, known.get("timings", {}).get(k, 0))
-        for o in doc["outcomes"]:
-            rec.add_record(o, doc["vectors"].get(o["vector"]))
         if not doc["complete"]:
             interrupted = True
+    # each worker ran its own runner processes: a token nonce two workers both hold fails (tokens.across)
+    for (_, doc), outcomes in zip(docs, tokens.across([(name, doc["outcomes"]) for name, doc in docs]), strict=True):
+        for was, o in zip(doc["outcomes"], outcomes, strict=True):
+            if o is not was:  # failed only once merged: the workers' items passed, the run must not
+                suite.failed_across += 1
+            rec.add_record(o, doc["vectors"].get(o["vector"]))
     rec.write(complete=not interrupted)
     shutil.rmtree(parts_dir, ignore_errors=True)  # this run's parts only, once merged
 
@@ -284,6 +291,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitC
     if suite is not None:
         suite.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
         if suite.reports_failed and exitstatus == pytest.ExitCode.OK:  # a gate without its reports fails
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if suite.failed_across and exitstatus == pytest.ExitCode.OK:  # a nonce two workers' runners both made
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
