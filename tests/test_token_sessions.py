@@ -12,6 +12,7 @@ passes every way.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,7 +93,8 @@ def test_the_restart_is_a_new_process_with_its_own_hello(tmp_path):
     within one harness process it passes; that it does shows the later asks reach a new process."""
     results = _engine_results_with_env(tmp_path, "seeded-first")
     assert {t.judgement.verdict for t in results} == {Verdict.PASS}
-    assert len(list((tmp_path / "starts").iterdir())) == 1  # this harness process's one mark
+    (starts,) = (tmp_path / "starts").iterdir()  # this harness process's file: a line per runner start
+    assert starts.read_text().splitlines() == ["started", "started"]
 
 
 def _engine_results_with_env(tmp_path: Path, *faults: str):
@@ -206,6 +208,26 @@ def test_report_merge_fails_a_nonce_two_shards_made(tmp_path):
     counts = next(x for x in merged["runners"] if x["name"] == "tok")["counts"]
     assert counts.get("fail") == len([o for o in merged["outcomes"] if o["verdict"] == "fail"])
     assert "nonce-repeats-per-process" in (tmp_path / "merged" / "report.md").read_text()
+
+
+def test_xdist_fails_a_nonce_two_workers_runners_made(tmp_path):
+    """Each worker's first runner process is seeded the same, so the two workers hand out the same nonces;
+    no worker sees a repeat itself (its restart draws random ones), so every item passes on its worker and
+    only the merge of the workers' parts finds it. The workers' batches overlap (each asks every request,
+    records its own items): each part also keeps every nonce its runners made."""
+    (tmp_path / "starts").mkdir()
+    out = tmp_path / "out"
+    env = {"TOKEN_RUNNER_STARTS": str(tmp_path / "starts")}
+    r = _pytest(tmp_path, out, "-n", "2", faults=("token-only", "seeded-first"), env=env)
+    assert r.returncode == 1, r.stdout[-3000:] + r.stderr[-3000:]
+    assert re.search(r"^\d+ passed in ", r.stdout, re.M)  # every item passed on its worker
+    assert "nonce-repeats-per-process" in r.stdout  # the summary of what failed, from the merged results
+    assert len(list((tmp_path / "starts").iterdir())) == 2  # two workers, each its own runner processes
+    doc = report.load(out / "results.json")
+    failed = [o for o in _tokens_of(doc) if o["verdict"] == "fail"]
+    assert failed and _mistakes(doc) == {"nonce-repeats-per-process"}
+    assert all("is in worker gw" in o["reason"] for o in failed)
+    assert "nonce-repeats-per-process" in (out / "report.html").read_text()
 
 
 def test_report_merge_passes_conforming_shards(tmp_path):

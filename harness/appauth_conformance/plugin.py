@@ -26,9 +26,10 @@ from .engine import Engine
 from .errors import BackendGone, CorpusError, ResultsError, UsageError
 from .expectations import stale_message
 from .explain import explain, explain_token
+from .files import write_json_atomic
 from .model import FAILING, Judgement, Outcome, TokenRequest, Vector, Verdict
 from .progress import Progress, Tally
-from .results import Recorder
+from .results import Recorder, value
 from .vectors import DEFAULT_VECTORS, load
 
 if TYPE_CHECKING:
@@ -147,6 +148,10 @@ class Suite:
         if self.engine is not None:
             self.engine.close()
         if self.recorder is not None:
+            if self.worker and self.engine is not None:  # beside its part: every nonce its runners made
+                made = tokens.made({n: st.judge for n, st in self.engine.runners.items() if st.judge is not None})
+                kept = {name: [(value(n), key) for n, key in pairs] for name, pairs in made.items()}
+                write_json_atomic(self.parts / f"{self.worker}.nonces", kept)
             self.recorder.write(complete=not interrupted)
         if self.is_controller:
             merge_parts(self, interrupted)
@@ -202,10 +207,12 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
     rec = Recorder(
         suite.report_dir / "results.json", suite.corpus, backend=suite.opts.backend, shard=suite.shard_record
     )
-    docs = []
+    docs, made = [], []
     for part in sorted(parts_dir.glob("*.json")) if parts_dir.exists() else []:
         doc = json.loads(part.read_text())
         docs.append((f"worker {part.stem}", doc))
+        nonces = part.with_suffix(".nonces")
+        made.append(json.loads(nonces.read_text()) if nonces.exists() else {})
         for r in doc["runners"]:
             known = rec.runners.setdefault(r["name"], {k: v for k, v in r.items() if k not in ("counts", "timings")})
             for k, sec in r.get("timings", {}).items():
@@ -213,7 +220,8 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
         if not doc["complete"]:
             interrupted = True
     # each worker ran its own runner processes: a token nonce two workers both hold fails (tokens.across)
-    for (_, doc), outcomes in zip(docs, tokens.across([(name, doc["outcomes"]) for name, doc in docs]), strict=True):
+    crossed = tokens.across([(name, doc["outcomes"]) for name, doc in docs], made)
+    for (_, doc), outcomes in zip(docs, crossed, strict=True):
         for was, o in zip(doc["outcomes"], outcomes, strict=True):
             if o is not was:  # failed only once merged: the workers' items passed, the run must not
                 suite.failed_across += 1

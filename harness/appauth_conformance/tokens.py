@@ -354,12 +354,22 @@ class Judge:
         return tuple(dict.fromkeys(p for p, _ in problems)), "; ".join(d for _, d in problems)
 
 
-def across(parts: list[tuple[str, list[dict[str, Any]]]]) -> list[list[dict[str, Any]]]:
+Made = dict[str, list[tuple[Any, str]]]  # runner -> (nonce as recorded: results.value, the request key it came with)
+
+
+def made(judges: dict[str, Judge]) -> dict[str, list[tuple[str, str]]]:
+    """Every nonce each runner's processes made in this harness process (its Judge saw them), first use."""
+    return {name: [(nonce, use.key) for nonce, use in j.seen.items()] for name, j in judges.items()}
+
+
+def across(parts: list[tuple[str, list[dict[str, Any]]]], made: list[Made] | None = None) -> list[list[dict[str, Any]]]:
     """The outcome records (results.json) of the parts of one run, each part with its own runner processes
     (`--shard` runs, pytest-xdist workers), given as (label, records): each part's records again, with a
     token whose nonce a runner's token in an earlier part already had failing at token-nonce-reused:
     `nonce-repeats-per-process` (the part's process made another part's nonce), or `nonce-repeated` where
-    either part has that nonce more than once (a fixed nonce, which each part already fails on its own)."""
+    either part has that nonce more than once (a fixed nonce, which each part already fails on its own).
+    `made` (xdist: a worker's runners answer more requests than it records, the workers' batches overlap):
+    per part, every nonce its processes made; a recorded nonce another part's processes made fails too."""
     uses: Counter[tuple[str, str, int]] = Counter()  # (runner, nonce, part) -> records with it
     first: dict[tuple[str, str], tuple[int, str]] = {}  # (runner, nonce) -> (part, request key) that had it first
     for i, (_, records) in enumerate(parts):
@@ -368,12 +378,20 @@ def across(parts: list[tuple[str, list[dict[str, Any]]]]) -> list[list[dict[str,
             if nonce is not None:
                 uses[rec["runner"], nonce, i] += 1
                 first.setdefault((rec["runner"], nonce), (i, rec["vector"]))
+    elsewhere: dict[tuple[str, str], dict[int, str]] = {}  # (runner, nonce) -> part whose processes made it -> key
+    for i, m in enumerate(made or []):
+        for runner, nonces in m.items():
+            for nonce, key in nonces:
+                elsewhere.setdefault((runner, json.dumps(nonce, sort_keys=True)), {}).setdefault(i, key)
     out = []
     for i, (_, records) in enumerate(parts):
         mine = []
         for rec in records:
             nonce = _nonce_of(rec)
             had = first.get((rec["runner"], nonce)) if nonce is not None else None
+            if nonce is not None and (had is None or had[0] == i):
+                other = sorted((j, key) for j, key in elsewhere.get((rec["runner"], nonce), {}).items() if j != i)
+                had = other[0] if other else had  # not recorded there, made there all the same
             if nonce is not None and had is not None and had[0] != i:
                 j, key = had
                 fixed = uses[rec["runner"], nonce, j] > 1 or uses[rec["runner"], nonce, i] > 1
