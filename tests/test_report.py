@@ -202,7 +202,7 @@ def by(doc, runner, vector_id):
 def test_schema_is_valid_draft_2020_12_and_versioned():
     schema = schemas.load("results")
     jsonschema.Draft202012Validator.check_schema(schema)
-    assert schema["$id"] == "appauth-conformance/results/2"
+    assert schema["$id"] == "appauth-conformance/results/3"
     assert schema["properties"]["schema"]["const"] == schema["$id"]
     from appauth_conformance.results import SCHEMA_ID
 
@@ -311,9 +311,9 @@ def test_load_errors_name_the_file(tmp_path, run):
     with pytest.raises(ResultsError, match="cannot read"):
         report.load(tmp_path / "missing.json")
     _, doc = run
-    p2 = tmp_path / "v3.json"
-    p2.write_text(json.dumps({**doc, "schema": "appauth-conformance/results/3"}))
-    with pytest.raises(ResultsError, match=re.escape(str(p2)) + r": schema 'appauth-conformance/results/3' is not"):
+    p2 = tmp_path / "v4.json"
+    p2.write_text(json.dumps({**doc, "schema": "appauth-conformance/results/4"}))
+    with pytest.raises(ResultsError, match=re.escape(str(p2)) + r": schema 'appauth-conformance/results/4' is not"):
         report.load(p2)
 
 

@@ -51,6 +51,7 @@ class RunnerState:
     modes: frozenset[str] = frozenset(MODES)  # the modes its hello says it supports
     token_results: dict[str, TokenResult] = field(default_factory=dict)  # by token request key
     judge: tokens.Judge | None = None  # checks its tokens (keeps the nonces it has seen)
+    restarted: bool = False  # its process was restarted once for the token suite (tokens.AFTER_RESTART)
 
     def unsupported(self, op: str, mode: str) -> str | None:
         """Why the runner does not do this request (it said so in its hello), or None."""
@@ -238,14 +239,43 @@ class Engine:
             st.error = e
 
     def _stream_tokens(self, st: RunnerState, todo: list[TokenRequest]) -> None:
+        """Each request three times: once (judged on every stage), again in the same process (a cached token
+        comes back), and, the first time a runner gets token requests, once more after its process is
+        restarted (a nonce generator seeded the same in every process makes the same nonces again)."""
         try:
-            session, judge = st.session, st.judge
-            assert session is not None and judge is not None  # ensure_tokens() streams only those
-            for pairs in session.replies(todo):
-                for request, reply in pairs:
-                    self._keep_token(st, judge.judge(tokens.outcome(request, st.spec.name, reply)))
+            judge = st.judge
+            assert st.session is not None and judge is not None  # ensure_tokens() streams only those
+            results = {r.key: judge.judge(o) for r, o in self._ask(st, todo)}
+            for r, o in self._ask(st, todo):
+                results[r.key] = judge.again(results[r.key], o, tokens.AGAIN)
+            if not st.restarted:
+                st.restarted = True
+                if self._restart(st):
+                    judge.restarted()
+                    for r, o in self._ask(st, todo):
+                        results[r.key] = judge.again(results[r.key], o, tokens.AFTER_RESTART)
+            for t in results.values():
+                self._keep_token(st, t)
         except BaseException as e:  # never die silently in a thread: the main thread re-raises it
             st.error = e
+
+    def _ask(self, st: RunnerState, todo: list[TokenRequest]) -> list[tuple[TokenRequest, TokenOutcome]]:
+        """Every request of `todo` through the runner's session, each with its outcome, in the order answered."""
+        assert st.session is not None
+        return [(r, tokens.outcome(r, st.spec.name, reply)) for pairs in st.session.replies(todo) for r, reply in pairs]
+
+    def _restart(self, st: RunnerState) -> bool:
+        """Close the runner's process and start a new one (its session); False, and the runner unavailable
+        from then on, when the new one does not start."""
+        assert st.session is not None
+        st.session.close()
+        st.session = Session(st.spec, self.backend, timeout=self.timeout)
+        try:
+            st.session.start()
+        except (RunnerUnavailable, HandshakeError) as e:
+            st.unavailable, st.session = f"restarted for the token suite, it did not start again: {e}", None
+            return False
+        return True
 
     def _stream_unguarded(self, st: RunnerState, todo: list[Vector]) -> None:
         t0 = time.monotonic()

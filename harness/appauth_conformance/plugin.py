@@ -26,9 +26,10 @@ from .engine import Engine
 from .errors import BackendGone, CorpusError, ResultsError, UsageError
 from .expectations import placeholder_message, stale_message
 from .explain import explain, explain_token, kind
+from .files import write_json_atomic
 from .model import FAILING, Judgement, Outcome, TokenRequest, Vector, Verdict
 from .progress import Progress, Tally
-from .results import Recorder, clock
+from .results import Recorder, clock, value
 from .vectors import DEFAULT_VECTORS, load
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class Suite:
         self.detailed: set[tuple] = set()  # the kinds of failure explained in full so far
         self.rendered: str | None = None  # "wrote results.json and ...", for the terminal summary
         self.reports_failed = False  # the run's reports could not be written: the run fails
+        self.failed_across = 0  # xdist: token outcomes that fail only once the workers' parts are merged
         # a long batch is otherwise silent (the first item runs it all): a line every few seconds
         self.tally = Tally(
             0,
@@ -159,6 +161,10 @@ class Suite:
         if self.engine is not None:
             self.engine.close()
         if self.recorder is not None:
+            if self.worker and self.engine is not None:  # beside its part: every nonce its runners made
+                made = tokens.made({n: st.judge for n, st in self.engine.runners.items() if st.judge is not None})
+                kept = {name: [(value(n), key) for n, key in pairs] for name, pairs in made.items()}
+                write_json_atomic(self.parts / f"{self.worker}.nonces", kept)
             self.recorder.write(complete=not interrupted)
         if self.is_controller:
             merge_parts(self, interrupted)
@@ -218,16 +224,25 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
         shard=suite.shard_record,
         since=suite.began,  # the run's start and duration, not the merge's
     )
+    docs, made = [], []
     for part in sorted(parts_dir.glob("*.json")) if parts_dir.exists() else []:
         doc = json.loads(part.read_text())
+        docs.append((f"worker {part.stem}", doc))
+        nonces = part.with_suffix(".nonces")
+        made.append(json.loads(nonces.read_text()) if nonces.exists() else {})
         for r in doc["runners"]:
             known = rec.runners.setdefault(r["name"], {k: v for k, v in r.items() if k not in ("counts", "timings")})
             for k, sec in r.get("timings", {}).items():
                 known.setdefault("timings", {})[k] = max(sec, known.get("timings", {}).get(k, 0))
-        for o in doc["outcomes"]:
-            rec.add_record(o, doc["vectors"].get(o["vector"]))
         if not doc["complete"]:
             interrupted = True
+    # each worker ran its own runner processes: a token nonce two workers both hold fails (tokens.across)
+    crossed = tokens.across([(name, doc["outcomes"]) for name, doc in docs], made)
+    for (_, doc), outcomes in zip(docs, crossed, strict=True):
+        for was, o in zip(doc["outcomes"], outcomes, strict=True):
+            if o is not was:  # failed only once merged: the workers' items passed, the run must not
+                suite.failed_across += 1
+            rec.add_record(o, doc["vectors"].get(o["vector"]))
     rec.write(complete=not interrupted)
     shutil.rmtree(parts_dir, ignore_errors=True)  # this run's parts only, once merged
     try:
@@ -309,6 +324,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitC
     if suite is not None:
         suite.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
         if suite.reports_failed and exitstatus == pytest.ExitCode.OK:  # a gate without its reports fails
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if suite.failed_across and exitstatus == pytest.ExitCode.OK:  # a nonce two workers' runners both made
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -24,8 +24,9 @@ from .diff import first_difference
 from .files import write_json_atomic
 from .model import Corpus, Judgement, Outcome, Stage, TokenRequest, TokenResult, Vector, Verdict
 
-SCHEMA_ID = "appauth-conformance/results/2"
-READS = ("appauth-conformance/results/1", SCHEMA_ID)  # version 2 only adds to 1: a version-1 document reads as is
+SCHEMA_ID = "appauth-conformance/results/3"
+# each version only adds to the one before: an older document reads as it is
+READS = ("appauth-conformance/results/1", "appauth-conformance/results/2", SCHEMA_ID)
 VALUE_LIMIT = 4096  # longer values without a repeat notation are cut, with their length kept
 
 
@@ -111,6 +112,8 @@ def token_record(t: TokenResult) -> dict[str, Any]:
     if j.verdict is Verdict.PASS:  # which stages held (a runner that hands back no header has no header check)
         if t.checks:
             rec["checks"] = [{"stage": c.stage.value, "verdict": c.verdict.value} for c in t.checks]
+        if o.nonce is not None:  # merging shards compares the nonces of every token (report/merge.py)
+            rec["token"] = {"nonce": value(o.nonce)}
         return rec
     if j.stage is not None:
         rec["stage"] = j.stage.value

@@ -7,10 +7,17 @@ and the request body. Every reply is checked on six stages, each with its own ve
 
     token-signature     the signature (and string to sign, if given) the oracle gives for the reported inputs
     token-nonce         32 to 64 characters
-    token-nonce-reused  never seen before in the run (per runner)
+    token-nonce-reused  never seen before in the run (per runner): not another identity's nonce (nonce-repeated),
+                        not the same token handed back again (token-reused), not a nonce an earlier process
+                        of the runner made (nonce-repeats-per-process)
     token-expiry        integer Unix seconds, in the future by the harness's clock, within the window, not 0
     token-header        Authorization: HMAC-SHA256 signature=<the signature>,access=<base64(AppID)>
     token-body          appId, corpId, userId, expireTime, nonce as signed, clientType an integer
+
+Each identity is asked more than once: again in the same process (AGAIN: a cached token comes back), and
+once more after the harness restarted the runner's process (AFTER_RESTART: a generator seeded the same in
+every process makes the first process's nonces again). Those later replies are checked for reuse only;
+what they find is folded into the identity's result at token-nonce-reused (`Judge.again`).
 
 The header and body shapes come from the vendor's API documentation (POST
 /v2/usg/acs/auth/appauth) and its Python SDK (huaweicloudsdkmeeting, meeting_credentials.py):
@@ -22,8 +29,11 @@ its first unexcused failing stage.
 from __future__ import annotations
 
 import base64
+import copy
+import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -40,6 +50,14 @@ WINDOW = 24 * 3600  # default: a token may expire at most a day after it was mad
 # header-malformed: a server that parses the documented shape would refuse it.
 HEADER = re.compile(r"HMAC-SHA256 signature=([0-9A-Fa-f]{64})(?:,access=([^\s,;\"=]*={0,2}))?")
 HEADER_SHAPE = "HMAC-SHA256 signature=<64 hex digits>,access=<base64(AppID)>"
+STAGES = (  # a token's checks, in the order they are judged
+    Stage.TOKEN_SIGNATURE,
+    Stage.TOKEN_NONCE,
+    Stage.TOKEN_NONCE_REUSED,
+    Stage.TOKEN_EXPIRY,
+    Stage.TOKEN_HEADER,
+    Stage.TOKEN_BODY,
+)
 BODY_FIELDS = {"appId": "app_id", "corpId": "corp_id", "userId": "user_id"}  # body name -> request field
 
 
@@ -155,6 +173,21 @@ class Listing(Protocol):
     def find(self, v: Any, stage: Stage | None = None, diagnosis: Any = ()) -> Any: ...
 
 
+AGAIN = "asked again for this identity in the same process"
+AFTER_RESTART = "asked again after the runner's process was restarted"
+
+
+@dataclass
+class Use:
+    """A nonce as first seen: by which request, in which process of the runner, in which token."""
+
+    key: str  # the request key that used it first
+    process: int  # 1 for the runner's first process, 2 after the harness restarted it
+    token: tuple[int | None, str | None]  # (expire_time, signature) of that token
+    keys: set[str]  # every request key that used it
+    repeated: bool = False  # used again within the process that made it first
+
+
 @dataclass
 class Judge:
     """Checks one runner's tokens. Keeps the nonces it has seen: a nonce may appear once per run."""
@@ -163,8 +196,31 @@ class Judge:
     window: int = WINDOW
     allow_never: bool = False  # expire_time 0 passes (the documentation allows it, discouraged)
     clock: Callable[[], float] = time.time
-    seen: dict[str, str] = field(default_factory=dict)  # nonce -> the request key that used it first
+    seen: dict[str, Use] = field(default_factory=dict)  # nonce -> its first use
     excused: dict[Any, int] = field(default_factory=dict)  # known-divergence entry -> checks it excused
+    process: int = 1  # which process of the runner answers now (restarted() counts)
+
+    def restarted(self) -> None:
+        """The runner's process was replaced by a new one: what it answers next comes from that one."""
+        self.process += 1
+
+    def again(self, first: TokenResult, o: TokenOutcome, why: str) -> TokenResult:
+        """`first` (the identity's judged first token) with a later token for the same identity checked for
+        reuse (`why`: AGAIN or AFTER_RESTART); a failure lands at its token-nonce-reused check. A later reply
+        that is no token (refused, a fault) adds nothing: the first reply was judged on every stage."""
+        if first.outcome.fault is not None or first.outcome.error is not None or o.nonce is None:
+            return first
+        diag, detail = self._reuse(o)
+        if diag is None:
+            return first
+        checks = []
+        for c in first.checks:
+            if c.stage is Stage.TOKEN_NONCE_REUSED:
+                both = tuple(dict.fromkeys((*c.diagnosis, *diag)))
+                said = "; ".join(d for d in (c.detail, f"{why}: {detail}") if d)
+                c = self._excuse(first.outcome.request, c.stage, both, said)
+            checks.append(c)
+        return self._verdict(first.outcome, checks)
 
     def judge(self, o: TokenOutcome) -> TokenResult:
         if o.fault is not None:
@@ -182,7 +238,10 @@ class Judge:
             raw.append((Stage.TOKEN_HEADER, *self._header(o)))
         if o.body is not None:
             raw.append((Stage.TOKEN_BODY, *self._body(o)))
-        checks = [self._excuse(o.request, stage, diag, detail) for stage, diag, detail in raw]
+        return self._verdict(o, [self._excuse(o.request, stage, diag, detail) for stage, diag, detail in raw])
+
+    def _verdict(self, o: TokenOutcome, checks: list[Check]) -> TokenResult:
+        """The token's verdict: its first unexcused failing check, else its first excused one, else a pass."""
         failing = [c for c in checks if c.verdict is Verdict.FAIL]
         known = [c for c in checks if c.verdict is Verdict.KNOWN_DIVERGENCE]
         if failing:
@@ -227,11 +286,30 @@ class Judge:
         return (which,), f"a nonce of {n} characters; the documentation asks for {NONCE_MIN} to {NONCE_MAX}"
 
     def _reuse(self, o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
+        """A nonce seen before: made first by an earlier process of the runner, and once only there (a
+        generator seeded the same in every process); the same whole token for the same identity, its nonce
+        used by no other (a cached token); else a nonce used twice in the process (a fixed nonce...)."""
         assert o.nonce is not None
-        first = self.seen.setdefault(o.nonce, o.request.key)
-        if first == o.request.key:
+        key, token = o.request.key, (o.expire_time, o.signature)
+        use = self.seen.get(o.nonce)
+        if use is None:
+            self.seen[o.nonce] = Use(key, self.process, token, {key})
             return None, None
-        return ("nonce-repeated",), f"nonce {untrusted.cut(repr(o.nonce), 72)} was already used for {first}"
+        use.keys.add(key)
+        shown = untrusted.cut(repr(o.nonce), 72)
+        if use.process < self.process and not use.repeated:
+            return ("nonce-repeats-per-process",), (
+                f"nonce {shown} was made by the runner's process {use.process} already (for {use.key}); "
+                f"process {self.process} made it again: its nonce sequence repeats per process"
+            )
+        if use.process == self.process:
+            use.repeated = True
+        if use.key == key and use.token == token and use.keys == {key}:
+            return ("token-reused",), (
+                f"the same token as before for this identity (nonce {shown}, expire_time {o.expire_time}, "
+                "the same signature): a token handed back again, not a new one"
+            )
+        return ("nonce-repeated",), f"nonce {shown} was already used for {use.key}"
 
     def _expiry(self, t: int, sent: object = None) -> tuple[tuple[str, ...] | None, str | None]:
         if sent is not None:
@@ -308,3 +386,78 @@ class Judge:
         if not problems:
             return None, None
         return tuple(dict.fromkeys(p for p, _ in problems)), "; ".join(d for _, d in problems)
+
+
+Made = dict[str, list[tuple[Any, str]]]  # runner -> (nonce as recorded: results.value, the request key it came with)
+
+
+def made(judges: dict[str, Judge]) -> dict[str, list[tuple[str, str]]]:
+    """Every nonce each runner's processes made in this harness process (its Judge saw them), first use."""
+    return {name: [(nonce, use.key) for nonce, use in j.seen.items()] for name, j in judges.items()}
+
+
+def across(parts: list[tuple[str, list[dict[str, Any]]]], made: list[Made] | None = None) -> list[list[dict[str, Any]]]:
+    """The outcome records (results.json) of the parts of one run, each part with its own runner processes
+    (`--shard` runs, pytest-xdist workers), given as (label, records): each part's records again, with a
+    token whose nonce a runner's token in an earlier part already had failing at token-nonce-reused:
+    `nonce-repeats-per-process` (the part's process made another part's nonce), or `nonce-repeated` where
+    either part has that nonce more than once (a fixed nonce, which each part already fails on its own).
+    `made` (xdist: a worker's runners answer more requests than it records, the workers' batches overlap):
+    per part, every nonce its processes made; a recorded nonce another part's processes made fails too."""
+    uses: Counter[tuple[str, str, int]] = Counter()  # (runner, nonce, part) -> records with it
+    first: dict[tuple[str, str], tuple[int, str]] = {}  # (runner, nonce) -> (part, request key) that had it first
+    for i, (_, records) in enumerate(parts):
+        for rec in records:
+            nonce = _nonce_of(rec)
+            if nonce is not None:
+                uses[rec["runner"], nonce, i] += 1
+                first.setdefault((rec["runner"], nonce), (i, rec["vector"]))
+    elsewhere: dict[tuple[str, str], dict[int, str]] = {}  # (runner, nonce) -> part whose processes made it -> key
+    for i, m in enumerate(made or []):
+        for runner, nonces in m.items():
+            for nonce, key in nonces:
+                elsewhere.setdefault((runner, json.dumps(nonce, sort_keys=True)), {}).setdefault(i, key)
+    out = []
+    for i, (_, records) in enumerate(parts):
+        mine = []
+        for rec in records:
+            nonce = _nonce_of(rec)
+            had = first.get((rec["runner"], nonce)) if nonce is not None else None
+            if nonce is not None and (had is None or had[0] == i):
+                other = sorted((j, key) for j, key in elsewhere.get((rec["runner"], nonce), {}).items() if j != i)
+                had = other[0] if other else had  # not recorded there, made there all the same
+            if nonce is not None and had is not None and had[0] != i:
+                j, key = had
+                fixed = uses[rec["runner"], nonce, j] > 1 or uses[rec["runner"], nonce, i] > 1
+                said = f"nonce {json.loads(nonce)!r:.80} is in {parts[j][0]} too (for {key}), made by another process"
+                rec = _failed(rec, "nonce-repeated" if fixed else "nonce-repeats-per-process", said)
+            mine.append(rec)
+        out.append(mine)
+    return out
+
+
+def _nonce_of(rec: dict[str, Any]) -> str | None:
+    """A token record's nonce as a comparable key (its text notation as JSON), or None."""
+    if not rec["vector"].startswith("token/") or "nonce" not in rec.get("token", {}):
+        return None
+    return json.dumps(rec["token"]["nonce"], sort_keys=True)
+
+
+def _failed(rec: dict[str, Any], mistake: str, detail: str) -> dict[str, Any]:
+    """A copy of a token record with its token-nonce-reused check failing with `mistake`; its verdict, stage
+    and reason those of its first failing check."""
+    rec = copy.deepcopy(rec)
+    checks = rec.setdefault("checks", [])
+    check = next((c for c in checks if c["stage"] == Stage.TOKEN_NONCE_REUSED.value), None)
+    if check is None:
+        check = {"stage": Stage.TOKEN_NONCE_REUSED.value}
+        checks.append(check)
+    check.pop("reason", None)
+    check["verdict"] = Verdict.FAIL.value
+    check["diagnosis"] = list(dict.fromkeys([*check.get("diagnosis", []), mistake]))
+    check["detail"] = "; ".join(d for d in (check.get("detail"), detail) if d)[:500]
+    order = [s.value for s in STAGES]
+    checks.sort(key=lambda c: order.index(c["stage"]))
+    failing = next(c for c in checks if c["verdict"] == Verdict.FAIL.value)
+    rec.update(verdict=Verdict.FAIL.value, stage=failing["stage"], reason=failing.get("detail", ""))
+    return rec

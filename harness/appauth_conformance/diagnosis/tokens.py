@@ -14,7 +14,18 @@ TOKEN_MISTAKES: dict[str, tuple[str, str]] = {
     "nonce-empty": ("no nonce", "a nonce left out of the request"),
     "nonce-too-short": ("a nonce shorter than 32 characters", "uuid4().hex[:16], a short random string"),
     "nonce-too-long": ("a nonce longer than 64 characters", "two UUIDs joined, a token reused as a nonce"),
-    "nonce-repeated": ("a nonce used before in the run", "a fixed nonce, or a generator seeded the same every time"),
+    "nonce-repeated": (
+        "a nonce used before in the run",
+        "a fixed nonce, a nonce kept per app or per client instead of made per signature",
+    ),
+    "token-reused": (
+        "the same token (nonce, expiry and signature) handed back for a new request",
+        "a client that caches its token until it expires and sends it again",
+    ),
+    "nonce-repeats-per-process": (
+        "a nonce sequence that repeats per process: a new process makes an earlier process's nonces",
+        "random.seed(42) / new Random(42) / math/rand unseeded before Go 1.20: the same PRNG seed in every process",
+    ),
     "expire-in-milliseconds": ("ExpireTime in milliseconds", "JS Date.now() / Java System.currentTimeMillis()"),
     "expire-in-microseconds": ("ExpireTime in microseconds", "time.time_ns() // 1000, Go UnixMicro()"),
     "expire-not-integer": (

@@ -52,7 +52,7 @@ def validate(doc, name: str = "results document") -> None:
             "version reads; re-run the suite with this version, or render with the version that wrote it"
         )
     if isinstance(doc, dict) and doc.get("schema") != SCHEMA_ID:
-        doc["schema"] = SCHEMA_ID  # version 2 only adds to version 1: the document reads as it is
+        doc["schema"] = SCHEMA_ID  # each version only adds to the one before: the document reads as it is
     # the compiled check answers for a valid document (most are); jsonschema words what is wrong
     errors = [] if schemas.check("results")(doc) else schemas.errors("results", doc)
     problems = []

@@ -43,7 +43,8 @@ def _fill(p: argparse.ArgumentParser) -> None:
         help="join the results of the N shards of a run (--shard K/N) into one results.json and its reports",
         description="Join shard results into one results.json, then write report.md and report.html next to it. "
         "Refuses results of different corpora, tool versions or runners, a shard given twice, and overlapping "
-        "outcomes (exit 2); a merge without every shard is written marked incomplete, naming the missing ones.",
+        "outcomes (exit 2); a merge without every shard is written marked incomplete, naming the missing ones; "
+        "a token nonce made in two shards fails once merged (exit 1).",
     )
     m.add_argument("results", metavar="RESULTS.json", nargs="+", help="the shards' results.json files")
     m.add_argument("--out", metavar="DIR", required=True, help="folder for the merged results.json and the reports")
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         from .merge import FUZZ_ID, merge_files
 
         out = inputs.output_dir("--out", args.out)
-        doc = merge_files([Path(p) for p in args.results])
+        doc, failed = merge_files([Path(p) for p in args.results])
         s = doc["shards"]
         said = "all shards" if not s["missing"] else f"INCOMPLETE: shard(s) {', '.join(map(str, s['missing']))} missing"
         if doc["schema"] == FUZZ_ID:  # a fuzz campaign: its groups, each once, with the smallest input found
@@ -93,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
             f"merged {len(s['merged'])} of {s['count']} shards ({said}): wrote {results}, "
             + ", ".join(p.name for p in paths)
         )
-        return Exit.OK if not s["missing"] else Exit.NONCONFORMING
+        for what in failed:  # each shard passed it alone: no shard job failed for it
+            print(f"  FAILS once merged: {untrusted.line(what, 200)} (a token nonce another shard made too)")
+        return Exit.OK if not s["missing"] and not failed else Exit.NONCONFORMING
     result = compare(load(args.old), load(args.new))
     sys.stdout.write(result.format())
     return Exit.NONCONFORMING if result.regressed else Exit.OK

@@ -4,6 +4,9 @@ Shards are joined only when they are parts of the same run: the same corpus (sha
 version, the same runners, the same N, each shard at most once, and no (vector, runner) outcome in
 two of them. Anything else is refused with the files named (ResultsError, exit 2). A merge that lacks
 a shard is written, marked incomplete, with the missing shards named (`shards.missing`).
+
+Each shard ran its own runner processes: a token nonce that two shards both hold fails in the later
+shard (tokens.across: `nonce-repeats-per-process`), and the runners' counts are those of the merged outcomes.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .. import schemas
+from .. import schemas, tokens
 from ..errors import ResultsError
 from ..results import SCHEMA_ID
 from . import load, validate
@@ -26,9 +29,10 @@ def _refuse(what: str) -> ResultsError:
 FUZZ_ID = schemas.load("fuzz")["$id"]
 
 
-def merge_files(paths: list[Path]) -> dict[str, Any]:
+def merge_files(paths: list[Path]) -> tuple[dict[str, Any], list[str]]:
     """Load, check and join shard results (each validated against its schema first): results.json of
-    `run --shard`, or fuzz.json of `fuzz --shard` (not both in one merge)."""
+    `run --shard`, or fuzz.json of `fuzz --shard` (not both in one merge). With the joined document, the
+    outcomes ("RUNNER on KEY") that fail only once joined (a token nonce two shards made)."""
     raw = [(str(p), _read(p)) for p in paths]
     fuzz = [isinstance(d, dict) and d.get("schema") == FUZZ_ID for _, d in raw]
     if all(fuzz):
@@ -37,10 +41,18 @@ def merge_files(paths: list[Path]) -> dict[str, Any]:
             if problems:
                 where = "/".join(map(str, problems[0].absolute_path)) or "(top level)"
                 raise ResultsError(f"{name}: not a fuzz.json ({FUZZ_ID}): at {where}: {problems[0].message}")
-        return merge_fuzz(raw)
+        return merge_fuzz(raw), []
     if any(fuzz):
         raise _refuse("fuzz.json and results.json files are given together: merge the shards of one kind of run")
-    return merge([(str(p), load(p)) for p in paths])
+    named = [(str(p), load(p)) for p in paths]
+    merged = merge(named)
+    before = {(o["vector"], o["runner"]): o["verdict"] for _, d in named for o in d["outcomes"]}
+    failed = [
+        f"{o['runner']} on {o['vector']}"
+        for o in merged["outcomes"]
+        if o["verdict"] == "fail" and before.get((o["vector"], o["runner"])) != "fail"
+    ]
+    return merged, failed
 
 
 def _read(path: Path) -> Any:
@@ -143,6 +155,8 @@ def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
                 raise _refuse(f"{o['runner']} on {o['vector']} is in both {seen[pair]} and {name}: the shards overlap")
             seen[pair] = name
     ordered = [doc for _, doc in sorted(named, key=lambda nd: nd[1]["shard"]["index"])]
+    parts = tokens.across([(f"shard {d['shard']['index']}/{count}", d["outcomes"]) for d in ordered])
+    outcomes = [o for part in parts for o in part]
     merged = {
         "schema": SCHEMA_ID,
         "tool": first["tool"],
@@ -152,21 +166,23 @@ def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
         "duration_s": max(d["duration_s"] for d in ordered),  # the shards ran side by side
         "command": ["appauth-conformance", "report", "merge", *(Path(n).name for n, _ in named)],
         "corpus": first["corpus"],
-        "runners": _runners(ordered),
+        "runners": _runners(ordered, outcomes),
         "notes": {k: v for d in ordered for k, v in d["notes"].items()},
         "vectors": {k: v for d in ordered for k, v in d["vectors"].items()},
-        "outcomes": [o for d in ordered for o in d["outcomes"]],
+        "outcomes": outcomes,
         "shards": {"count": count, "merged": sorted(by_index), "missing": missing},
     }
     validate(merged, "the merged results")
     return merged
 
 
-def _runners(docs: list[dict]) -> list[dict]:
-    """Each runner once: its record from the first shard that started it, counts added up, the longest
-    timings (shards run side by side), and `unavailable` if any shard could not start it."""
+def _runners(docs: list[dict], outcomes: list[dict]) -> list[dict]:
+    """Each runner once: its record from the first shard that started it, the counts of its merged outcomes,
+    the longest timings (shards run side by side), and `unavailable` if any shard could not start it."""
     out: dict[str, dict] = {}
     counts: dict[str, Counter[str]] = {}
+    for o in outcomes:
+        counts.setdefault(o["runner"], Counter())[o["verdict"]] += 1
     for d in docs:
         for r in d["runners"]:
             rec = out.setdefault(r["name"], {k: v for k, v in r.items() if k not in ("counts", "timings")})
@@ -174,7 +190,6 @@ def _runners(docs: list[dict]) -> list[dict]:
                 rec["hello"] = r["hello"]
             if r.get("unavailable") and not rec.get("unavailable"):
                 rec["unavailable"] = r["unavailable"]
-            counts.setdefault(r["name"], Counter()).update(r.get("counts", {}))
             for k, sec in r.get("timings", {}).items():
                 rec.setdefault("timings", {})[k] = max(sec, rec.get("timings", {}).get(k, 0))
-    return [{**rec, "counts": dict(counts[name])} for name, rec in out.items()]
+    return [{**rec, "counts": dict(counts.get(name, {}))} for name, rec in out.items()]
