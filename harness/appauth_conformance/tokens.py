@@ -177,6 +177,8 @@ class Judge:
         return ("nonce-repeated",), f"nonce {o.nonce[:70]!r} was already used for {first}"
 
     def _expiry(self, t: int) -> tuple[tuple[str, ...] | None, str | None]:
+        if type(t) is not int:  # outcome() refuses one, a caller judging directly may not: judged, not a TypeError
+            return (), f"expire_time {t!r} is not an integer of Unix seconds"
         now = self.clock()
         if t == 0:
             if self.allow_never:
