@@ -566,3 +566,24 @@ def test_only_checks_the_pairs_it_names():
 
 def test_an_empty_signature_is_a_value_to_explain():
     assert ids(diagnose(F(), KEY, None, "")) == ["empty-signature"]
+
+
+def test_only_tries_just_the_mistakes_it_names():
+    sha1 = H(SP, algo=hashlib.sha1)
+    assert ids(diagnose(F(), KEY, None, sha1)) == ["hmac-sha1"]
+    assert ids(diagnose(F(), KEY, None, sha1, only=frozenset({"hmac-sha1"}))) == ["hmac-sha1"]
+    assert ids(diagnose(F(), KEY, None, sha1, only=frozenset({"hmac-sha512", "base64"}))) == []
+    piped = SP.replace(":", "|")
+    assert ids(diagnose(F(), KEY, piped, None, only=frozenset({"separator-pipe"}))) == ["separator-pipe"]
+    assert ids(diagnose(F(), KEY, piped, None, only=frozenset({"separator-comma"}))) == []
+
+
+def test_an_oracle_given_by_the_caller_is_used_as_the_correct_string_and_signature():
+    """The token check passes the oracle it computed; the result is the one diagnose() finds by itself."""
+    sha1 = H(SP, algo=hashlib.sha1)
+    oracle = (SP, H(SP))
+    assert ids(diagnose(F(), KEY, None, sha1, oracle=oracle)) == ["hmac-sha1"]
+    assert ids(diagnose(F(), KEY, SP, sha1, oracle=oracle)) == ["hmac-sha1"]
+    assert ids(diagnose(F(), KEY, SP, H(SP), oracle=oracle)) == []  # both correct: nothing to explain
+    piped = SP.replace(":", "|")
+    assert ids(diagnose(F(), KEY, piped, H(piped), oracle=oracle)) == ids(diagnose(F(), KEY, piped, H(piped)))
