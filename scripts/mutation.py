@@ -73,8 +73,6 @@ def checkout_files() -> list[str]:
 def stage(module: str) -> Path:
     """A fresh copy of the checkout, laid out for mutmut to mutate `module` against its fast tests."""
     work = WORK / module.removesuffix(".py").replace("/", ".")
-    if work.exists():
-        shutil.rmtree(work)
     for rel in checkout_files():
         targets = [rel]
         top, _, rest = rel.partition("/")
@@ -140,7 +138,8 @@ class Mutant:
         """The mutated function as module.Class.method (mutmut's mangled name, unmangled)."""
         mangled = self.name.partition("__mutmut_")[0]
         module, _, func = mangled.rpartition(".")
-        return f"{module}.{func.removeprefix('x_').strip('ǁ').replace('ǁ', '.')}"
+        func = func[2:].replace("ǁ", ".") if func.startswith("xǁ") else func.removeprefix("x_")
+        return f"{module}.{func}"
 
     @property
     def change(self) -> tuple[str, str]:
@@ -169,8 +168,12 @@ def main() -> int:
     modules = list(FAST) if args.modules == ["all"] else list(dict.fromkeys(map(module_path, args.modules)))
     known = equivalents()
     start = time.monotonic()
+    if WORK.exists():
+        shutil.rmtree(WORK)  # the last run's copies and mutants: each run starts from the checkout as it is
     mutants = []
+    seconds: dict[str, float] = {}
     for module in modules:
+        began = time.monotonic()
         work = stage(module)
         print(f"mutating {module} against {' '.join(FAST[module])} ({work.relative_to(ROOT)})", flush=True)
         mutmut(work, "run", "--max-children", str(args.max_children), capture=False)
@@ -183,10 +186,17 @@ def main() -> int:
             if m.status not in KILLED:
                 m.diff = mutmut(work, "show", m.name).partition("\n")[2]
         mutants += found
-    return report(modules, mutants, known, time.monotonic() - start)
+        seconds[module] = time.monotonic() - began
+    return report(modules, mutants, known, seconds, time.monotonic() - start)
 
 
-def report(modules: list[str], mutants: list[Mutant], known: dict[tuple[str, str, str], str], seconds: float) -> int:
+def report(
+    modules: list[str],
+    mutants: list[Mutant],
+    known: dict[tuple[str, str, str], str],
+    seconds: dict[str, float],
+    total: float,
+) -> int:
     new: list[Mutant] = []
     seen: set[tuple[str, str, str]] = set()
     print()
@@ -202,15 +212,22 @@ def report(modules: list[str], mutants: list[Mutant], known: dict[tuple[str, str
         score = 100.0 * (judged - len(fresh)) / judged if judged else 100.0
         print(
             f"{name}: {score:.1f} % of {judged} non-equivalent mutants killed "
-            f"({len(mine)} mutants, {len(equivalent)} known equivalent, {len(fresh)} new survivors)"
+            f"({len(mine)} mutants, {len(equivalent)} known equivalent, {len(fresh)} new survivors; "
+            f"{seconds[path]:.0f} s)"
         )
     for m in new:
         print(f"\nNEW SURVIVOR {m.name} ({m.status}): `mutmut show {m.name}` in {m.work.relative_to(ROOT)}\n{m.diff}")
+        old, new_ = m.change
+        entry = [{"function": m.function, "from": old, "to": new_, "why": "TODO: equivalent because ..."}]
+        print(
+            "if it is equivalent, its entry for docs/testing.md:\n"
+            + yaml.safe_dump(entry, allow_unicode=True, width=1000)
+        )
     stale = [k for k in known if k[0].split(".")[1] in {p.split("/")[0].removesuffix(".py") for p in modules}]
     stale = [k for k in stale if k not in seen]
     for function, old, new_ in stale:
         print(f"\nlisted as equivalent in docs/testing.md but not surviving now: {function}: {old} -> {new_}")
-    print(f"\n{len(mutants)} mutants in {seconds:.0f} s; new survivors: {len(new)}")
+    print(f"\n{len(mutants)} mutants in {total:.0f} s; new survivors: {len(new)}")
     return 1 if new else 0
 
 

@@ -127,3 +127,12 @@ def test_the_raw_primitive_signs_bytes_with_nul(openssl_hmac):
     key, data = b"k\x00ey\xff", b"da\x00ta"
     assert scheme.hmac_hex(data, key) == openssl_hmac(key, data)
     assert scheme.utf8("é", "f") == b"\xc3\xa9"
+
+
+def test_sign_names_the_string_to_sign_or_the_key_it_cannot_encode():
+    with pytest.raises(scheme.UnencodableText) as err:
+        scheme.sign("ab\ud800", "k")
+    assert (err.value.field, err.value.position) == ("string_to_sign", 2)
+    with pytest.raises(scheme.UnencodableText) as err:
+        scheme.sign("ab", "\udfff")
+    assert (err.value.field, err.value.position, err.value.code_unit) == ("app_key", 0, 0xDFFF)
