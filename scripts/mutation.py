@@ -57,7 +57,9 @@ def module_path(name: str) -> str:
         if candidate in FAST:
             return candidate
     known = ", ".join(m.removesuffix(".py").removesuffix("/__init__") for m in FAST)
-    raise usage_error(f"no fast tests are set for module {name!r}: name one of {known} (or all); FAST in {__file__}")
+    raise usage_error(
+        f"no fast tests are set for module {name!r}: name one of {known} (or all); FAST in scripts/mutation.py"
+    )
 
 
 def checkout_files() -> list[str]:
@@ -85,7 +87,9 @@ def stage(module: str) -> Path:
             shutil.copy2(ROOT / rel, work / target)
     missing = [t for t in FAST[module] if not (work / t).is_file()]
     if missing:
-        raise usage_error(f"the fast tests {', '.join(missing)} are not in the checkout: fix FAST in {__file__}")
+        raise usage_error(
+            f"the fast tests {', '.join(missing)} are not in the checkout: fix FAST in scripts/mutation.py"
+        )
     copy = sorted(p.name for p in work.iterdir() if p.name not in {"src", "tests", "pyproject.toml"})
     config = {
         "source_paths": ["src"],
@@ -149,15 +153,30 @@ class Mutant:
         new = [x[1:].strip() for x in lines if x.startswith("+") and not x.startswith("+++")]
         return " / ".join(old), " / ".join(new)
 
+    @property
+    def after(self) -> str:
+        """The line before the change (stripped): tells apart the same change at two places of a function."""
+        body = [x for x in self.diff.splitlines() if not x.startswith(("---", "+++", "@@"))]
+        first = next((i for i, x in enumerate(body) if x.startswith("-")), 0)
+        return body[first - 1][1:].strip() if first else ""
 
-def equivalents() -> dict[tuple[str, str, str], str]:
-    """The equivalent mutants of docs/testing.md: (function, from, to) -> why."""
+    def known(self, entries: list[dict[str, str]]) -> bool:
+        """Is it one of the equivalent mutants of docs/testing.md? (`after` is given where the change alone is ambiguous)"""
+        old, new = self.change
+        return any(
+            (e["function"], e["from"], e["to"]) == (self.function, old, new)
+            and e.get("after", self.after) == self.after
+            for e in entries
+        )
+
+
+def equivalents() -> list[dict[str, str]]:
+    """The equivalent mutants of docs/testing.md: function, from, to, why (and `after`, where needed)."""
     text = DOC.read_text(encoding="utf-8")
     m = re.search(r"```yaml equivalent-mutants\n(.*?)```", text, re.S)
     if m is None:
         raise usage_error(f"{DOC}: no ```yaml equivalent-mutants block")
-    entries = yaml.safe_load(m.group(1)) or []
-    return {(e["function"], e["from"], e["to"]): e["why"] for e in entries}
+    return yaml.safe_load(m.group(1)) or []
 
 
 def main() -> int:
@@ -193,19 +212,19 @@ def main() -> int:
 def report(
     modules: list[str],
     mutants: list[Mutant],
-    known: dict[tuple[str, str, str], str],
+    known: list[dict[str, str]],
     seconds: dict[str, float],
     total: float,
 ) -> int:
     new: list[Mutant] = []
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[int] = set()  # the entries that matched a survivor
     print()
     for path in modules:
         name = f"{PACKAGE}.{path.removesuffix('.py').removesuffix('/__init__').replace('/', '.')}"
         mine = [m for m in mutants if m.module == name]
         survivors = [m for m in mine if m.status not in KILLED]
-        equivalent = [m for m in survivors if (m.function, *m.change) in known]
-        seen.update((m.function, *m.change) for m in equivalent)
+        equivalent = [m for m in survivors if m.known(known)]
+        seen.update(i for i, e in enumerate(known) for m in equivalent if m.known([e]))
         fresh = [m for m in survivors if m not in equivalent]
         new += fresh
         judged = len(mine) - len(equivalent)
@@ -223,10 +242,12 @@ def report(
             "if it is equivalent, its entry for docs/testing.md:\n"
             + yaml.safe_dump(entry, allow_unicode=True, width=1000)
         )
-    stale = [k for k in known if k[0].split(".")[1] in {p.split("/")[0].removesuffix(".py") for p in modules}]
-    stale = [k for k in stale if k not in seen]
-    for function, old, new_ in stale:
-        print(f"\nlisted as equivalent in docs/testing.md but not surviving now: {function}: {old} -> {new_}")
+    names = {p.split("/")[0].removesuffix(".py") for p in modules}
+    for i, e in enumerate(known):
+        if e["function"].split(".")[1] in names and i not in seen:
+            print(
+                f"\nlisted as equivalent in docs/testing.md but not surviving now: {e['function']}: {e['from']} -> {e['to']}"
+            )
     print(f"\n{len(mutants)} mutants in {total:.0f} s; new survivors: {len(new)}")
     return 1 if new else 0
 
