@@ -4,7 +4,10 @@ session stops at once, with the command that fixes it, when any packaged file di
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,3 +66,28 @@ def pytest_ignore_collect(collection_path, config):
     if config.getoption("appauth_lang", None) is not None and config.args_source is pytest.Config.ArgsSource.TESTPATHS:
         return True
     return None
+
+
+@functools.cache
+def _openssl_hmac(key: bytes, data: bytes) -> str:
+    r = subprocess.run(
+        ["openssl", "mac", "-digest", "SHA256", "-macopt", f"hexkey:{key.hex()}", "HMAC"],
+        input=data,
+        capture_output=True,
+        check=True,
+    )
+    return r.stdout.decode().strip().lower()
+
+
+@pytest.fixture(scope="session")
+def openssl_hmac():
+    """Lowercase hex HMAC-SHA256 (key and data as bytes, or text as UTF-8) computed by the `openssl` command
+    line: expected signatures come from an independent implementation, never from the code under test."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command line is not installed")
+
+    def hmac_hex(key: bytes | str, data: bytes | str) -> str:
+        as_bytes = [x.encode("utf-8") if isinstance(x, str) else x for x in (key, data)]
+        return _openssl_hmac(*as_bytes)
+
+    return hmac_hex

@@ -577,3 +577,86 @@ def test_only_checks_the_pairs_it_names():
 
 def test_an_empty_signature_is_a_value_to_explain():
     assert ids(diagnose(F(), KEY, None, "")) == ["empty-signature"]
+
+
+def test_only_tries_just_the_mistakes_it_names():
+    sha1 = H(SP, algo=hashlib.sha1)
+    assert ids(diagnose(F(), KEY, None, sha1)) == ["hmac-sha1"]
+    assert ids(diagnose(F(), KEY, None, sha1, only=frozenset({"hmac-sha1"}))) == ["hmac-sha1"]
+    assert ids(diagnose(F(), KEY, None, sha1, only=frozenset({"hmac-sha512", "base64"}))) == []
+    piped = SP.replace(":", "|")
+    assert ids(diagnose(F(), KEY, piped, None, only=frozenset({"separator-pipe"}))) == ["separator-pipe"]
+    assert ids(diagnose(F(), KEY, piped, None, only=frozenset({"separator-comma"}))) == []
+
+
+def test_an_oracle_given_by_the_caller_is_used_as_the_correct_string_and_signature():
+    """The token check passes the oracle it computed; the result is the one diagnose() finds by itself."""
+    sha1 = H(SP, algo=hashlib.sha1)
+    oracle = (SP, H(SP))
+    assert ids(diagnose(F(), KEY, None, sha1, oracle=oracle)) == ["hmac-sha1"]
+    assert ids(diagnose(F(), KEY, SP, sha1, oracle=oracle)) == ["hmac-sha1"]
+    assert ids(diagnose(F(), KEY, SP, H(SP), oracle=oracle)) == []  # both correct: nothing to explain
+    piped = SP.replace(":", "|")
+    assert ids(diagnose(F(), KEY, piped, H(piped), oracle=oracle)) == ids(diagnose(F(), KEY, piped, H(piped)))
+
+
+def test_titles_of_token_mistakes_and_of_ids_that_are_not_mistakes():
+    from appauth_conformance.diagnosis.tokens import TOKEN_MISTAKES
+
+    for mistake, (title, _seen) in TOKEN_MISTAKES.items():
+        assert diagnosis.title(mistake) == title
+    for unknown in ("no-such-mistake", "no-such+hex-uppercase", "hex-uppercase+no-such", "a+b+c", "+"):
+        assert diagnosis.title(unknown) == unknown
+
+
+def test_a_correct_string_to_sign_says_nothing_about_the_signature():
+    piped_upper = H(SP.replace(":", "|")).upper()  # a join mistake and upper-case hex: a pair
+    assert ids(diagnose(F(), KEY, None, piped_upper)) == ["separator-pipe+hex-uppercase"]
+    assert ids(diagnose(F(), KEY, SP, piped_upper)) == ["separator-pipe+hex-uppercase"]
+    assert ids(diagnose(F(), KEY, SP, H(SP))) == []
+
+
+def test_a_wrong_string_signed_right_names_the_join_only():
+    piped = SP.replace(":", "|")
+    assert ids(diagnose(F(), KEY, piped, H(piped))) == ["separator-pipe"]
+    # a key ending in NUL: dropping it (or trimming it, as Java's trim() does) signs the same (HMAC pads keys
+    # with zeros), so those mistakes make no difference here and are not named
+    key = "k\x00"
+    assert ids(diagnose(F(), key, piped, H(piped, key))) == ["separator-pipe"]
+
+
+def test_the_app_id_reaches_every_signature_mistake_that_shows_it():
+    piped = SP.replace(":", "|")
+    # the signer's own (wrong) string, signed and written Pusher-style
+    assert ids(diagnose(F(), KEY, piped, f"app123:{H(piped)}")) == ["separator-pipe", "signature-appid-prefix"]
+    # a join mistake, then the AppID prefix (the signer did not say what it signed)
+    assert "separator-pipe+signature-appid-prefix" in ids(diagnose(F(), KEY, None, f"app123:{H(piped)}"))
+    # a byte-level mistake, then the AppID prefix
+    assert "hmac-sha1+signature-appid-prefix" in ids(diagnose(F(), KEY, None, f"app123:{H(SP, algo=hashlib.sha1)}"))
+
+
+def test_only_finds_the_join_pair_it_names_and_no_other_pair():
+    reversed_upper = H(f"{N}:{T}:alice:corp9:app123").upper()  # fields reversed, then upper-case hex
+    assert "fields-reversed+hex-uppercase" in ids(diagnose(F(), KEY, None, reversed_upper))
+    wanted = frozenset({"fields-reversed+hex-uppercase"})
+    assert ids(diagnose(F(), KEY, None, reversed_upper, only=wanted)) == ["fields-reversed+hex-uppercase"]
+
+    # base64 and base64url give the same text for a digest without + or /: only= keeps the one named
+    def swapped(nonce: str) -> bytes:  # HMAC keyed with the data, over the key
+        return hmac.new(f"app123:corp9:alice:{T}:{nonce}".encode(), KEY.encode(), hashlib.sha256).digest()
+
+    nonce = next(
+        f"{i:032d}" for i in range(1000) if not {"+", "/"} & set(base64.b64encode(swapped(f"{i:032d}")).decode())
+    )
+    text = base64.b64encode(swapped(nonce)).decode()
+    both = {"key-data-swapped+base64", "key-data-swapped+base64url"}
+    assert both <= set(ids(diagnose(F(nonce=nonce), KEY, None, text)))
+    only = frozenset({"key-data-swapped+base64"})
+    assert ids(diagnose(F(nonce=nonce), KEY, None, text, only=only)) == ["key-data-swapped+base64"]
+
+
+def test_a_pair_is_looked_for_on_the_signers_own_string_when_the_correct_one_gives_nothing():
+    # the signer says it signed a string with a lone surrogate; it signed '?' in its place, in upper-case hex
+    said = SP + "\ud800"
+    found = ids(diagnose(F(), KEY, said, H(SP + "?").upper()))
+    assert "surrogate-question-mark+hex-uppercase" in found

@@ -202,3 +202,61 @@ def test_divergences_update_rewrites_a_declared_runners_file_and_never_the_insta
     r = update(tmp_path, "js")
     assert r.returncode == 2 and "run this command in a checkout of it" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+# -- loading and writing, exactly --------------------------------------------------------------------
+
+
+def test_a_runner_without_a_file_has_no_entries_and_keeps_where_its_file_would_be(tmp_path):
+    missing = tmp_path / "none-yet.yaml"
+    e = expectations.Expectations.load(spec(missing))
+    assert (e.entries, e.path, e.spec.name) == ([], missing, "mine")
+    loaded = load(tmp_path, HEAD + "divergences:\n- flag: x\n  reason: r\n")
+    assert (loaded.path, loaded.spec.divergences) == (tmp_path / "known-divergences.yaml",) * 2
+
+
+def test_reasons_are_read_as_utf8(tmp_path):
+    e = load(tmp_path, HEAD + "divergences:\n- flag: x\n  reason: « 中文 » é\n")
+    assert e.entries[0].reason == "« 中文 » é"
+
+
+def test_a_broken_file_names_at_most_five_problems_one_a_line(tmp_path):
+    entries = "".join(f"- flag: f{i}\n" for i in range(7))  # seven entries without a reason
+    with pytest.raises(UsageError) as err:
+        load(tmp_path, HEAD + "divergences:\n" + entries)
+    lines = str(err.value).splitlines()
+    path = tmp_path / "known-divergences.yaml"
+    problems = [x for x in lines if x.startswith(f"  {path}:")]
+    assert len(problems) == 5 and lines[1:6] == problems
+    assert problems[0] == f"  {path}:4: divergences/0: 'reason' is a required property"
+
+
+def test_a_problem_at_the_top_level_says_so_and_a_long_message_is_cut(tmp_path):
+    with pytest.raises(UsageError) as err:
+        load(tmp_path, "- just\n- a list\n")
+    path = tmp_path / "known-divergences.yaml"
+    assert str(err.value).splitlines()[1].startswith(f"  {path}:1: (top level): ")
+    with pytest.raises(UsageError) as err:
+        load(tmp_path, HEAD + "divergences:\n- flag: x\n  reason: r\n  " + "k" * 400 + ": 1\n")
+    line = str(err.value).splitlines()[1]
+    prefix = f"  {path}:4: divergences/0: "
+    assert line.startswith(prefix) and len(line) - len(prefix) == 200
+
+
+def test_update_writes_the_entries_in_order_as_unicode_wrapped_at_100_columns(tmp_path):
+    path = tmp_path / "out.yaml"
+    # "  reason: " and 91 characters fill 101 columns: PyYAML breaks a plain scalar at the first space
+    # past its width (100), so the line breaks there: not at the space of column 86 (past PyYAML's
+    # default width, 80), and not a column later
+    reason = "a" * 45 + " " + "b" * 30 + " " + "d" * 14 + " «" + "c" * 19
+    expectations.write(spec(path), path, [{"match": "v-*", "stage": "signature", "reason": reason}])
+    body = path.read_text(encoding="utf-8").split("\n", 2)[2]
+    assert body == (
+        "schema: appauth-conformance/known-divergences/1\n"
+        "runner: mine\n"
+        "divergences:\n"
+        "- match: v-*\n"
+        "  stage: signature\n"
+        f"  reason: {'a' * 45} {'b' * 30} {'d' * 14}\n"
+        f"    «{'c' * 19}\n"
+    )

@@ -318,6 +318,10 @@ class Judge:
                 f"expire_time {untrusted.cut(repr(sent), 60)} is {kind}, not an integer; ExpireTime is whole Unix "
                 "seconds (an integer in the reply and in the body's expireTime)"
             )
+        if type(t) is not int:  # a caller judging directly (not through the session) may pass text
+            return (
+                "expire-not-integer",
+            ), f"expire_time {untrusted.cut(repr(t), 60)} is not an integer of Unix seconds"
         now = self.clock()
         if t == 0:
             if self.allow_never:
