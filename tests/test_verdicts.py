@@ -253,6 +253,6 @@ def test_the_stale_message_lists_each_entry_and_the_command(tmp_path, sig):
     assert expectations.stale_message(exp.spec, exp.entries) == (
         "2 known-divergence entries of r excuse nothing (no vector of the corpus fails as listed):\n"
         f"  {path}:4: match: gone-* (names none)\n"
-        f"  {path}:6: flag: gone, diagnosis: base64 ({long[:60]})\n"
+        f"  {path}:6: flag: gone, diagnosis: base64 ({long[:59]}…)\n"  # cut, and says so
         "The list is stale: run `appauth-conformance divergences update --lang r`"
     )
