@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__, inputs, interrupt, shards, tokens, untrusted
 from . import config as cfg
+from .endpoint import serve as endpoint_serve
 from .errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
 from .expectations import stale_message
 from .fuzz import cli as fuzz_cli
@@ -303,6 +304,7 @@ def parser() -> argparse.ArgumentParser:
     div.set_defaults(func=cmd_divergences)
 
     fuzz_cli.add_parser(sub)
+    endpoint_serve.add_parser(sub)
     return p
 
 

@@ -138,8 +138,11 @@ class Judge:
     clock: Callable[[], float] = time.time
     seen: dict[str, str] = field(default_factory=dict)  # nonce -> the request key that used it first
     excused: dict[Any, int] = field(default_factory=dict)  # known-divergence entry -> checks it excused
+    # replaces the run's nonce memory (the endpoint's: whole tokens and nonces seen across client processes)
+    memory: Callable[[TokenOutcome], tuple[tuple[str, ...] | None, str | None]] | None = None
 
-    def judge(self, o: TokenOutcome) -> TokenResult:
+    def judge(self, o: TokenOutcome, extra: tuple[tuple[Stage, tuple[str, ...], str], ...] = ()) -> TokenResult:
+        """The token's checks, and `extra` failed ones (stage, diagnosis, detail) that only its caller sees."""
         if o.fault is not None:
             return TokenResult(o, Judgement(Verdict.RUNNER_FAULT, reason=o.fault))
         if o.error is not None:  # every token request can be signed: a refusal is a failure
@@ -155,6 +158,7 @@ class Judge:
             raw.append((Stage.TOKEN_HEADER, *self._header(o)))
         if o.body is not None:
             raw.append((Stage.TOKEN_BODY, *self._body(o)))
+        raw.extend(extra)
         checks = [self._excuse(o.request, stage, diag, detail) for stage, diag, detail in raw]
         failing = [c for c in checks if c.verdict is Verdict.FAIL]
         known = [c for c in checks if c.verdict is Verdict.KNOWN_DIVERGENCE]
@@ -201,6 +205,8 @@ class Judge:
 
     def _reuse(self, o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
         assert o.nonce is not None
+        if self.memory is not None:
+            return self.memory(o)
         first = self.seen.setdefault(o.nonce, o.request.key)
         if first == o.request.key:
             return None, None
