@@ -59,7 +59,7 @@ class Memory:
         self.path = path
         self.tokens: set[tuple[str, str, int, str]] = set()  # (app, nonce, expiry, signature)
         self.nonces: dict[str, int] = {}  # nonce -> how many times seen
-        self.last: dict[str, str] = {}  # app -> its last nonce
+        self.last: dict[tuple[str, str, str], tuple[str, str, int, str]] = {}  # identity -> its last token
         self.lock = threading.Lock()
         if path is not None and path.is_file():
             doc = json.loads(path.read_text(encoding="utf-8"))
@@ -68,26 +68,28 @@ class Memory:
                 self.nonces[nonce] = self.nonces.get(nonce, 0) + 1
 
     def recall(self, o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
-        """Judge.memory: a whole token again (token-reused), the same nonce right after itself (a fixed
-        nonce: nonce-repeated), or a nonce seen earlier after others (a sequence that starts over with
-        each process: nonce-repeats-per-process)."""
+        """Judge.memory. Seen again, compared with the identity's (app, corp, user) last request:
+        the same whole token as its last one (a cached token resent: token-reused); the same nonce as
+        its last one, newly signed (a fixed nonce: nonce-repeated); a nonce or token it had used before
+        others (a sequence that starts over, as in every new process: nonce-repeats-per-process)."""
         assert o.nonce is not None and o.expire_time is not None and o.signature is not None
-        app, token = o.request.app_id, (o.request.app_id, o.nonce, o.expire_time, o.signature.lower())
+        r = o.request
+        who, token = (r.app_id, r.corp_id, r.user_id), (r.app_id, o.nonce, o.expire_time, o.signature.lower())
         with self.lock:
             whole = token in self.tokens
             times = self.nonces.get(o.nonce, 0)
-            previous = self.last.get(app)
+            last = self.last.get(who)
             self.tokens.add(token)
             self.nonces[o.nonce] = times + 1
-            self.last[app] = o.nonce
+            self.last[who] = token
         short = o.nonce[:70]
-        if whole:
-            return (
-                "token-reused",
-            ), f"the same token (nonce {short!r}, expiry {o.expire_time}, signature) was sent before"
         if not times:
             return None, None
-        if previous == o.nonce:
+        if whole and last == token:
+            return (
+                "token-reused",
+            ), f"the same token (nonce {short!r}, expiry {o.expire_time}) as the last one, sent again"
+        if last is not None and last[1] == o.nonce:
             return ("nonce-repeated",), f"nonce {short!r} again, right after its last use: a fixed nonce"
         return (
             "nonce-repeats-per-process",

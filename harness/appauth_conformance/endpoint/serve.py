@@ -30,7 +30,7 @@ from ..results import Recorder
 from . import apps as apps_mod
 from . import ca as ca_mod
 from .judging import PATH, Endpoint, Memory
-from .server import Server, application
+from .server import BODY_TIMEOUT, Server, application
 
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
 
@@ -76,6 +76,11 @@ def add_parser(sub) -> None:
         "--report-dir", default=None, help="where results.json and the reports go (default: .appauth-conformance)"
     )
     s.add_argument("--token-window", default=None, help="how far ahead an expiry may be, in seconds (default 86400)")
+    s.add_argument(
+        "--body-timeout",
+        default=None,
+        help="seconds a request body may take to arrive (default 10): a slower client gets 408",
+    )
     s.add_argument("--allow-never-expires", action="store_true", help="accept expireTime 0")
     s.add_argument(
         "command", nargs=argparse.REMAINDER, help="-- COMMAND ARGS...: the client to run against the endpoint"
@@ -107,11 +112,19 @@ def _options(a) -> dict:
         if a.token_window
         else tokens.WINDOW
     )
+    body_timeout = inputs.number("--body-timeout", a.body_timeout, 0.1, 3600) if a.body_timeout else BODY_TIMEOUT
     report_dir = inputs.output_dir("--report-dir", a.report_dir) if a.report_dir else Path(".appauth-conformance")
     divergences = inputs.existing_file("--divergences", a.divergences) if a.divergences else None
     name = a.name or (f"endpoint:{next(iter(apps))}" if len(apps) == 1 else "endpoint")
     return dict(
-        apps=apps, port=port, window=window, report_dir=report_dir, divergences=divergences, name=name, command=command
+        apps=apps,
+        port=port,
+        window=window,
+        report_dir=report_dir,
+        divergences=divergences,
+        name=name,
+        command=command,
+        body_timeout=body_timeout,
     )
 
 
@@ -129,7 +142,10 @@ def cmd_serve(a) -> int:
     )
     endpoint = Endpoint(o["apps"], judge, memory, o["name"], strict=a.strict)
     folder = Path(tempfile.mkdtemp(prefix="appauth-serve-"))
-    recorder = Recorder(o["report_dir"] / "results.json", Corpus([], {}), backend="endpoint")
+    argv = [Path(sys.argv[0]).name, *sys.argv[1:]]
+    for app in o["apps"].values():  # --app ID=KEY: the key never reaches a report
+        argv = [arg.replace(app.key, "***") for arg in argv]
+    recorder = Recorder(o["report_dir"] / "results.json", Corpus([], {}), backend="endpoint", command=argv)
     recorder.runner(o["name"], "http", group="declared")
     complete, code, server = False, 0, None
     try:
@@ -137,7 +153,7 @@ def cmd_serve(a) -> int:
         host = f"[{a.host}]" if ":" in a.host else a.host
         try:
             server = Server(
-                application(endpoint),
+                application(endpoint, o["body_timeout"]),
                 a.host,
                 o["port"],
                 (str(run_ca.cert_pem), str(run_ca.key_pem)) if run_ca else None,
