@@ -62,7 +62,7 @@ async def _body(request: Request, limit: int, timeout: float) -> bytes:
     return bytes(out)
 
 
-def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Starlette:
+def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Any:
     async def appauth(request: Request) -> JSONResponse:
         try:
             body = await _body(request, BODY_LIMIT, body_timeout)
@@ -122,7 +122,7 @@ def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Starl
         )
         return _error(500, "USG.000000500", "internal error of the endpoint (a bug: please report it)")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route(PATH, appauth, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
             Route(VALIDATE, validate, methods=["POST"]),
@@ -131,6 +131,22 @@ def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Starl
         ],
         exception_handlers={404: not_found, 405: not_allowed, 500: failed},
     )
+    return _HeadLimit(app)
+
+
+class _HeadLimit:
+    """431 for a request whose header lines add up to more than HEAD_LIMIT (uvicorn limits only a head that
+    has not fully arrived yet)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > HEAD_LIMIT:
+            response = _error(431, "USG.000000431", f"request head over {HEAD_LIMIT} bytes")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class JsonErrorsH11(H11Protocol):
