@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import scheme, tokens
 from ..diagnosis import title
+from ..errors import UsageError
 from ..files import write_json_atomic
 from ..model import Check, Judgement, Stage, TokenOutcome, TokenRequest, TokenResult, Verdict
 from .apps import App
@@ -61,11 +62,23 @@ class Memory:
         self.nonces: dict[str, int] = {}  # nonce -> how many times seen
         self.last: dict[tuple[str, str, str], tuple[str, str, int, str]] = {}  # identity -> its last token
         self.lock = threading.Lock()
-        if path is not None and path.is_file():
+
+    @classmethod
+    def load(cls, path: Path | None) -> Memory:
+        """The memory kept in a state file by earlier serve runs (a new one where the file does not exist)."""
+        memory = cls(path)
+        if path is None or not path.exists():
+            return memory
+        try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-            for app, nonce, expiry, sig in doc.get("tokens", []):
-                self.tokens.add((app, nonce, expiry, sig))
-                self.nonces[nonce] = self.nonces.get(nonce, 0) + 1
+            for app, nonce, expiry, sig in doc["tokens"]:
+                memory.tokens.add((str(app), str(nonce), int(expiry), str(sig)))
+                memory.nonces[str(nonce)] = memory.nonces.get(str(nonce), 0) + 1
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+            raise UsageError(
+                f"--state {path}: not a state file written by serve ({type(e).__name__}); remove it to start afresh"
+            ) from None
+        return memory
 
     def recall(self, o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
         """Judge.memory. Seen again, compared with the identity's (app, corp, user) last request:

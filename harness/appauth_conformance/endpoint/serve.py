@@ -98,6 +98,8 @@ def _options(a) -> dict:
         raise UsageError(
             "serve: nothing after `--`: give the client's command (serve -- COMMAND ARGS...), or leave `--` out to serve until Ctrl-C"
         )
+    if command and shutil.which(command[0]) is None:
+        raise UsageError(f"serve: cannot start {command[0]!r}: no such program (on PATH, or at that path, executable)")
     config = Path(a.config)
     if a.config != "pyproject.toml" and not config.is_file():
         raise UsageError(f"--config {a.config}: no such file")
@@ -115,7 +117,9 @@ def _options(a) -> dict:
     body_timeout = inputs.number("--body-timeout", a.body_timeout, 0.1, 3600) if a.body_timeout else BODY_TIMEOUT
     report_dir = inputs.output_dir("--report-dir", a.report_dir) if a.report_dir else Path(".appauth-conformance")
     divergences = inputs.existing_file("--divergences", a.divergences) if a.divergences else None
-    name = a.name or (f"endpoint:{next(iter(apps))}" if len(apps) == 1 else "endpoint")
+    if a.state is not None:
+        inputs.output_file("--state", a.state)
+    name = inputs.text("--name", a.name) if a.name is not None else (f"endpoint:{next(iter(apps))}" if len(apps) == 1 else "endpoint")
     return dict(
         apps=apps,
         port=port,
@@ -136,7 +140,7 @@ def cmd_serve(a) -> int:
             file=sys.stderr,
         )
     spec = RunnerSpec(o["name"], "http", (), divergences=o["divergences"], group="declared")
-    memory = Memory(Path(a.state) if a.state else None)
+    memory = Memory.load(Path(a.state) if a.state else None)
     judge = tokens.Judge(
         Expectations.load(spec), window=o["window"], allow_never=a.allow_never_expires, memory=memory.recall
     )
