@@ -157,6 +157,19 @@ def test_truncated_body_and_slow_client_time_out_others_unaffected(served):
     assert got == 408 and "not received within" in doc["error_msg"]
 
 
+def test_stalled_request_head_times_out_others_unaffected(served):
+    port = served["port"]
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:
+        slow.sendall(f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Ty".encode())  # a head that never ends
+        [(ok, _)] = _answers(_send(port, _good()))
+        assert ok == 200
+        chunks = []
+        while chunk := slow.recv(65536):
+            chunks.append(chunk)
+    [(got, doc)] = _answers(b"".join(chunks))
+    assert got == 408 and "request head not received" in doc["error_msg"]
+
+
 def test_pipelined_requests_each_answered(served):
     first = _good().replace(b"Connection: close\r\n", b"")
     answers = _answers(_send(served["port"], first + _good()))

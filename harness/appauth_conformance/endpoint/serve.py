@@ -79,7 +79,7 @@ def add_parser(sub) -> None:
     s.add_argument(
         "--body-timeout",
         default=None,
-        help="seconds a request body may take to arrive (default 10): a slower client gets 408",
+        help="seconds a request head or body may take to arrive (default 10): a slower client gets 408",
     )
     s.add_argument("--allow-never-expires", action="store_true", help="accept expireTime 0")
     s.add_argument(
@@ -119,7 +119,11 @@ def _options(a) -> dict:
     divergences = inputs.existing_file("--divergences", a.divergences) if a.divergences else None
     if a.state is not None:
         inputs.output_file("--state", a.state)
-    name = inputs.text("--name", a.name) if a.name is not None else (f"endpoint:{next(iter(apps))}" if len(apps) == 1 else "endpoint")
+    name = (
+        inputs.text("--name", a.name)
+        if a.name is not None
+        else (f"endpoint:{next(iter(apps))}" if len(apps) == 1 else "endpoint")
+    )
     return dict(
         apps=apps,
         port=port,
@@ -161,6 +165,7 @@ def cmd_serve(a) -> int:
                 a.host,
                 o["port"],
                 (str(run_ca.cert_pem), str(run_ca.key_pem)) if run_ca else None,
+                o["body_timeout"],
             )
         except OSError as e:
             raise UsageError(f"--host {a.host} --port {o['port']}: cannot listen there ({e.strerror or e})") from None

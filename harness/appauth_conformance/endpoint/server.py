@@ -150,7 +150,30 @@ class _HeadLimit:
 
 
 class JsonErrorsH11(H11Protocol):
-    """uvicorn's h11 protocol, with its answer to an unparsable request in JSON (431 for an oversized head)."""
+    """uvicorn's h11 protocol, with its answer to an unparsable request in JSON (431 for an oversized head),
+    and a connection whose first request head has not arrived within `head_timeout` closed with a 408."""
+
+    head_timeout = BODY_TIMEOUT
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.head_timer = self.loop.call_later(self.head_timeout, self.head_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.head_timer.cancel()
+        super().connection_lost(exc)
+
+    def head_timed_out(self) -> None:
+        if self.cycle is None and not self.transport.is_closing():
+            body = json.dumps(
+                {
+                    "error_code": "USG.000000408",
+                    "error_msg": f"request head not received within {self.head_timeout:g} s",
+                }
+            ).encode()
+            head = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
+            self.transport.write(head % len(body) + body)
+            self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
         big = len(self.conn.trailing_data[0]) >= HEAD_LIMIT
@@ -165,7 +188,7 @@ class JsonErrorsH11(H11Protocol):
 class Server:
     """uvicorn in a daemon thread, on a socket bound before it starts (so the port is known at once)."""
 
-    def __init__(self, app: Starlette, host: str, port: int, cert: tuple[str, str] | None):
+    def __init__(self, app: Any, host: str, port: int, cert: tuple[str, str] | None, timeout: float = BODY_TIMEOUT):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -173,7 +196,7 @@ class Server:
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(
             app,
-            http=JsonErrorsH11,
+            http=type("TimedJsonErrorsH11", (JsonErrorsH11,), {"head_timeout": timeout}),
             ws="none",
             lifespan="off",
             log_level="warning",
