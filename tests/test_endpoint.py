@@ -122,3 +122,61 @@ def test_bad_options_exit_2(tmp_path, args, message):
     )
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_serve_results_merge_beside_a_run_and_compare(tmp_path):
+    """`report merge` joins a serve run's results with a reference run's (one document holds both);
+    `report compare` sees a client's new failure as a regression."""
+    cli = [sys.executable, "-m", "appauth_conformance.cli"]
+    good = _serve(
+        tmp_path, "--http", "--report-dir", str(tmp_path / "good"), "--", sys.executable, str(CLIENT), "none", "1"
+    )
+    bad = _serve(
+        tmp_path, "--http", "--report-dir", str(tmp_path / "bad"), "--", sys.executable, str(CLIENT), "text", "1"
+    )
+    assert (good.returncode, bad.returncode) == (0, 1), good.stderr + bad.stderr
+    ran = subprocess.run(
+        [
+            *cli,
+            "run",
+            "--lang",
+            "python",
+            "--vectors",
+            str(ROOT / "tests" / "fixtures" / "vectors" / "small.yaml"),
+            "--report-dir",
+            str(tmp_path / "run"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    merged = subprocess.run(
+        [
+            *cli,
+            "report",
+            "merge",
+            str(tmp_path / "run" / "results.json"),
+            str(tmp_path / "bad" / "results.json"),
+            "--out",
+            str(tmp_path / "merged"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    doc = json.loads((tmp_path / "merged" / "results.json").read_text())
+    runners = {o["runner"] for o in doc["outcomes"]}
+    assert f"endpoint:{APP_ID}" in runners and any(r.startswith("python") for r in runners), runners
+    assert "body-expire-time-text" in (tmp_path / "merged" / "report.html").read_text()
+    compared = subprocess.run(
+        [*cli, "report", "compare", str(tmp_path / "good" / "results.json"), str(tmp_path / "bad" / "results.json")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert compared.returncode == 1 and "NEW FAILURE" in compared.stdout, compared.stdout
