@@ -33,6 +33,7 @@ TOKEN_VALIDITY = 24 * 3600  # the documentation: a token is valid for 12 to 24 h
 # verdict still fails; --strict refuses these too
 SERVICE_ACCEPTS = frozenset(
     {
+        "hex-uppercase",  # the vendor's own Python SDK signs so, and logs in against the service
         "body-expire-time-text",
         "body-expire-time-float",
         "body-client-type",

@@ -2,7 +2,8 @@
 
 Routes: the App ID authentication path (judged), the follow-up token calls a client makes next
 (validate, refresh, log out; answered, not judged), anything else a JSON 404 listing what is
-served. Limits: a body over BODY_LIMIT is 413, a body that does not arrive within BODY_TIMEOUT
+served; a call to any other path that carries a token this endpoint issued (X-Access-Token) is
+answered 200 `{}`, so a client's first real call after logging in completes. Limits: a body over BODY_LIMIT is 413, a body that does not arrive within BODY_TIMEOUT
 is 408 (its connection closed, other clients unaffected), a request head over HEAD_LIMIT is 431,
 a request the HTTP parser refuses is 400: every one a JSON error, none a traceback.
 """
@@ -107,6 +108,8 @@ def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Any:
         return JSONResponse({})
 
     async def not_found(request: Request, exc: Exception) -> JSONResponse:
+        if request.headers.get("x-access-token", "") in endpoint.issued:  # a client's call with its token
+            return JSONResponse({})
         return _error(
             404, "USG.000000404", f"nothing is served at {request.method} {request.url.path[:200]}", served=SERVED
         )
