@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,34 @@ def test_serve_results_merge_beside_a_run_and_compare(tmp_path):
         timeout=120,
     )
     assert compared.returncode == 1 and "NEW FAILURE" in compared.stdout, compared.stdout
+
+
+def test_sigterm_during_the_command_stops_it_and_never_passes(tmp_path):
+    """SIGTERM while the client runs: the client's process group is stopped (no orphan), results.json is
+    written marked incomplete, the exit is 130 even though every request so far conformed."""
+    blocking = (
+        f"import os, runpy, sys, time; sys.argv = ['client', 'none', '1']; runpy.run_path({str(CLIENT)!r}); "
+        "print('called', os.getpid(), flush=True); time.sleep(600)"
+    )
+    proc = subprocess.Popen(
+        [*CLI, "--app", f"{APP_ID}={KEY}", "--report-dir", str(tmp_path / "out"), "--", sys.executable, "-c", blocking],
+        cwd=tmp_path,
+        env={**os.environ, "APP_ID": APP_ID, "APP_KEY": KEY},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    while not line.startswith("called"):  # the client's own output first (its answer), then its pid
+        assert line, proc.stderr.read() if proc.stderr else ""
+        line = proc.stdout.readline()
+    client_pid = int(line.split()[1])
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["complete"] is False and [o["verdict"] for o in doc["outcomes"]] == ["pass"]
+    with pytest.raises(ProcessLookupError):  # the client is gone (reaped by serve: no zombie either)
+        os.kill(client_pid, 0)

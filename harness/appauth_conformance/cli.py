@@ -1,4 +1,4 @@
-"""The command line: `appauth-conformance run | vectors | report | images | divergences | fuzz`.
+"""The command line: `appauth-conformance run | vectors | report | images | divergences | fuzz | serve`.
 
 Exit codes: 0 conforming, 1 non-conforming (or a check failed), 2 usage or set-up error.
 """

@@ -155,7 +155,7 @@ def cmd_serve(a) -> int:
         argv = [arg.replace(app.key, "***") for arg in argv]
     recorder = Recorder(o["report_dir"] / "results.json", Corpus([], {}), backend="endpoint", command=argv)
     recorder.runner(o["name"], "http", group="declared")
-    complete, code, server = False, 0, None
+    complete, code, server, interrupted = False, 0, None, False
     try:
         run_ca = None if a.http else ca_mod.make(folder, a.host)
         host = f"[{a.host}]" if ":" in a.host else a.host
@@ -187,6 +187,7 @@ def cmd_serve(a) -> int:
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
+        interrupted = True
         if o["command"]:
             print(
                 "interrupted: the command was stopped; results.json keeps what arrived (marked incomplete)",
@@ -206,7 +207,8 @@ def cmd_serve(a) -> int:
 
         written = write_reports_after_run(recorder.path)
         print(written.line, file=sys.stderr)
-    return _verdict(o, results, code, recorder, written.ok)
+    verdict = _verdict(o, results, code, recorder, written.ok)
+    return Exit.INTERRUPTED if interrupted and o["command"] else verdict  # a gate cut short never passes
 
 
 def _run(command: list[str], env: dict[str, str]) -> int:
