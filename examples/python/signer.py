@@ -50,15 +50,9 @@ def sign(data, app_key):
     return hmac.new(app_key.encode("utf-8"), data.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-HELLO = {
-    "op": "hello",
-    "protocol": 1,
-    "name": "python-example",
-    "language": "python",
-    "runtime": platform.python_version(),
-    "library": "hmac+hashlib (OpenSSL)",
-    "library_version": ssl.OPENSSL_VERSION,
-}
+HELLO = {"op": "hello", "protocol": 1, "name": "python-example", "language": "python",
+         "runtime": platform.python_version(), "library": "hmac+hashlib (OpenSSL)",
+         "library_version": ssl.OPENSSL_VERSION}
 
 
 def handle(line):
