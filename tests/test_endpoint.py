@@ -212,3 +212,9 @@ def test_sigterm_during_the_command_stops_it_and_never_passes(tmp_path):
     assert doc["complete"] is False and [o["verdict"] for o in doc["outcomes"]] == ["pass"]
     with pytest.raises(ProcessLookupError):  # the client is gone (reaped by serve: no zombie either)
         os.kill(client_pid, 0)
+
+
+def test_non_loopback_host_is_warned_about(tmp_path):
+    r = _serve(tmp_path, "--host", "0.0.0.0", "--", sys.executable, "-c", "pass")
+    assert "warning: serving on 0.0.0.0, not a loopback address" in r.stderr
+    assert r.returncode == 1 and "no request reached the endpoint" in r.stderr  # the client never called
