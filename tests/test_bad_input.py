@@ -109,6 +109,27 @@ OWN = {
     ("fuzz", "--no-shrink"): (["--no-shrink=1"], ARGPARSE),
     ("fuzz", "--shrink-seconds"): (["--shrink-seconds", "nan"], "--shrink-seconds: 'nan' is not a number"),
     ("fuzz", "--save"): (["--save=1"], ARGPARSE),
+    ("serve", "--app"): (["--app", "no-key"], "--app 'no-key'...: expected APP_ID=KEY"),
+    ("serve", "--sp-app"): (["--sp-app", "=k"], "--sp-app '=k'...: expected APP_ID=KEY"),
+    ("serve", "--config"): (
+        ["--app", "a=b", "--config", "{tmp}/missing.toml"],
+        "--config {tmp}/missing.toml: no such file",
+    ),
+    ("serve", "--host"): (["--app", "a=b", "--host", "localhost!"], "--host 'localhost!': give an IP address"),
+    ("serve", "--port"): (["--app", "a=b", "--port", "70000"], "--port: '70000' is not a whole number"),
+    ("serve", "--http"): (["--http=1"], ARGPARSE),
+    ("serve", "--strict"): (["--strict=1"], ARGPARSE),
+    ("serve", "--state"): (["--app", "a=b", "--state", "{tmp}/a-file"], "--state {tmp}/a-file: not a state file"),
+    ("serve", "--name"): (["--app", "a=b", "--name", " "], "--name: the value is empty"),
+    ("serve", "--divergences"): (["--app", "a=b", "--divergences", "{tmp}/none.yaml"], "--divergences"),
+    ("serve", "--report-dir"): (
+        ["--app", "a=b", "--report-dir", "{tmp}/a-file"],
+        "--report-dir: {tmp}/a-file is a file",
+    ),
+    ("serve", "--token-window"): (["--app", "a=b", "--token-window", "0"], "--token-window: '0' is not a whole number"),
+    ("serve", "--body-timeout"): (["--app", "a=b", "--body-timeout", "x"], "--body-timeout: 'x' is not a number"),
+    ("serve", "--allow-never-expires"): (["--allow-never-expires=1"], ARGPARSE),
+    ("serve", "command"): (["--app", "a=b", "--", "{tmp}/no-such-client"], "cannot start"),
     ("fuzz", "--save-dir"): (["--save-dir", "{tmp}/a-file"], "--save-dir: {tmp}/a-file is a file, not a folder"),
 }
 

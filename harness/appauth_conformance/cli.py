@@ -1,4 +1,4 @@
-"""The command line: `appauth-conformance run | vectors | report | images | divergences | fuzz | docs | examples`.
+"""The command line: `appauth-conformance run | vectors | report | images | divergences | fuzz | serve | docs | examples`.
 
 Exit codes: 0 conforming, 1 non-conforming (or a check failed), 2 usage or set-up error.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__, guide, inputs, interrupt, resources, shards, tokens, untrusted
 from . import config as cfg
+from .endpoint import serve as endpoint_serve
 from .errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
 from .expectations import placeholder_message, stale_message
 from .fuzz import cli as fuzz_cli
@@ -465,6 +466,7 @@ def parser() -> argparse.ArgumentParser:
 
     fuzz_cli.add_parser(sub)
     guide.add_parsers(sub)
+    endpoint_serve.add_parser(sub)
     return p
 
 

@@ -534,6 +534,19 @@ class DivergenceListItem(pytest.Item):
         return spec.divergences or "", None, f"known divergences of {self.runner}"
 
 
+@pytest.fixture
+def appauth_endpoint() -> Any:
+    """The verifying endpoint in this test (docs/endpoint.md, "The pytest fixture"): `.add_app(id, key)`, `.url`,
+    `.ca_path`, `.requests` (the judged requests), `.assert_conforming()`."""
+    from .endpoint.fixture import LocalEndpoint
+
+    served = LocalEndpoint().start()
+    try:
+        yield served
+    finally:
+        served.stop()
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     suite = _suite(config)
     if suite is None:

@@ -222,7 +222,11 @@ class Judge:
             checks.append(c)
         return self._verdict(first.outcome, checks)
 
-    def judge(self, o: TokenOutcome) -> TokenResult:
+    # replaces the run's nonce memory (the endpoint's: whole tokens and nonces seen across client processes)
+    memory: Callable[[TokenOutcome], tuple[tuple[str, ...] | None, str | None]] | None = None
+
+    def judge(self, o: TokenOutcome, extra: tuple[tuple[Stage, tuple[str, ...], str], ...] = ()) -> TokenResult:
+        """The token's checks, and `extra` failed ones (stage, diagnosis, detail) that only its caller sees."""
         if o.fault is not None:
             return TokenResult(o, Judgement(Verdict.RUNNER_FAULT, reason=o.fault))
         if o.error is not None:  # every token request can be signed: a refusal is a failure
@@ -238,6 +242,7 @@ class Judge:
             raw.append((Stage.TOKEN_HEADER, *self._header(o)))
         if o.body is not None:
             raw.append((Stage.TOKEN_BODY, *self._body(o)))
+        raw.extend(extra)
         return self._verdict(o, [self._excuse(o.request, stage, diag, detail) for stage, diag, detail in raw])
 
     def _verdict(self, o: TokenOutcome, checks: list[Check]) -> TokenResult:
@@ -290,6 +295,8 @@ class Judge:
         generator seeded the same in every process); the same whole token for the same identity, its nonce
         used by no other (a cached token); else a nonce used twice in the process (a fixed nonce...)."""
         assert o.nonce is not None
+        if self.memory is not None:
+            return self.memory(o)
         key, token = o.request.key, (o.expire_time, o.signature)
         use = self.seen.get(o.nonce)
         if use is None:

@@ -59,6 +59,27 @@ TOKEN_MISTAKES: dict[str, tuple[str, str]] = {
     "body-field-missing": ("the body lacks a signed field", "a body built from another request model"),
     "body-field-differs": ("a body field differs from what was signed", "signing one value and sending another"),
     "body-client-type": ("clientType missing or not an integer", "clientType sent as text, or left out"),
+    # what only a server sees (the verifying endpoint, docs/endpoint.md)
+    "method-not-post": ("the authentication request is not a POST", "GET with a query string, PUT from another API"),
+    "content-type-not-json": (
+        "Content-Type is not application/json",
+        "form encoding by default (curl -d, requests data=)",
+    ),
+    "header-duplicated": (
+        "a header sent more than once",
+        "the header set by two layers (a session default and the call)",
+    ),
+    "body-not-json": ("the body is not UTF-8 JSON", "a form body, a Latin-1 body, a body cut short"),
+    "body-not-object": (
+        "the body is a JSON array or scalar, not an object",
+        "a list of requests, a JSON string of JSON",
+    ),
+    "body-expire-time-text": (
+        "expireTime sent as a JSON string",
+        "str(expire) in the body, a string-typed model field",
+    ),
+    "body-expire-time-float": ("expireTime sent as a JSON float", "time.time() + ttl, a JS number with a fraction"),
+    "app-unknown": ("an appId the endpoint does not serve", "the wrong app, or an app not declared to serve"),
 }
 
 

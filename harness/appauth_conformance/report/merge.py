@@ -141,12 +141,26 @@ def merge_fuzz(named: list[tuple[str, dict]]) -> dict[str, Any]:
     return merged
 
 
+def _endpoint(doc: dict) -> bool:
+    """A results.json of `serve` (every runner an endpoint's): joined beside a run or its shards, not a shard."""
+    return "shard" not in doc and bool(doc["runners"]) and all(r.get("backend") == "endpoint" for r in doc["runners"])
+
+
 def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
-    """results.json of one run's shards joined into one (validated against the schema)."""
+    """results.json of one run's shards joined into one (validated against the schema), with the results of
+    `serve` runs beside them (a real client's requests: docs/endpoint.md)."""
     if not named:
         raise _refuse("no results given")
-    count, by_index, missing = _shard_index(named, ("corpus", "tool version", "runners"))
-    first = named[0][1]
+    served = [(n, d) for n, d in named if _endpoint(d)]
+    shards = [(n, d) for n, d in named if not _endpoint(d)]
+    missing: list[int] = []
+    if served and len(shards) == 1 and "shard" not in shards[0][1]:  # one whole run beside serve results
+        count, by_index = 1, {1: shards[0][0]}
+    elif shards:
+        count, by_index, missing = _shard_index(shards, ("corpus", "tool version", "runners"))
+    else:  # serve results alone: one "shard" each, so the merged document says what it joins
+        count, by_index = len(served), {i + 1: n for i, (n, _) in enumerate(served)}
+    first = (shards or served)[0][1]
     seen: dict[tuple[str, str], str] = {}
     for name, doc in named:
         for o in doc["outcomes"]:
@@ -154,8 +168,10 @@ def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
             if pair in seen:
                 raise _refuse(f"{o['runner']} on {o['vector']} is in both {seen[pair]} and {name}: the shards overlap")
             seen[pair] = name
-    ordered = [doc for _, doc in sorted(named, key=lambda nd: nd[1]["shard"]["index"])]
-    parts = tokens.across([(f"shard {d['shard']['index']}/{count}", d["outcomes"]) for d in ordered])
+    ordered = [doc for _, doc in sorted(shards, key=lambda nd: nd[1].get("shard", {}).get("index", 1))]
+    ordered += [doc for _, doc in served]
+    labels = [f"shard {d['shard']['index']}/{count}" if "shard" in d else "a serve run" for d in ordered]
+    parts = tokens.across([(label, d["outcomes"]) for label, d in zip(labels, ordered, strict=True)])
     outcomes = [o for part in parts for o in part]
     merged = {
         "schema": SCHEMA_ID,

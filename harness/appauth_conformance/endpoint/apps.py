@@ -1,0 +1,92 @@
+"""The apps the endpoint knows: app ID, key and tenancy, from `--app`/`--sp-app` or a pyproject table.
+
+The pyproject form keeps keys out of the file: each app names the environment variable holding its key.
+
+    [tool.appauth-conformance.endpoint]
+    apps = [
+      { id = "my-app", key-env = "MY_APP_KEY" },                    # single-tenant
+      { id = "my-sp-app", key-env = "MY_SP_KEY", tenancy = "sp" },  # service provider (multi-tenant)
+    ]
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+
+TENANCIES = ("single", "sp")
+
+
+@dataclass(frozen=True)
+class App:
+    app_id: str
+    key: str = field(repr=False)  # never printed: repr leaves it out
+    tenancy: str = "single"
+
+    def mode(self, corp_id: str, user_id: str) -> str:
+        """The signing mode a request of this app is in, from the ids its body carries."""
+        if self.tenancy == "single":
+            return "single"
+        if corp_id and user_id:
+            return "sp_user"
+        return "sp_corp_admin" if corp_id else "sp_admin"
+
+
+def parse_pair(option: str, text: str, tenancy: str) -> App:
+    app_id, sep, key = text.partition("=")
+    if not sep or not app_id or not key:
+        raise UsageError(f"{option} {app_id or text[:40]!r}...: expected APP_ID=KEY (both non-empty)")
+    return App(app_id, key, tenancy)
+
+
+def from_pyproject(path: Path, environ: dict[str, str] | None = None) -> list[App]:
+    """The apps of `[tool.appauth-conformance.endpoint]` in a pyproject.toml (none when it has no such table)."""
+    env = os.environ if environ is None else environ
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise UsageError(f"{path}: cannot read the endpoint's apps: {e}") from None
+    table = doc.get("tool", {}).get("appauth-conformance", {}).get("endpoint")
+    if table is None:
+        return []
+    entries = table.get("apps") if isinstance(table, dict) else None
+    if not isinstance(entries, list):
+        raise UsageError(f"{path}: [tool.appauth-conformance.endpoint] needs `apps = [{{ id = ..., key-env = ... }}]`")
+    apps = []
+    for i, entry in enumerate(entries):
+        where = f"{path}: [tool.appauth-conformance.endpoint] apps[{i}]"
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("id"), str)
+            or not isinstance(entry.get("key-env"), str)
+        ):
+            raise UsageError(f"{where}: needs `id` and `key-env` (the name of the variable holding the key)")
+        tenancy = entry.get("tenancy", "single")
+        if tenancy not in TENANCIES:
+            raise UsageError(f"{where}: tenancy {tenancy!r} is not one of {', '.join(TENANCIES)}")
+        key = env.get(entry["key-env"], "")
+        if not key:
+            raise UsageError(f"{where}: environment variable {entry['key-env']} is not set (it holds the app's key)")
+        apps.append(App(entry["id"], key, tenancy))
+    return apps
+
+
+def collect(single: list[str], sp: list[str], pyproject: Path | None) -> dict[str, App]:
+    apps = [parse_pair("--app", s, "single") for s in single] + [parse_pair("--sp-app", s, "sp") for s in sp]
+    if pyproject is not None and pyproject.is_file():
+        apps += from_pyproject(pyproject)
+    out: dict[str, App] = {}
+    for a in apps:
+        if a.app_id in out:
+            raise UsageError(f"app {a.app_id!r} is declared twice: keep one declaration")
+        out[a.app_id] = a
+    if not out:
+        raise UsageError(
+            "no app declared: give --app APP_ID=KEY (single-tenant) or --sp-app APP_ID=KEY, "
+            "or [tool.appauth-conformance.endpoint] in pyproject.toml (docs/endpoint.md)"
+        )
+    return out

@@ -1,0 +1,344 @@
+"""One HTTP request to the App ID authentication path, judged: the same checks as the runner
+protocol's `token` op (tokens.Judge, the diagnosis catalogue), plus what only a server sees (a
+whole token or a nonce seen before in this serve session, across client processes and, with a
+state file, across serve runs; JSON types unlike the reference's; Content-Type and method; a
+repeated header), and the answer the service would give (docs/endpoint.md).
+
+The key of an app is used to judge and never leaves this module: the recorded request carries
+`***` in its place, and no answer or detail is built from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import scheme, tokens
+from ..diagnosis import title
+from ..errors import UsageError
+from ..files import write_json_atomic
+from ..model import Check, Judgement, Stage, TokenOutcome, TokenRequest, TokenResult, Verdict
+from .apps import App
+
+PATH = "/v2/usg/acs/auth/appauth"
+TOKEN_VALIDITY = 24 * 3600  # the documentation: a token is valid for 12 to 24 hours
+# mistakes the service is not known to refuse (it binds JSON with the usual coercions, takes a far or a
+# never-expiring expiry, and older SDKs' headers without access=): by default the answer is a token, the
+# verdict still fails; --strict refuses these too
+SERVICE_ACCEPTS = frozenset(
+    {
+        "hex-uppercase",  # the vendor's own Python SDK signs so, and logs in against the service
+        "body-expire-time-text",
+        "body-expire-time-float",
+        "body-client-type",
+        "expire-beyond-window",
+        "expire-never",
+        "header-access-missing",
+        "header-token-type",
+        "content-type-not-json",
+    }
+)
+STATUS = {  # the documented status for a refusal, by the stage that refused
+    Stage.TOKEN_SIGNATURE: 401,
+    Stage.TOKEN_HEADER: 401,
+    Stage.TOKEN_NONCE: 400,
+    Stage.TOKEN_NONCE_REUSED: 401,
+    Stage.TOKEN_EXPIRY: 401,
+    Stage.TOKEN_BODY: 400,
+}
+
+
+class Memory:
+    """Every nonce and whole token the session has seen (optionally kept in a state file across runs)."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.tokens: set[tuple[str, str, int, str]] = set()  # (app, nonce, expiry, signature)
+        self.nonces: dict[str, int] = {}  # nonce -> how many times seen
+        self.last: dict[tuple[str, str, str], tuple[str, str, int, str]] = {}  # identity -> its last token
+        self.lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: Path | None) -> Memory:
+        """The memory kept in a state file by earlier serve runs (a new one where the file does not exist)."""
+        memory = cls(path)
+        if path is None or not path.exists():
+            return memory
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            for app, nonce, expiry, sig in doc["tokens"]:
+                memory.tokens.add((str(app), str(nonce), int(expiry), str(sig)))
+                memory.nonces[str(nonce)] = memory.nonces.get(str(nonce), 0) + 1
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+            raise UsageError(
+                f"--state {path}: not a state file written by serve ({type(e).__name__}); remove it to start afresh"
+            ) from None
+        return memory
+
+    def recall(self, o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
+        """Judge.memory. Seen again, compared with the identity's (app, corp, user) last request:
+        the same whole token as its last one (a cached token resent: token-reused); the same nonce as
+        its last one, newly signed (a fixed nonce: nonce-repeated); a nonce or token it had used before
+        others (a sequence that starts over, as in every new process: nonce-repeats-per-process)."""
+        assert o.nonce is not None and o.expire_time is not None and o.signature is not None
+        r = o.request
+        who, token = (r.app_id, r.corp_id, r.user_id), (r.app_id, o.nonce, o.expire_time, o.signature.lower())
+        with self.lock:
+            whole = token in self.tokens
+            times = self.nonces.get(o.nonce, 0)
+            last = self.last.get(who)
+            self.tokens.add(token)
+            self.nonces[o.nonce] = times + 1
+            self.last[who] = token
+        short = o.nonce[:70]
+        if not times:
+            return None, None
+        if whole and last == token:
+            return (
+                "token-reused",
+            ), f"the same token (nonce {short!r}, expiry {o.expire_time}) as the last one, sent again"
+        if last is not None and last[1] == o.nonce:
+            return ("nonce-repeated",), f"nonce {short!r} again, right after its last use: a fixed nonce"
+        return (
+            "nonce-repeats-per-process",
+        ), f"nonce {short!r} was used before, other nonces in between: a sequence that starts over"
+
+    def save(self) -> None:
+        if self.path is not None:
+            with self.lock:
+                rows = sorted(self.tokens)
+            write_json_atomic(self.path, {"schema": "appauth-conformance/endpoint-state/1", "tokens": rows})
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    result: TokenResult | None = None  # None: not a judged request (a follow-up call, an unknown path)
+
+
+@dataclass
+class Endpoint:
+    """Judges requests, answers them, keeps the judged results in arrival order."""
+
+    apps: dict[str, App]
+    judge: tokens.Judge
+    memory: Memory
+    runner: str
+    strict: bool = False
+    results: list[TokenResult] = field(default_factory=list)
+    issued: dict[str, dict[str, Any]] = field(default_factory=dict)  # accessToken -> its token answer
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _seq: int = 0
+
+    def handle(self, method: str, headers: list[tuple[str, str]], body: bytes, peer: str = "") -> Answer:
+        """A request to PATH: judged and recorded, answered as the service would (or refused, --strict)."""
+        with self.lock:
+            self._seq += 1
+            seq = self._seq
+        where = f"request {seq} ({method} {PATH}{' from ' + peer if peer else ''})"
+        h = _Headers(headers)
+        if method != "POST":
+            return self._unjudged(
+                seq, where, 405, Stage.TOKEN_HEADER, "method-not-post", f"method {method}, not POST", {}
+            )
+        try:
+            doc = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            return self._unjudged(seq, where, 400, Stage.TOKEN_BODY, "body-not-json", "the body is not UTF-8", {})
+        except ValueError as e:
+            return self._unjudged(seq, where, 400, Stage.TOKEN_BODY, "body-not-json", f"the body is not JSON ({e})", {})
+        if not isinstance(doc, dict):
+            what = type(doc).__name__.replace("dict", "object").replace("list", "array")
+            return self._unjudged(
+                seq, where, 400, Stage.TOKEN_BODY, "body-not-object", f"the body is a JSON {what}", {}
+            )
+        app = self.apps.get(_text(doc, "appId"))
+        if app is None:
+            detail = (
+                f"appId {str(doc.get('appId'))[:80]!r} is not one of the apps served ({', '.join(sorted(self.apps))})"
+            )
+            return self._unjudged(seq, where, 401, Stage.TOKEN_BODY, "app-unknown", detail, doc)
+        extra: list[tuple[Stage, tuple[str, ...], str]] = []
+        ctype = h.get("content-type") or ""
+        if ctype.split(";")[0].strip().lower() != "application/json":
+            extra.append((Stage.TOKEN_HEADER, ("content-type-not-json",), f"Content-Type {ctype[:80]!r}"))
+        repeated = sorted(
+            {n for n in h.names if h.count(n) > 1 and n in ("authorization", "x-token-type", "content-type")}
+        )
+        if repeated:
+            extra.append((Stage.TOKEN_HEADER, ("header-duplicated",), f"sent more than once: {', '.join(repeated)}"))
+        body_seen, expire = dict(doc), doc.get("expireTime")
+        if isinstance(expire, str) and expire.strip().isdigit():
+            extra.append((Stage.TOKEN_BODY, ("body-expire-time-text",), f"expireTime {expire[:40]!r} is text"))
+            body_seen["expireTime"] = expire = int(expire)
+        elif isinstance(expire, float) and expire.is_integer():
+            extra.append((Stage.TOKEN_BODY, ("body-expire-time-float",), f"expireTime {expire!r} is a float"))
+            body_seen["expireTime"] = expire = int(expire)
+        corp, user = _text(doc, "corpId"), _text(doc, "userId")
+        mode = app.mode(corp, user)
+        carried = scheme.CARRIES[scheme.Mode(mode)]
+        request = TokenRequest(
+            f"{seq:06d}",
+            "endpoint",
+            seq,
+            where,
+            mode,
+            app.app_id,
+            corp if "corp_id" in carried else "",
+            user if "user_id" in carried else "",
+            app.key,
+            (),
+        )
+        m = tokens.HEADER.fullmatch(h.get("authorization") or "")
+        signature = m.group(1) if m else None
+        nonce = doc.get("nonce")
+        if not isinstance(nonce, str) or type(expire) is not int or signature is None:
+            missing = (
+                "a text nonce"
+                if not isinstance(nonce, str)
+                else "an integer expireTime"
+                if type(expire) is not int
+                else "an Authorization header of the documented shape"
+            )
+            stage = (
+                Stage.TOKEN_HEADER
+                if signature is None and isinstance(nonce, str) and type(expire) is int
+                else Stage.TOKEN_BODY
+            )
+            diag = (
+                "header-missing"
+                if h.get("authorization") is None and stage is Stage.TOKEN_HEADER
+                else "header-malformed"
+                if stage is Stage.TOKEN_HEADER
+                else "body-field-missing"
+            )
+            return self._unjudged(
+                seq, where, STATUS[stage], stage, diag, f"the request carries no {missing}", doc, request
+            )
+        outcome = TokenOutcome(request, self.runner, nonce, expire, signature, None, dict(h.first), body_seen)
+        result = self.judge.judge(outcome, tuple(extra))
+        return self._answer(result, app, body_seen)
+
+    def _answer(self, result: TokenResult, app: App, doc: dict[str, Any]) -> Answer:
+        failing = [c for c in result.checks if c.verdict is Verdict.FAIL]
+        kept = self._keep(result)
+        refuse = [c for c in failing if self.strict or not set(c.diagnosis) <= SERVICE_ACCEPTS or not c.diagnosis]
+        want = expected(app, doc) if failing else None
+        if refuse:
+            return Answer(STATUS.get(refuse[0].stage, 400), _error(kept, refuse[0], want), kept)
+        o = result.outcome
+        now = int(time.time())
+        token = "cnr" + secrets.token_hex(24)
+        body = {
+            "accessToken": token,
+            "tokenType": 0,
+            "validPeriod": TOKEN_VALIDITY,
+            "createTime": now * 1000,
+            "expireTime": (now + TOKEN_VALIDITY) * 1000,
+            "refreshToken": "rfr" + secrets.token_hex(24),
+            "refreshValidPeriod": TOKEN_VALIDITY,
+            "user": {"appId": app.app_id, "corpId": o.request.corp_id, "userId": o.request.user_id},
+        }
+        if failing:  # accepted as the service would, judged all the same
+            body["appauth_conformance"] = _verdict(kept, failing[0], want)
+        with self.lock:
+            self.issued[token] = body
+        return Answer(200, body, kept)
+
+    def _unjudged(
+        self,
+        seq: int,
+        where: str,
+        status: int,
+        stage: Stage,
+        diag: str,
+        detail: str,
+        doc: dict,
+        request: TokenRequest | None = None,
+    ) -> Answer:
+        """A request the token checks cannot read (wrong method, not JSON, unknown app, no signature): a fail."""
+        if request is None:
+            request = TokenRequest(
+                f"{seq:06d}", "endpoint", seq, where, "single", _text(doc, "appId")[:200], "", "", "", ()
+            )
+        check = Check(stage, Verdict.FAIL, (diag,), detail)
+        result = TokenResult(TokenOutcome(request, self.runner), Judgement(Verdict.FAIL, stage, reason=detail), [check])
+        kept = self._keep(result)
+        return Answer(status, _error(kept, check), kept)
+
+    def _keep(self, result: TokenResult) -> TokenResult:
+        """The result as recorded: the app's key replaced (it is never written anywhere)."""
+        o = result.outcome
+        kept = dataclasses.replace(
+            result, outcome=dataclasses.replace(o, request=dataclasses.replace(o.request, app_key="***"))
+        )
+        with self.lock:
+            self.results.append(kept)
+        return kept
+
+
+def _text(doc: dict[str, Any], name: str) -> str:
+    """A body field that should be text ("" where it is absent or not text)."""
+    value = doc.get(name)
+    return value if isinstance(value, str) else ""
+
+
+class _Headers:
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self.pairs = [(k.lower(), v) for k, v in pairs]
+        self.first: dict[str, str] = {}
+        for k, v in self.pairs:
+            self.first.setdefault(k, v)
+        self.names = set(self.first)
+
+    def get(self, name: str) -> str | None:
+        return self.first.get(name)
+
+    def count(self, name: str) -> int:
+        return sum(k == name for k, _ in self.pairs)
+
+
+def _verdict(result: TokenResult, check: Check, want: dict[str, str] | None = None) -> dict[str, Any]:
+    """Our verdict on a request, for its answer: the stage, the named mistakes, the expected values."""
+    out: dict[str, Any] = {
+        "verdict": result.judgement.verdict.value,
+        "stage": check.stage.value,
+        "mistakes": [{"id": d, "title": title(d)} for d in check.diagnosis],
+        "detail": check.detail,
+    }
+    if want is not None:
+        out["expected"] = want
+    return out
+
+
+def _error(result: TokenResult, check: Check, want: dict[str, str] | None = None) -> dict[str, Any]:
+    mistakes = ", ".join(check.diagnosis) or "not conforming"
+    return {
+        "error_code": "USG.000000001",
+        "error_msg": f"authentication refused: {check.stage.value}: {mistakes}",
+        "appauth_conformance": _verdict(result, check, want),
+    }
+
+
+def expected(app: App, doc: dict[str, Any]) -> dict[str, str] | None:
+    """The string to sign and signature the oracle gives for a body's values (None where it cannot sign)."""
+    corp, user = _text(doc, "corpId"), _text(doc, "userId")
+    mode = scheme.Mode(app.mode(corp, user))
+    carried = scheme.CARRIES[mode]
+    expire, nonce = doc.get("expireTime"), doc.get("nonce")
+    if isinstance(expire, str) and expire.isdigit():
+        expire = int(expire)
+    if type(expire) is not int or not isinstance(nonce, str):
+        return None
+    f = scheme.Fields(
+        mode, app.app_id, corp if "corp_id" in carried else "", user if "user_id" in carried else "", expire, nonce
+    )
+    data, sig, _ = scheme.oracle(f, app.key)
+    return {"string_to_sign": data, "signature": sig} if sig is not None and data is not None else None

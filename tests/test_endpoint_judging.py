@@ -1,0 +1,101 @@
+"""The endpoint's judging without HTTP (endpoint/judging.py): the mode from tenancy and body ids, the
+seen-before findings, the key kept out of what is recorded and answered. Signatures are made here with
+hmac from the documented layouts, not by the code under test."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+
+import pytest
+
+from appauth_conformance import tokens
+from appauth_conformance.endpoint.apps import App, from_pyproject
+from appauth_conformance.endpoint.judging import Endpoint, Memory
+from appauth_conformance.errors import UsageError
+from appauth_conformance.expectations import Expectations
+from appauth_conformance.model import RunnerSpec
+
+KEY = "judging-key-77"
+
+
+def _endpoint(tenancy: str, state=None) -> Endpoint:
+    memory = Memory.load(state)
+    judge = tokens.Judge(Expectations.load(RunnerSpec("e", "http", (), group="declared")), memory=memory.recall)
+    return Endpoint({"app": App("app", KEY, tenancy)}, judge, memory, "e")
+
+
+def _call(e: Endpoint, data_ids: str, body_ids: dict, nonce: str | None = None, expire: int | None = None):
+    nonce = nonce or secrets.token_hex(16)
+    expire = expire or int(time.time()) + 600
+    sig = hmac.new(KEY.encode(), f"app:{data_ids}:{expire}:{nonce}".encode(), hashlib.sha256).hexdigest()
+    headers = [("Authorization", f"HMAC-SHA256 signature={sig},access=YXBw"), ("Content-Type", "application/json")]
+    body = {"appId": "app", **body_ids, "expireTime": expire, "nonce": nonce, "clientType": 72}
+    return e.handle("POST", headers, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize(
+    "tenancy, data_ids, body_ids, mode",
+    [
+        ("single", "alice", {"userId": "alice"}, "single"),
+        ("single", "", {}, "single"),  # the enterprise owner: no user
+        ("sp", "corp:alice", {"corpId": "corp", "userId": "alice"}, "sp_user"),
+        ("sp", "corp:", {"corpId": "corp"}, "sp_corp_admin"),
+        ("sp", ":", {}, "sp_admin"),
+    ],
+)
+def test_mode_follows_tenancy_and_body_ids(tenancy, data_ids, body_ids, mode):
+    answer = _call(_endpoint(tenancy), data_ids, body_ids)
+    assert answer.status == 200, answer.body
+    assert answer.result is not None and answer.result.judgement.verdict.value == "pass"
+    assert answer.result.outcome.request.mode == mode
+
+
+def test_a_signature_of_another_mode_is_refused_with_the_expected_values():
+    answer = _call(_endpoint("sp"), "alice", {"corpId": "corp", "userId": "alice"})  # single layout, SP app
+    assert answer.status == 401
+    verdict = answer.body["appauth_conformance"]
+    assert verdict["stage"] == "token-signature" and verdict["expected"]["string_to_sign"].startswith("app:corp:alice:")
+    assert KEY not in json.dumps(answer.body)
+    assert answer.result is not None and answer.result.outcome.request.app_key == "***"
+
+
+def test_seen_before_findings():
+    e = _endpoint("single")
+    nonce, expire = secrets.token_hex(16), int(time.time()) + 600
+    assert _call(e, "alice", {"userId": "alice"}, nonce, expire).status == 200
+    again = _call(e, "alice", {"userId": "alice"}, nonce, expire)  # the whole token resent
+    assert again.body["appauth_conformance"]["mistakes"][0]["id"] == "token-reused"
+    fixed = _call(e, "alice", {"userId": "alice"}, nonce, expire + 1)  # the same nonce, newly signed
+    assert fixed.body["appauth_conformance"]["mistakes"][0]["id"] == "nonce-repeated"
+    _call(e, "alice", {"userId": "alice"})
+    restarted = _call(e, "alice", {"userId": "alice"}, nonce, expire + 2)  # back to an old nonce after others
+    assert restarted.body["appauth_conformance"]["mistakes"][0]["id"] == "nonce-repeats-per-process"
+
+
+def test_state_file_carries_memory_and_a_bad_one_is_a_usage_error(tmp_path):
+    state = tmp_path / "state.json"
+    e = _endpoint("single", state)
+    nonce, expire = secrets.token_hex(16), int(time.time()) + 600
+    _call(e, "alice", {"userId": "alice"}, nonce, expire)
+    e.memory.save()
+    assert KEY not in state.read_text()
+    later = _endpoint("single", state)
+    _call(later, "alice", {"userId": "alice"})
+    assert _call(later, "alice", {"userId": "alice"}, nonce, expire + 5).status == 401
+    state.write_text("[1, 2]")
+    with pytest.raises(UsageError, match="not a state file written by serve"):
+        Memory.load(state)
+
+
+def test_pyproject_apps_take_keys_from_the_environment(tmp_path):
+    p = tmp_path / "pyproject.toml"
+    p.write_text('[tool.appauth-conformance.endpoint]\napps = [{ id = "a", key-env = "K", tenancy = "sp" }]\n')
+    [app] = from_pyproject(p, {"K": "from-env"})
+    assert (app.app_id, app.key, app.tenancy) == ("a", "from-env", "sp")
+    assert "from-env" not in repr(app)
+    with pytest.raises(UsageError, match="K is not set"):
+        from_pyproject(p, {})
