@@ -394,7 +394,7 @@ def docker_settings(r: dict, base: Path, where: str) -> dict | None:
             raise UsageError(
                 f"{where}: `{key}` {path} lies outside the project folder {base.resolve()} (the config file's "
                 "folder), and a build would send it to the engine; move it into the project, or add "
-                "`allow_outside_project = true` to this runner's table if you trust that folder (docs/docker.md)"
+                "`allow_outside_project = true` to this runner's table if you trust that folder (`appauth-conformance docs docker`)"
             )
     return {"dockerfile": str(dockerfile), "context": str(context)}
 

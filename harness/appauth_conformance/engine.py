@@ -90,7 +90,7 @@ def check_names(lists: list[Expectations], flags: Collection[str] | None = None)
     if problems:
         raise UsageError(
             "\n".join(problems)
-            + "\nFix the name (docs/diagnosis.md lists the diagnosis ids, docs/vectors.md the flags)."
+            + "\nFix the name (`appauth-conformance docs diagnosis` lists the diagnosis ids, `appauth-conformance docs vectors` the flags)."
         )
 
 

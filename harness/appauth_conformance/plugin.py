@@ -536,7 +536,7 @@ class DivergenceListItem(pytest.Item):
 
 @pytest.fixture
 def appauth_endpoint() -> Any:
-    """The verifying endpoint in this test (docs/endpoint.md, "The pytest fixture"): `.add_app(id, key)`, `.url`,
+    """The verifying endpoint in this test (`appauth-conformance docs endpoint`, "The pytest fixture"): `.add_app(id, key)`, `.url`,
     `.ca_path`, `.requests` (the judged requests), `.assert_conforming()`."""
     from .endpoint.fixture import LocalEndpoint
 

@@ -87,6 +87,6 @@ def collect(single: list[str], sp: list[str], pyproject: Path | None) -> dict[st
     if not out:
         raise UsageError(
             "no app declared: give --app APP_ID=KEY (single-tenant) or --sp-app APP_ID=KEY, "
-            "or [tool.appauth-conformance.endpoint] in pyproject.toml (docs/endpoint.md)"
+            "or [tool.appauth-conformance.endpoint] in pyproject.toml (`appauth-conformance docs endpoint`)"
         )
     return out

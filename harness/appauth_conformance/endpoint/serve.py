@@ -38,7 +38,7 @@ CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_E
 def add_parser(sub) -> None:
     s = sub.add_parser(
         "serve",
-        help="serve the App ID authentication API locally and judge a real client's requests (docs/endpoint.md)",
+        help="serve the App ID authentication API locally and judge a real client's requests (`appauth-conformance docs endpoint`)",
         description="Serve POST /v2/usg/acs/auth/appauth on this machine and judge every request with the token "
         "checks. With `-- COMMAND ARGS...` run the command against it and gate on the result; without, serve until "
         "Ctrl-C. Exit codes: 0 every request conforms, 1 a request does not (or the command failed, or never "
@@ -71,7 +71,9 @@ def add_parser(sub) -> None:
         "--state", help="a JSON file keeping the nonces and tokens seen, across serve runs (e.g. in one CI job)"
     )
     s.add_argument("--name", help="the runner name in the reports (default: endpoint:<app id>, or endpoint)")
-    s.add_argument("--divergences", help="known divergences of this client, by diagnosis (docs/gate.md)")
+    s.add_argument(
+        "--divergences", help="known divergences of this client, by diagnosis (`appauth-conformance docs gate`)"
+    )
     s.add_argument(
         "--report-dir", default=None, help="where results.json and the reports go (default: .appauth-conformance)"
     )

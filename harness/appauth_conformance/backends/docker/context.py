@@ -225,13 +225,13 @@ def render_sandboxed(text: str, variables: dict[str, Any], where: str) -> str:
     except SecurityError as e:
         raise RunnerUnavailable(
             f"{where}: refused by the template sandbox ({e}); a team's Dockerfile template may use only the "
-            'documented variables and filters (docs/docker.md, "Your own runner in Docker"), or drop the '
+            'documented variables and filters (`appauth-conformance docs docker`, "Your own runner in Docker"), or drop the '
             ".j2 suffix to use the Dockerfile as written"
         ) from None
     except Exception as e:  # TemplateError, and what a template's own expression raises ({{ 1 / 0 }})
         raise RunnerUnavailable(
             f"{where}: cannot render ({type(e).__name__}: {e}); a team's template sees only the documented "
-            "variables and cannot include or import other files (docs/docker.md)"
+            "variables and cannot include or import other files (`appauth-conformance docs docker`)"
         ) from None
 
 

@@ -41,7 +41,7 @@ EXPIRES = f"{LABEL}.expires"
 DEFAULT_LIFETIME = 6 * 3600  # seconds; --container-lifetime
 GRACE = 60  # seconds past its lifetime before a container counts as expired: its own timeout ends it first
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
-NO_TIMEOUT = "its containers' lifetime is the harness's alone (the watchdog, the sweep of stale ones; docs/docker.md)"
+NO_TIMEOUT = "its containers' lifetime is the harness's alone (the watchdog, the sweep of stale ones; `appauth-conformance docs docker`)"
 GOODBYE = b"closed\n"  # the harness closed its backend itself: nothing to remove
 
 
