@@ -1,5 +1,5 @@
 // A real client with java.net.http.HttpClient: sign with javax.crypto, call App ID authentication.
-//   appauth-conformance serve --app "$APP_ID=$APP_KEY" -- java examples/clients/JavaHttpClient.java
+//   appauth-conformance serve --app "$APP_ID=$APP_KEY" -- java clients/JavaHttpClient.java
 // APPAUTH_ENDPOINT (the base URL) comes from serve; Java does not read SSL_CERT_FILE, so the run's CA
 // (that file) is loaded into the client's trust store here, as a team does for a private CA.
 import java.io.FileInputStream;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # A real client in one shell line: sign with openssl, call App ID authentication with curl.
-#   appauth-conformance serve --app "$APP_ID=$APP_KEY" -- sh examples/clients/curl.sh
+#   appauth-conformance serve --app "$APP_ID=$APP_KEY" -- sh clients/curl.sh
 # APPAUTH_ENDPOINT (the base URL) and CURL_CA_BUNDLE (the run's CA) come from serve; APP_ID, APP_KEY
 # and USER_ID from your environment.
 set -eu

@@ -1,6 +1,6 @@
 // A real client with Go's net/http: sign with crypto/hmac, call App ID authentication.
 //
-//	appauth-conformance serve --app "$APP_ID=$APP_KEY" -- go run examples/clients/go-nethttp.go
+//	appauth-conformance serve --app "$APP_ID=$APP_KEY" -- go run clients/go-nethttp.go
 //
 // APPAUTH_ENDPOINT (the base URL) and SSL_CERT_FILE (the run's CA, read by crypto/x509 on Linux) come from serve.
 package main

@@ -4,7 +4,7 @@ HttpConfig. Its first call logs in (POST /v2/usg/acs/auth/appauth, judged) and t
 with the issued token (answered).
 
     appauth-conformance serve --app "$APP_ID=$APP_KEY" \\
-        --divergences sdk-divergences.yaml -- python examples/clients/huawei_sdk.py
+        --divergences sdk-divergences.yaml -- python clients/huawei_sdk.py
 """
 
 import os

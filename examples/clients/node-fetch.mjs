@@ -1,5 +1,5 @@
 // A real client with Node's fetch: sign with node:crypto, call App ID authentication.
-//   appauth-conformance serve --app "$APP_ID=$APP_KEY" -- node examples/clients/node-fetch.mjs
+//   appauth-conformance serve --app "$APP_ID=$APP_KEY" -- node clients/node-fetch.mjs
 // APPAUTH_ENDPOINT (the base URL) and NODE_EXTRA_CA_CERTS (the run's CA) come from serve.
 import { createHmac, randomBytes } from "node:crypto";
 

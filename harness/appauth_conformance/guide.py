@@ -106,6 +106,8 @@ NEXT_RUNNER = (
 NEXT = {  # the examples that are not runners: where they are explained
     "ci": "pick the file for your CI system; `appauth-conformance docs ci` explains each",
     "kubernetes": "`appauth-conformance docs kubernetes` walks through the jobs",
+    "clients": "each file's first lines say how `appauth-conformance serve -- ...` runs it; "
+    "`appauth-conformance docs endpoint` explains the endpoint",
 }
 
 
