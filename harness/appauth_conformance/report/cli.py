@@ -61,6 +61,13 @@ def add_parser(subparsers) -> None:
     )
 
 
+def add_site_parser(subparsers) -> None:
+    """The `site` subcommand of `appauth-conformance` (report/site/cli.py)."""
+    from .site import cli as site_cli
+
+    site_cli.add_parser(subparsers)
+
+
 def run(args: argparse.Namespace) -> int:
     """Raises ResultsError (a UsageError: exit 2) for a file that cannot be read or breaks the schema."""
     if args.action == "render":

@@ -1,0 +1,194 @@
+"""The site's data: the runs of any number of results.json files, counted and grouped (never judged again).
+
+A *run* is one runner record of one results document, with that document's outcomes for it. Runs
+are told apart by runner name and library version (the hello's `library_version`, else the
+variant): the same runner measured in two documents at two versions is two runs of one
+implementation; at one version, the later document wins.
+
+- rows: per runner name, its newest run (the support matrix shows these); its page id is the name,
+  an older version's is `name--version`.
+- families: the runs of one implementation over its versions, keyed by the hello's `name` and
+  `library` (a reference snippet's OpenSSL variants, the SDK's releases), newest last: the history.
+
+Counting is report/model.py's (a Summary per document); this module only sorts what it says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .. import model
+from ..model import RunnerView, Summary
+
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def version_key(version: str) -> list[tuple[int, int, str]]:
+    """Sorts '3.0.94' < '3.1.167' and 'OpenSSL 1.1.1w' < 'OpenSSL 3.0.20': numbers as numbers."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.findall(r"\d+|[A-Za-z]+", version)]
+
+
+class Ids:
+    """File-safe ids, unique within one namespace: the same text always gets the same id."""
+
+    def __init__(self) -> None:
+        self.given: dict[str, str] = {}
+        self.taken: set[str] = set()
+
+    def __call__(self, text: str) -> str:
+        if text in self.given:
+            return self.given[text]
+        base = _UNSAFE_ID.sub("-", text).strip("-.")[:80] or "x"
+        found, n = base, 1
+        while found.lower() in self.taken:  # case-insensitive file systems
+            n += 1
+            found = f"{base}-{n}"
+        self.taken.add(found.lower())
+        self.given[text] = found
+        return found
+
+
+@dataclass
+class Run:
+    """One runner of one results document."""
+
+    name: str
+    version: str
+    view: RunnerView
+    summary: Summary
+    source: str  # the results file's name, as given
+    outcomes: dict[str, dict]  # vector key -> its (last) outcome
+    id: str = ""
+    family: str = ""
+    latest: bool = False
+
+    @property
+    def record(self) -> dict:
+        return self.view.record
+
+    @property
+    def hello(self) -> dict:
+        return self.view.hello
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {v: self.view.counts[v] for v in model.VERDICTS}
+
+    def mistakes(self) -> set[str]:
+        return {*self.view.explains, *self.view.excused}
+
+    def cells(self, modes: list[str]) -> dict[str, dict]:
+        return {m: model.cell(self.view.by_mode.get(m, Counter())) for m in modes}
+
+
+@dataclass
+class Step:
+    """One version of a family's history, and what changed since the previous one."""
+
+    run: Run
+    appeared: list[str] = field(default_factory=list)  # mistakes first seen at this version
+    gone: list[str] = field(default_factory=list)  # mistakes the previous version made and this one does not
+    changed: list[tuple[str, str, str]] = field(default_factory=list)  # (vector, verdict before, verdict now)
+
+
+@dataclass
+class Family:
+    key: str  # the hello's name and library
+    id: str
+    title: str
+    steps: list[Step]
+
+    @property
+    def runs(self) -> list[Run]:
+        return [s.run for s in self.steps]
+
+
+class Site:
+    """Every run of the given documents, the matrix rows, the families, the vectors and the mistakes."""
+
+    def __init__(self, docs: list[tuple[str, dict]]):
+        self.docs = docs
+        by_key: dict[tuple[str, str], Run] = {}
+        self.vectors: dict[str, dict] = {}  # key -> record (the last document's)
+        self.notes: dict[str, str] = {}
+        for source, doc in docs:
+            s = Summary(doc)
+            self.vectors.update(doc.get("vectors", {}))
+            self.notes.update(doc.get("notes", {}))
+            per: dict[str, dict[str, dict]] = {n: {} for n in s.runners}
+            for o in doc.get("outcomes", []):
+                per[o["runner"]][o["vector"]] = o  # the last record of a pair wins, as in the Summary
+            for name, rv in s.runners.items():
+                version = rv.hello.get("library_version") or rv.record.get("variant") or ""
+                by_key[(name, str(version))] = Run(name, str(version), rv, s, source, per[name])
+        self.runs: list[Run] = sorted(by_key.values(), key=lambda r: (r.name, version_key(r.version), r.version))
+        self.run_ids, self.vector_ids, self.mistake_ids, self.family_ids = Ids(), Ids(), Ids(), Ids()
+        newest: dict[str, Run] = {}
+        for r in self.runs:
+            newest[r.name] = r  # sorted by version: the last one is the newest
+        for r in newest.values():
+            r.latest = True
+            r.id = self.run_ids(r.name)
+        for r in self.runs:
+            if not r.latest:
+                r.id = self.run_ids(f"{r.name}--{r.version}")
+        order = {g: i for i, g in enumerate(model.GROUPS)}
+        self.rows: list[Run] = sorted(newest.values(), key=lambda r: (order.get(r.view.group, 9), r.name))
+        self.modes = [m for m in (*model.MODES, model.TOKEN_COLUMN) if any(m in r.view.by_mode for r in self.runs)]
+        self.families = self._families()
+        self.vector_keys = list(self.vectors)
+        self.vector_page = {k: self.vector_ids(k) for k in self.vector_keys}
+        seen: set[str] = set()
+        for r in self.runs:
+            seen |= r.mistakes()
+        self.mistakes = model.diagnosis_titles(sorted(seen))
+        self.mistake_page = {m: self.mistake_ids(m) for m in self.mistakes}
+
+    def _families(self) -> list[Family]:
+        groups: dict[str, list[Run]] = {}
+        for r in self.runs:
+            h = r.hello
+            key = f"{h.get('name') or r.name} / {h.get('library') or '?'}"
+            groups.setdefault(key, []).append(r)
+        out = []
+        for key, runs in sorted(groups.items()):
+            runs.sort(key=lambda r: (version_key(r.version), r.version, r.name))
+            steps: list[Step] = []
+            for r in runs:
+                r.family = self.family_ids(key)
+                step = Step(r)
+                if steps:
+                    prev = steps[-1].run
+                    step.appeared = sorted(r.mistakes() - prev.mistakes())
+                    step.gone = sorted(prev.mistakes() - r.mistakes())
+                    step.changed = changes(prev, r)
+                else:
+                    step.appeared = sorted(r.mistakes())
+                steps.append(step)
+            title = runs[-1].hello.get("library") or runs[-1].name
+            out.append(Family(key, self.family_ids(key), title, steps))
+        return out
+
+    def family_of(self, run: Run) -> Family:
+        return next(f for f in self.families if f.id == run.family)
+
+    def outcome(self, run: Run, key: str) -> dict | None:
+        return run.outcomes.get(key)
+
+    def disagreement(self, key: str) -> int:
+        """How many matrix rows give another verdict than pass for this vector."""
+        return sum(1 for r in self.rows if (o := r.outcomes.get(key)) is not None and o["verdict"] != "pass")
+
+
+def changes(before: Run, after: Run) -> list[tuple[str, str, str]]:
+    """(vector, verdict before, verdict after) for every vector whose verdict differs between two runs;
+    a vector one of them did not run shows as 'not run'."""
+    out = []
+    for k in dict.fromkeys([*before.outcomes, *after.outcomes]):
+        a = before.outcomes.get(k, {}).get("verdict", "not run")
+        b = after.outcomes.get(k, {}).get("verdict", "not run")
+        if a != b:
+            out.append((k, a, b))
+    return out
