@@ -20,13 +20,12 @@ Modules: data.py (the model), pages.py (HTML through templates/), badges.py (SVG
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UsageError
-from .. import load
+from .. import html, load
 from . import jsondocs, pages
 from .data import Site
 
@@ -94,4 +93,5 @@ def build(paths: list[str | Path], out: Path, base: str = "") -> BuildStats:
 
 
 def _json(doc: dict) -> str:
-    return json.dumps(doc, ensure_ascii=True, indent=1, sort_keys=False) + "\n"
+    """Compact JSON that is inert anywhere it is shown (no '<', '>', '&', `##` or control character raw)."""
+    return html.dumps_for_html(doc) + "\n"

@@ -40,7 +40,7 @@ def _about(site: Site, run: Run) -> dict[str, Any]:
         "page": f"impl/{run.id}.html",
         "json": f"impl/{run.id}.json",
         "badge": f"badges/{run.id}.svg",
-        "history": f"history/{run.family}.html",
+        "history_page": f"history/{run.family}.html",
         "counts": run.counts,
         "modes": _cells(run, site.modes),
     }
