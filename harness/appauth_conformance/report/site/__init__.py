@@ -48,7 +48,9 @@ def load_site(paths: list[str | Path]) -> Site:
     """Read every results.json (ResultsError, exit 2, names a bad one) into the site model."""
     if not paths:
         raise UsageError("site build: give at least one results.json")
-    return Site([(Path(p).name, load(p)) for p in paths])
+    from ... import vectors
+
+    return Site([(Path(p).name, load(p)) for p in paths], vectors.retired())  # the bundled corpus's tombstones
 
 
 def _prepare(out: Path) -> None:

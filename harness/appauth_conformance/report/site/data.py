@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ...model import Tombstone
 from .. import model
 from ..model import RunnerView, Summary
 
@@ -108,8 +110,9 @@ class Family:
 class Site:
     """Every run of the given documents, the matrix rows, the families, the vectors and the mistakes."""
 
-    def __init__(self, docs: list[tuple[str, dict]]):
+    def __init__(self, docs: list[tuple[str, dict]], retired: Mapping[str, Tombstone] | None = None):
         self.docs = docs
+        self.retired = dict(retired or {})  # vector id -> tombstone (the corpus's vectors/retired.json)
         by_key: dict[tuple[str, str], Run] = {}
         self.vectors: dict[str, dict] = {}  # key -> record (the last document's)
         self.notes: dict[str, str] = {}
@@ -163,7 +166,7 @@ class Site:
                     prev = steps[-1].run
                     step.appeared = sorted(r.mistakes() - prev.mistakes())
                     step.gone = sorted(prev.mistakes() - r.mistakes())
-                    step.changed = changes(prev, r)
+                    step.changed = changes(prev, r, self.retired)
                 else:
                     step.appeared = sorted(r.mistakes())
                 steps.append(step)
@@ -182,13 +185,19 @@ class Site:
         return sum(1 for r in self.rows if (o := r.outcomes.get(key)) is not None and o["verdict"] != "pass")
 
 
-def changes(before: Run, after: Run) -> list[tuple[str, str, str]]:
+def changes(before: Run, after: Run, retired: Mapping[str, Tombstone] | None = None) -> list[tuple[str, str, str]]:
     """(vector, verdict before, verdict after) for every vector whose verdict differs between two runs;
-    a vector one of them did not run shows as 'not run'."""
+    a vector one of them did not run shows as 'not run', or 'retired' when its id has a tombstone."""
     out = []
     for k in dict.fromkeys([*before.outcomes, *after.outcomes]):
-        a = before.outcomes.get(k, {}).get("verdict", "not run")
-        b = after.outcomes.get(k, {}).get("verdict", "not run")
+        gone = "retired" if retired and retired_id(k) in retired else "not run"
+        a = before.outcomes.get(k, {}).get("verdict", gone)
+        b = after.outcomes.get(k, {}).get("verdict", gone)
         if a != b:
             out.append((k, a, b))
     return out
+
+
+def retired_id(key: str) -> str:
+    """The vector id of a results key (mode/id, token/mode/id): what a tombstone names."""
+    return key.rsplit("/", 1)[-1]

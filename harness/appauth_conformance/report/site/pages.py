@@ -17,7 +17,7 @@ from markupsafe import Markup
 from ... import resources, untrusted
 from .. import html, model
 from . import badges
-from .data import Family, Run, Site
+from .data import Family, Run, Site, retired_id
 
 TEMPLATES = resources.path("report", "site", "templates")
 CSS_CLASS = {
@@ -157,11 +157,23 @@ def history_page(site: Site, family: Family) -> str:
     data = {
         "keys": keys,
         "pages": [site.vector_page.get(k, "") for k in keys],
-        "labels": {**{c: model.VERDICT_LABEL[v] for v, c in html.CODES.items()}, ".": "not run", "-": "not run"},
+        "labels": {
+            **{c: model.VERDICT_LABEL[v] for v, c in html.CODES.items()},
+            ".": "not run",
+            "-": "not run",
+            "R": "retired",
+        },
         "versions": [
             {
                 "v": f"{r.version} ({r.name})",
-                "codes": "".join(codes[r.outcomes[k]["verdict"]] if k in r.outcomes else "-" for k in keys),
+                "codes": "".join(
+                    codes[r.outcomes[k]["verdict"]]
+                    if k in r.outcomes
+                    else "R"
+                    if retired_id(k) in site.retired
+                    else "-"
+                    for k in keys
+                ),
             }
             for r in family.runs
         ],
