@@ -267,3 +267,28 @@ def test_site_stats(crafted, tmp_path):
     stats = site_mod.build([path], tmp_path / "s")
     assert stats.implementations == 4 and stats.runs == 4 and stats.vectors == len(doc["vectors"])
     assert stats.files == sum(1 for f in (tmp_path / "s").rglob("*") if f.is_file())
+
+
+def test_a_release_page_says_what_its_token_checks_gained(tmp_path):
+    """Like the SDK before and after 3.1.167: the older release's Authorization header lacks access=."""
+    published = json.loads((Path(__file__).resolve().parent.parent / "reports" / "results.json").read_text())
+    older = copy.deepcopy(published)
+    older["runners"] = [r for r in older["runners"] if r["name"] == "huawei-python-sdk"]
+    older["runners"][0]["hello"]["library_version"] = "3.1.166"
+    older["outcomes"] = [o for o in older["outcomes"] if o["runner"] == "huawei-python-sdk"]
+    broken = 0
+    for o in older["outcomes"]:
+        for c in o.get("checks", ()):
+            if c["stage"] == "token-header":
+                c.update(verdict="fail", diagnosis=["header-access-missing"])
+                o.update(verdict="fail", stage="token-header")
+                broken += 1
+    assert broken
+    out = _build(tmp_path, published, older)
+    # the family runs 3.1.166 (above), 3.1.167 (its own runner in the matrix), 3.1.219: 3.1.167's page says it
+    page = (out / "impl" / "huawei-python-sdk-3.1.167.html").read_text()
+    assert 'href="huawei-python-sdk--3.1.166.html">huawei-python-sdk 3.1.166</a>' in page
+    assert "(<code>header-access-missing</code>)" in page.split("Mistakes that disappear:")[1].split("</p>")[0]
+    assert f"<code>token-header</code>: failing {broken} → 0" in page
+    old_page = (out / "impl" / "huawei-python-sdk--3.1.166.html").read_text()
+    assert "header-access-missing" in old_page.split('id="failing"')[1]

@@ -93,6 +93,9 @@ class Step:
     appeared: list[str] = field(default_factory=list)  # mistakes first seen at this version
     gone: list[str] = field(default_factory=list)  # mistakes the previous version made and this one does not
     changed: list[tuple[str, str, str]] = field(default_factory=list)  # (vector, verdict before, verdict now)
+    previous: Run | None = None
+    # (token check, failing before, failing now, known before, known now) for each check whose counts moved
+    token_changes: list[tuple[str, int, int, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -167,6 +170,8 @@ class Site:
                     step.appeared = sorted(r.mistakes() - prev.mistakes())
                     step.gone = sorted(prev.mistakes() - r.mistakes())
                     step.changed = changes(prev, r, self.retired)
+                    step.previous = prev
+                    step.token_changes = token_changes(prev, r)
                 else:
                     step.appeared = sorted(r.mistakes())
                 steps.append(step)
@@ -176,6 +181,9 @@ class Site:
 
     def family_of(self, run: Run) -> Family:
         return next(f for f in self.families if f.id == run.family)
+
+    def step_of(self, run: Run) -> Step:
+        return next(s for s in self.family_of(run).steps if s.run is run)
 
     def outcome(self, run: Run, key: str) -> dict | None:
         return run.outcomes.get(key)
@@ -195,6 +203,19 @@ def changes(before: Run, after: Run, retired: Mapping[str, Tombstone] | None = N
         b = after.outcomes.get(k, {}).get("verdict", gone)
         if a != b:
             out.append((k, a, b))
+    return out
+
+
+def token_changes(before: Run, after: Run) -> list[tuple[str, int, int, int, int]]:
+    """Token checks whose failing or known-divergence counts differ between two runs."""
+    a = {row["stage"]: row for row in before.view.token_rows()} if before.view.tokens else {}
+    b = {row["stage"]: row for row in after.view.token_rows()} if after.view.tokens else {}
+    out = []
+    for stage in model.TOKEN_STAGES:
+        x, y = a.get(stage, {}), b.get(stage, {})
+        moved = (x.get("fail", 0), y.get("fail", 0), x.get("known", 0), y.get("known", 0))
+        if moved[0] != moved[1] or moved[2] != moved[3]:
+            out.append((stage, *moved))
     return out
 
 
