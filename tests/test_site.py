@@ -95,6 +95,9 @@ def test_pages_for_implementations_vectors_and_mistakes(crafted, tmp_path):
     # the failing vector, its stage and the diagnosis that explains it, linked to the mistake's page
     fail = next(o for o in doc["outcomes"] if o["runner"] == "cpp" and o["verdict"] == "fail")
     assert fail["vector"] in cpp and "signature" in cpp
+    d = fail["difference"]  # the staged explanation: where the bytes first differ
+    assert f"first difference at character {d['position']} (byte {d['byte_offset']})" in cpp
+    assert f"expected bytes <code>{d['expected_hex']}</code>, got <code>{d['actual_hex']}</code>" in cpp
     for d in fail["diagnosis"]:
         assert (out / "mistake" / f"{d}.html").is_file()
         assert f"../mistake/{d}.html" in cpp
