@@ -53,7 +53,6 @@ def environment() -> jinja2.Environment:
     env.filters["u"] = _u
     env.globals.update(
         css=Markup(html.asset_text(TEMPLATES / "site.css")),
-        js=Markup(html.asset_text(TEMPLATES / "site.js")),
         groups=model.GROUPS,
         label=model.VERDICT_LABEL,
         show=_show,
@@ -61,8 +60,19 @@ def environment() -> jinja2.Environment:
     return env
 
 
+KNOWN_LIMIT = 100  # vectors listed per known-divergence reason on a page (the JSON lists all)
+INTERACTIVE = ("index.html.j2", "history.html.j2")  # the pages with filters or a version chooser
+READY = Markup("window.__siteReady = true;")  # the other pages' whole script: tests wait for it
+
+
+@cache
+def _script() -> Markup:
+    return Markup(html.asset_text(TEMPLATES / "site.js"))
+
+
 def _render(name: str, root: str, **context) -> str:
-    return html.inert(environment().get_template(name).render(root=root, **context))
+    js = _script() if name in INTERACTIVE else READY
+    return html.inert(environment().get_template(name).render(root=root, js=js, **context))
 
 
 def answer(run: Run, o: dict) -> dict:
@@ -112,6 +122,7 @@ def implementation_page(site: Site, run: Run, base: str) -> str:
         badge_svg=Markup(badges.for_counts(run.counts)),
         badge_text=text,
         version_badge=version_badge_id(run),
+        known_limit=KNOWN_LIMIT,
         base=base,
     )
 
