@@ -11,7 +11,8 @@ fresh environment under .cache/series/ (pip for the SDK, npm for crypto-js), the
 its known-divergence file, and `appauth-conformance run` writes results.json, which is copied to
 reports/series/<implementation>/<version>.json. That file is the cache: a release that has one is not
 measured again, so a rerun after a new release costs one release. The runner's group is set to
-vendor-sdk / reference (a declared runner is recorded as `declared`); nothing else is changed.
+vendor-sdk / reference (a declared runner is recorded as `declared`) and its `variant` to the release
+(a release whose runner did not start has no hello to say it); nothing else is changed.
 
 `bash scripts/publish-report.sh` then builds reports/site/ from reports/results.json and these files.
 """
@@ -55,7 +56,21 @@ def cryptojs_versions() -> list[str]:
 
 
 def measure(kind: str, version: str) -> Path:
+    """One release's results.json in reports/series/. An old SDK release whose runner cannot start with
+    today's urllib3 (2.x dropped `contrib.appengine`, which its huaweicloudsdkcore imports) is measured
+    again with urllib3<2, as it was used in its day; the record's `variant` says which."""
+    doc = _run(kind, version)
+    if kind == "sdk" and not doc["runners"][0].get("hello"):
+        doc = _run(kind, version, ["urllib3<2"])
+    out = SERIES / ("huawei-python-sdk" if kind == "sdk" else "crypto-js") / f"{version}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    return out
+
+
+def _run(kind: str, version: str, extra: list[str] | None = None) -> dict:
     """Install one release under .cache/series/, run the corpus (and the token suite) through it."""
+    extra = extra or []
     work = CACHE / f"{kind}-{version}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -63,7 +78,7 @@ def measure(kind: str, version: str) -> Path:
         name, group = "huawei-python-sdk-pypi", "vendor-sdk"
         venv.create(work / "venv", with_pip=True)
         py = work / "venv" / "bin" / "python"
-        pins = [f"huaweicloudsdkmeeting=={version}", f"huaweicloudsdkcore=={version}"]
+        pins = [f"huaweicloudsdkmeeting=={version}", f"huaweicloudsdkcore=={version}", *extra]
         subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins], check=True)
         command = f"{py} {ROOT / 'runners' / 'huawei-python-sdk' / 'runner.py'}"
         divergences = ROOT / "runners" / "huawei-python-sdk" / "known-divergences.yaml"
@@ -110,11 +125,9 @@ def measure(kind: str, version: str) -> Path:
     doc = json.loads((reports / "results.json").read_text())
     for r in doc["runners"]:
         r["group"] = group
-    out = SERIES / ("huawei-python-sdk" if kind == "sdk" else "crypto-js") / f"{version}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+        r["variant"] = " ".join([version, *extra])  # the release (and any pin added), even when it did not start
     shutil.rmtree(work, ignore_errors=True)
-    return out
+    return doc
 
 
 def main() -> int:
@@ -126,9 +139,10 @@ def main() -> int:
     versions = a.only.split(",") if a.only else (sdk_versions() if a.kind == "sdk" else cryptojs_versions())
     folder = SERIES / ("huawei-python-sdk" if a.kind == "sdk" else "crypto-js")
     todo = [v for v in reversed(versions) if not (folder / f"{v}.json").is_file()]
+    cached = len(versions) - len(todo)
     if a.limit:
         todo = todo[: a.limit]
-    print(f"{len(versions)} release(s), {len(versions) - len(todo)} cached, measuring {len(todo)}", flush=True)
+    print(f"{len(versions)} release(s), {cached} cached, measuring {len(todo)}", flush=True)
     for v in todo:
         print(f"  {v}: wrote {measure(a.kind, v).relative_to(ROOT)}", flush=True)
     return 0

@@ -30,3 +30,17 @@ def test_published_site_stays_within_its_budget():
     size = sum(p.stat().st_size for p in files)
     assert size <= BUDGET_BYTES, f"reports/site/ is {size:,} bytes, over its budget of {BUDGET_BYTES:,}"
     assert len(files) <= BUDGET_FILES
+
+
+def test_the_sdk_history_shows_where_the_header_gained_access():
+    """Measured, not said: the series has 3.1.166 (no access= in the header) and the matrix 3.1.167."""
+    series = REPORTS / "series" / "huawei-python-sdk"
+    assert (series / "3.1.166.json").is_file() and (series / "3.0.94.json").is_file()
+    page = (REPORTS / "site" / "impl" / "huawei-python-sdk-3.1.167.html").read_text(encoding="utf-8")
+    since = page.split('id="history"')[1]
+    assert 'href="huawei-python-sdk-pypi--3.1.166.html"' in since.split("</p>")[0]
+    gone = since.split("Mistakes that disappear:")[1].split("</p>")[0]
+    assert "(<code>header-access-missing</code>)" in gone
+    assert "<code>token-header</code>: failing 323 → 0" in since
+    old = (REPORTS / "site" / "impl" / "huawei-python-sdk-pypi--3.1.166.html").read_text(encoding="utf-8")
+    assert "header-access-missing" in old.split('id="failing"')[1].split('id="known"')[0]

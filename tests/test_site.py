@@ -299,3 +299,18 @@ def test_a_release_page_says_what_its_token_checks_gained(tmp_path):
     assert sum(len(k["vectors"]) for k in listed) == 646
     old_page = (out / "impl" / "huawei-python-sdk--3.1.166.html").read_text()
     assert "header-access-missing" in old_page.split('id="failing"')[1]
+
+
+def test_a_version_whose_runner_did_not_start_stays_in_its_history(crafted, tmp_path):
+    _, doc = crafted
+    dead = copy.deepcopy(doc)
+    for r in dead["runners"]:
+        if r["name"] == "py":
+            del r["hello"]
+            r.update(variant="0.5", unavailable="exited with status 1 before its hello")
+    dead["outcomes"] = [o for o in dead["outcomes"] if o["runner"] != "py"]
+    out = _build(tmp_path, doc, dead)
+    impl = json.loads((out / "impl" / "py.json").read_text())
+    assert [h["version"] for h in impl["history"]] == ["0.5", "2.0"]
+    assert not (out / "history" / "py-.html").exists() and len(list((out / "history").glob("py*"))) == 1
+    assert "exited with status 1 before its hello" in (out / "impl" / "py--0.5.html").read_text()
