@@ -153,14 +153,14 @@ class Site:
         self.mistake_page = {m: self.mistake_ids(m) for m in self.mistakes}
 
     def _families(self) -> list[Family]:
-        def key(r: Run) -> str:
+        def family_key(r: Run) -> str:
             return f"{r.hello.get('name') or r.name} / {r.hello.get('library') or '?'}"
 
         # a run without a hello (its runner did not start) joins the family of its runner name's other runs
-        by_name = {r.name: key(r) for r in self.runs if r.hello}
+        by_name = {r.name: family_key(r) for r in self.runs if r.hello}
         groups: dict[str, list[Run]] = {}
         for r in self.runs:
-            groups.setdefault(key(r) if r.hello else by_name.get(r.name, key(r)), []).append(r)
+            groups.setdefault(family_key(r) if r.hello else by_name.get(r.name, family_key(r)), []).append(r)
         out = []
         for key, runs in sorted(groups.items()):
             runs.sort(key=lambda r: (version_key(r.version), r.version, r.name))
