@@ -314,3 +314,12 @@ def test_a_version_whose_runner_did_not_start_stays_in_its_history(crafted, tmp_
     assert [h["version"] for h in impl["history"]] == ["0.5", "2.0"]
     assert not (out / "history" / "py-.html").exists() and len(list((out / "history").glob("py*"))) == 1
     assert "exited with status 1 before its hello" in (out / "impl" / "py--0.5.html").read_text()
+
+
+def test_implementation_json_groups_the_failing_vectors(crafted, tmp_path):
+    _, doc = crafted
+    out = _build(tmp_path, doc)
+    impl = json.loads((out / "impl" / "js.json").read_text())
+    mine = {o["vector"]: o["verdict"] for o in doc["outcomes"] if o["runner"] == "js" and o["verdict"] != "pass"}
+    listed = {v: g["verdict"] for g in impl["failing"] for v in g["vectors"]}
+    assert listed == mine and len(impl["failing"]) == 2  # an unexpected pass and a runner fault

@@ -72,13 +72,13 @@ def implementation(site: Site, run: Run) -> dict[str, Any]:
         **_about(site, run),
         "failing": [
             {
-                "vector": a.vector,
-                "verdict": a.verdict,
-                "stage": a.stage,
-                "reason": _s(a.reason),
-                "diagnosis": list(a.diagnosis),
+                "verdict": g[0].verdict,
+                "stage": g[0].stage,
+                "reason": _s(g[0].reason),
+                "diagnosis": list(g[0].diagnosis),
+                "vectors": [a.vector for a in g],
             }
-            for a in rv.anomalies
+            for g in rv.groups()
         ],
         "known": [{"reason": _s(reason), "vectors": [a.vector for a in items]} for reason, items in rv.known.items()],
         "mistakes": [

@@ -60,6 +60,7 @@ def environment() -> jinja2.Environment:
     return env
 
 
+NEAR = 3  # versions shown on each side of an implementation page's own in its timeline
 KNOWN_LIMIT = 100  # vectors listed per known-divergence reason on a page (the JSON lists all)
 INTERACTIVE = ("index.html.j2", "history.html.j2")  # the pages with filters or a version chooser
 READY = Markup("window.__siteReady = true;")  # the other pages' whole script: tests wait for it
@@ -109,6 +110,9 @@ def index_page(site: Site) -> str:
 
 def implementation_page(site: Site, run: Run, base: str) -> str:
     newest = next(r for r in site.rows if r.name == run.name)
+    family = site.family_of(run)
+    at = family.runs.index(run)
+    near = family.steps[max(0, at - NEAR) : at + NEAR + 1]  # the whole timeline is on the history page
     text = f"{badges.LABEL}: {badges.status(run.counts)[0]}"
     return _render(
         "impl.html.j2",
@@ -116,7 +120,8 @@ def implementation_page(site: Site, run: Run, base: str) -> str:
         site=site,
         r=run,
         newest=newest,
-        family=site.family_of(run),
+        family=family,
+        steps=near,
         failing_groups=run.view.groups(),
         outcome=lambda k: run.outcomes.get(k, {}),
         badge_svg=Markup(badges.for_counts(run.counts)),
