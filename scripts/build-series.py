@@ -9,7 +9,7 @@ Each release is measured by the suite itself, with the local backend: the releas
 fresh environment under .cache/series/ (pip for the SDK, npm for crypto-js), the project's adapter
 (runners/huawei-python-sdk/runner.py, runners/js/runner.js) is declared as a runner (`--runner`) with
 its known-divergence file, and `appauth-conformance run` writes results.json, which is copied to
-reports/series/<implementation>/<version>.json. That file is the cache: a release that has one is not
+reports/series/<implementation>/<version>.json.gz (gzip: a release's results.json is about 1 MB). That file is the cache: a release that has one is not
 measured again, so a rerun after a new release costs one release. The runner's group is set to
 vendor-sdk / reference (a declared runner is recorded as `declared`) and its `variant` to the release
 (a release whose runner did not start has no hello to say it); nothing else is changed.
@@ -20,6 +20,7 @@ vendor-sdk / reference (a declared runner is recorded as `declared`) and its `va
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
 import shutil
@@ -62,9 +63,9 @@ def measure(kind: str, version: str) -> Path:
     doc = _run(kind, version)
     if kind == "sdk" and not doc["runners"][0].get("hello"):
         doc = _run(kind, version, ["urllib3<2"])
-    out = SERIES / ("huawei-python-sdk" if kind == "sdk" else "crypto-js") / f"{version}.json"
+    out = SERIES / ("huawei-python-sdk" if kind == "sdk" else "crypto-js") / f"{version}.json.gz"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+    out.write_bytes(gzip.compress((json.dumps(doc, separators=(",", ":")) + "\n").encode(), mtime=0))
     return out
 
 
@@ -138,7 +139,7 @@ def main() -> int:
     a = ap.parse_args()
     versions = a.only.split(",") if a.only else (sdk_versions() if a.kind == "sdk" else cryptojs_versions())
     folder = SERIES / ("huawei-python-sdk" if a.kind == "sdk" else "crypto-js")
-    todo = [v for v in reversed(versions) if not (folder / f"{v}.json").is_file()]
+    todo = [v for v in reversed(versions) if not (folder / f"{v}.json.gz").is_file()]
     cached = len(versions) - len(todo)
     if a.limit:
         todo = todo[: a.limit]

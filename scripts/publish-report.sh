@@ -10,4 +10,4 @@ bash scripts/docker-up.sh
 # The static site (docs/site.md): the matrix plus the version series in reports/series/ (each a
 # results.json of one implementation at one version, made by scripts/build-series.py), when present.
 shopt -s nullglob
-"$PY" -m appauth_conformance.cli site build reports/results.json reports/series/*/*.json --out reports/site
+"$PY" -m appauth_conformance.cli site build reports/results.json reports/series/*/*.json.gz --out reports/site

@@ -7,8 +7,8 @@ from pathlib import Path
 from appauth_conformance.report import site
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
-REGENERATE = "bash scripts/publish-report.sh (or, without Docker: appauth-conformance site build reports/results.json reports/series/*/*.json --out reports/site)"
-BUDGET_BYTES = 10_000_000  # the published site: 6.7 MB when the matrix alone is published (README)
+REGENERATE = "bash scripts/publish-report.sh (or, without Docker: appauth-conformance site build reports/results.json reports/series/*/*.json.gz --out reports/site)"
+BUDGET_BYTES = 16_000_000  # the published site with the matrix and the measured series (reports/README.md states it)
 BUDGET_FILES = 2_500
 
 
@@ -17,7 +17,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 def test_published_site_is_built_from_the_published_results(tmp_path):
-    sources = [REPORTS / "results.json", *sorted(REPORTS.glob("series/*/*.json"))]
+    sources = [REPORTS / "results.json", *sorted(REPORTS.glob("series/*/*.json.gz"))]
     site.build(sources, tmp_path / "site")
     fresh, published = _files(tmp_path / "site"), _files(REPORTS / "site")
     assert sorted(fresh) == sorted(published), f"reports/site/ is stale: regenerate it with `{REGENERATE}`"
@@ -35,7 +35,7 @@ def test_published_site_stays_within_its_budget():
 def test_the_sdk_history_shows_where_the_header_gained_access():
     """Measured, not said: the series has 3.1.166 (no access= in the header) and the matrix 3.1.167."""
     series = REPORTS / "series" / "huawei-python-sdk"
-    assert (series / "3.1.166.json").is_file() and (series / "3.0.94.json").is_file()
+    assert (series / "3.1.166.json.gz").is_file() and (series / "3.0.94.json.gz").is_file()
     page = (REPORTS / "site" / "impl" / "huawei-python-sdk-3.1.167.html").read_text(encoding="utf-8")
     since = page.split('id="history"')[1]
     assert 'href="huawei-python-sdk-pypi--3.1.166.html"' in since.split("</p>")[0]

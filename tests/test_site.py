@@ -323,3 +323,17 @@ def test_implementation_json_groups_the_failing_vectors(crafted, tmp_path):
     mine = {o["vector"]: o["verdict"] for o in doc["outcomes"] if o["runner"] == "js" and o["verdict"] != "pass"}
     listed = {v: g["verdict"] for g in impl["failing"] for v in g["vectors"]}
     assert listed == mine and len(impl["failing"]) == 2  # an unexpected pass and a runner fault
+
+
+def test_gzip_results_are_read_and_a_bad_one_is_one_message(crafted, tmp_path, capsys):
+    import gzip
+
+    path, _ = crafted
+    gz = tmp_path / "r.json.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    stats = site_mod.build([gz], tmp_path / "s")
+    assert stats.runs == 4
+    bad = tmp_path / "bad.json.gz"
+    bad.write_bytes(b"not gzip")
+    assert cli.main(["site", "build", str(bad), "--out", str(tmp_path / "t")]) == 2
+    assert "bad.json.gz: not a gzip-compressed results.json" in capsys.readouterr().err

@@ -20,12 +20,14 @@ Modules: data.py (the model), pages.py (HTML through templates/), badges.py (SVG
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UsageError
-from .. import html, load
+from .. import ResultsError, html, load, validate
 from . import jsondocs, pages
 from .data import Site
 
@@ -50,7 +52,19 @@ def load_site(paths: list[str | Path]) -> Site:
         raise UsageError("site build: give at least one results.json")
     from ... import vectors
 
-    return Site([(Path(p).name, load(p)) for p in paths], vectors.retired())  # the bundled corpus's tombstones
+    return Site([(Path(p).name, _load(Path(p))) for p in paths], vectors.retired())  # the corpus's tombstones
+
+
+def _load(path: Path) -> dict:
+    """A results.json, or a gzip-compressed one (`.json.gz`: how reports/series/ keeps its releases)."""
+    if path.suffix != ".gz":
+        return load(path)
+    try:
+        doc = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ResultsError(f"{path}: not a gzip-compressed results.json: {e}") from None
+    validate(doc, str(path))
+    return doc
 
 
 def _prepare(out: Path) -> None:
