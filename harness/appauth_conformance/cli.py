@@ -415,6 +415,7 @@ def parser() -> argparse.ArgumentParser:
     vec.set_defaults(func=cmd_vectors)
 
     report_cli.add_parser(sub)
+    report_cli.add_site_parser(sub)
 
     img = sub.add_parser("images", help="Docker base images and runner images")
     isub = img.add_subparsers(dest="action", required=True)

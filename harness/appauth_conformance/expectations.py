@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from . import schemas, yamlfile
+from . import schemas, vectors, yamlfile
 from .errors import UsageError
 from .files import write_atomic
 from .model import RunnerSpec, Stage, Vector
@@ -208,7 +208,13 @@ def _cut(text: str, n: int) -> str:
 
 
 def stale_message(spec: RunnerSpec, stale: list[Divergence], run_args: Sequence[str] = ()) -> str:
-    listed = "\n".join(f"  {spec.divergences}:{e.line}: {e.label} ({_cut(e.reason, 60)})" for e in stale)
+    tombstones = vectors.retired()  # an entry naming a retired vector says so: retired, not missing
+
+    def why(e: Divergence) -> str:
+        t = tombstones.get((e.match or "").rsplit("/", 1)[-1])
+        return f" [vector retired in {t.retired_in}: remove the entry]" if t else ""
+
+    listed = "\n".join(f"  {spec.divergences}:{e.line}: {e.label} ({_cut(e.reason, 60)}){why(e)}" for e in stale)
     n = len(stale)
     return (
         f"{n} known-divergence entr{'y' if n == 1 else 'ies'} of {spec.name} excuse{'s' if n == 1 else ''} nothing "

@@ -185,11 +185,21 @@ class HmacCheck:
     signature: str
 
 
+@dataclass(frozen=True)
+class Tombstone:
+    """A vector id that was published and then removed: never reused (vectors/retired.json)."""
+
+    id: str
+    reason: str
+    retired_in: str  # the appauth-conformance version that removed it
+
+
 @dataclass
 class Corpus:
     vectors: list[Vector]
     notes: dict[str, dict[str, str]]  # file -> flag -> note
     hmac_checks: list[HmacCheck] = field(default_factory=list)
+    retired: dict[str, Tombstone] = field(default_factory=dict)  # id -> its tombstone
 
     @cached_property
     def digest(self) -> str:

@@ -8,6 +8,7 @@ oracle.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from . import resources, schemas, scheme, text, untrusted, yamlfile
 from .errors import CorpusError, Problem
-from .model import RESULTS, TEXT_FIELDS, Corpus, HmacCheck, Vector
+from .model import RESULTS, TEXT_FIELDS, Corpus, HmacCheck, Tombstone, Vector
 
 __all__ = [
     "DEFAULT_VECTORS",
@@ -29,11 +30,13 @@ __all__ = [
     "load",
     "load_file",
     "read_yaml",
+    "retired",
 ]
 
 DEFAULT_VECTORS = resources.VECTORS
 SCHEMA_PATH = schemas.path("vectors")
 SCHEMA_ID = "appauth-conformance/vectors/1"  # the `schema:` every vector file names
+RETIRED_FILE = "retired.json"  # the tombstones of a corpus folder (schemas/retired.json)
 
 
 def files_under(path: Path) -> list[Path]:
@@ -286,8 +289,21 @@ def load(path: Path | str = DEFAULT_VECTORS, verify: bool = True) -> Corpus:
         vectors += vs
         notes[display(f)] = ns
         checks += cs
+    tombstones = _tombstones(Path(path) / RETIRED_FILE, problems) if Path(path).is_dir() else {}
     seen: dict[str, Vector] = {}
     for v in vectors:
+        if v.id in tombstones:
+            t = tombstones[v.id]
+            problems.append(
+                Problem(
+                    v.file,
+                    f"id {v.id} was retired in {t.retired_in} ({t.reason[:80]}); a published id is never reused: "
+                    "give this vector a new id",
+                    line=v.line or None,
+                    vector=v.id,
+                    field="id",
+                )
+            )
         if v.id in seen:
             first = seen[v.id]
             problems.append(
@@ -303,4 +319,37 @@ def load(path: Path | str = DEFAULT_VECTORS, verify: bool = True) -> Corpus:
             seen[v.id] = v
     if problems:
         raise CorpusError(problems)
-    return Corpus(vectors, notes, checks)
+    return Corpus(vectors, notes, checks, tombstones)
+
+
+def _tombstones(path: Path, problems: list[Problem]) -> dict[str, Tombstone]:
+    """id -> tombstone from a corpus folder's retired.json (none when the file is absent)."""
+    if not path.is_file():
+        return {}
+    name = display(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        problems.append(Problem(name, f"cannot read the tombstones: {e}"))
+        return {}
+    errors = schemas.errors("retired", doc)
+    for err in errors[:5]:
+        where = "/".join(map(str, err.absolute_path)) or "(top level)"
+        problems.append(Problem(name, f"{where}: {err.message[:200]} (layout: schemas/retired.json)"))
+    if errors:
+        return {}
+    out: dict[str, Tombstone] = {}
+    for t in doc["retired"]:
+        if t["id"] in out:
+            problems.append(Problem(name, f"id {t['id']} is retired twice; keep one tombstone", vector=t["id"]))
+        out[t["id"]] = Tombstone(t["id"], t["reason"], t["retired_in"])
+    return out
+
+
+def retired(path: Path | str = DEFAULT_VECTORS) -> dict[str, Tombstone]:
+    """The tombstones of a corpus folder alone (id -> tombstone), without loading its vectors."""
+    problems: list[Problem] = []
+    found = _tombstones(Path(path) / RETIRED_FILE, problems)
+    if problems:
+        raise CorpusError(problems)
+    return found

@@ -17,7 +17,8 @@ documents). Per runner:
                     fail -> known-divergence, fail -> runner-fault, absent -> judged...)
 
 Across runners: runners added, runners removed (a regression: their coverage is
-gone), vectors added, vectors removed (by key, from each document's `vectors`).
+gone), vectors added, vectors removed (by key, from each document's `vectors`), and vectors retired:
+removed with a tombstone in the corpus's vectors/retired.json (stable ids: an id is never reused).
 `regressed` is true when there is a new failure, a lost outcome, a removed
 runner, or when the new document is incomplete (an interrupted run cannot show
 that nothing regressed). Nothing is judged again: verdicts and values are read from the documents.
@@ -25,9 +26,11 @@ that nothing regressed). Nothing is judged again: verdicts and values are read f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .. import untrusted
+from ..model import Tombstone
 
 GOOD = frozenset({"pass", "known-divergence"})
 BAD = frozenset({"fail", "runner-fault", "unexpected-pass"})
@@ -76,9 +79,10 @@ class Comparison:
     runners_added: list[str]
     runners_removed: list[str]
     vectors_added: list[str]
-    vectors_removed: list[str]
+    vectors_removed: list[str]  # gone from the new run without a tombstone
     old_complete: bool = True
     new_complete: bool = True
+    vectors_retired: dict[str, str] = field(default_factory=dict)  # gone, with a tombstone: key -> why and when
 
     @property
     def new_failures(self) -> list[Change]:
@@ -127,10 +131,20 @@ class Comparison:
             out.append("runners added: " + ", ".join(self.runners_added))
         if self.runners_removed:
             out.append("runners removed: " + ", ".join(self.runners_removed))
-        for label, keys in (("vectors added", self.vectors_added), ("vectors removed", self.vectors_removed)):
+        for label, keys in (
+            ("vectors added", self.vectors_added),
+            (
+                "vectors removed (no tombstone in vectors/retired.json: a published id must not disappear)",
+                self.vectors_removed,
+            ),
+        ):
             if keys:
                 shown = ", ".join(keys[:10]) + (f", ... and {len(keys) - 10} more" if len(keys) > 10 else "")
                 out.append(f"{label}: {len(keys)} ({shown})")
+        if self.vectors_retired:
+            out.append(f"vectors retired: {len(self.vectors_retired)}")
+            for key, why in list(self.vectors_retired.items())[:limit]:
+                out.append(f"  RETIRED      {key}: {why}")
         for name, r in self.runners.items():
             if r.empty:
                 continue
@@ -161,6 +175,11 @@ class Comparison:
         if all(r.empty for r in self.runners.values()) and not (self.runners_added or self.runners_removed):
             out.append("no outcome changed")
         return "\n".join(out) + "\n"
+
+
+def _id(key: str) -> str:
+    """The vector id of a results key (mode/id, token/mode/id)."""
+    return key.rsplit("/", 1)[-1]
 
 
 def _n(n: int, one: str, many: str | None = None) -> str:
@@ -215,8 +234,10 @@ def _output_change(a: dict, b: dict) -> str | None:
     return "; ".join(diffs) or None
 
 
-def compare(old: dict, new: dict) -> Comparison:
-    """Classify every change between two results documents (see the module docstring)."""
+def compare(old: dict, new: dict, retired: Mapping[str, Tombstone] | None = None) -> Comparison:
+    """Classify every change between two results documents (see the module docstring). `retired`: the
+    corpus's tombstones (id -> Tombstone); a vector gone from the new run with one is retired, not removed."""
+    retired = retired or {}
     old_runners = [r["name"] for r in old.get("runners", [])]
     new_runners = [r["name"] for r in new.get("runners", [])]
     for doc, names in ((old, old_runners), (new, new_runners)):
@@ -261,7 +282,12 @@ def compare(old: dict, new: dict) -> Comparison:
         runners_added=[n for n in new_runners if n not in old_runners],
         runners_removed=[n for n in old_runners if n not in new_runners],
         vectors_added=[k for k in new_vectors if k not in old_set],
-        vectors_removed=[k for k in old_vectors if k not in new_set],
+        vectors_removed=[k for k in old_vectors if k not in new_set and _id(k) not in retired],
+        vectors_retired={
+            k: f"retired in {retired[_id(k)].retired_in}: {retired[_id(k)].reason}"
+            for k in old_vectors
+            if k not in new_set and _id(k) in retired
+        },
         old_complete=bool(old.get("complete", True)),
         new_complete=bool(new.get("complete", True)),
     )

@@ -244,7 +244,13 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
 
 
 def _asset(name: str) -> str:
-    text = (ASSETS / name).read_text(encoding="utf-8")
+    return asset_text(ASSETS / name)
+
+
+def asset_text(path) -> str:
+    """A CSS or script file to inline in a page, checked to pass through `inert` unchanged."""
+    text = path.read_text(encoding="utf-8")
+    name = path.name
     if "</script" in text.lower() or "</style" in text.lower():
         raise AssertionError(f"{name} must not contain a closing script/style tag")
     if "##" in text or _LINE_COMMAND.search(text) or untrusted.CONTROLS.search(text):
