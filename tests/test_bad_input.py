@@ -100,7 +100,7 @@ OWN = {
     ("docs", "topic"): (["dokcer"], "docs: no topic 'dokcer'; the topics are ci, "),
     ("docs", "--path"): (["--path=1"], ARGPARSE),
     ("docs", "--open"): (["--open", "--path"], ARGPARSE),
-    ("examples", "lang"): (["cobol", "{tmp}/x"], "examples: no example 'cobol'; the examples are ci, go, "),
+    ("examples", "lang"): (["cobol", "{tmp}/x"], "examples: no example 'cobol'; the examples are ci, clients, go, "),
     ("examples", "dir"): (["python", "{tmp}/a-file"], "examples: {tmp}/a-file is a file; give a folder"),
     ("examples", "--force"): (["python", "--force=1"], ARGPARSE),
     ("vectors show", "id"): (["single-user-999"], "vectors show: no vector 'single-user-999'"),
