@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol, TypedDict
 
-from . import protocol, scheme
+from . import scheme, wire
 from .scheme import MODES, Mode
 
 __all__ = [
@@ -118,12 +118,12 @@ class Vector:
     @cached_property
     def request_body(self) -> bytes:
         """The wire fields after `"seq":N,`, encoded once and reused by every session."""
-        return protocol.request_body(
+        return wire.request_body(
             self.mode, self.app_id, self.corp_id, self.user_id, self.expire_time, self.nonce, self.app_key
         )
 
     op = "sign"  # the request a runner gets for it
-    request_template = protocol.SIGN_REQUEST
+    request_template = wire.SIGN_REQUEST
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON form (strings may hold lone surrogates; json.dumps escapes them)."""
@@ -159,7 +159,7 @@ class TokenRequest:
     flags: tuple[str, ...]
 
     op = "token"
-    request_template = protocol.TOKEN_REQUEST
+    request_template = wire.TOKEN_REQUEST
 
     @property
     def key(self) -> str:
@@ -167,7 +167,7 @@ class TokenRequest:
 
     @cached_property
     def request_body(self) -> bytes:
-        return protocol.token_body(self.mode, self.app_id, self.corp_id, self.user_id, self.app_key)
+        return wire.token_body(self.mode, self.app_id, self.corp_id, self.user_id, self.app_key)
 
     def fields(self, expire_time: int, nonce: str) -> scheme.Fields:
         """The signed fields, with the nonce and expiry the runner chose."""
