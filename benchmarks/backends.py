@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from appauth_conformance import cli
+from appauth_conformance.frontends import cli
 
 
 def once(backend: str, out: Path) -> float:

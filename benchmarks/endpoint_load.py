@@ -96,7 +96,7 @@ def main() -> None:
     argv = [
         sys.executable,
         "-m",
-        "appauth_conformance.cli",
+        "appauth_conformance.frontends.cli",
         "serve",
         "--app",
         f"{APP_ID}={KEY}",

@@ -30,11 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from appauth_conformance import fuzz, protocol
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.engine import Engine
-from appauth_conformance.runners import Registry
-from appauth_conformance.session import steady_memory
+from appauth_conformance import fuzz
+from appauth_conformance.core import wire
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.pipeline import Engine
+from appauth_conformance.execution.registry import Registry
+from appauth_conformance.execution.session import steady_memory
 
 
 def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
@@ -82,10 +83,10 @@ def raw(count: int, seed: int, lang: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         req = Path(tmp) / "requests.jsonl"
         with open(req, "wb") as f:
-            f.write(protocol.HELLO_REQUEST)
+            f.write(wire.HELLO_REQUEST)
             seq = 0
             for chunk in fuzz.Inputs(seed).chunks(fuzz.DEFAULT_BATCH, count):
-                f.write(b"".join(protocol.sign_request(seq + i, x.request_body) for i, x in enumerate(chunk)))
+                f.write(b"".join(wire.sign_request(seq + i, x.request_body) for i, x in enumerate(chunk)))
                 seq += len(chunk)
         print(f"{count:,} fuzz requests (seed {seed}), {req.stat().st_size / 1e6:.1f} MB, each runner alone:")
         for spec in specs:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from appauth_conformance import vectors
+from appauth_conformance.corpus import vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 

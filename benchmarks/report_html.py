@@ -8,7 +8,7 @@ What it does:
      vectors over 13 families, 12 runners with realistic profiles of real mistakes; the mix is
      about 95 % pass, 3.6 % known divergence, 0.9 % fail, 0.3 % unexpected pass, 0.1 % runner fault
      (printed below as measured);
-  2. validates it against harness/appauth_conformance/schemas/results.json and renders report.md and report.html;
+  2. validates it against harness/appauth_conformance/formats/schemas/results.json and renders report.md and report.html;
   3. loads report.html 3 times in headless Chromium (Debian's /usr/bin/chromium through
      Playwright; never `playwright install`), each in a fresh page, and measures the time from
      navigation start to `window.__reportReady = true`, which the page sets after its first full
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import synthetic_results  # benchmarks/synthetic_results.py, next to this script
 from appauth_conformance import report
-from appauth_conformance.files import write_json_atomic
+from appauth_conformance.formats.files import write_json_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,10 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from appauth_conformance import protocol, vectors
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.runners import Registry
-from appauth_conformance.session import Session
+from appauth_conformance.core import wire
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.registry import Registry
+from appauth_conformance.execution.session import Session
 
 
 def main() -> None:
@@ -32,9 +33,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         req = Path(tmp) / "requests.jsonl"
         with open(req, "wb") as f:
-            f.write(protocol.HELLO_REQUEST)
+            f.write(wire.HELLO_REQUEST)
             for seq, v in enumerate(batch):
-                f.write(protocol.sign_request(seq, v.request_body))
+                f.write(wire.sign_request(seq, v.request_body))
         print(f"{a.count} requests, {req.stat().st_size / 1e6:.1f} MB")
         print(f"{'runner':<18} {'raw s':>7} {'harness s':>10} {'ratio':>6}")
         for spec in Registry().select(a.lang):

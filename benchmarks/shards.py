@@ -23,7 +23,7 @@ from gate import synthetic  # the gate benchmark's synthetic corpus
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "appauth_conformance.cli", *args]
+    return [sys.executable, "-m", "appauth_conformance.frontends.cli", *args]
 
 
 def main() -> None:

@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 import synthetic_results  # benchmarks/synthetic_results.py, next to this script
-from appauth_conformance import tokens, vectors
+from appauth_conformance.corpus import vectors
+from appauth_conformance.judging import tokens
 
 TIME_LIMIT = 10.0  # seconds, median
 RUNNERS = 20
@@ -46,7 +47,7 @@ def main() -> int:
         doc = synthetic_results.document(vectors=count, runners=RUNNERS, seed=1)
         results = folder / "results.json"
         results.write_text(json.dumps(doc), encoding="utf-8")
-        cmd = [sys.executable, "-m", "appauth_conformance.cli", "site", "build", str(results), "--out"]
+        cmd = [sys.executable, "-m", "appauth_conformance.frontends.cli", "site", "build", str(results), "--out"]
         times = []
         for _ in range(a.builds):
             t0 = time.perf_counter()

@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from appauth_conformance import vectors
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.model import RunnerSpec
-from appauth_conformance.session import Session, steady_memory
+from appauth_conformance.core.model import RunnerSpec
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.session import Session, steady_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,12 +8,12 @@ tests/browser/test_report_html.py import it from this folder.
 Vectors are spread over the corpus's families (files) with their flags; inputs
 are documentation-shaped (a few app ids and keys shared by many vectors, random
 32-character nonces) and the expected values come from the oracle
-(appauth_conformance.scheme). Each runner has a profile of real implementation mistakes on
+(appauth_conformance.core.scheme). Each runner has a profile of real implementation mistakes on
 the families that trigger them (NUL truncation, '?' for a lone surrogate, hex in
 upper case, stripped whitespace, ...); most are listed as known divergences,
 some are not (failures), a few list entries are stale (unexpected passes), and
 a few vectors crash a runner (runner faults). Outcomes are judged by
-appauth_conformance.verdicts.judge and diagnosed by appauth_conformance.diagnosis.diagnose, exactly as
+appauth_conformance.judging.verdicts.judge and diagnosed by appauth_conformance.judging.diagnosis.diagnose, exactly as
 in a real run.
 
 The mix with the defaults (10,000 vectors x 12 runners, seed 1): 95.1 % pass,
@@ -28,13 +28,14 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from appauth_conformance import diagnosis, scheme
-from appauth_conformance.expectations import Divergence
+from appauth_conformance.core import scheme
 
 # family (file stem) -> (share of the corpus, flags it draws from)
-from appauth_conformance.model import Corpus, Outcome, Stage, Vector, Verdict
-from appauth_conformance.results import Recorder
-from appauth_conformance.verdicts import judge
+from appauth_conformance.core.model import Corpus, Outcome, Stage, Vector, Verdict
+from appauth_conformance.corpus.expectations import Divergence
+from appauth_conformance.formats.results import Recorder
+from appauth_conformance.judging import diagnosis
+from appauth_conformance.judging.verdicts import judge
 
 FAMILIES = {
     "single": (0.14, ["ordinary", "owner-signs"]),

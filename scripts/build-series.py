@@ -109,7 +109,7 @@ def _run(kind: str, version: str, extra: list[str] | None = None) -> dict:
         [
             sys.executable,
             "-m",
-            "appauth_conformance.cli",
+            "appauth_conformance.frontends.cli",
             "run",
             "--lang",
             name,

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(bash scripts/setup.sh | tail -1)
-exec "$PY" -m appauth_conformance.cli run --lang=all --report-dir reports/local "$@"
+exec "$PY" -m appauth_conformance.frontends.cli run --lang=all --report-dir reports/local "$@"

@@ -33,11 +33,11 @@ DOC = ROOT / "docs" / "testing.md"
 
 # module (its path in the package) -> the fast test files that judge it
 FAST = {
-    "verdicts.py": ["tests/test_verdicts.py"],
-    "tokens.py": ["tests/test_token_judge.py"],
-    "expectations.py": ["tests/test_verdicts.py", "tests/test_expectations.py"],
-    "scheme.py": ["tests/test_scheme.py"],
-    "diagnosis/__init__.py": ["tests/test_diagnosis.py"],
+    "judging/verdicts.py": ["tests/test_verdicts.py"],
+    "judging/tokens.py": ["tests/test_token_judge.py"],
+    "corpus/expectations.py": ["tests/test_verdicts.py", "tests/test_expectations.py"],
+    "core/scheme.py": ["tests/test_scheme.py"],
+    "judging/diagnosis/__init__.py": ["tests/test_diagnosis.py"],
 }
 DATA = {"vectors": "data/vectors", "runners": "data/runners"}  # as hatch_build.py packs them
 KILLED = {"killed", "timeout", "caught by type check"}
@@ -49,14 +49,17 @@ def usage_error(message: str) -> SystemExit:
 
 
 def module_path(name: str) -> str:
-    """`tokens`, `tokens.py`, `diagnosis`, `appauth_conformance.tokens` or harness/appauth_conformance/tokens.py
+    """`tokens`, `tokens.py`, `diagnosis`, `appauth_conformance.judging.tokens` or harness/appauth_conformance/judging/tokens.py
     -> the module's path in the package."""
     name = name.removeprefix(f"harness/{PACKAGE}/").removeprefix(f"{PACKAGE}.").removesuffix(".py")
     name = name.replace(".", "/").removesuffix("/__init__")
     for candidate in (f"{name}.py", f"{name}/__init__.py"):
         if candidate in FAST:
             return candidate
-    known = ", ".join(m.removesuffix(".py").removesuffix("/__init__") for m in FAST)
+    short = {m.removesuffix(".py").removesuffix("/__init__").rsplit("/", 1)[-1]: m for m in FAST}  # `tokens`
+    if name in short:
+        return short[name]
+    known = ", ".join(short)
     raise usage_error(
         f"no fast tests are set for module {name!r}: name one of {known} (or all); FAST in scripts/mutation.py"
     )

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PY=$(bash scripts/setup.sh | tail -1)
 bash scripts/system-deps.sh
 if [ "$(id -u)" -eq 0 ] || [ -S /var/run/docker.sock ]; then
-  bash scripts/docker-up.sh && "$PY" -m appauth_conformance.cli images bootstrap --suite bullseye --suite bookworm --suite trixie \
+  bash scripts/docker-up.sh && "$PY" -m appauth_conformance.frontends.cli images bootstrap --suite bullseye --suite bookworm --suite trixie \
     || echo "test.sh: no Docker engine; Docker tests will skip (or fail under CI=true)" >&2
 fi
 # 0. the house rules: lint, format, types (the layers run with the tests: tests/test_architecture.py)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import appauth_conformance
-from appauth_conformance import resources
+from appauth_conformance.formats import resources
 
 pytest_plugins = ["pytester"]
 

@@ -1,5 +1,6 @@
-"""The house rules, checked on the source: no import cycle, no reach into another module's private
-names, no module over 600 lines, and the layering of pyproject.toml's import-linter contract.
+"""The house rules, checked on the source: the package is laid out by layer (each top-level folder is one
+layer of pyproject.toml's import-linter contract, only the face at the root), no import cycle, no reach
+into another module's private names, no module over 500 lines, and the contract itself holds.
 
 Imports are read from the AST of every module of the package, imports inside functions
 included (an import moved into a function to hide a cycle is still a cycle).
@@ -19,7 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "harness" / "appauth_conformance"
 NAME = "appauth_conformance"
-MAX_LINES = 600
+MAX_LINES = 500
+FACE = {"__init__.py", "cli.py", "plugin.py"}  # the package's face: what users import and run by name
 
 
 def module_name(path: Path) -> str:
@@ -65,7 +67,9 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_the_package_is_read():
-    assert {"appauth_conformance.model", "appauth_conformance.cli", "appauth_conformance.fuzz"} <= set(MODULES)
+    assert {"appauth_conformance.core.model", "appauth_conformance.frontends.cli", "appauth_conformance.fuzz"} <= set(
+        MODULES
+    )
 
 
 def test_no_import_cycle():
@@ -138,18 +142,56 @@ def test_no_module_reaches_into_another_modules_private_names():
 
 def test_the_check_sees_a_planted_reach_in(tmp_path, monkeypatch):
     """The check can fail: a module that imports another's private name is reported."""
-    planted = PACKAGE / "model.py"
-    monkeypatch.setitem(MODULES, "appauth_conformance.planted", tmp_path / "planted.py")
-    (tmp_path / "planted.py").write_text("from . import scheme\nfrom .session import _Feed\nscheme._x\n")
+    monkeypatch.setitem(MODULES, "appauth_conformance.core.planted", tmp_path / "planted.py")
+    (tmp_path / "planted.py").write_text(
+        "from . import scheme\nfrom ..execution.session import _Feed\nfrom appauth_conformance.core import text\ntext._x\n"
+    )
     monkeypatch.setattr(sys.modules[__name__], "is_package", lambda m: False)
-    assert planted.exists()
-    assert private_reach_ins("appauth_conformance.planted") == [
-        "appauth_conformance.planted:2: from appauth_conformance.session import _Feed",
-        "appauth_conformance.planted:3: scheme._x (appauth_conformance.scheme)",
+    assert "appauth_conformance.core.scheme" in MODULES
+    assert private_reach_ins("appauth_conformance.core.planted") == [
+        "appauth_conformance.core.planted:2: from appauth_conformance.execution.session import _Feed",
+        "appauth_conformance.core.planted:4: text._x (appauth_conformance.core.text)",
     ]
 
 
-def test_no_module_is_over_600_lines():
+def contract_layers() -> list[set[str]]:
+    """The import-linter contract's layers, top first, each a set of module names under the package."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (layers,) = [c["layers"] for c in contracts if c["type"] == "layers" and c.get("containers") == [NAME]]
+    return [{part.strip() for part in layer.split("|")} for layer in layers]
+
+
+def test_each_top_level_folder_is_one_layer_and_the_root_holds_only_the_face():
+    folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    root_modules = {p.name for p in PACKAGE.glob("*.py")}
+    named = [name for layer in contract_layers() for name in layer]
+    faces = {m.removesuffix(".py") for m in FACE - {"__init__.py"}}
+    assert root_modules <= FACE, f"modules at the package root beyond its face: {sorted(root_modules - FACE)}"
+    assert sorted(named) == sorted(folders | faces), "the contract's layers are the folders, one to one (and the face)"
+    assert all(layer <= faces or layer <= folders for layer in contract_layers()), "a layer mixes face and folders"
+
+
+def test_the_plugin_face_exports_every_hook_and_fixture():
+    """pytest reads hooks and fixtures off the entry point's module, the face: a hook added to
+    frontends/plugin.py but not to its __all__ would silently never run."""
+    tree = ast.parse((PACKAGE / "frontends" / "plugin.py").read_text(encoding="utf-8"))
+    public = {
+        n.name
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef)
+        and (n.name.startswith("pytest_") or any("fixture" in ast.unparse(d) for d in n.decorator_list))
+    }
+    exported = next(
+        ast.literal_eval(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets)
+    )
+    assert public and public == set(exported)
+
+
+def test_no_module_is_over_500_lines():
     long = {m: n for m, p in MODULES.items() if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import cli
+from appauth_conformance.frontends import cli
 
 HERE = Path(__file__).resolve().parent
 SMALL = str(HERE / "fixtures" / "vectors" / "small.yaml")
@@ -174,7 +174,7 @@ def test_the_cli_says_one_thing_and_exits_2(command, option, tmp_path):
     _place(tmp_path)
     argv, said = case(command, option)
     r = subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.cli", *command.split(), *_fill(argv, tmp_path)],
+        [sys.executable, "-m", "appauth_conformance.frontends.cli", *command.split(), *_fill(argv, tmp_path)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -222,7 +222,7 @@ def test_a_bad_option_loses_nothing(tmp_path):
     (out / "results.json").write_text("previous")
     (out / "report.md").write_text("previous")
     r = subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.cli", "run", "--report-dir", str(out), "--timeout", "0"],
+        [sys.executable, "-m", "appauth_conformance.frontends.cli", "run", "--report-dir", str(out), "--timeout", "0"],
         capture_output=True,
         text=True,
         cwd=tmp_path,

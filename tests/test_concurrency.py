@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import report, vectors
+from appauth_conformance import report
+from appauth_conformance.corpus import vectors
 
 HERE = Path(__file__).resolve().parent
 SMALL = HERE / "fixtures" / "vectors" / "small.yaml"
@@ -28,7 +29,7 @@ def together(*commands: list[str], env: dict[str, str] | None = None, cwd: Path 
 
 
 def run(*args: str) -> list[str]:
-    return [sys.executable, "-m", "appauth_conformance.cli", "run", *args]
+    return [sys.executable, "-m", "appauth_conformance.frontends.cli", "run", *args]
 
 
 def assert_reports_whole(folder: Path) -> dict:
@@ -67,8 +68,8 @@ def test_xdist_controller_records_the_runs_start_and_duration_not_the_merges(tmp
     (taken when the controller began) and its whole duration, and leaves no .parts/ behind."""
     import types
 
-    from appauth_conformance import plugin
-    from appauth_conformance.results import Recorder
+    from appauth_conformance.formats.results import Recorder
+    from appauth_conformance.frontends import plugin
 
     corpus = vectors.load(SMALL)
     began = ("2026-01-02T03:04:05+00:00", time.monotonic() - 1000.0)  # a run that began 1000 s ago

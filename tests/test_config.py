@@ -4,10 +4,10 @@ import sys
 
 import pytest
 
-from appauth_conformance import config as cfg
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.errors import RunnerUnavailable, UsageError
-from appauth_conformance.model import RunnerSpec, Tool
+from appauth_conformance.core.errors import RunnerUnavailable, UsageError
+from appauth_conformance.core.model import RunnerSpec, Tool
+from appauth_conformance.execution import options as cfg
+from appauth_conformance.execution.backends.local import LocalBackend
 
 
 def test_missing_tool_names_it_and_its_debian_package():

@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appauth_conformance import scheme, text, vectors
+from appauth_conformance.core import scheme, text
+from appauth_conformance.corpus import vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "vectors"

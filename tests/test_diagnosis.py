@@ -1,7 +1,7 @@
 """diagnose(): every catalogued mistake is recognised from an independently computed wrong output.
 
 The wrong outputs below are written out by hand with hashlib/hmac/base64, never with
-appauth_conformance.diagnosis's own functions, so a bug in a catalogue entry cannot hide itself.
+appauth_conformance.judging.diagnosis's own functions, so a bug in a catalogue entry cannot hide itself.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import diagnosis, scheme
-from appauth_conformance.diagnosis import CATALOGUE, STAGES, Mistake, diagnose
+from appauth_conformance.core import scheme
+from appauth_conformance.judging import diagnosis
+from appauth_conformance.judging.diagnosis import CATALOGUE, STAGES, Mistake, diagnose
 
 ROOT = Path(__file__).resolve().parent.parent
 T = 1604020600
@@ -601,7 +602,7 @@ def test_an_oracle_given_by_the_caller_is_used_as_the_correct_string_and_signatu
 
 
 def test_titles_of_token_mistakes_and_of_ids_that_are_not_mistakes():
-    from appauth_conformance.diagnosis.tokens import TOKEN_MISTAKES
+    from appauth_conformance.judging.diagnosis.token_mistakes import TOKEN_MISTAKES
 
     for mistake, (title, _seen) in TOKEN_MISTAKES.items():
         assert diagnosis.title(mistake) == title

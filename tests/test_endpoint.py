@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "tests" / "fixtures" / "endpoint" / "client.py"
 APP_ID, KEY = "demo-app", "k3y-Never-Shown-4711"
-CLI = [sys.executable, "-m", "appauth_conformance.cli", "serve"]
+CLI = [sys.executable, "-m", "appauth_conformance.frontends.cli", "serve"]
 
 
 def _serve(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -128,7 +128,7 @@ def test_bad_options_exit_2(tmp_path, args, message):
 def test_serve_results_merge_beside_a_run_and_compare(tmp_path):
     """`report merge` joins a serve run's results with a reference run's (one document holds both);
     `report compare` sees a client's new failure as a regression."""
-    cli = [sys.executable, "-m", "appauth_conformance.cli"]
+    cli = [sys.executable, "-m", "appauth_conformance.frontends.cli"]
     good = _serve(
         tmp_path, "--http", "--report-dir", str(tmp_path / "good"), "--", sys.executable, str(CLIENT), "none", "1"
     )

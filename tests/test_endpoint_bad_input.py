@@ -64,7 +64,7 @@ def _start(tmp: Path) -> dict:
         [
             sys.executable,
             "-m",
-            "appauth_conformance.cli",
+            "appauth_conformance.frontends.cli",
             "serve",
             "--http",
             "--app",

@@ -30,7 +30,16 @@ def test_example_client_conforms(tmp_path, tool, command):
         (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(f"{tool} is not installed")
     env = {**os.environ, "APP_ID": "demo-app", "APP_KEY": "example-key-31", "GOCACHE": str(tmp_path / "gocache")}
     r = subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.cli", "serve", "--app", "demo-app=example-key-31", "--", *command],
+        [
+            sys.executable,
+            "-m",
+            "appauth_conformance.frontends.cli",
+            "serve",
+            "--app",
+            "demo-app=example-key-31",
+            "--",
+            *command,
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -12,12 +12,12 @@ import time
 
 import pytest
 
-from appauth_conformance import tokens
+from appauth_conformance.core.errors import UsageError
+from appauth_conformance.core.model import RunnerSpec
+from appauth_conformance.corpus.expectations import Expectations
 from appauth_conformance.endpoint.apps import App, from_pyproject
 from appauth_conformance.endpoint.judging import Endpoint, Memory
-from appauth_conformance.errors import UsageError
-from appauth_conformance.expectations import Expectations
-from appauth_conformance.model import RunnerSpec
+from appauth_conformance.judging import tokens
 
 KEY = "judging-key-77"
 

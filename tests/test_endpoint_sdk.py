@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.config import in_ci
-from appauth_conformance.errors import RunnerUnavailable
-from appauth_conformance.runners import BUILTINS
+from appauth_conformance.core.errors import RunnerUnavailable
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.options import in_ci
+from appauth_conformance.execution.registry import BUILTINS
 
 CLIENT = Path(__file__).resolve().parent.parent / "examples" / "clients" / "huawei_sdk.py"
 SDK = next(s for s in BUILTINS if s.name == "huawei-python-sdk")
@@ -44,7 +44,7 @@ def test_vendor_sdk_through_serve(tmp_path, sdk_python, excused):
         [
             sys.executable,
             "-m",
-            "appauth_conformance.cli",
+            "appauth_conformance.frontends.cli",
             "serve",
             "--app",
             "demo-app=sdk-key-2718",

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import config
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.engine import Engine
-from appauth_conformance.model import Verdict
-from appauth_conformance.vectors import load
+from appauth_conformance.core.model import Verdict
+from appauth_conformance.corpus.vectors import load
+from appauth_conformance.execution import options as config
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.pipeline import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -122,7 +122,7 @@ def test_cli_exit_code_is_0_for_a_conforming_example(tmp_path):
         [
             sys.executable,
             "-m",
-            "appauth_conformance.cli",
+            "appauth_conformance.frontends.cli",
             "run",
             "--lang",
             "py",

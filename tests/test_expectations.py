@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import expectations
-from appauth_conformance.errors import UsageError
-from appauth_conformance.model import RunnerSpec, Stage
+from appauth_conformance.core.errors import UsageError
+from appauth_conformance.core.model import RunnerSpec, Stage
+from appauth_conformance.corpus import expectations
 
 HEAD = "schema: appauth-conformance/known-divergences/1\nrunner: mine\n"
 
@@ -109,7 +109,16 @@ def _gate(root: Path, *args: str):
     import sys
 
     return subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.cli", "run", "--lang=declared", "--report-dir", "out", *args],
+        [
+            sys.executable,
+            "-m",
+            "appauth_conformance.frontends.cli",
+            "run",
+            "--lang=declared",
+            "--report-dir",
+            "out",
+            *args,
+        ],
         cwd=root,
         capture_output=True,
         text=True,
@@ -180,7 +189,7 @@ def test_divergences_update_rewrites_a_declared_runners_file_and_never_the_insta
 
     def update(cwd: Path, lang: str):
         return subprocess.run(
-            [sys.executable, "-m", "appauth_conformance.cli", "divergences", "update", "--lang", lang],
+            [sys.executable, "-m", "appauth_conformance.frontends.cli", "divergences", "update", "--lang", lang],
             cwd=cwd,
             capture_output=True,
             text=True,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from appauth_conformance import diagnosis, scheme
-from appauth_conformance.explain import explain
-from appauth_conformance.model import Outcome, Result, Vector
-from appauth_conformance.verdicts import conformance, judge
+from appauth_conformance.core import scheme
+from appauth_conformance.core.model import Outcome, Result, Vector
+from appauth_conformance.judging import diagnosis
+from appauth_conformance.judging.explain import explain
+from appauth_conformance.judging.verdicts import conformance, judge
 
 
 def test_an_sp_corp_admin_mistake_is_explained_with_an_sp_corp_admin_example():

@@ -4,7 +4,10 @@ import json
 
 import jsonschema
 
-from appauth_conformance import cli, schemas, text, vectors
+from appauth_conformance.core import text
+from appauth_conformance.corpus import vectors
+from appauth_conformance.formats import schemas
+from appauth_conformance.frontends import cli
 
 EXPORT_SCHEMA = schemas.path("vectors-export")
 

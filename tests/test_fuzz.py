@@ -19,12 +19,16 @@ import pytest
 import yaml
 
 import appauth_conformance
-from appauth_conformance import cli, fuzz, protocol, scheme, text, vectors
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.config import in_ci
-from appauth_conformance.errors import RunnerUnavailable
-from appauth_conformance.model import Outcome, Stage
-from appauth_conformance.runners import BUILTINS
+from appauth_conformance import fuzz
+from appauth_conformance.core import scheme, text, wire
+from appauth_conformance.core.errors import RunnerUnavailable
+from appauth_conformance.core.model import Outcome, Stage
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.options import in_ci
+from appauth_conformance.execution.registry import BUILTINS
+from appauth_conformance.formats import protocol
+from appauth_conformance.frontends import cli
 
 REFERENCE = [s for s in BUILTINS if s.group == "reference"]
 
@@ -142,10 +146,10 @@ def test_fast_path_equals_the_oracle_and_the_wire_encoding(inputs):
 
 
 def test_fast_request_bodies_equal_the_wire_encoding():
-    """Bodies joined from per-value pieces equal protocol.request_body (what Vector.request_body sends)."""
+    """Bodies joined from per-value pieces equal wire.request_body (what Vector.request_body sends)."""
     for x in fuzz.Inputs(SEED).chunk(COUNT):
         _, mode, app_id, corp_id, user_id, expire_time, nonce, app_key = x.parts
-        want = protocol.request_body(mode, app_id, corp_id, user_id, expire_time, nonce, app_key)
+        want = wire.request_body(mode, app_id, corp_id, user_id, expire_time, nonce, app_key)
         assert x.request_body == want == x.vector().request_body
 
 
@@ -493,7 +497,7 @@ def test_the_private_name_scan_finds_what_it_looks_for(tmp_path):
     bad.write_text(
         "from .. import protocol\nfrom .triage import _CLASSES\nimport json\nfrom ..model import Vector\n"
         "x = protocol._validator\ny = json.encoder._x\nz = getattr(protocol, '_y')\n"
-        "v = object.__setattr__\nw = Vector.__new__\nok = self._mine, protocol.encode_text, Vector.__init__\n"
+        "v = object.__setattr__\nw = Vector.__new__\nok = self._mine, wire.encode_text, Vector.__init__\n"
     )
     assert [line.split(": ", 1)[1] for line in _private_reaches(bad)] == [
         "from .triage import _CLASSES",

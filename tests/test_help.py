@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appauth_conformance import cli
+from appauth_conformance.frontends import cli
 
 
 def _help(*words: str) -> str:

@@ -41,7 +41,7 @@ def test_the_cli_shows_a_hostile_runner_inertly(tmp_path):
         [
             sys.executable,
             "-m",
-            "appauth_conformance.cli",
+            "appauth_conformance.frontends.cli",
             "run",
             "--lang=h",
             "--runner",
@@ -93,11 +93,12 @@ def test_pytest_and_junit_show_a_hostile_runner_inertly(pytester, tmp_path):
 @pytest.mark.parametrize("op", ["sign", "token"])
 def test_explanations_neutralise_every_field(op, tmp_path):
     """explain() and explain_token() on the hostile runner's replies, straight from a session."""
-    from appauth_conformance import tokens, vectors
-    from appauth_conformance.backends.local import LocalBackend
-    from appauth_conformance.config import parse_runner_flag
-    from appauth_conformance.engine import Engine
-    from appauth_conformance.explain import explain, explain_token
+    from appauth_conformance.corpus import vectors
+    from appauth_conformance.execution.backends.local import LocalBackend
+    from appauth_conformance.execution.options import parse_runner_flag
+    from appauth_conformance.execution.pipeline import Engine
+    from appauth_conformance.judging import tokens
+    from appauth_conformance.judging.explain import explain, explain_token
 
     corpus = vectors.load(SMALL)
     spec = parse_runner_flag(runner_flag(tmp_path))

@@ -1,7 +1,7 @@
 """Mutation testing of the corpus and the diagnosis: deliberately buggy signers must be caught and named.
 
 tests/fixtures/mutants/mutant_signer.py is a correct signer with one switch per classic
-implementation mistake, each switch named after the catalogue id (harness/appauth_conformance/diagnosis.py)
+implementation mistake, each switch named after the catalogue id (harness/appauth_conformance/judging/diagnosis.py)
 that should name it. Every mutant is plugged in as a user's runner would be and runs the
 whole corpus; all their sessions stream concurrently through one Engine. For each mutant:
 
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.config import parse_runner_flag
-from appauth_conformance.diagnosis import BY_ID
-from appauth_conformance.engine import Engine
-from appauth_conformance.model import Stage, Verdict
-from appauth_conformance.vectors import load
+from appauth_conformance.core.model import Stage, Verdict
+from appauth_conformance.corpus.vectors import load
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.options import parse_runner_flag
+from appauth_conformance.execution.pipeline import Engine
+from appauth_conformance.judging.diagnosis import BY_ID
 
 HERE = Path(__file__).resolve().parent
 PROGRAM = HERE / "fixtures" / "mutants" / "mutant_signer.py"
@@ -128,7 +128,7 @@ def test_cli_gate_exits_1_on_a_mutant_and_records_the_diagnosis(tmp_path):
         [
             sys.executable,
             "-m",
-            "appauth_conformance.cli",
+            "appauth_conformance.frontends.cli",
             "run",
             "--lang",
             "m",

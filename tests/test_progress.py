@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from appauth_conformance.progress import Progress, Tally
+from appauth_conformance.execution.progress import Progress, Tally
 
 
 def _lines(tally: Tally, stream: io.StringIO) -> list[str]:

@@ -5,7 +5,7 @@ import json
 import jsonschema
 import pytest
 
-from appauth_conformance import protocol, schemas
+from appauth_conformance.formats import protocol, schemas
 
 GOOD = [
     {"seq": 0, "signature": "ab"},

@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
-from appauth_conformance import report, tokens, vectors
+from appauth_conformance import report
+from appauth_conformance.corpus import vectors
+from appauth_conformance.judging import tokens
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
 REGENERATE = "bash scripts/publish-report.sh"

@@ -22,7 +22,7 @@ BROKEN = HERE / "fixtures" / "broken"
 
 def cli(*args, env=None, cwd=None, timeout=120):
     return subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.cli", *args],
+        [sys.executable, "-m", "appauth_conformance.frontends.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -160,7 +160,7 @@ def _answered(path: Path) -> int:
 def test_interruption_stops_runners_and_keeps_what_was_measured(tmp_path, how):
     tag = f"interrupt-{uuid.uuid4().hex}"
     prefix = (
-        [sys.executable, "-m", "appauth_conformance.cli", "run"]
+        [sys.executable, "-m", "appauth_conformance.frontends.cli", "run"]
         if how.startswith("cli")
         else [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path), str(tmp_path)]
     )

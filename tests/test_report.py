@@ -1,7 +1,7 @@
 """results.json schema, report.md, report.html (static checks), atomic writes, compare and the report CLI.
 
-The documents are made by the real Recorder from a tiny corpus loaded with appauth_conformance.vectors.load,
-with fabricated Outcomes judged by appauth_conformance.verdicts.judge, as a run would make them.
+The documents are made by the real Recorder from a tiny corpus loaded with appauth_conformance.corpus.vectors.load,
+with fabricated Outcomes judged by appauth_conformance.judging.verdicts.judge, as a run would make them.
 """
 
 from __future__ import annotations
@@ -16,18 +16,22 @@ import jsonschema
 import pytest
 import yaml
 
-from appauth_conformance import diagnosis, report, schemas, scheme, text, vectors
-from appauth_conformance.errors import ResultsError
-from appauth_conformance.expectations import Divergence
+from appauth_conformance import report
+from appauth_conformance.core import scheme, text
+from appauth_conformance.core.errors import ResultsError
 
 # ---------------------------------------------------------------------------------------------
-from appauth_conformance.model import Corpus, Outcome, Stage, Verdict
+from appauth_conformance.core.model import Corpus, Outcome, Stage, Verdict
+from appauth_conformance.corpus import vectors
+from appauth_conformance.corpus.expectations import Divergence
+from appauth_conformance.formats import schemas
+from appauth_conformance.formats.results import Recorder
+from appauth_conformance.judging import diagnosis
+from appauth_conformance.judging.verdicts import judge
 from appauth_conformance.report import compare as compare_mod
 from appauth_conformance.report import html as html_mod
-from appauth_conformance.report import model
+from appauth_conformance.report import views
 from appauth_conformance.report.cli import main as report_main
-from appauth_conformance.results import Recorder
-from appauth_conformance.verdicts import judge
 
 # A tiny corpus and a crafted run over it
 
@@ -204,7 +208,7 @@ def test_schema_is_valid_draft_2020_12_and_versioned():
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$id"] == "appauth-conformance/results/3"
     assert schema["properties"]["schema"]["const"] == schema["$id"]
-    from appauth_conformance.results import SCHEMA_ID
+    from appauth_conformance.formats.results import SCHEMA_ID
 
     assert SCHEMA_ID == schema["$id"]
 
@@ -523,7 +527,7 @@ def test_html_detail_compressed_round_trip(run):
     page = report.render_html(doc, compress=True)
     blob = re.search(r'<script type="application/octet-stream" id="report-detail">(.*?)</script>', page, re.S).group(1)
     detail = json.loads(gzip.decompress(base64.b64decode(blob)))
-    core, _ = html_mod.payload(doc, model.Summary(doc), compress=False)
+    core, _ = html_mod.payload(doc, views.Summary(doc), compress=False)
     assert detail == json.loads(json.dumps(core["detail"]))
 
 
@@ -534,10 +538,10 @@ def test_dumps_for_html_escapes():
 
 
 def test_show_escapes_unsafe_text():
-    assert model.show("a\x00b\u202e\ud800\\") == "a\\u0000b\\u202e\\ud800\\\\"
-    assert model.show({"utf16": "0061 DC00"}) == "a\\udc00"
-    assert model.show({"prefix": "p:", "repeat": "n", "count": 5000}) == "p:«n×5000»"
-    assert model.show({"truncated": "abc", "length": 9000}) == "abc… (9000 chars)"
+    assert views.show("a\x00b\u202e\ud800\\") == "a\\u0000b\\u202e\\ud800\\\\"
+    assert views.show({"utf16": "0061 DC00"}) == "a\\udc00"
+    assert views.show({"prefix": "p:", "repeat": "n", "count": 5000}) == "p:«n×5000»"
+    assert views.show({"truncated": "abc", "length": 9000}) == "abc… (9000 chars)"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from appauth_conformance import vectors
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.errors import RunnerUnavailable
-from appauth_conformance.model import Stage
-from appauth_conformance.runners import BUILTINS
-from appauth_conformance.session import Session
-from appauth_conformance.verdicts import conformance
+from appauth_conformance.core.errors import RunnerUnavailable
+from appauth_conformance.core.model import Stage
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.registry import BUILTINS
+from appauth_conformance.execution.session import Session
+from appauth_conformance.judging.verdicts import conformance
 
 CORPUS = vectors.load()
 REFERENCE = [s for s in BUILTINS if s.group == "reference"]  # the vendor SDKs: tests/test_vendor_sdk.py
@@ -25,7 +25,9 @@ def outcomes():
         try:
             backend.prepare(spec)
         except RunnerUnavailable as e:
-            pytest.fail(str(e)) if __import__("appauth_conformance.config").config.in_ci() else pytest.skip(str(e))
+            pytest.fail(str(e)) if __import__("appauth_conformance.execution.options").config.in_ci() else pytest.skip(
+                str(e)
+            )
         with Session(spec, backend) as s:
             out[spec.language] = {o.vector.id: o for o in s.run(CORPUS.vectors)}
             out[spec.language]["__hello__"] = s.hello
@@ -69,7 +71,7 @@ def test_java_errors_on_empty_key_and_signs_question_mark_for_surrogates(outcome
     assert set(f) == with_flag("empty-key") | surrogates
     for vid in with_flag("empty-key"):
         assert outcomes["java"][vid].error == {"type": "IllegalArgumentException", "message": "Empty key"}
-    from appauth_conformance import scheme
+    from appauth_conformance.core import scheme
 
     for vid in surrogates:
         o, v = outcomes["java"][vid], outcomes["java"][vid].vector
@@ -79,7 +81,7 @@ def test_java_errors_on_empty_key_and_signs_question_mark_for_surrogates(outcome
 
 
 def test_cpp_truncates_at_nul_and_signs_surrogate_bytes(outcomes):
-    from appauth_conformance import scheme
+    from appauth_conformance.core import scheme
 
     f = failing(outcomes, "cpp")
     nul_key = with_flag("key-nul-start", "key-nul-middle") | {"key-nul-end-002"}
@@ -119,7 +121,7 @@ def test_bad_request_lines_in_a_chunk_spoil_only_themselves(spec, outcomes):  # 
     import json
     import subprocess
 
-    from appauth_conformance import protocol
+    from appauth_conformance.core import wire
 
     backend = LocalBackend()
     good = [
@@ -132,16 +134,16 @@ def test_bad_request_lines_in_a_chunk_spoil_only_themselves(spec, outcomes):  # 
         and "\0" not in v.string_to_sign + v.app_key
     ][:3]
     lines = [
-        protocol.HELLO_REQUEST.rstrip(b"\n"),
-        protocol.sign_request(1, good[0].request_body).rstrip(b"\n"),
+        wire.HELLO_REQUEST.rstrip(b"\n"),
+        wire.sign_request(1, good[0].request_body).rstrip(b"\n"),
         b'{"op":"sign","seq":2,"mode":"single","app_id":"a"',  # cut short: not JSON, seq readable
         b"this is not json",  # no seq at all: no reply
         b"1,2",  # two JSON values on one line
         b"[" * 100_000,  # nested too deep for a recursive parser: no seq, no reply, no crash
-        protocol.sign_request(3, good[1].request_body).rstrip(b"\n"),
+        wire.sign_request(3, good[1].request_body).rstrip(b"\n"),
         b'{"op":"sign","seq":4,"mode":"single","app_id":"a","corp_id":"","user_id":"u","expire_time":"soon",'
         b'"nonce":"n","app_key":"k"}',  # a field of the wrong type
-        protocol.sign_request(5, good[2].request_body).rstrip(b"\n"),
+        wire.sign_request(5, good[2].request_body).rstrip(b"\n"),
     ]
     r = subprocess.run(
         spec.argv(), cwd=backend.build_dir(spec), input=b"\n".join(lines) + b"\n", capture_output=True, timeout=60
@@ -161,8 +163,8 @@ def test_bad_request_lines_in_a_chunk_spoil_only_themselves(spec, outcomes):  # 
 
 
 def test_every_runner_with_a_variants_file_has_its_variants():
-    from appauth_conformance import variants
-    from appauth_conformance.errors import UsageError
+    from appauth_conformance.core.errors import UsageError
+    from appauth_conformance.execution import variants
 
     found = variants.files()
     assert {p.parent.name for p in found} >= {"python", "java", "cpp", "js", "huawei-python-sdk"}
@@ -182,7 +184,7 @@ def test_every_runner_with_a_variants_file_has_its_variants():
 
 def _runner_folder(tmp_path, name: str, text: str):
     """A runners/ folder with one runner, `name`, whose variants.yaml is `text`; and that runner."""
-    from appauth_conformance.model import RunnerSpec
+    from appauth_conformance.core.model import RunnerSpec
 
     folder = tmp_path / "runners" / name
     folder.mkdir(parents=True)
@@ -207,7 +209,7 @@ variants:
 
 def test_a_new_runner_folder_brings_its_variants(tmp_path):
     """Not a list of four: any runner whose folder has a variants.yaml gets its variants."""
-    from appauth_conformance import variants
+    from appauth_conformance.execution import variants
 
     runners_dir, sdk = _runner_folder(tmp_path, "vendor-sdk", GOOD)
     got = variants.load(runners_dir, [*BUILTINS, sdk])
@@ -224,7 +226,7 @@ def test_a_new_runner_folder_brings_its_variants(tmp_path):
 
 
 SCHEMA_FIX = (
-    r"; fix the file to match the schema appauth_conformance/schemas/variants\.json of the installed package "
+    r"; fix the file to match the schema appauth_conformance/formats/schemas/variants\.json of the installed package "
     r"\(.*`appauth-conformance docs docker`"
 )
 
@@ -267,8 +269,8 @@ SCHEMA_FIX = (
     ],
 )
 def test_a_wrong_variants_file_names_the_file_the_line_and_the_fix(tmp_path, change, message):
-    from appauth_conformance import variants
-    from appauth_conformance.errors import UsageError
+    from appauth_conformance.core.errors import UsageError
+    from appauth_conformance.execution import variants
 
     runners_dir, sdk = _runner_folder(tmp_path, "vendor-sdk", GOOD.replace(*change))
     with pytest.raises(UsageError, match=message) as e:
@@ -277,8 +279,8 @@ def test_a_wrong_variants_file_names_the_file_the_line_and_the_fix(tmp_path, cha
 
 
 def test_a_variants_file_no_runner_builds_from_is_an_error(tmp_path):
-    from appauth_conformance import variants
-    from appauth_conformance.errors import UsageError
+    from appauth_conformance.core.errors import UsageError
+    from appauth_conformance.execution import variants
 
     runners_dir, _sdk = _runner_folder(tmp_path, "vendor-sdk", GOOD)
     with pytest.raises(UsageError, match=r"vendor-sdk/variants.yaml: no runner builds from .*add the runner"):

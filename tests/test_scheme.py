@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from appauth_conformance import scheme
+from appauth_conformance.core import scheme
 
 
 def _hmac(key: bytes, data: bytes) -> str:

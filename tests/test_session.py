@@ -10,11 +10,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from appauth_conformance import fuzz, vectors
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.model import RunnerSpec
-from appauth_conformance.session import EXPECTED, Session
-from appauth_conformance.verdicts import conformance
+from appauth_conformance import fuzz
+from appauth_conformance.core.model import RunnerSpec
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.session import EXPECTED, Session
+from appauth_conformance.judging.verdicts import conformance
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FAULT = FIXTURES / "runners" / "fault_runner.py"

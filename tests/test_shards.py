@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import report, shards, tokens, vectors
-from appauth_conformance.errors import UsageError
+from appauth_conformance import report
+from appauth_conformance.core.errors import UsageError
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution import shards
+from appauth_conformance.judging import tokens
 
 HERE = Path(__file__).resolve().parent
 TOKEN_RUNNER = HERE / "fixtures" / "runners" / "token_runner.py"
@@ -26,7 +29,11 @@ RUNNERS = ["--lang=python,tok", f"--runner=tok={sys.executable} {TOKEN_RUNNER} u
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "appauth_conformance.frontends.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
 
 

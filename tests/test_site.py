@@ -18,7 +18,9 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 
-from appauth_conformance import cli, schemas, untrusted
+from appauth_conformance.core import untrusted
+from appauth_conformance.formats import schemas
+from appauth_conformance.frontends import cli
 from appauth_conformance.report import site as site_mod
 from appauth_conformance.report.site import badges
 from test_report import TRICKY, crafted_run  # the crafted run of the report tests

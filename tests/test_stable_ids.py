@@ -17,9 +17,10 @@ import jsonschema
 import pytest
 import yaml
 
-from appauth_conformance import schemas, vectors
-from appauth_conformance.errors import CorpusError
-from appauth_conformance.model import Tombstone
+from appauth_conformance.core.errors import CorpusError
+from appauth_conformance.core.model import Tombstone
+from appauth_conformance.corpus import vectors
+from appauth_conformance.formats import schemas
 from appauth_conformance.report.compare import compare
 from appauth_conformance.report.site import Site
 from appauth_conformance.report.site.data import changes
@@ -136,8 +137,8 @@ def test_compare_and_history_call_a_tombstoned_vector_retired():
 def test_a_divergence_entry_naming_a_retired_vector_says_so(monkeypatch):
     from types import SimpleNamespace
 
-    from appauth_conformance import expectations
-    from appauth_conformance.expectations import Divergence, stale_message
+    from appauth_conformance.corpus import expectations
+    from appauth_conformance.corpus.expectations import Divergence, stale_message
 
     monkeypatch.setattr(expectations.vectors, "retired", lambda: {"a-ok": Tombstone("a-ok", "dup", "0.2.0")})
     spec = SimpleNamespace(name="java-reference", divergences=Path("runners/java/known-divergences.yaml"))

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from appauth_conformance import config as cfg
-from appauth_conformance import protocol
-from appauth_conformance.errors import ProtocolError
+from appauth_conformance.core.errors import ProtocolError
+from appauth_conformance.execution import options as cfg
+from appauth_conformance.formats import protocol
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MUTANT = FIXTURES / "mutants" / "mutant_signer.py"
 FAULTY = FIXTURES / "runners" / "fault_runner.py"
-CLI = [sys.executable, "-m", "appauth_conformance.cli"]
+CLI = [sys.executable, "-m", "appauth_conformance.frontends.cli"]
 HEAD = "schema: appauth-conformance/known-divergences/1\ndivergences:\n"
 
 

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import scheme, tokens, vectors
-from appauth_conformance.expectations import Expectations
-from appauth_conformance.model import RunnerSpec, Stage, TokenOutcome, Verdict
+from appauth_conformance.core import scheme
+from appauth_conformance.core.model import RunnerSpec, Stage, TokenOutcome, Verdict
+from appauth_conformance.corpus import vectors
+from appauth_conformance.corpus.expectations import Expectations
+from appauth_conformance.judging import tokens
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REQUEST = next(r for r in tokens.suite(vectors.load(FIXTURES / "vectors" / "small.yaml").vectors) if r.app_id.isascii())

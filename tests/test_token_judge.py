@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import expectations, tokens
-from appauth_conformance.model import (
+from appauth_conformance.core.model import (
     Fault,
     Judgement,
     RunnerSpec,
@@ -25,6 +24,8 @@ from appauth_conformance.model import (
     Vector,
     Verdict,
 )
+from appauth_conformance.corpus import expectations
+from appauth_conformance.judging import tokens
 
 NOW = 1_700_000_000  # the judge's clock
 DAY = 86_400  # the default window (docs/tokens.md: --token-window, default 86400)

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import report, vectors
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.engine import Engine
-from appauth_conformance.model import RunnerSpec
+from appauth_conformance import report
+from appauth_conformance.core.model import RunnerSpec
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.pipeline import Engine
+from appauth_conformance.formats.results import Recorder
 from appauth_conformance.report import terminal
-from appauth_conformance.results import Recorder
 
 HERE = Path(__file__).resolve().parent
 TOKEN_RUNNER = HERE / "fixtures" / "runners" / "token_runner.py"
@@ -46,7 +47,7 @@ def doc(tmp_path_factory) -> dict:
     rec = Recorder(tmp / "results.json", corpus, backend="local")
     with Engine([spec], LocalBackend(), rec) as engine:
         engine.prepare()
-        from appauth_conformance import tokens
+        from appauth_conformance.judging import tokens
 
         engine.ensure_tokens(tokens.suite(corpus.vectors))
     rec.write()

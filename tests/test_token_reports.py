@@ -88,7 +88,15 @@ def test_a_run_whose_reports_cannot_be_written_fails(tmp_path):
         out = tmp_path / front
         (out / "report.html").mkdir(parents=True)
         if front == "cli":
-            argv = [sys.executable, "-m", "appauth_conformance.cli", "run", "--lang=tok", "--runner", _runner()]
+            argv = [
+                sys.executable,
+                "-m",
+                "appauth_conformance.frontends.cli",
+                "run",
+                "--lang=tok",
+                "--runner",
+                _runner(),
+            ]
             argv += ["--vectors", str(SMALL), "--report-dir", str(out)]
             r = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=tmp_path)
         else:

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import report, tokens, vectors
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.engine import Engine
-from appauth_conformance.model import RunnerSpec, Stage, Verdict
+from appauth_conformance import report
+from appauth_conformance.core.model import RunnerSpec, Stage, Verdict
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.pipeline import Engine
+from appauth_conformance.judging import tokens
 
 HERE = Path(__file__).resolve().parent
 TOKEN_RUNNER = HERE / "fixtures" / "runners" / "token_runner.py"
@@ -111,7 +113,7 @@ def _engine_results_with_env(tmp_path: Path, *faults: str):
 def _cli(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
-    argv = [sys.executable, "-m", "appauth_conformance.cli", *args]
+    argv = [sys.executable, "-m", "appauth_conformance.frontends.cli", *args]
     return subprocess.run(
         argv, capture_output=True, text=True, timeout=300, cwd=tmp_path, env={**os.environ, **(env or {})}
     )

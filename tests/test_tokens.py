@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import report, tokens, vectors
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.engine import Engine
-from appauth_conformance.model import RunnerSpec, Stage, Verdict
-from appauth_conformance.results import Recorder
+from appauth_conformance import report
+from appauth_conformance.core.model import RunnerSpec, Stage, Verdict
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.pipeline import Engine
+from appauth_conformance.formats.results import Recorder
+from appauth_conformance.judging import tokens
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TOKEN_RUNNER = FIXTURES / "runners" / "token_runner.py"
@@ -149,7 +151,7 @@ def test_results_json_keeps_every_check_and_validates(tmp_path):
 
 
 def test_docs_list_every_token_mistake_with_its_title():
-    from appauth_conformance.diagnosis.tokens import TOKEN_MISTAKES
+    from appauth_conformance.judging.diagnosis.token_mistakes import TOKEN_MISTAKES
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "tokens.md").read_text()
     for mistake, (title, _seen) in TOKEN_MISTAKES.items():

@@ -1,7 +1,7 @@
 """The loader refuses broken corpora precisely: file, line, vector id and what is wrong.
 
 Each folder under tests/fixtures/broken/ is one deliberately broken corpus. Loading it
-must raise appauth_conformance.vectors.CorpusError whose message names the file (with the line
+must raise appauth_conformance.corpus.vectors.CorpusError whose message names the file (with the line
 where the problem has one), the vector id where one applies, and a distinctive
 description of the problem.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import vectors
+from appauth_conformance.corpus import vectors
 
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken"
 
@@ -187,7 +187,7 @@ def test_every_problem_is_reported_not_just_the_first():
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_vectors_check_command_fails_on_each_broken_corpus(case, capsys):
-    from appauth_conformance import cli
+    from appauth_conformance.frontends import cli
 
     file = CASES[case][0]
     assert cli.main(["vectors", "check", str(BROKEN / case)]) == 1
@@ -196,7 +196,7 @@ def test_vectors_check_command_fails_on_each_broken_corpus(case, capsys):
 
 
 def test_vectors_check_command_passes_on_the_corpus(capsys):
-    from appauth_conformance import cli
+    from appauth_conformance.frontends import cli
 
     assert cli.main(["vectors", "check"]) == 0
     assert capsys.readouterr().out.startswith("ok: ")

@@ -15,13 +15,14 @@ import time
 
 import pytest
 
-from appauth_conformance import tokens, vectors
-from appauth_conformance.backends.local import LocalBackend
-from appauth_conformance.config import in_ci
-from appauth_conformance.engine import Engine
-from appauth_conformance.errors import RunnerUnavailable
-from appauth_conformance.model import Stage, Verdict
-from appauth_conformance.runners import BUILTINS
+from appauth_conformance.core.errors import RunnerUnavailable
+from appauth_conformance.core.model import Stage, Verdict
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.options import in_ci
+from appauth_conformance.execution.pipeline import Engine
+from appauth_conformance.execution.registry import BUILTINS
+from appauth_conformance.judging import tokens
 
 SDK = next(s for s in BUILTINS if s.name == "huawei-python-sdk")
 CORPUS = vectors.load()

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import expectations, verdicts
-from appauth_conformance.engine import assess
-from appauth_conformance.model import Judgement, Outcome, RunnerSpec, Stage, Vector, Verdict
+from appauth_conformance.core.model import Judgement, Outcome, RunnerSpec, Stage, Vector, Verdict
+from appauth_conformance.corpus import expectations
+from appauth_conformance.execution.pipeline import assess
+from appauth_conformance.judging import verdicts
 
 KEY = "the-app-key"
 APP, CORP, USER, EXP, NONCE = "app-1", "corp-2", "user-3", 1700000000, "n" * 32

@@ -130,7 +130,7 @@ def test_extra_args_are_one_argument_per_line_and_keep_their_spaces(workspace, w
     )
     assert r.status == "success", r.log
     written = workspace / "out dir" / "all 'outcomes'.jsonl"
-    from appauth_conformance import vectors
+    from appauth_conformance.corpus import vectors
 
     assert written.is_file() and len(written.read_text().splitlines()) == len(vectors.load().vectors)
 

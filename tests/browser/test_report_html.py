@@ -289,7 +289,7 @@ def test_a_hostile_runners_report_runs_no_script_and_loads_nothing(browser, tmp_
         [
             sys.executable,
             "-m",
-            "appauth_conformance.cli",
+            "appauth_conformance.frontends.cli",
             "run",
             "--lang=h",
             f"--runner=h={sys.executable} {hostile} {tmp_path / 'crashed'}",

@@ -19,7 +19,7 @@ from urllib.parse import urldefrag
 
 import pytest
 
-from appauth_conformance import cli
+from appauth_conformance.frontends import cli
 
 pytestmark = pytest.mark.browser
 

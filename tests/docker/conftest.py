@@ -17,9 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import config, variants, vectors
-from appauth_conformance.backends.docker import LABEL, DockerBackend, base_tag, bootstrap, client, image_exists
-from appauth_conformance.errors import DockerUnavailable
+from appauth_conformance.core.errors import DockerUnavailable
+from appauth_conformance.corpus import vectors
+from appauth_conformance.execution import options as config
+from appauth_conformance.execution import variants
+from appauth_conformance.execution.backends.docker import (
+    LABEL,
+    DockerBackend,
+    base_tag,
+    bootstrap,
+    client,
+    image_exists,
+)
 
 CI = os.environ.get("CI", "").lower() == "true"
 SUITES = ("bookworm",)  # the defaults' base; the matrix tests bootstrap the others as needed
@@ -104,7 +113,7 @@ def sample_vectors(tmp_path_factory):
             return out
     except vectors.CorpusError:
         pass
-    from appauth_conformance import authoring
+    from appauth_conformance.corpus import authoring
 
     d = tmp_path_factory.mktemp("vectors")
     f = d / "sample.yaml"

@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
-from appauth_conformance.backends.docker import DockerBackend, client
-from appauth_conformance.engine import Engine
-from appauth_conformance.errors import RunnerUnavailable, UsageError
+from appauth_conformance.core.errors import RunnerUnavailable, UsageError
+from appauth_conformance.execution.backends.docker import DockerBackend, client
+from appauth_conformance.execution.pipeline import Engine
 
 
 def _dangling_with(marker: str) -> list[str]:
@@ -88,7 +88,7 @@ def test_a_missing_image_and_an_unpullable_base_are_named_before_any_build(bases
         assert (
             f"base image appauth-conformance/no-such-base-{marker}:1 is not in the local engine" in found["unpullable"]
         )
-        from appauth_conformance.backends.docker import build
+        from appauth_conformance.execution.backends.docker import build
 
         with pytest.raises(RunnerUnavailable, match="before any build"):
             build([missing, unpullable], b)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance.backends.docker import LABEL, DockerBackend, client, remove_leftovers
-from appauth_conformance.session import Session
+from appauth_conformance.execution.backends.docker import LABEL, DockerBackend, client, remove_leftovers
+from appauth_conformance.execution.session import Session
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,9 +88,9 @@ HARNESS = textwrap.dedent(
     """
     import itertools, sys
     from appauth_conformance import interrupt, variants
-    from appauth_conformance.backends.docker import DockerBackend
-    from appauth_conformance.session import Session
-    from appauth_conformance.vectors import load
+    from appauth_conformance.execution.backends.docker import DockerBackend
+    from appauth_conformance.execution.session import Session
+    from appauth_conformance.corpus.vectors import load
     interrupt.install()
     b = DockerBackend()
     spec = variants.variant("python-reference")

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from appauth_conformance.backends.docker.process import DockerProcess
+from appauth_conformance.execution.backends.docker.process import DockerProcess
 
 pytestmark = [pytest.mark.docker, pytest.mark.docker_no_engine]
 

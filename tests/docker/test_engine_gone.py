@@ -21,7 +21,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture
 def leftovers_removed():
     """The harness cannot remove its container through a cut engine connection: the test does, afterwards."""
-    from appauth_conformance.backends.docker import LABEL, client
+    from appauth_conformance.execution.backends.docker import LABEL, client
 
     api = client().api
     before = {c["Id"] for c in api.containers(all=True, filters={"label": LABEL}, quiet=True)}
@@ -37,7 +37,7 @@ def test_engine_gone_mid_run_is_exit_2_and_keeps_results(tmp_path, built, leftov
         [
             sys.executable,
             "-m",
-            "appauth_conformance.cli",
+            "appauth_conformance.frontends.cli",
             "run",
             "--backend",
             "docker",

@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from appauth_conformance import variants
-from appauth_conformance.backends.docker import DockerBackend, bootstrap, client
-from appauth_conformance.errors import RunnerUnavailable
-from appauth_conformance.session import Session
+from appauth_conformance.core.errors import RunnerUnavailable
+from appauth_conformance.execution import variants
+from appauth_conformance.execution.backends.docker import DockerBackend, bootstrap, client
+from appauth_conformance.execution.session import Session
 
 pytestmark = pytest.mark.docker
 

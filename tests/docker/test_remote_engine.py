@@ -22,7 +22,7 @@ SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "vectors" / "small.ya
 
 def run(*args: str, env=None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.cli", "run", "--backend=docker", *args],
+        [sys.executable, "-m", "appauth_conformance.frontends.cli", "run", "--backend=docker", *args],
         capture_output=True,
         text=True,
         timeout=600,
@@ -52,7 +52,7 @@ def test_a_sharded_run_through_an_engine_reached_over_tcp(tmp_path, built):
         [
             sys.executable,
             "-m",
-            "appauth_conformance.cli",
+            "appauth_conformance.frontends.cli",
             "report",
             "merge",
             str(tmp_path / "s1" / "results.json"),
@@ -66,7 +66,7 @@ def test_a_sharded_run_through_an_engine_reached_over_tcp(tmp_path, built):
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads((tmp_path / "merged" / "results.json").read_text())
     assert doc["complete"] and {r["backend"] for r in doc["runners"]} == {"docker"}
-    from appauth_conformance import vectors
+    from appauth_conformance.corpus import vectors
 
     assert len(doc["outcomes"]) == 2 * len(vectors.load().vectors)
     assert {o["verdict"] for o in doc["outcomes"]} <= {"pass", "known-divergence"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from appauth_conformance import variants
-from appauth_conformance.backends.docker import base_tag, image_exists
-from appauth_conformance.session import Session
+from appauth_conformance.execution import variants
+from appauth_conformance.execution.backends.docker import base_tag, image_exists
+from appauth_conformance.execution.session import Session
 
 pytestmark = pytest.mark.docker
 

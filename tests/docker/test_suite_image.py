@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance.backends.docker import LABEL, client
-from appauth_conformance.backends.docker.backend import default_ca_bundle
-from appauth_conformance.backends.docker.images import host_mirror
+from appauth_conformance.execution.backends.docker import LABEL, client
+from appauth_conformance.execution.backends.docker.backend import default_ca_bundle
+from appauth_conformance.execution.backends.docker.images import host_mirror
 
 pytestmark = pytest.mark.docker
 

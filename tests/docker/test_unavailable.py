@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from appauth_conformance import variants
-from appauth_conformance.backends import make_backend
-from appauth_conformance.backends.docker import client, forget_client, images
-from appauth_conformance.errors import DockerUnavailable, UsageError
+from appauth_conformance.core.errors import DockerUnavailable, UsageError
+from appauth_conformance.execution import variants
+from appauth_conformance.execution.backends import make_backend
+from appauth_conformance.execution.backends.docker import client, forget_client, images
 
 pytestmark = [pytest.mark.docker, pytest.mark.docker_no_engine]
 

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import config, variants
-from appauth_conformance.backends.docker import LABEL, DockerBackend, base_tag, client, image_exists
-from appauth_conformance.errors import DockerUnavailable
+from appauth_conformance.core.errors import DockerUnavailable
+from appauth_conformance.execution import options as config
+from appauth_conformance.execution import variants
+from appauth_conformance.execution.backends.docker import LABEL, DockerBackend, base_tag, client, image_exists
 
 CI = os.environ.get("CI", "").lower() == "true"
 PREFIX = "hostile-"  # the names of the runners this tier builds images for (removed at the end)

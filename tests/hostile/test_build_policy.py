@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance.errors import RunnerUnavailable
-from appauth_conformance.session import Session
+from appauth_conformance.core.errors import RunnerUnavailable
+from appauth_conformance.execution.session import Session
 
 pytestmark = pytest.mark.docker
 
@@ -38,7 +38,7 @@ def test_offline_build_gives_a_build_no_network(team, python_image, docker_backe
 @pytest.mark.slow
 def test_offline_build_from_the_command_line(team, python_image, tmp_path):
     _declare(team, python_image)
-    argv = [sys.executable, "-m", "appauth_conformance.cli", "images", "build", "--offline-build"]
+    argv = [sys.executable, "-m", "appauth_conformance.frontends.cli", "images", "build", "--offline-build"]
     proc = subprocess.run(
         [*argv, "--config", str(team.toml), "--lang", "declared"],
         cwd=team.root,

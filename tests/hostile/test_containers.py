@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance.backends.docker import DockerBackend, client
-from appauth_conformance.errors import UsageError
-from appauth_conformance.session import Session
+from appauth_conformance.core.errors import UsageError
+from appauth_conformance.execution.backends.docker import DockerBackend, client
+from appauth_conformance.execution.session import Session
 
 pytestmark = pytest.mark.docker
 

@@ -16,12 +16,12 @@ import tarfile
 
 import pytest
 
-from appauth_conformance import config
-from appauth_conformance.backends.docker.context import tar
-from appauth_conformance.errors import RunnerUnavailable, UsageError
+from appauth_conformance.core.errors import RunnerUnavailable, UsageError
+from appauth_conformance.execution import options as config
+from appauth_conformance.execution.backends.docker.context import tar
 
 SECRET = "host-secret-5d1e9b"
-CLI = [sys.executable, "-m", "appauth_conformance.cli"]
+CLI = [sys.executable, "-m", "appauth_conformance.frontends.cli"]
 
 
 @pytest.mark.parametrize("key", ["dockerfile", "context"])

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance.backends.docker import client
-from appauth_conformance.session import Session
+from appauth_conformance.execution.backends.docker import client
+from appauth_conformance.execution.session import Session
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -34,8 +34,8 @@ HARNESS = """
 import json, sys
 from pathlib import Path
 from appauth_conformance import config
-from appauth_conformance.backends.docker import DockerBackend
-from appauth_conformance.session import Session
+from appauth_conformance.execution.backends.docker import DockerBackend
+from appauth_conformance.execution.session import Session
 
 (spec,) = config.declared_runners(Path(sys.argv[1]))
 backend = DockerBackend(progress=None, lifetime=float(sys.argv[2]))

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from appauth_conformance.backends.docker import owners
+from appauth_conformance.execution.backends.docker import owners
 
 
 def _dead_pid() -> int:

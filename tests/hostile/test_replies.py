@@ -2,9 +2,9 @@
 
 The runner answers every request with a 4 MB value (an error message, a string to sign, an
 unknown field). Before, every reply was kept whole: 4 MB error messages took the harness from
-141 MB to 1.46 GB over a run. Now a line is at most protocol.MAX_LINE (16 MiB), at most
+141 MB to 1.46 GB over a run. Now a line is at most wire.MAX_LINE (16 MiB), at most
 session.QUEUE_BYTES (32 MiB) of lines wait to be judged, and what a runner wrote is cut when
-received (protocol.MESSAGE_LIMIT, value_limit), its full length said.
+received (wire.MESSAGE_LIMIT, value_limit), its full length said.
 
 The bound on the harness's peak RSS: the same run answered with short errors gives the baseline;
 the 4 MB run may add the queue (32 MiB), a line being assembled and joined (2 x 4 MiB), its
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance import protocol, text
+from appauth_conformance.core import text, wire
+from appauth_conformance.formats import protocol
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +65,7 @@ sys.exit(code)
 
 def _corpus(tmp_path: Path) -> Path:
     """REQUESTS valid vectors (an error is a failure, never a pass), expected values filled by the oracle."""
-    from appauth_conformance import authoring
+    from appauth_conformance.corpus import authoring
 
     lines = ["schema: appauth-conformance/vectors/1", "description: answered with 4 MB values", "notes: {}", "vectors:"]
     for i in range(REQUESTS):
@@ -125,19 +126,20 @@ def test_four_megabyte_replies_do_not_make_the_harness_grow(tmp_path, corpus, ho
 
 def test_a_line_over_the_limit_is_a_fault_that_says_the_limit(tmp_path, corpus):
     """One byte over: a fault that names the limit (the line's last piece, with its newline, counts too)."""
-    _, doc, _ = _run(tmp_path, corpus, "line", protocol.MAX_LINE + 1)
+    _, doc, _ = _run(tmp_path, corpus, "line", wire.MAX_LINE + 1)
     faults = [o["fault"] for o in doc["outcomes"] if o["verdict"] == "runner-fault"]
-    assert faults and f"longer than {protocol.MAX_LINE >> 20} MiB, the protocol's limit for a line" in faults[0]
+    assert faults and f"longer than {wire.MAX_LINE >> 20} MiB, the protocol's limit for a line" in faults[0]
 
 
 def test_what_a_token_reply_and_a_hello_hold_is_cut_when_received():
     """The cuts themselves, without a process: a 4 MB value anywhere in a token reply or a hello."""
-    from appauth_conformance import tokens, vectors
+    from appauth_conformance.corpus import vectors
+    from appauth_conformance.judging import tokens
 
     request = tokens.suite(
         vectors.load(Path(__file__).resolve().parents[1] / "fixtures" / "vectors" / "small.yaml").vectors
     )[0]
-    big, limit = "x" * BIG, protocol.value_limit(request.request_body)
+    big, limit = "x" * BIG, wire.value_limit(request.request_body)
     reply = {
         "seq": 0,
         "nonce": big,
@@ -152,11 +154,11 @@ def test_what_a_token_reply_and_a_hello_hold_is_cut_when_received():
     said = f"… ({BIG:,} chars)"
     for value in (o.nonce, o.signature, o.string_to_sign, o.headers["Authorization"], o.body["appId"]):
         assert value.endswith(said) and len(value) <= limit + len(said)
-    assert len(o.headers) <= protocol.ITEMS_LIMIT and len(o.body) <= protocol.ITEMS_LIMIT
-    assert all(len(k) <= protocol.TYPE_LIMIT + len(said) for k in o.headers)
+    assert len(o.headers) <= wire.ITEMS_LIMIT and len(o.body) <= wire.ITEMS_LIMIT
+    assert all(len(k) <= wire.TYPE_LIMIT + len(said) for k in o.headers)
     assert len(json.dumps(o.body)) < 4 * limit
     refused = tokens.outcome(request, "big", {"seq": 0, "error": {"type": big, "message": big}})
-    assert refused.error == {"type": "x" * protocol.TYPE_LIMIT + said, "message": "x" * protocol.MESSAGE_LIMIT + said}
+    assert refused.error == {"type": "x" * wire.TYPE_LIMIT + said, "message": "x" * wire.MESSAGE_LIMIT + said}
     hello = protocol.check_hello(
         {
             "op": "hello",

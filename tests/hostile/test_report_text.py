@@ -28,7 +28,7 @@ RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("hostile-report")
-    argv = [sys.executable, "-m", "appauth_conformance.cli", "run", "--lang=h", "--vectors", str(SMALL)]
+    argv = [sys.executable, "-m", "appauth_conformance.frontends.cli", "run", "--lang=h", "--vectors", str(SMALL)]
     argv += ["--runner", f"h={sys.executable} {HOSTILE} {tmp / 'crashed'}", "--report-dir", str(tmp / "out")]
     r = subprocess.run(argv, capture_output=True, text=True, cwd=tmp, timeout=120)
     assert r.returncode == 1, r.stdout + r.stderr

@@ -7,10 +7,10 @@ import argparse
 
 import pytest
 
-from appauth_conformance import config
-from appauth_conformance.backends.docker import DockerBackend
-from appauth_conformance.backends.docker.backend import DEFAULT_CPUS
-from appauth_conformance.backends.docker.owners import DEFAULT_LIFETIME
+from appauth_conformance.execution import options as config
+from appauth_conformance.execution.backends.docker import DockerBackend
+from appauth_conformance.execution.backends.docker.backend import DEFAULT_CPUS
+from appauth_conformance.execution.backends.docker.owners import DEFAULT_LIFETIME
 
 
 def _backend(*argv: str) -> DockerBackend:

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from appauth_conformance.errors import RunnerUnavailable
+from appauth_conformance.core.errors import RunnerUnavailable
 
 pytestmark = pytest.mark.docker
 
@@ -89,7 +89,7 @@ def test_no_front_door_renders_a_template_on_the_host(door, team, tmp_path):
         argv = [sys.executable, "-m", "pytest", "-p", "no:randomly", "--backend=docker", *common]
         argv += ["--report-dir", str(tmp_path / "r"), "-q"]
     else:
-        argv = [sys.executable, "-m", "appauth_conformance.cli", *door.split(), *common]
+        argv = [sys.executable, "-m", "appauth_conformance.frontends.cli", *door.split(), *common]
         argv += ["--backend=docker", "--report-dir", str(tmp_path / "r")] if door == "run" else []
     proc = subprocess.run(argv, cwd=team.root, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr

@@ -140,7 +140,7 @@ def test_everything_else_works_from_the_team_repository(h, dists, tmp_path):
 @pytest.mark.docker
 def test_docker_images_are_built_from_the_packaged_runner_sources(h, dists, tmp_path):
     probe = subprocess.run(
-        [sys.executable, "-c", "from appauth_conformance.backends.docker import client; client()"],
+        [sys.executable, "-c", "from appauth_conformance.execution.backends.docker import client; client()"],
         capture_output=True,
         text=True,
     )

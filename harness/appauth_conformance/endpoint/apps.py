@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UsageError
+from appauth_conformance.core.errors import UsageError
 
 TENANCIES = ("single", "sp")
 

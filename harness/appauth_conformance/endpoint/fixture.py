@@ -15,14 +15,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .. import tokens
-from ..expectations import Expectations
-from ..explain import explain_token
-from ..model import FAILING, RunnerSpec, TokenResult
-from . import ca as ca_mod
-from .apps import TENANCIES, App
-from .judging import PATH, Endpoint, Memory
-from .server import Server, application
+from appauth_conformance.core.model import FAILING, RunnerSpec, TokenResult
+from appauth_conformance.corpus.expectations import Expectations
+from appauth_conformance.endpoint import ca as ca_mod
+from appauth_conformance.endpoint.apps import TENANCIES, App
+from appauth_conformance.endpoint.judging import PATH, Endpoint, Memory
+from appauth_conformance.endpoint.server import Server, application
+from appauth_conformance.judging import tokens
+from appauth_conformance.judging.explain import explain_token
 
 
 class LocalEndpoint:

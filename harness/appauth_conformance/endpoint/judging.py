@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import scheme, tokens
-from ..diagnosis import title
-from ..errors import UsageError
-from ..files import write_json_atomic
-from ..model import Check, Judgement, Stage, TokenOutcome, TokenRequest, TokenResult, Verdict
-from .apps import App
+from appauth_conformance.core import scheme
+from appauth_conformance.core.errors import UsageError
+from appauth_conformance.core.model import Check, Judgement, Stage, TokenOutcome, TokenRequest, TokenResult, Verdict
+from appauth_conformance.endpoint.apps import App
+from appauth_conformance.formats.files import write_json_atomic
+from appauth_conformance.judging import tokens
+from appauth_conformance.judging.diagnosis import title
 
 PATH = "/v2/usg/acs/auth/appauth"
 TOKEN_VALIDITY = 24 * 3600  # the documentation: a token is valid for 12 to 24 hours

@@ -22,15 +22,17 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .. import inputs, tokens, untrusted
-from ..errors import Exit, UsageError
-from ..expectations import Expectations
-from ..model import FAILING, Corpus, RunnerSpec
-from ..results import Recorder
-from . import apps as apps_mod
-from . import ca as ca_mod
-from .judging import PATH, Endpoint, Memory
-from .server import BODY_TIMEOUT, Server, application
+from appauth_conformance.core import untrusted
+from appauth_conformance.core.errors import Exit, UsageError
+from appauth_conformance.core.model import FAILING, Corpus, RunnerSpec
+from appauth_conformance.corpus.expectations import Expectations
+from appauth_conformance.endpoint import apps as apps_mod
+from appauth_conformance.endpoint import ca as ca_mod
+from appauth_conformance.endpoint.judging import PATH, Endpoint, Memory
+from appauth_conformance.endpoint.server import BODY_TIMEOUT, Server, application
+from appauth_conformance.formats import arguments
+from appauth_conformance.formats.results import Recorder
+from appauth_conformance.judging import tokens
 
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
 
@@ -110,19 +112,19 @@ def _options(a) -> dict:
         ipaddress.ip_address(a.host)
     except ValueError:
         raise UsageError(f"--host {a.host[:60]!r}: give an IP address, e.g. 127.0.0.1 or ::1") from None
-    port = int(inputs.number("--port", a.port, 0, 65535, integer=True))
+    port = int(arguments.number("--port", a.port, 0, 65535, integer=True))
     window = (
-        int(inputs.number("--token-window", a.token_window, 1, 10 * 366 * 86400, integer=True))
+        int(arguments.number("--token-window", a.token_window, 1, 10 * 366 * 86400, integer=True))
         if a.token_window
         else tokens.WINDOW
     )
-    body_timeout = inputs.number("--body-timeout", a.body_timeout, 0.1, 3600) if a.body_timeout else BODY_TIMEOUT
-    report_dir = inputs.output_dir("--report-dir", a.report_dir) if a.report_dir else Path(".appauth-conformance")
-    divergences = inputs.existing_file("--divergences", a.divergences) if a.divergences else None
+    body_timeout = arguments.number("--body-timeout", a.body_timeout, 0.1, 3600) if a.body_timeout else BODY_TIMEOUT
+    report_dir = arguments.output_dir("--report-dir", a.report_dir) if a.report_dir else Path(".appauth-conformance")
+    divergences = arguments.existing_file("--divergences", a.divergences) if a.divergences else None
     if a.state is not None:
-        inputs.output_file("--state", a.state)
+        arguments.output_file("--state", a.state)
     name = (
-        inputs.text("--name", a.name)
+        arguments.text("--name", a.name)
         if a.name is not None
         else (f"endpoint:{next(iter(apps))}" if len(apps) == 1 else "endpoint")
     )
@@ -205,7 +207,7 @@ def cmd_serve(a) -> int:
         for r in results:
             recorder.add_token(r)
         recorder.write(complete=complete)
-        from ..report import write_reports_after_run
+        from appauth_conformance.report import write_reports_after_run
 
         written = write_reports_after_run(recorder.path)
         print(written.line, file=sys.stderr)
@@ -236,7 +238,7 @@ def _verdict(o: dict, results: list, code: int, recorder: Recorder, reports_ok: 
     failing = sum(c[v] for v in FAILING)
     print(f"{o['name']}: {len(results)} request(s): " + ("  ".join(f"{v.value} {n}" for v, n in c.items()) or "none"))
     if failing:
-        from ..report import terminal
+        from appauth_conformance.report import terminal
 
         print()
         for line in terminal.grouped(recorder.document(complete=True)):

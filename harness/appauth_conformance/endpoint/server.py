@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .judging import PATH, Endpoint
+from appauth_conformance.endpoint.judging import PATH, Endpoint
 
 BODY_LIMIT = 64 * 1024
 HEAD_LIMIT = 16 * 1024

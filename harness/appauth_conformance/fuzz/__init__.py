@@ -17,8 +17,8 @@ these, never a module's private names.
 
 from __future__ import annotations
 
-from .cli import DEFAULT_COUNT, DEFAULT_SAVE_DIR, add_parser, cmd_fuzz, print_summary
-from .generate import (
+from appauth_conformance.fuzz.cli import DEFAULT_COUNT, DEFAULT_SAVE_DIR, add_parser, cmd_fuzz, print_summary
+from appauth_conformance.fuzz.generate import (
     CHARSETS,
     DATA_FIELDS,
     EMPTY_KEY,
@@ -36,8 +36,8 @@ from .generate import (
     pair_up,
     replace_inputs,
 )
-from .run import DEFAULT_BATCH, Fuzzer, FuzzReport, RunnerRun
-from .save import (
+from appauth_conformance.fuzz.run import DEFAULT_BATCH, Fuzzer, FuzzReport, RunnerRun
+from appauth_conformance.fuzz.save import (
     FUZZ_FLAG,
     FUZZ_NOTE,
     REPRODUCER_FLAGS,
@@ -47,8 +47,8 @@ from .save import (
     reproducer_flags,
     save_reproducers,
 )
-from .shrink import MODE_ORDER, SIMPLE_EXPIRES, Shrinker, candidates, shrink_key
-from .triage import (
+from appauth_conformance.fuzz.shrink import MODE_ORDER, SIMPLE_EXPIRES, Shrinker, candidates, shrink_key
+from appauth_conformance.fuzz.triage import (
     CLASS_PATTERNS,
     FAULT,
     FAULT_KINDS,

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import sys
 
-from .. import config as cfg
-from .. import inputs, untrusted
-from ..errors import Exit
-from ..progress import Progress
-from ..session import steady_memory
-from .record import document as record_document
-from .record import write as write_record
-from .run import DEFAULT_BATCH, Fuzzer, FuzzReport
-from .save import save_reproducers
-from .triage import input_repr
+from appauth_conformance.core import untrusted
+from appauth_conformance.core.errors import Exit
+from appauth_conformance.execution import options as cfg
+from appauth_conformance.execution.progress import Progress
+from appauth_conformance.execution.session import steady_memory
+from appauth_conformance.formats import arguments
+from appauth_conformance.fuzz.record import document as record_document
+from appauth_conformance.fuzz.record import write as write_record
+from appauth_conformance.fuzz.run import DEFAULT_BATCH, Fuzzer, FuzzReport
+from appauth_conformance.fuzz.save import save_reproducers
+from appauth_conformance.fuzz.triage import input_repr
 
 # Relative to the current folder: reproducers belong to the project being tested, never to the
 # installed suite (the suite's own developers pass --save-dir vectors/regressions).
@@ -78,16 +79,20 @@ def add_parser(subparsers) -> None:
 def cmd_fuzz(a) -> int:
     opts = cfg.Options.from_namespace(a)
     budget = a.time_budget
-    time_budget = inputs.number("--time-budget", budget, 0.1, 7 * 86400, unit="seconds") if budget is not None else None
+    time_budget = (
+        arguments.number("--time-budget", budget, 0.1, 7 * 86400, unit="seconds") if budget is not None else None
+    )
     count = (
-        int(inputs.number("--count", a.count, 1, 10**10, integer=True))
+        int(arguments.number("--count", a.count, 1, 10**10, integer=True))
         if a.count is not None
         else (None if time_budget is not None else DEFAULT_COUNT)
     )
-    seed = int(inputs.number("--seed", a.seed, 0, 2**63 - 1, integer=True))
-    batch = int(inputs.number("--batch", a.batch, 1, 1_000_000, integer=True)) if a.batch is not None else DEFAULT_BATCH
-    shrink_seconds = inputs.number("--shrink-seconds", a.shrink_seconds, 0.1, 3600, unit="seconds")
-    save_dir = inputs.output_dir("--save-dir", a.save_dir)
+    seed = int(arguments.number("--seed", a.seed, 0, 2**63 - 1, integer=True))
+    batch = (
+        int(arguments.number("--batch", a.batch, 1, 1_000_000, integer=True)) if a.batch is not None else DEFAULT_BATCH
+    )
+    shrink_seconds = arguments.number("--shrink-seconds", a.shrink_seconds, 0.1, 3600, unit="seconds")
+    save_dir = arguments.output_dir("--save-dir", a.save_dir)
     specs = cfg.select_runners(opts)
     progress = Progress()
     steady_memory()

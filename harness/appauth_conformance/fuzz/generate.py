@@ -1,7 +1,7 @@
 """Generate: the seeded stream of fuzz inputs, aimed at the edges, with the oracle's answers.
 
 `Inputs(seed)` is a seeded stream of `FuzzInput`s: the request body
-(joined from per-value pieces, `protocol.body_piece`), the oracle's string to sign and
+(joined from per-value pieces, `wire.body_piece`), the oracle's string to sign and
 signature (HMAC finished from the key's precomputed pads, `scheme.keyed`), and the
 conforming replies a session may accept without decoding them (`expected_replies`).
 `FuzzInput.vector()` is the full `model.Vector`, built only for the few inputs some
@@ -25,9 +25,10 @@ import operator
 import random
 from collections.abc import Callable, Iterator
 
-from .. import diagnosis, protocol, scheme, text
-from ..model import TEXT_FIELDS, Vector
-from ..shards import Shard
+from appauth_conformance.core import scheme, text, wire
+from appauth_conformance.core.model import TEXT_FIELDS, Vector
+from appauth_conformance.execution.shards import Shard
+from appauth_conformance.judging import diagnosis
 
 MODES = scheme.MODES
 FIELDS = TEXT_FIELDS  # the text inputs, in wire order
@@ -244,17 +245,17 @@ def replace_inputs(v: Vector, **changes) -> Vector:
 # The light input of the hot path.
 
 # json's own C string encoders (what JSONEncoder.encode calls for a str), without the method call
-_JSON_ASCII, _JSON_RAW = protocol.encode_text, json.encoder.encode_basestring
+_JSON_ASCII, _JSON_RAW = wire.encode_text, json.encoder.encode_basestring
 
 
 def expected_replies(string_to_sign: str, signature: str) -> tuple[bytes, ...]:
     """The conforming reply after `{"seq":N`: string_to_sign escaped as \\u (Python's json, C++, Java for
     printable text) and, for non-ASCII text, as raw UTF-8 (JSON.stringify). Any other style is decoded."""
     sig = signature.encode("ascii")
-    escaped = protocol.REPLY_TAIL % (_JSON_ASCII(string_to_sign).encode("ascii"), sig)
+    escaped = wire.REPLY_TAIL % (_JSON_ASCII(string_to_sign).encode("ascii"), sig)
     if string_to_sign.isascii():
         return (escaped,)
-    return (escaped, protocol.REPLY_TAIL % (_JSON_RAW(string_to_sign).encode("utf-8"), sig))
+    return (escaped, wire.REPLY_TAIL % (_JSON_RAW(string_to_sign).encode("utf-8"), sig))
 
 
 class FuzzInput:
@@ -265,7 +266,7 @@ class FuzzInput:
     disagrees on."""
 
     __slots__ = ("expected_replies", "parts", "request_body", "signature", "string_to_sign")
-    request_template = protocol.SIGN_REQUEST
+    request_template = wire.SIGN_REQUEST
 
     def __init__(self, request_body: bytes, string_to_sign: str, signature: str | None, parts: tuple):
         self.request_body, self.string_to_sign, self.signature, self.parts = (
@@ -291,10 +292,10 @@ _POOL = 1 << _POOL_BITS
 BLOCK = 4096  # inputs per block of the stream (shards are dealt whole blocks: small keeps them even)
 _MASK = _POOL - 1
 _NAMES = ("mode", *FIELDS, "expire_time")  # the order Inputs.chunk hands body pieces to _BODY_ORDER
-_BODY_ORDER = operator.itemgetter(*(_NAMES.index(n) for n in protocol.REQUEST_FIELDS))
-_MODE_PIECES = {m: protocol.body_piece("mode", protocol.encode_text(m).encode("ascii")) for m in MODES}
+_BODY_ORDER = operator.itemgetter(*(_NAMES.index(n) for n in wire.REQUEST_FIELDS))
+_MODE_PIECES = {m: wire.body_piece("mode", wire.encode_text(m).encode("ascii")) for m in MODES}
 # A pool entry: (text, its piece of the request body, has a lone surrogate, KeyedSigner.sign for a key or None).
-_EMPTY = {f: ("", protocol.body_piece(f, protocol.encode_text("").encode("ascii")), False, None) for f in FIELDS}
+_EMPTY = {f: ("", wire.body_piece(f, wire.encode_text("").encode("ascii")), False, None) for f in FIELDS}
 
 
 class Inputs:
@@ -426,14 +427,14 @@ class Inputs:
         lone = text.has_lone_surrogate(s)
         return (
             s,
-            protocol.body_piece(field, protocol.encode_text(s).encode("ascii")),
+            wire.body_piece(field, wire.encode_text(s).encode("ascii")),
             lone,
             scheme.keyed(s.encode("utf-8")).sign if field == "app_key" and not lone else None,
         )
 
     @staticmethod
     def _expire_entry(t: int) -> tuple:
-        return (t, str(t), protocol.body_piece("expire_time", str(t).encode("ascii")))
+        return (t, str(t), wire.body_piece("expire_time", str(t).encode("ascii")))
 
     def _refresh(self, r: int) -> None:
         which = (r >> 53) % 6

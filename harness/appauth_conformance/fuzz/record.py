@@ -12,12 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, schemas
-from ..errors import UsageError
-from ..files import write_json_atomic
-from ..results import value
-from ..shards import Shard
-from .run import FuzzReport
+from appauth_conformance import __version__
+from appauth_conformance.core.errors import UsageError
+from appauth_conformance.execution.shards import Shard
+from appauth_conformance.formats import schemas
+from appauth_conformance.formats.files import write_json_atomic
+from appauth_conformance.formats.results import value
+from appauth_conformance.fuzz.run import FuzzReport
 
 SCHEMA_ID = schemas.load("fuzz")["$id"]
 FIELDS = ("app_id", "corp_id", "user_id", "nonce", "app_key")

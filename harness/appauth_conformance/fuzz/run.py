@@ -47,18 +47,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ..backends import Backend
-from ..engine import Engine, RunnerState
-from ..errors import RunnerUnavailable, UsageError
-from ..expectations import Expectations
-from ..model import RunnerSpec, Stage
-from ..progress import Progress, Ticker
-from ..session import EXPECTED, Session, outcome
-from ..shards import Shard
-from .generate import FuzzInput, Inputs
-from .save import flagged_reproducer
-from .shrink import Shrinker
-from .triage import FAULT, Group, Triage, stage_of
+from appauth_conformance.core.errors import RunnerUnavailable, UsageError
+from appauth_conformance.core.model import RunnerSpec, Stage
+from appauth_conformance.corpus.expectations import Expectations
+from appauth_conformance.execution.backends import Backend
+from appauth_conformance.execution.pipeline import Engine, RunnerState
+from appauth_conformance.execution.progress import Progress, Ticker
+from appauth_conformance.execution.session import EXPECTED, Session, outcome
+from appauth_conformance.execution.shards import Shard
+from appauth_conformance.fuzz.generate import FuzzInput, Inputs
+from appauth_conformance.fuzz.save import flagged_reproducer
+from appauth_conformance.fuzz.shrink import Shrinker
+from appauth_conformance.fuzz.triage import FAULT, Group, Triage, stage_of
 
 Chunks = queue.Queue[list[FuzzInput] | None]  # a runner's chunks of inputs; None ends them
 

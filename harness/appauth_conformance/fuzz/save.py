@@ -15,12 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from .. import authoring, diagnosis, text, vectors, yamlfile
-from ..errors import CorpusError, UsageError
-from ..model import Vector
-from ..vectors import DEFAULT_VECTORS
-from .generate import DATA_FIELDS, FIELDS, INT64_MAX, replace_inputs
-from .triage import Group, slug
+from appauth_conformance.core import text
+from appauth_conformance.core.errors import CorpusError, UsageError
+from appauth_conformance.core.model import Vector
+from appauth_conformance.corpus import authoring, vectors
+from appauth_conformance.corpus.vectors import DEFAULT_VECTORS
+from appauth_conformance.formats import yamlfile
+from appauth_conformance.fuzz.generate import DATA_FIELDS, FIELDS, INT64_MAX, replace_inputs
+from appauth_conformance.fuzz.triage import Group, slug
+from appauth_conformance.judging import diagnosis
 
 
 def _kb(v: Vector) -> int:

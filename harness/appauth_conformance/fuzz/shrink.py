@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from ..model import Outcome, Vector
-from ..session import Session
-from .generate import FIELDS, replace_inputs
-from .triage import Group, Triage, char_class, input_classes, output_of, total_length
+from appauth_conformance.core.model import Outcome, Vector
+from appauth_conformance.execution.session import Session
+from appauth_conformance.fuzz.generate import FIELDS, replace_inputs
+from appauth_conformance.fuzz.triage import Group, Triage, char_class, input_classes, output_of, total_length
 
 MODE_ORDER = ("sp_admin", "single", "sp_corp_admin", "sp_user")  # simplest (fewest fields) first
 SIMPLE_EXPIRES = (0, 1, 10, 1_600_000_000, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**53, 2**53 + 1, 2**62, 2**63 - 1)

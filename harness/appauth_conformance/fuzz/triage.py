@@ -3,7 +3,7 @@
 Causes (see `Group.cause`, docs/fuzzing.md):
 
 * ``diagnosis`` groups: the runner's output is explained by known implementation
-  mistakes (`appauth_conformance.diagnosis`). The group keeps the set of mistake ids that
+  mistakes (`appauth_conformance.judging.diagnosis`). The group keeps the set of mistake ids that
   explain *every* member it diagnosed (the intersection), so coincidences of one
   input (an ASCII-only input makes "latin1-replace" and "surrogate-question-mark"
   the same bytes) fall away as members with other inputs arrive.
@@ -22,10 +22,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .. import diagnosis, scheme
-from ..model import Outcome, Vector
-from ..verdicts import conformance
-from .generate import CHARSETS, FIELDS
+from appauth_conformance.core import scheme
+from appauth_conformance.core.model import Outcome, Vector
+from appauth_conformance.fuzz.generate import CHARSETS, FIELDS
+from appauth_conformance.judging import diagnosis
+from appauth_conformance.judging.verdicts import conformance
 
 FAULT = "runner-fault"  # the stage name used for runner faults in groups and summaries
 

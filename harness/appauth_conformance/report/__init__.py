@@ -5,7 +5,7 @@
     write_reports("reports/results.json", "reports")   # report.md + report.html, atomically
 
 Renderings are computed from the results document alone: no corpus, no
-runner. They count and group what the document says (harness/appauth_conformance/report/model.py)
+runner. They count and group what the document says (harness/appauth_conformance/report/views.py)
 and never judge or diff again. `compare.py` compares two documents.
 """
 
@@ -18,12 +18,12 @@ from typing import NamedTuple
 
 import jinja2
 
-from .. import resources, schemas
-from ..errors import ResultsError
-from ..files import write_atomic
-from ..results import READS, SCHEMA_ID
-from . import model
-from .model import VERDICT_LABEL, Summary
+from appauth_conformance.core.errors import ResultsError
+from appauth_conformance.formats import resources, schemas
+from appauth_conformance.formats.files import write_atomic
+from appauth_conformance.formats.results import READS, SCHEMA_ID
+from appauth_conformance.report import views
+from appauth_conformance.report.views import VERDICT_LABEL, Summary
 
 __all__ = [
     "SCHEMA_PATH",
@@ -100,7 +100,7 @@ def _md(value, limit: int = 200) -> str:
     """Free text for markdown: escaped, one line, markdown and HTML specials neutralised."""
     if value is None or isinstance(value, jinja2.Undefined):
         return ""
-    s = model.show(value, limit) if not isinstance(value, str) else model.escape_text(value)
+    s = views.show(value, limit) if not isinstance(value, str) else views.escape_text(value)
     if len(s) > limit:
         s = s[:limit] + "…"
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -114,7 +114,7 @@ def _code(value, limit: int = 120, table: bool = False) -> str:
     """Inline code: escaped text in a backtick fence longer than any run of backticks inside."""
     if value is None or isinstance(value, jinja2.Undefined) or value == "":
         return ""
-    s = model.show(value, limit) if not isinstance(value, str) else model.escape_text(value)
+    s = views.show(value, limit) if not isinstance(value, str) else views.escape_text(value)
     if len(s) > limit:
         s = s[:limit] + "…"
     if table:
@@ -133,7 +133,7 @@ def _cell(value) -> str:
 
 
 def _cellfmt(c, compact: bool = False) -> str:
-    cell = model.cell(c)
+    cell = views.cell(c)
     if cell["total"] == 0:  # nothing run, or only what the runner says it does not support
         return "— unsupported" if cell["unsupported"] else "—"
     if compact and cell["pass"] == cell["total"]:
@@ -178,7 +178,7 @@ def _group_line(group, titles: dict[str, str], examples: int = 4) -> str:
     if a.verdict == "unexpected-pass":
         out.append(f" · listed as a known divergence ({_md(a.reason, 140)}) but passes: remove or narrow the entry")
     elif a.verdict == "runner-fault":  # one group per cause (exit status, signal, timeout, garbage, schema field)
-        f = model.fault_summary(group)
+        f = views.fault_summary(group)
         out.append(
             f" · {_md(f['cause'], 80)} · first {_code(f['first'])}, last {_code(f['last'])} · {_md(f['fault'], 200)}"
         )
@@ -241,7 +241,7 @@ def environment() -> jinja2.Environment:
         when=_when,
         md=_md,
         code=_code,
-        show=model.show,
+        show=views.show,
         cellcode=lambda v, limit=60: _code(v, limit, table=True) or "—",
         cell=_cell,
     )
@@ -263,7 +263,7 @@ def render_markdown(doc: dict) -> str:
             .render(
                 doc=doc,
                 s=s,
-                corpus_short=model.short_hash(doc["corpus"]["sha256"]),
+                corpus_short=views.short_hash(doc["corpus"]["sha256"]),
                 command=" ".join(doc.get("command") or []),
                 flag_rows=flags[:flag_cap],
                 flags_more=max(0, len(flags) - flag_cap),
@@ -271,7 +271,7 @@ def render_markdown(doc: dict) -> str:
                 cap=cap,
                 reason_cap=reason_cap,
                 LABEL=VERDICT_LABEL,
-                GROUPS=model.GROUPS,
+                GROUPS=views.GROUPS,
                 cellfmt=_cellfmt,
                 runner_line=_runner_line,
                 timing=_timing,
@@ -289,7 +289,7 @@ def render_html(doc: dict, *, compress: bool | None = None) -> str:
     """report.html: one self-contained page (inline CSS and JS, data embedded as JSON).
 
     `compress`: embed the drill-down data gzip + base64 (None: only when it is large)."""
-    from .html import render
+    from appauth_conformance.report.html import render
 
     return render(doc, environment(), compress)
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from appauth_conformance.report.cli import main
 
 sys.exit(main())

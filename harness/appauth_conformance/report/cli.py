@@ -13,10 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import inputs, untrusted
-from ..errors import Exit, UsageError
-from . import load, write_reports, write_reports_of
-from .compare import compare
+from appauth_conformance.core import untrusted
+from appauth_conformance.core.errors import Exit, UsageError
+from appauth_conformance.formats import arguments
+from appauth_conformance.report import load, write_reports, write_reports_of
+from appauth_conformance.report.compare import compare
 
 
 def _fill(p: argparse.ArgumentParser) -> None:
@@ -64,7 +65,7 @@ def add_parser(subparsers) -> None:
 
 def add_site_parser(subparsers) -> None:
     """The `site` subcommand of `appauth-conformance` (report/site/cli.py)."""
-    from .site import cli as site_cli
+    from appauth_conformance.report.site import cli as site_cli
 
     site_cli.add_parser(subparsers)
 
@@ -72,15 +73,15 @@ def add_site_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Raises ResultsError (a UsageError: exit 2) for a file that cannot be read or breaks the schema."""
     if args.action == "render":
-        out = inputs.output_dir("--out", args.out) if args.out is not None else None
+        out = arguments.output_dir("--out", args.out) if args.out is not None else None
         paths = write_reports(args.results, out)
         print("wrote " + ", ".join(map(str, paths)))
         return Exit.OK
     if args.action == "merge":
-        from ..files import write_json_atomic
-        from .merge import FUZZ_ID, merge_files
+        from appauth_conformance.formats.files import write_json_atomic
+        from appauth_conformance.report.merge import FUZZ_ID, merge_files
 
-        out = inputs.output_dir("--out", args.out)
+        out = arguments.output_dir("--out", args.out)
         doc, failed = merge_files([Path(p) for p in args.results])
         s = doc["shards"]
         said = "all shards" if not s["missing"] else f"INCOMPLETE: shard(s) {', '.join(map(str, s['missing']))} missing"
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         for what in failed:  # each shard passed it alone: no shard job failed for it
             print(f"  FAILS once merged: {untrusted.line(what, 200)} (a token nonce another shard made too)")
         return Exit.OK if not s["missing"] and not failed else Exit.NONCONFORMING
-    from .. import vectors
+    from appauth_conformance.corpus import vectors
 
     result = compare(load(args.old), load(args.new), vectors.retired())  # the bundled corpus's tombstones
     sys.stdout.write(result.format())

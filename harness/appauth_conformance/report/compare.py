@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .. import untrusted
-from ..model import Tombstone
+from appauth_conformance.core import untrusted
+from appauth_conformance.core.model import Tombstone
 
 GOOD = frozenset({"pass", "known-divergence"})
 BAD = frozenset({"fail", "runner-fault", "unexpected-pass"})

@@ -35,9 +35,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .. import resources, untrusted
-from . import model
-from .model import Summary
+from appauth_conformance.core import untrusted
+from appauth_conformance.formats import resources
+from appauth_conformance.report import views
+from appauth_conformance.report.views import Summary
 
 # what a runner does not support shows as not run ("."), as in report.md's "— unsupported"
 CODES = {
@@ -104,12 +105,12 @@ def _hex(h: str) -> str:
 def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[dict, str | None]:
     """(core, gzip+base64 detail or None). `compress`: None = when the detail is large.
     The matrix holds the corpus's sign vectors; token requests are a static section of the page."""
-    vectors = {k: v for k, v in doc["vectors"].items() if not k.startswith(model.TOKEN)}
+    vectors = {k: v for k, v in doc["vectors"].items() if not k.startswith(views.TOKEN)}
     keys = list(vectors)
     vindex = {k: i for i, k in enumerate(keys)}
-    modes = [m for m in model.MODES if any(v["mode"] == m for v in vectors.values())]
+    modes = [m for m in views.MODES if any(v["mode"] == m for v in vectors.values())]
     mode_i = {m: i for i, m in enumerate(modes)}
-    files = sorted({model.family(v["file"]) for v in vectors.values()})
+    files = sorted({views.family(v["file"]) for v in vectors.values()})
     file_i = {f: i for i, f in enumerate(files)}
     flags = sorted({f for v in vectors.values() for f in v["flags"]})
     flag_i = {f: i for i, f in enumerate(flags)}
@@ -120,7 +121,7 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
         v = vectors[k]
         vec["id"].append(v["id"])
         vec["mode"].append(mode_i[v["mode"]])
-        vec["file"].append(file_i[model.family(v["file"])])
+        vec["file"].append(file_i[views.family(v["file"])])
         vec["flags"].append([flag_i[f] for f in v["flags"]])
         i = v["inputs"]
         inputs.append(
@@ -156,7 +157,7 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
     stage_i: dict[str | None, int] = {s: i for i, s in enumerate(STAGES)}  # looked up by a record's stage, if any
     reasons, errtypes = _Table(), _Table()
     diag_ids = sorted({d for rows in per_runner for _, o in rows for d in o.get("diagnosis", ())})
-    titles = model.diagnosis_titles(diag_ids)
+    titles = views.diagnosis_titles(diag_ids)
     diag_i = {d: i for i, d in enumerate(diag_ids)}
     anom, out = [], []
     for rows in per_runner:
@@ -265,17 +266,17 @@ def render(doc: dict, env: jinja2.Environment, compress: bool | None = None) -> 
     page = env.get_template("report.html.j2").render(
         doc=doc,
         s=s,
-        corpus_short=model.short_hash(doc["corpus"]["sha256"]),
+        corpus_short=views.short_hash(doc["corpus"]["sha256"]),
         command=" ".join(doc.get("command") or []),
         data_json=Markup(dumps_for_html(core)),
         detail_b64=blob,
         css=Markup(_asset("report.css")),
         js=Markup(_asset("report.js")),
-        show=model.show,
-        VERDICTS=model.VERDICTS,
-        LABEL=model.VERDICT_LABEL,
-        PLURAL=model.VERDICT_PLURAL,
-        GROUPS=model.GROUPS,
-        TITLE=lambda d: model.diagnosis_titles([d])[d],
+        show=views.show,
+        VERDICTS=views.VERDICTS,
+        LABEL=views.VERDICT_LABEL,
+        PLURAL=views.VERDICT_PLURAL,
+        GROUPS=views.GROUPS,
+        TITLE=lambda d: views.diagnosis_titles([d])[d],
     )
     return inert(page)

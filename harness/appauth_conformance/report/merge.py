@@ -16,10 +16,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .. import schemas, tokens
-from ..errors import ResultsError
-from ..results import SCHEMA_ID
-from . import load, validate
+from appauth_conformance.core.errors import ResultsError
+from appauth_conformance.formats import schemas
+from appauth_conformance.formats.results import SCHEMA_ID
+from appauth_conformance.judging import tokens
+from appauth_conformance.report import load, validate
 
 
 def _refuse(what: str) -> ResultsError:

@@ -7,7 +7,7 @@ terminal or start a line of its own (a CI workflow command needs one).
 
 from __future__ import annotations
 
-from .model import VERDICT_LABEL, Anomaly, Summary, fault_summary, show
+from appauth_conformance.report.views import VERDICT_LABEL, Anomaly, Summary, fault_summary, show
 
 
 def _group(group: list[Anomaly], titles: dict[str, str], examples: int = 3) -> str:

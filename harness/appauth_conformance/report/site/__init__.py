@@ -3,7 +3,7 @@
     stats = build(["reports/results.json", "series/sdk-3.1.167.json"], Path("site"))
 
 The results are read by report.load (validated against schemas/results.json) and only counted and
-grouped (data.py, through report/model.py's Summary): nothing is judged again. The site:
+grouped (data.py, through report/views.py's Summary): nothing is judged again. The site:
 
     index.html            the support matrix (rows: implementations; columns: modes and token checks)
     index.json            the same for tooling (schemas/site.json, docs/site.md)
@@ -26,10 +26,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import UsageError
-from .. import ResultsError, html, load, validate
-from . import jsondocs, pages
-from .data import Site
+from appauth_conformance.core.errors import UsageError
+from appauth_conformance.report import ResultsError, html, load, validate
+from appauth_conformance.report.site import jsondocs, pages
+from appauth_conformance.report.site.data import Site
 
 __all__ = ["BuildStats", "Site", "build", "build_site", "load_site"]
 
@@ -50,7 +50,7 @@ def load_site(paths: list[str | Path]) -> Site:
     """Read every results.json (ResultsError, exit 2, names a bad one) into the site model."""
     if not paths:
         raise UsageError("site build: give at least one results.json")
-    from ... import vectors
+    from appauth_conformance.corpus import vectors
 
     return Site([(Path(p).name, _load(Path(p))) for p in paths], vectors.retired())  # the corpus's tombstones
 

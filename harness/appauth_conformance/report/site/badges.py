@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from .. import model
+from appauth_conformance.report import views
 
 LABEL = "App ID auth"
 COLOURS = {"green": "#2e7d32", "yellow": "#8a6d00", "red": "#c62828", "grey": "#5f6368"}  # white text >= 4.5:1
@@ -28,7 +28,7 @@ def _width(text: str) -> int:
 def status(counts: dict[str, int]) -> tuple[str, str]:
     """(message, colour) for a run's counts by verdict: failures first, then known divergences."""
     total = sum(counts.values()) - counts.get("unsupported", 0)
-    failing = sum(counts.get(v, 0) for v in model.FAILING)
+    failing = sum(counts.get(v, 0) for v in views.FAILING)
     known = counts.get("known-divergence", 0)
     if total == 0:
         return "not measured", "grey"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ... import inputs
-from ...errors import Exit, UsageError
+from appauth_conformance.core.errors import Exit, UsageError
+from appauth_conformance.formats import arguments
 
 
 def add_parser(subparsers) -> None:
@@ -36,9 +36,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import build
+    from appauth_conformance.report.site import build
 
-    out = inputs.output_dir("--out", args.out)
+    out = arguments.output_dir("--out", args.out)
     base = args.base_url
     if base and not base.startswith(("https://", "http://")):
         raise UsageError(f"--base-url {base!r}: give an http(s) URL, e.g. https://example.org/conformance/")

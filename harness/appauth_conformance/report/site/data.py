@@ -10,7 +10,7 @@ implementation; at one version, the later document wins.
 - families: the runs of one implementation over its versions, keyed by the hello's `name` and
   `library` (a reference snippet's OpenSSL variants, the SDK's releases), newest last: the history.
 
-Counting is report/model.py's (a Summary per document); this module only sorts what it says.
+Counting is report/views.py's (a Summary per document); this module only sorts what it says.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ...model import Tombstone
-from .. import model
-from ..model import RunnerView, Summary
+from appauth_conformance.core.model import Tombstone
+from appauth_conformance.report import views
+from appauth_conformance.report.views import RunnerView, Summary
 
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -76,13 +76,13 @@ class Run:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {v: self.view.counts[v] for v in model.VERDICTS}
+        return {v: self.view.counts[v] for v in views.VERDICTS}
 
     def mistakes(self) -> set[str]:
         return {*self.view.explains, *self.view.excused}
 
     def cells(self, modes: list[str]) -> dict[str, dict]:
-        return {m: model.cell(self.view.by_mode.get(m, Counter())) for m in modes}
+        return {m: views.cell(self.view.by_mode.get(m, Counter())) for m in modes}
 
 
 @dataclass
@@ -140,16 +140,16 @@ class Site:
         for r in self.runs:
             if not r.latest:
                 r.id = self.run_ids(f"{r.name}--{r.version}")
-        order = {g: i for i, g in enumerate(model.GROUPS)}
+        order = {g: i for i, g in enumerate(views.GROUPS)}
         self.rows: list[Run] = sorted(newest.values(), key=lambda r: (order.get(r.view.group, 9), r.name))
-        self.modes = [m for m in (*model.MODES, model.TOKEN_COLUMN) if any(m in r.view.by_mode for r in self.runs)]
+        self.modes = [m for m in (*views.MODES, views.TOKEN_COLUMN) if any(m in r.view.by_mode for r in self.runs)]
         self.families = self._families()
         self.vector_keys = list(self.vectors)
         self.vector_page = {k: self.vector_ids(k) for k in self.vector_keys}
         seen: set[str] = set()
         for r in self.runs:
             seen |= r.mistakes()
-        self.mistakes = model.diagnosis_titles(sorted(seen))
+        self.mistakes = views.diagnosis_titles(sorted(seen))
         self.mistake_page = {m: self.mistake_ids(m) for m in self.mistakes}
 
     def _families(self) -> list[Family]:
@@ -214,7 +214,7 @@ def token_changes(before: Run, after: Run) -> list[tuple[str, int, int, int, int
     a = {row["stage"]: row for row in before.view.token_rows()} if before.view.tokens else {}
     b = {row["stage"]: row for row in after.view.token_rows()} if after.view.tokens else {}
     out = []
-    for stage in model.TOKEN_STAGES:
+    for stage in views.TOKEN_STAGES:
         x, y = a.get(stage, {}), b.get(stage, {})
         moved = (x.get("fail", 0), y.get("fail", 0), x.get("known", 0), y.get("known", 0))
         if moved[0] != moved[1] or moved[2] != moved[3]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import __version__, untrusted
-from .data import Run, Site
+from appauth_conformance import __version__
+from appauth_conformance.core import untrusted
+from appauth_conformance.report.site.data import Run, Site
 
 INDEX_ID = "appauth-conformance/site-index/1"
 IMPLEMENTATION_ID = "appauth-conformance/site-implementation/1"

@@ -14,10 +14,11 @@ from functools import cache
 import jinja2
 from markupsafe import Markup
 
-from ... import resources, untrusted
-from .. import html, model
-from . import badges
-from .data import Family, Run, Site, retired_id
+from appauth_conformance.core import untrusted
+from appauth_conformance.formats import resources
+from appauth_conformance.report import html, views
+from appauth_conformance.report.site import badges
+from appauth_conformance.report.site.data import Family, Run, Site, retired_id
 
 TEMPLATES = resources.path("report", "site", "templates")
 CSS_CLASS = {
@@ -38,7 +39,7 @@ def _u(value: object, limit: int = 200) -> str:
 
 def _show(value: object, limit: int = 200) -> str:
     """A value in the text notation (strings, {utf16}, {repeat}, {truncated}) or a number, as one line."""
-    return model.show(value, limit) if value is None or isinstance(value, str | dict) else str(value)
+    return views.show(value, limit) if value is None or isinstance(value, str | dict) else str(value)
 
 
 @cache
@@ -53,8 +54,8 @@ def environment() -> jinja2.Environment:
     env.filters["u"] = _u
     env.globals.update(
         css=Markup(html.asset_text(TEMPLATES / "site.css")),
-        groups=model.GROUPS,
-        label=model.VERDICT_LABEL,
+        groups=views.GROUPS,
+        label=views.VERDICT_LABEL,
         show=_show,
     )
     return env
@@ -86,9 +87,9 @@ def answer(run: Run, o: dict) -> dict:
     elif o.get("error"):
         shown = "refused: " + untrusted.line(o["error"]["type"], 60) + ": " + untrusted.line(o["error"]["message"], 120)
     elif o.get("signature") is not None:
-        shown = "signature " + model.show(o["signature"], 100)
+        shown = "signature " + views.show(o["signature"], 100)
     elif o.get("string_to_sign") is not None:
-        shown = "string to sign " + model.show(o["string_to_sign"], 160)
+        shown = "string to sign " + views.show(o["string_to_sign"], 160)
     else:
         shown = ""
     diag = list(o.get("diagnosis", ())) or [d for c in o.get("checks", ()) for d in c.get("diagnosis", ())]
@@ -174,7 +175,7 @@ def history_page(site: Site, family: Family) -> str:
         "keys": keys,
         "pages": [site.vector_page.get(k, "") for k in keys],
         "labels": {
-            **{c: model.VERDICT_LABEL[v] for v, c in html.CODES.items()},
+            **{c: views.VERDICT_LABEL[v] for v, c in html.CODES.items()},
             ".": "not run",
             "-": "not run",
             "R": "retired",

@@ -1,0 +1,556 @@
+"""One long-lived runner: stream requests, match responses, survive faults.
+
+Requests are pipelined (a writer thread keeps up to `window` in flight) and
+responses matched by seq. Anything that breaks the protocol becomes a runner
+fault for the affected vector only: the oldest outstanding request is blamed,
+the runner is restarted (a bounded number of times) and the requests still
+outstanding are sent again. Every request gets exactly one Outcome.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final, Generic, Literal, NoReturn, Protocol, TypeVar
+
+from appauth_conformance.core import wire
+from appauth_conformance.core.errors import HandshakeError, ProtocolError, RunnerUnavailable
+from appauth_conformance.core.model import Backend, Fault, Outcome, Process, RunnerError, RunnerSpec, Vector
+from appauth_conformance.formats import protocol
+
+STDERR_TAIL = 16 << 10  # the last bytes of a runner's stderr kept, and handed to each fault
+QUEUE_BYTES = 32 << 20  # reply bytes read but not yet judged, at most (then the reader waits): with
+# wire.MAX_LINE and the cuts made when a reply is judged, a runner cannot make the harness grow
+
+
+class Request(Protocol):
+    """What a session sends: a request line template and its body (a Vector, a TokenRequest, the fuzzer's
+    lighter inputs): the line is `request_template % (seq, request_body)`."""
+
+    @property
+    def request_body(self) -> bytes: ...
+
+    @property
+    def request_template(self) -> bytes: ...
+
+
+R = TypeVar("R", bound=Request)
+
+EXPECTED: Final = "expected"  # a reply of Session.replies that equals, byte for byte, one the item expected
+Reply = dict[str, Any] | Fault | Literal["expected"]  # a decoded response object, a fault, or EXPECTED
+# What the stdout reader queues: ("lines", list[bytes], size) complete lines; ("eof", bytes, 0) the
+# unfinished last line; ("toolong", int, 0) the size of a line past wire.MAX_LINE. `size` is the
+# bytes they hold, counted against QUEUE_BYTES until taken (_Incarnation.take).
+StdoutEvent = tuple[str, Any, int]
+
+
+def steady_memory() -> bool:
+    """Fix glibc's mmap threshold (as MALLOC_MMAP_THRESHOLD_=131072 would), so the sessions' 256 KiB read
+    buffers are always mapped and unmapped instead of raising the threshold and fragmenting the heap.
+    For long fuzzing processes (CLI, benchmark); returns False where there is no glibc."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-3, 128 * 1024))  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        return False
+
+
+class _Incarnation:
+    """One started process with its reader, stderr-drain and writer threads.
+
+    Each stream is closed by the thread that uses it, after its last use (stdin under a lock its
+    writers hold). Closing a pipe that another thread is about to read lets the next runner's pipe
+    reuse the descriptor number: the late read then steals that runner's hello, or a late write
+    sends requests to the wrong runner.
+    """
+
+    def __init__(self, proc: Process, lines: queue.Queue[StdoutEvent]):
+        self.proc = proc
+        self.lines = lines
+        self.stderr: collections.deque[bytes] = collections.deque()
+        self.stderr_size = 0
+        self.stop = threading.Event()
+        self.stderr_lock = threading.Lock()
+        self.stderr_done = threading.Event()  # the drain saw EOF: the tail is complete
+        self.stdin_lock = threading.Lock()  # held by every write to stdin and by its close
+        self.stdin_closed = False
+        self.next_seq = 0  # seqs stay unique for the life of the process, across run() calls
+        self.queued = 0  # bytes of lines queued and not yet taken
+        self.room = threading.Condition()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def _read_stdout(self) -> None:
+        """Split stdout into lines; a batch of lines per queue item keeps the queue cheap."""
+        out = self.proc.stdout
+        try:
+            self._split_lines(getattr(out, "read1", out.read))
+        finally:
+            _close(out)
+
+    def _split_lines(self, read: Callable[[int], bytes | None]) -> None:
+        parts: list[bytes] = []  # pieces of an unfinished line, joined once (a long line stays linear)
+        size = 0
+        while True:
+            try:
+                chunk = read(1 << 18)
+            except (OSError, ValueError):
+                chunk = b""
+            if not chunk:
+                self.lines.put(("eof", b"".join(parts), 0))
+                return
+            if b"\n" not in chunk:
+                parts.append(chunk)
+                size += len(chunk)
+                if size > wire.MAX_LINE:
+                    self.lines.put(("toolong", size, 0))
+                    return
+                continue
+            done = chunk.split(b"\n")
+            if size + len(done[0]) > wire.MAX_LINE:  # the line's last piece counts too
+                self.lines.put(("toolong", size + len(done[0]), 0))
+                return
+            if parts:
+                done[0] = b"".join(parts) + done[0]
+            tail = done.pop()
+            held = size + len(chunk) - len(tail)  # the bytes of the complete lines (and their newlines)
+            parts, size = ([tail], len(tail)) if tail else ([], 0)
+            self._put(done, held)
+
+    def _put(self, lines: list[bytes], size: int) -> None:
+        """Queue complete lines once fewer than QUEUE_BYTES wait to be judged (a stopped process never waits)."""
+        with self.room:
+            while self.queued > QUEUE_BYTES and not self.stop.is_set():
+                self.room.wait(0.1)
+            self.queued += size
+        self.lines.put(("lines", lines, size))
+
+    def take(self, timeout: float) -> tuple[str, Any]:
+        """The next event of the reader (queue.Empty after `timeout`), its bytes no longer counted as queued."""
+        kind, payload, size = self.lines.get(timeout=timeout)
+        if size:
+            with self.room:
+                self.queued -= size
+                self.room.notify()
+        return kind, payload
+
+    def _drain_stderr(self) -> None:
+        """Keep the stderr tail; draining also keeps a chatty runner from blocking on a full pipe."""
+        err = self.proc.stderr
+        read = getattr(err, "read1", err.read)
+        try:
+            while True:
+                try:
+                    chunk = read(1 << 16)
+                except (OSError, ValueError):
+                    return
+                if not chunk:
+                    return
+                with self.stderr_lock:
+                    self.stderr.append(chunk)
+                    self.stderr_size += len(chunk)
+                    while self.stderr_size - len(self.stderr[0]) > STDERR_TAIL:
+                        self.stderr_size -= len(self.stderr.popleft())
+        finally:
+            _close(err)
+            self.stderr_done.set()
+
+    def stderr_tail(self) -> str:
+        """The last words on stderr. Call after kill(): the drain then reaches EOF with everything the
+        process wrote (bounded: a process it left behind may still hold the pipe)."""
+        self.stderr_done.wait(2)
+        with self.stderr_lock:
+            data = b"".join(self.stderr)[-STDERR_TAIL:]
+        return data.decode("utf-8", "replace")
+
+    def close_stdin(self, wait: bool = True) -> bool:
+        """EOF on the runner's stdin, once no write is under way; without `wait`, only if none is."""
+        if not self.stdin_lock.acquire(timeout=10 if wait else 0):
+            return False  # a write still blocked on a runner that will not die: leave the pipe open
+        try:
+            if not self.stdin_closed:
+                self.stdin_closed = True
+                _close(self.proc.stdin)
+        finally:
+            self.stdin_lock.release()
+        return True
+
+    def kill(self) -> None:
+        """Kill and reap the process; its stdout and stderr threads close their ends at EOF."""
+        self.stop.set()
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:
+            pass
+        self.close_stdin()  # a write blocked on the dead runner has failed by now
+
+
+def _close(stream: Any) -> None:
+    try:
+        stream.close()
+    except Exception:
+        pass
+
+
+class Session:
+    """A runner process kept for a whole run. Use as a context manager; `run()` streams outcomes."""
+
+    def __init__(
+        self,
+        spec: RunnerSpec,
+        backend: Backend,
+        *,
+        timeout: float = 10.0,
+        start_timeout: float = 60.0,
+        max_restarts: int = 3,
+        window: int = 4096,
+    ):
+        self.spec = spec
+        self.backend = backend
+        self.timeout = timeout
+        self.start_timeout = start_timeout
+        self.max_restarts = max_restarts  # consecutive restarts without a single good response
+        self.window = window
+        self.hello: dict[str, Any] | None = None
+        self.restarts = 0
+        self._inc: _Incarnation | None = None
+        self._lines: queue.Queue[StdoutEvent] = queue.Queue()
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._closed = True  # a run() still streaming in another thread stops quietly
+        inc, self._inc = self._inc, None
+        if inc is not None:
+            try:
+                if inc.close_stdin(wait=False):  # EOF: a well-behaved runner exits 0
+                    inc.proc.wait(timeout=2)
+            except Exception:
+                pass
+            inc.kill()
+
+    def start(self) -> dict[str, Any]:
+        """Start the process and shake hands; HandshakeError or RunnerUnavailable on failure."""
+        self._lines = queue.Queue()  # a queue per process: a killed one's leftovers never mix in
+        proc = self.backend.start(self.spec)
+        inc = self._inc = _Incarnation(proc, self._lines)
+        try:
+            proc.stdin.write(wire.HELLO_REQUEST)
+            proc.stdin.flush()
+        except OSError:
+            pass  # a dead runner shows up as EOF below, with its exit status
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            try:
+                kind, payload = inc.take(max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self._fail_start(f"no hello within {self.start_timeout:g}s of starting")
+            if kind == "lines":
+                line = payload[0]
+                rest = payload[1:]
+                try:
+                    self.hello = protocol.check_hello(protocol.decode_line(line))
+                except ProtocolError as e:
+                    self._fail_start(str(e))
+                if rest:
+                    self._fail_start(f"wrote {len(rest)} more line(s) after its hello before any request")
+                return self.hello
+            if kind == "eof":
+                inc.proc.wait(timeout=5)
+                self._fail_start(f"{inc.proc.describe_exit()} before its hello")
+            self._fail_start("hello line too long")
+
+    def _fail_start(self, why: str) -> NoReturn:
+        inc = self._inc
+        if inc:
+            inc.kill()
+        tail = inc.stderr_tail() if inc else ""
+        self._inc = None
+        raise HandshakeError(
+            f"{self.spec.name}: {why}"
+            + (f"\n--- stderr tail ---\n{'…' if len(tail) > 2000 else ''}{tail[-2000:]}" if tail.strip() else "")
+        )
+
+    # -- streaming ---------------------------------------------------------------------------
+
+    def run(self, vectors: Iterable[Vector]) -> Iterator[Outcome]:
+        """Every vector's Outcome, in the order responses arrive. Never raises for runner faults."""
+        name = self.spec.name
+        for pairs in self.replies(vectors):
+            for v, reply in pairs:
+                yield outcome(v, name, reply)
+
+    def replies(self, items: Iterable[R]) -> Iterator[list[tuple[R, Reply]]]:
+        """The batch form of run(), for callers that judge a million replies (the fuzzer).
+
+        Items are anything with a `request_body` (a Vector, or the fuzzer's lighter inputs).
+        Yields, per block of responses read, a list of (item, reply) pairs: reply is the
+        decoded response whose seq matched (not yet checked against the schema: `outcome()`
+        does that), a Fault, or EXPECTED. Every item gets exactly one pair.
+
+        EXPECTED is the fast path: an item may carry `expected_replies`, the exact bytes of
+        replies it expects after `{"seq":N` (one per JSON style, e.g. escaped and raw UTF-8).
+        A reply line byte-identical to one of them is not decoded at all.
+        """
+        source = iter(items)
+        resend: list[R] = []
+        no_progress = 0
+        while not self._closed:
+            if self._inc is None:
+                try:
+                    self.start()
+                except (HandshakeError, RunnerUnavailable) as e:
+                    # cannot (re)start: every remaining item is a fault with the reason
+                    yield from _faulted(itertools.chain(resend, source), Fault(f"runner could not start: {e}"))
+                    return
+            inc = self._inc
+            assert inc is not None  # start() sets it or raises
+            feed = _Feed(inc, source, resend, self.window)
+            fault: str | None = None
+            for item in self._pump(feed):
+                if isinstance(item, str):  # the fault that ends this incarnation
+                    fault = item
+                else:
+                    no_progress = 0
+                    yield item
+            if fault is None or self._closed:  # everything sent and answered, or interrupted
+                return
+            # a fault: stop the writer, blame the oldest outstanding request, restart, resend the rest
+            unsent = feed.stop()
+            outstanding = list(feed.pending.values())
+            inc.kill()
+            tail = inc.stderr_tail()
+            self._inc = None
+            if outstanding:
+                yield [(outstanding[0], Fault(fault, tail))]
+                outstanding = outstanding[1:]
+            resend = outstanding + unsent
+            self.restarts += 1
+            no_progress += 1
+            if no_progress > self.max_restarts:
+                why = f"runner gave up after {self.max_restarts} restarts without progress; last fault: {fault}"
+                yield from _faulted(itertools.chain(resend, source), Fault(why, tail))
+                return
+
+    def _pump(self, feed: _Feed[R]) -> Iterator[list[tuple[R, Reply]] | str]:
+        """Lists of (item, reply) pairs from one incarnation; ends when everything is answered, or with
+        one fault string (after the pairs of the lines before the bad one)."""
+        inc, pending = feed.inc, feed.pending
+        pop = pending.pop
+        feed.start()
+        while not (feed.done and not pending):
+            try:
+                kind, payload = inc.take(self.timeout)
+            except queue.Empty:
+                if pending:
+                    yield f"no response within {self.timeout:g}s (hang)"
+                    return
+                continue  # the source is slow, not the runner
+            if kind == "eof":
+                if not pending and feed.done:
+                    return
+                try:
+                    inc.proc.wait(timeout=5)
+                except Exception:
+                    pass
+                partial = f"; partial line {protocol.preview(payload, 80)}" if payload else ""
+                yield f"runner {inc.proc.describe_exit()} with {len(pending)} request(s) outstanding{partial}"
+                return
+            if kind == "toolong":
+                yield f"response line longer than {wire.MAX_LINE >> 20} MiB, the protocol's limit for a line"
+                return
+            pairs: list[tuple[R, Reply]] = []
+            append = pairs.append
+            rest: list[bytes] = []  # lines to decode: all but the replies byte-identical to what their item expects
+            rest_at: list[int] = []  # their positions in the payload (rare: only for lines not taken on the fast path)
+            for at, line in enumerate(payload):
+                if line.startswith(b'{"seq":'):
+                    j = line.find(b",", 7)
+                    digits = line[7:j]
+                    # canonical digits only, so that equal bytes mean an equal reply
+                    if digits.isdigit() and (digits[0] != 48 or j == 8):
+                        seq = int(digits)
+                        item = pending.get(seq)
+                        if item is not None and line[j:] in getattr(item, "expected_replies", ()):
+                            del pending[seq]
+                            append((item, EXPECTED))
+                            continue
+                rest.append(line)
+                rest_at.append(at)
+            fast = len(pairs)
+            for i, msg in enumerate(protocol.decode_batch(rest) if rest else ()):
+                if type(msg) is dict:
+                    got = msg.get("seq")
+                    # JSON has one number type: 7.0 is seq 7 (bool is not a number here); the int-keyed dict
+                    # finds an equal float (7.0 == 7, same hash), which its key type cannot say
+                    item = pop(got, None) if type(got) is int or type(got) is float else None  # type: ignore[arg-type]
+                    if item is not None:
+                        append((item, msg))
+                        continue
+                # Everything after the bad line is answered again by the restarted runner, whether it came
+                # in this read or the next: what a fault costs must not depend on how stdout was chunked.
+                _unaccept(pairs, fast, payload, rest_at[i], i, set(rest_at), pending)
+                if pairs:
+                    yield pairs
+                yield self._bad_line(rest[i], msg, inc)
+                return
+            if pairs:
+                yield pairs
+            feed.wake()
+
+    @staticmethod
+    def _bad_line(line: bytes, msg: Any, inc: _Incarnation) -> str:
+        if isinstance(msg, ProtocolError):
+            return str(msg)
+        seq: Any = msg.get("seq") if type(msg) is dict else None  # any JSON value
+        numeric = type(seq) is int or type(seq) is float
+        what = "duplicate" if numeric and 0 <= seq < inc.next_seq else "unknown"
+        return f"response with {what} seq {seq!r}: {protocol.preview(line)}"
+
+
+def outcome(vector: Vector, runner: str, reply: Reply) -> Outcome:
+    """One reply of `Session.replies` as an Outcome; a reply that breaks the schema is a fault of its own."""
+    if reply is EXPECTED:
+        return Outcome(vector, runner, vector.string_to_sign, vector.signature)
+    if type(reply) is Fault:
+        return Outcome(vector, runner, fault=reply.reason, stderr_tail=reply.stderr_tail)
+    assert type(reply) is dict  # neither EXPECTED nor a Fault: a decoded response object (see Session.replies)
+    problem = protocol.check_response(reply)
+    if problem:
+        return Outcome(vector, runner, fault=f"response breaks the protocol schema: {problem}")
+    # cut when received (wire.MESSAGE_LIMIT, value_limit): an outcome never keeps a runner's megabytes
+    text, limit = reply.get("string_to_sign"), wire.value_limit(vector.request_body)
+    if text is not None and len(text) > limit:
+        text = wire.clip(text, limit)
+    if "signature" in reply:
+        sig = reply["signature"]
+        return Outcome(vector, runner, text, sig if len(sig) <= limit else wire.clip(sig, limit))
+    return Outcome(vector, runner, text, error=error(reply["error"]))
+
+
+def error(e: dict[str, Any]) -> RunnerError:
+    """A runner's refusal as kept: its type and message cut to wire.TYPE_LIMIT and MESSAGE_LIMIT."""
+    return {"type": wire.clip(e["type"], wire.TYPE_LIMIT), "message": wire.clip(e["message"])}
+
+
+def _unaccept(
+    pairs: list[tuple[R, Reply]],
+    fast: int,
+    payload: list[bytes],
+    bad_at: int,
+    bad_index: int,
+    rest_at: set[int],
+    pending: dict[int, R],
+) -> None:
+    """Put the fast-path replies that came after the bad line (at payload[bad_at]) back into `pending`,
+    in seq order, and drop them from `pairs` (whose first `fast` entries are the fast-path ones, in
+    payload order; `bad_index` rest lines precede the bad one)."""
+    first = bad_at - bad_index  # fast-path pairs before the bad line
+    later = [at for at in range(bad_at + 1, len(payload)) if at not in rest_at]
+    if not later:
+        return
+    undone = [
+        (int(payload[at][7 : payload[at].find(b",", 7)]), item)
+        for at, (item, _) in zip(later, pairs[first:fast], strict=False)
+    ]
+    del pairs[first:fast]
+    merged = sorted([*pending.items(), *undone], key=lambda kv: kv[0])
+    pending.clear()
+    pending.update(merged)
+
+
+def _faulted(items: Iterator[R], fault: Fault, size: int = 512) -> Iterator[list[tuple[R, Reply]]]:
+    """Every item paired with the same fault, in bounded lists (the source may be endless)."""
+    while True:
+        block: list[tuple[R, Reply]] = [(v, fault) for v in itertools.islice(items, size)]
+        if not block:
+            return
+        yield block
+
+
+class _Feed(Generic[R]):
+    """The writer side of one incarnation: takes items, registers them in `pending`, writes lines.
+
+    An item is always in exactly one place: the source, `resend`, or `pending`; `_claim`
+    moves it under a lock, so stopping the writer after a fault can never lose or double one.
+    """
+
+    def __init__(self, inc: _Incarnation, source: Iterator[R], resend: list[R], window: int):
+        self.inc, self.source, self.window = inc, source, window
+        self.resend = collections.deque(resend)
+        self.pending: dict[int, R] = {}
+        self.done = False  # the source is exhausted and every taken vector was written
+        self._room = threading.Event()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        threading.Thread(target=self._write, daemon=True).start()
+
+    def stop(self) -> list[R]:
+        """Stop writing; returns the vectors taken for resending but not yet claimed."""
+        with self._lock:
+            self.inc.stop.set()
+            out = list(self.resend)
+            self.resend.clear()
+        self._room.set()
+        return out
+
+    def wake(self) -> None:
+        """Responses arrived: the window may have room again."""
+        self._room.set()
+
+    def _claim(self, n: int) -> list[bytes]:
+        """Move up to n vectors into `pending` and return their request lines (one lock per chunk)."""
+        out: list[bytes] = []
+        with self._lock:
+            if self.inc.stop.is_set():
+                return out
+            pending, seq, resend, source = self.pending, self.inc.next_seq, self.resend, self.source
+            for _ in range(n):
+                v = resend.popleft() if resend else next(source, None)
+                if v is None:
+                    break
+                pending[seq] = v
+                out.append(v.request_template % (seq, v.request_body))
+                seq += 1
+            self.inc.next_seq = seq
+        return out
+
+    def _write(self) -> None:
+        stdin, stop = self.inc.proc.stdin, self.inc.stop
+        try:
+            while not stop.is_set():
+                room = self.window - len(self.pending)
+                if room <= 0:
+                    self._room.clear()
+                    while len(self.pending) >= self.window and not stop.is_set():
+                        self._room.wait(0.1)
+                    continue
+                lines = self._claim(min(room, 512))
+                if not lines:
+                    break
+                with self.inc.stdin_lock:
+                    stdin.write(b"".join(lines))  # ValueError once kill() has closed it
+                    stdin.flush()
+            if not stop.is_set():
+                self.done = True
+                self.inc.lines.put(("lines", [], 0))  # wake the pump to notice
+        except (OSError, ValueError):
+            return  # the runner died; the reader reports it with its exit status

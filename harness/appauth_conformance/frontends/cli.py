@@ -1,0 +1,499 @@
+"""The command line: `appauth-conformance run | vectors | report | images | divergences | fuzz | serve | docs | examples`.
+
+Exit codes: 0 conforming, 1 non-conforming (or a check failed), 2 usage or set-up error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+from appauth_conformance import __version__
+from appauth_conformance.core import untrusted
+from appauth_conformance.core.errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
+from appauth_conformance.core.model import FAILING, TokenResult, Verdict
+from appauth_conformance.corpus.expectations import placeholder_message, stale_message
+from appauth_conformance.corpus.vectors import DEFAULT_VECTORS, load
+from appauth_conformance.endpoint import serve as endpoint_serve
+from appauth_conformance.execution import interrupt, shards
+from appauth_conformance.execution import options as cfg
+from appauth_conformance.execution.progress import Tally
+from appauth_conformance.execution.session import steady_memory
+from appauth_conformance.formats import arguments, resources
+from appauth_conformance.frontends import guide
+from appauth_conformance.fuzz import cli as fuzz_cli
+from appauth_conformance.judging import tokens
+from appauth_conformance.report import cli as report_cli
+
+
+def cmd_run(a) -> int:
+    from appauth_conformance.execution.pipeline import Engine
+    from appauth_conformance.formats.results import Recorder
+
+    opts = cfg.Options.from_namespace(a)
+    jsonl = arguments.output_file("--jsonl", a.jsonl) if a.jsonl is not None else None
+    steady_memory()
+    corpus = load(opts.vectors)
+    specs = cfg.select_runners(opts)
+    vectors, requests = shards.part(corpus.vectors, tokens.suite(corpus.vectors), opts.shard)
+    recorder = Recorder(
+        opts.report_dir / "results.json",
+        corpus,
+        backend=opts.backend,
+        shard=opts.shard.record() if opts.shard else None,
+    )
+    progress = Tally(len(vectors) * len(specs))
+    engine = Engine(
+        specs,
+        cfg.make_backend(opts),
+        recorder,
+        timeout=opts.timeout,
+        on_result=lambda r: progress.count(r.judgement.verdict in FAILING),
+        token_window=opts.token_window,
+        allow_never_expires=opts.allow_never_expires,
+        flags=_corpus_flags(opts, corpus),
+    )
+    complete = False
+    stale: dict[str, list] = {}
+    reports_ok = False
+    try:
+        engine.prepare()
+        progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
+        engine.ensure(vectors)
+        engine.ensure_tokens(requests)  # runners whose hello lists the token op
+        complete = True
+        # the lists name the bundled corpus; a shard sees only its part of it (the stale check needs it all)
+        if opts.shard is None and Path(opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
+            stale = {n: s for n in engine.runners if (s := engine.stale(n, corpus.vectors))}
+    finally:  # Ctrl-C and SIGTERM included: runners stopped, what was measured is kept
+        progress.end()
+        engine.close()
+        recorder.write(complete=complete)
+        from appauth_conformance.report import write_reports_after_run
+
+        written = write_reports_after_run(recorder.path)
+        reports_ok = written.ok
+        print(written.line, file=sys.stderr)
+    if jsonl is not None:
+        jsonl.parent.mkdir(parents=True, exist_ok=True)
+        with open(jsonl, "w", encoding="utf-8") as f:
+            for o in recorder.outcomes:
+                f.write(json.dumps(o, ensure_ascii=True) + "\n")
+    todo = {n: p for n, st in engine.runners.items() if (p := st.expectations.placeholders())}
+    _explain(engine, verbose=a.verbose, run_args=opts.rerun_args())
+    code = _summary(engine, recorder, opts.require_all, stale, todo)
+    for name, entries in todo.items():
+        print(f"error: {placeholder_message(engine.runners[name].spec, entries)}", file=sys.stderr)
+    for name, entries in stale.items():
+        print(f"error: {stale_message(engine.runners[name].spec, entries, opts.rerun_args())}", file=sys.stderr)
+    if not reports_ok and code == Exit.OK:  # a gate whose reports are missing cannot pass
+        return Exit.NONCONFORMING
+    return Exit.NONCONFORMING if (stale or todo) and code == Exit.OK else code
+
+
+DETAILED = 25  # kinds of failure explained in full without -v (as in pytest)
+
+
+def _explain(engine, *, verbose: bool, run_args: list[str]) -> None:
+    """The first failure of each kind in full, as pytest explains it (the same explain functions and the
+    same kinds): staged strings, byte diff, probable mistake, the other runners' answers. -v: every one."""
+    from appauth_conformance.judging.explain import explain, explain_token, kind
+
+    seen: set[tuple] = set()
+    shown = hidden = 0
+    for name, st in engine.runners.items():
+        items = [
+            *((r, tuple(r.diagnosis)) for r in st.results.values()),
+            *(
+                (t, tuple(d for c in t.checks if c.verdict is not Verdict.PASS for d in c.diagnosis))
+                for t in st.token_results.values()
+            ),
+        ]
+        for r, found in items:
+            if r.judgement.verdict not in FAILING:
+                continue
+            k = kind(name, r.judgement, found)
+            if not verbose and (k in seen or len(seen) >= DETAILED):
+                hidden += 1
+                continue
+            seen.add(k)
+            shown += 1
+            if isinstance(r, TokenResult):
+                print(explain_token(r, st.spec, run_args))
+            else:
+                print(explain(r, engine.others(r.outcome.vector, name), st.spec, run_args))
+            print()
+    if hidden:
+        print(f"({hidden:,} more failure(s) of the kinds above: -v explains every one; all are in the reports)\n")
+
+
+def _summary(engine, recorder, require_all: bool, stale: dict | None = None, todo: dict | None = None) -> int:
+    """The table of runners and what failed by kind; its status column agrees with the exit code (a stale
+    list or a placeholder reason fails a runner whose outcomes all pass)."""
+    rows, bad = [], False
+    stale, todo = stale or {}, todo or {}
+    for name, st in engine.runners.items():
+        c = Counter(r.judgement.verdict for r in st.results.values())
+        t = Counter(r.judgement.verdict for r in st.token_results.values())
+        if st.unavailable:
+            rows.append((name, "unavailable", untrusted.line(st.unavailable.splitlines()[0], 70)))
+            continue
+        failing = sum(c[v] + t[v] for v in FAILING)
+        bad = bad or failing > 0
+        detail = "  ".join(f"{v.value} {c[v]}" for v in Verdict if c[v])
+        if t:
+            detail += "  | tokens: " + "  ".join(f"{v.value} {t[v]}" for v in Verdict if t[v])
+        lists = []
+        if name in stale:
+            lists.append(f"stale list: {len(stale[name])} entr{'y' if len(stale[name]) == 1 else 'ies'} excuse nothing")
+        if name in todo:
+            lists.append(f"{len(todo[name])} TODO reason{'s' if len(todo[name]) != 1 else ''}")
+        if lists:
+            detail += "  | known divergences: " + "; ".join(lists)
+        rows.append((name, "FAIL" if failing or lists else "ok", detail))
+    width = max([len("runner"), *(len(r[0]) for r in rows)])
+    print(f"{'runner':<{width}}  {'status':<11}  outcomes")
+    for name, status, detail in rows:
+        print(f"{name:<{width}}  {status:<11}  {detail}")
+    if bad:  # what failed, by kind: the same grouping as report.md
+        from appauth_conformance.report import terminal
+
+        print()
+        for line in terminal.grouped(recorder.document(complete=True)):
+            print(line)
+        print()
+    print(f"results: {recorder.path}")
+    # A runner that cannot start is a set-up problem, not a verdict: the user's own runner (a typo must not
+    # pass the gate), any under --require-all / CI=true, or all of them, stops the run; a reference runner
+    # whose toolchain is missing here is skipped, loudly.
+    fatal = False
+    nothing_ran = all(st.unavailable for st in engine.runners.values())  # e.g. no Docker engine at all
+    for st in engine.runners.values():
+        if st.unavailable:
+            stop = st.spec.declared or require_all or nothing_ran
+            fatal = fatal or stop
+            print(f"{'error' if stop else 'SKIPPED'}: {untrusted.message(st.unavailable)}", file=sys.stderr)
+    return Exit.USAGE if fatal else Exit.NONCONFORMING if bad else Exit.OK
+
+
+def cmd_vectors(a) -> int:
+    from appauth_conformance.corpus import authoring
+
+    if not Path(arguments.text("path", a.path)).exists():  # bad input (2), unlike a corpus with problems (check: 1)
+        raise UsageError(f"{a.path}: no such file or folder; give a vector file or a folder of them")
+    if a.action == "check":
+        corpus = load(a.path)
+        print(
+            f"ok: {len(corpus.vectors)} vectors, {len(corpus.hmac_checks)} HMAC known answers, sha256 {corpus.digest}"
+        )
+        return Exit.OK
+    if a.action == "fill":
+        changed = authoring.fill(Path(a.path), overwrite=a.overwrite)
+        for f, n in changed.items():
+            if n:
+                print(f"{f}: wrote expected values of {n} vector(s)")
+        load(a.path)  # what fill wrote must pass every check
+        print(f"ok: {sum(changed.values())} vector(s) filled")
+        return Exit.OK
+    out = arguments.output_file("--out", a.out)
+    corpus = load(a.path)
+    authoring.write_export(corpus, out)
+    print(f"wrote {out}: {len(corpus.vectors)} vectors (schema: {resources.SCHEMAS / 'vectors-export.json'})")
+    return Exit.OK
+
+
+SUITE = re.compile(r"[a-z][a-z0-9-]*")  # a Debian suite or codename
+
+
+def cmd_images(a) -> int:
+    from appauth_conformance.execution.backends.docker import images
+
+    if a.action == "bootstrap":
+        for suite in a.suite:
+            if not SUITE.fullmatch(suite):
+                raise UsageError(f"--suite: {suite!r} is not a Debian suite name; e.g. --suite bookworm")
+        if a.mirror is not None and not re.match(r"(https?|file)://\S+$", a.mirror):
+            raise UsageError(f"--mirror: {a.mirror!r} is not a URL; e.g. --mirror http://deb.debian.org/debian")
+        for suite in a.suite:
+            print(images.bootstrap(suite, mirror=a.mirror, force=a.force))
+        return Exit.OK
+    opts = cfg.Options.from_namespace(a, backend="docker")
+    for tag in images.build(cfg.select_runners(opts), cfg.make_backend(opts)):
+        print(tag)
+    return Exit.OK
+
+
+def cmd_divergences(a) -> int:
+    from appauth_conformance.corpus import expectations
+    from appauth_conformance.execution.pipeline import Engine
+
+    reasons = _reasons(a.reason or [])
+    opts = cfg.Options.from_namespace(a)
+    corpus = load(opts.vectors)
+    specs = cfg.select_runners(opts)
+    targets = {s.name: _writable_list(s.divergences) for s in specs if s.divergences is not None}  # before any run
+    run_args = opts.rerun_args()
+    with Engine(specs, cfg.make_backend(opts), timeout=opts.timeout, flags=_corpus_flags(opts, corpus)) as engine:
+        engine.prepare()
+        engine.ensure(corpus.vectors)
+        engine.ensure_tokens(tokens.suite(corpus.vectors))  # entries excusing token checks are kept too
+    unused = set(reasons) - {None}
+    todo_total = 0
+    writes: list[tuple] = []
+    for _name, st in engine.runners.items():
+        if st.unavailable:
+            raise RunnerUnavailable(st.unavailable)
+        if st.spec.divergences is None:
+            continue
+        excused = {**st.excused, **(st.judge.excused if st.judge is not None else {})}
+        kept: list[dict[str, str | None]] = []
+        todo = 0
+        for e in st.expectations.entries:
+            if excused.get(e):  # it excused outcomes of this run: still true
+                reason = e.reason
+                if e.placeholder:  # a TODO left by an earlier update: --reason may write it now
+                    keys = [k for k in (e.match, e.diagnosis) if k]
+                    reason = next((reasons[k] for k in keys if k in reasons), reasons.get(None, e.reason))
+                    unused.difference_update(keys)
+                    todo += reason == e.reason
+                kept.append(
+                    {
+                        k: v
+                        for k, v in (
+                            ("match", e.match),
+                            ("flag", e.flag),
+                            ("diagnosis", e.diagnosis),
+                            ("stage", e.stage.value if e.stage else None),
+                            ("reason", reason),
+                        )
+                        if v
+                    }
+                )
+        covered = {k for k, r in st.results.items() if r.judgement.verdict is Verdict.KNOWN_DIVERGENCE}
+        new = [r for k, r in st.results.items() if k not in covered and r.judgement.verdict is Verdict.FAIL]
+        for r in sorted(new, key=lambda r: r.outcome.vector.key):
+            v = r.outcome.vector
+            keys = [v.id, v.key, *r.diagnosis]
+            given = next((reasons[k] for k in keys if k in reasons), reasons.get(None))
+            unused.difference_update(keys)
+            if given is None:
+                todo += 1
+            reason = given or f"{expectations.TODO}: explain why this runner diverges (the run fails until you do)"
+            kept.append(
+                {
+                    "match": v.id,
+                    "stage": r.judgement.stage.value if r.judgement.stage else None,
+                    "reason": reason,
+                }
+            )
+        removed = len(st.expectations.entries) - (len(kept) - len(new))
+        counts = f"{removed} removed, {len(new)} added" + (f", {todo} with reason {expectations.TODO}" if todo else "")
+        writes.append((st.spec, targets[st.spec.name], kept, counts))
+        todo_total += todo
+    if unused:  # before anything is written
+        raise UsageError(
+            f"--reason: {', '.join(sorted(k for k in unused if k))} names no entry being added or still TODO; "
+            "give a vector id or a diagnosis id of one (KEY=TEXT), or TEXT for all of them; nothing was written"
+        )
+    for spec, target, kept, counts in writes:
+        expectations.write(spec, target, kept, run_args)
+        print(f"{target}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'} ({counts})")
+    if todo_total:
+        print(
+            f"error: {todo_total} entr{'y has' if todo_total == 1 else 'ies have'} the placeholder reason "
+            f"{expectations.TODO}, which fails every run until it is written: write each `reason:` in "
+            f"{', '.join(str(t) for _, t, _, _ in writes)} (why the runner diverges, for a reviewer), or rerun this "
+            "command with --reason TEXT (KEY=TEXT gives one vector id or diagnosis id its own)",
+            file=sys.stderr,
+        )
+        return Exit.NONCONFORMING
+    return Exit.OK
+
+
+def _reasons(given: list[str]) -> dict[str | None, str]:
+    """--reason values: KEY=TEXT (KEY a vector id, mode/id or diagnosis id) or TEXT (for every new entry)."""
+    out: dict[str | None, str] = {}
+    for text in given:
+        key, sep, rest = text.partition("=")
+        key_: str | None = key.strip()
+        if sep and re.fullmatch(r"[a-z0-9][a-z0-9_./+-]*", key.strip()):
+            value = rest.strip()
+        else:
+            key_, value = None, text.strip()
+        if not value or value.upper().startswith("TODO"):
+            raise UsageError(
+                f"--reason {text!r}: give the reason itself, e.g. --reason 'the SDK writes upper-case hex'"
+            )
+        if key_ in out:
+            raise UsageError(f"--reason {text!r}: {'a reason for all' if key_ is None else key_} is given twice")
+        out[key_] = value
+    return out
+
+
+def _corpus_flags(opts: cfg.Options, corpus) -> set[str] | None:
+    """The flags a known-divergence entry may name: the bundled corpus's (a smaller --vectors corpus may
+    lack some, so its lists' flags are not checked)."""
+    if Path(opts.vectors).resolve() != DEFAULT_VECTORS.resolve():
+        return None
+    return {f for v in corpus.vectors for f in v.flags}
+
+
+def _writable_list(path: Path) -> Path:
+    """Where `divergences update` writes a list: a declared runner's own file; for a runner shipped with the
+    suite, never the installed package but the suite's checkout in the current folder (runners/NAME/...)."""
+    from appauth_conformance.formats import resources
+
+    if not path.resolve().is_relative_to(resources.RUNNERS.resolve()):
+        return path
+    rel = path.resolve().relative_to(resources.RUNNERS.resolve())
+    local = Path("runners") / rel
+    if not local.parent.is_dir():
+        raise UsageError(
+            f"the known-divergence list of a runner shipped with the suite lives in the suite's repository "
+            f"(runners/{rel.as_posix()}); run this command in a checkout of it, or give your own runner's list "
+            "with --divergences NAME=PATH"
+        )
+    return local
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="appauth-conformance",
+        description="App ID authentication conformance: run the corpus through signers in several languages, "
+        "judge and explain every outcome, write results.json, report.md and report.html.",
+        epilog="Exit codes: 0 conforming, 1 non-conforming (or a check failed), 2 usage or set-up error. "
+        "`appauth-conformance COMMAND --help` for a command's options; `appauth-conformance docs gate` for the "
+        "pytest plugin, `appauth-conformance docs` for every page.",
+    )
+    p.add_argument("--version", action="version", version=f"appauth-conformance {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="run the corpus through runners and write results.json and the reports",
+        description="Run the vector corpus (and the token suite, for runners whose hello lists `token`) through "
+        "the selected runners, judge every outcome, print a summary and write results.json, report.md and "
+        "report.html. The same gate as `pytest --lang=...`; `appauth-conformance docs gate` explains both.",
+        epilog="Exit codes: 0 every selected runner conforms; 1 a failure, a fault, an unexpected pass or a stale "
+        "known-divergence entry; 2 a usage or set-up error (bad option, a declared runner that cannot start, no "
+        "Docker engine); 130 interrupted (Ctrl-C or SIGTERM: runners stopped, results.json keeps what was "
+        "measured, marked incomplete).",
+    )
+    cfg.add_options(run.add_argument)
+    run.add_argument("--jsonl", help="also write every outcome as JSON Lines to this file")
+    run.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="explain every failure in full (default: the first of each kind, as pytest does)",
+    )
+    run.set_defaults(func=cmd_run)
+
+    vec = sub.add_parser("vectors", help="check, fill or export the vector corpus")
+    vsub = vec.add_subparsers(dest="action", required=True)
+    for name, text in (
+        ("check", "load and check every file; exit 1 on any problem"),
+        ("fill", "write expected values computed by the oracle"),
+        ("export", "write the corpus as one ASCII-only JSON file"),
+    ):
+        s = vsub.add_parser(name, help=text)
+        s.add_argument(
+            "path",
+            nargs="?",
+            default=str(DEFAULT_VECTORS),
+            help="a vector file or folder (default: the bundled corpus)",
+        )
+        if name == "fill":
+            s.add_argument("--overwrite", action="store_true", help="recompute expected values that are present too")
+        if name == "export":
+            s.add_argument("--format", choices=["json"], default="json", help="the export format (only json)")
+            s.add_argument(
+                "--out",
+                default=".appauth-conformance/vectors.json",
+                help="where to write (default: .appauth-conformance/vectors.json, next to the reports)",
+            )
+    guide.add_vectors_show(vsub)
+    vec.set_defaults(func=cmd_vectors)
+
+    report_cli.add_parser(sub)
+    report_cli.add_site_parser(sub)
+
+    img = sub.add_parser("images", help="Docker base images and runner images")
+    isub = img.add_subparsers(dest="action", required=True)
+    b = isub.add_parser("bootstrap", help="build a base image with debootstrap (no registry needed)")
+    b.add_argument("--suite", action="append", required=True, help="Debian suite, e.g. bookworm (repeatable)")
+    b.add_argument(
+        "--mirror", help="the Debian mirror URL (default: the one this machine's apt uses, else deb.debian.org)"
+    )
+    b.add_argument("--force", action="store_true", help="rebuild the base image even when it exists")
+    bl = isub.add_parser(
+        "build",
+        help="build the runner images",
+        description="Build (or reuse, when the sources are unchanged) the Docker image of every selected runner "
+        "and print its tag: the reference runners from their packaged sources, your declared runners from their "
+        "`image` or `dockerfile` (a runner given only a command, e.g. with --runner, cannot be built). "
+        "`run --backend=docker` builds the same images on demand; building first makes the run itself quick.",
+        epilog="Exit codes: 0 built; 2 a set-up error (no Docker engine, a runner without image or dockerfile, "
+        "a failed build). `appauth-conformance docs docker` has the details.",
+    )
+    cfg.add_options(bl.add_argument, groups=(cfg.SELECT, cfg.DOCKER))
+    img.set_defaults(func=cmd_images)
+
+    div = sub.add_parser("divergences", help="maintain known-divergence files")
+    dsub = div.add_subparsers(dest="action", required=True)
+    u = dsub.add_parser(
+        "update",
+        help="rewrite a runner's known-divergence file from a fresh run",
+        description="Run the corpus through the selected runners and rewrite each one's known-divergence file: "
+        "a declared runner's own file (its `divergences` key, --divergences NAME=PATH, or known-divergences.yaml "
+        "in its workdir); for a runner shipped with the suite, runners/NAME/known-divergences.yaml of the suite's "
+        "checkout in the current folder (never the installed package). It keeps every entry that excused an "
+        "outcome of this run (its reason kept, a TODO one written by --reason), removes the entries that excused nothing (stale), and adds one "
+        "entry (match: VECTOR-ID, stage) per new failure. A new entry needs a reason: --reason gives it; without "
+        "one it gets `reason: TODO...`, which fails every run (exit 1) until a real reason is written.",
+        epilog="Exit codes: 0 rewritten, every entry with a reason; 1 rewritten, with TODO reasons to write; "
+        "2 usage or set-up error (an unknown diagnosis id or flag in a file, a runner that cannot start). "
+        "Example: appauth-conformance divergences update --lang mine --reason 'the SDK writes upper-case hex'",
+    )
+    cfg.add_options(u.add_argument, groups=(cfg.SELECT, cfg.BACKEND, cfg.DOCKER, cfg.CORPUS))
+    u.add_argument(
+        "--reason",
+        action="append",
+        default=[],
+        metavar="[KEY=]TEXT",
+        help="the reason of the entries added: TEXT for all of them, or KEY=TEXT for those of one vector id "
+        "(or mode/id) or diagnosis id; repeatable",
+    )
+    div.set_defaults(func=cmd_divergences)
+
+    fuzz_cli.add_parser(sub)
+    guide.add_parsers(sub)
+    endpoint_serve.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    interrupt.install()
+    try:
+        return args.func(args)
+    except CorpusError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return Exit.NONCONFORMING if getattr(args, "action", None) == "check" else Exit.USAGE
+    except (UsageError, RunnerUnavailable, BackendGone) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return Exit.USAGE
+    except OSError as e:
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return Exit.USAGE
+    except KeyboardInterrupt:
+        print("interrupted: runners stopped; results.json keeps what was measured (marked incomplete)", file=sys.stderr)
+        return Exit.INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
