@@ -12,13 +12,16 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from appauth_conformance.core.errors import UsageError
 from appauth_conformance.core.model import RunnerSpec
 
+if TYPE_CHECKING:  # the schemas (and jsonschema) are imported when a config file is read
+    import jsonschema
+
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 DOCKER_KEYS = ("image", "dockerfile", "context")
-RUNNER_KEYS = {"command", "workdir", "env", "build", "language", "divergences", "allow_outside_project", *DOCKER_KEYS}
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -45,8 +48,9 @@ def find_config(start: Path | None = None) -> Path | None:
 
 
 def docker_settings(r: dict, base: Path, where: str) -> dict | None:
-    """The `docker` settings of a declared runner's table `r` (paths relative to `base`, the config
-    file's folder), or None when it declares no image: then it has no Docker image of its own.
+    """The `docker` settings of a declared runner's table `r`, valid against the schema (paths relative
+    to `base`, the config file's folder), or None when it declares no image: then it has no Docker image
+    of its own.
 
     - `image = "NAME[:TAG]"`: runs in that image of the local engine (no registry is needed);
     - `dockerfile = "PATH"`: built from it, with `context` (default: the Dockerfile's folder) as
@@ -57,22 +61,11 @@ def docker_settings(r: dict, base: Path, where: str) -> dict | None:
     Either way the runner's `command`, when given, is the container's entrypoint (run in the
     image's WORKDIR; "{python}" becomes python3); without one the image's own ENTRYPOINT/CMD runs.
     """
-    for key in DOCKER_KEYS:
-        if key in r and not (isinstance(r[key], str) and r[key].strip()):
-            raise UsageError(f'{where}: `{key}` must be a non-empty string, e.g. {key} = "{_EXAMPLE[key]}"')
-    if "image" in r and "dockerfile" in r:
-        raise UsageError(f"{where}: give a Docker `image` or a `dockerfile` to build one, not both")
-    if "context" in r and "dockerfile" not in r:
-        raise UsageError(
-            f"{where}: `context` is the build context of a `dockerfile`; add the `dockerfile` or remove it"
-        )
     if "image" in r:
         return {"image": r["image"].strip()}
     if "dockerfile" not in r:
         return None
     outside = r.get("allow_outside_project", False)
-    if not isinstance(outside, bool):
-        raise UsageError(f"{where}: `allow_outside_project` must be true or false")
     dockerfile = (base / Path(r["dockerfile"]).expanduser()).resolve()
     if not dockerfile.is_file():
         raise UsageError(f"{where}: `dockerfile` {dockerfile} does not exist")
@@ -93,6 +86,8 @@ _EXAMPLE = {"image": "my-signer:1.0", "dockerfile": "signer/Dockerfile", "contex
 
 
 def declared_runners(path: Path) -> list[RunnerSpec]:
+    """The runners the config file at `path` declares, checked against schemas/declared-runners.json, then
+    their files and folders: UsageError names the file, the runner's table, the key and the fix."""
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
@@ -102,39 +97,21 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
     table = doc.get("tool", {}).get("appauth-conformance", {}) if path.name == "pyproject.toml" else doc
     prefix = "tool.appauth-conformance." if path.name == "pyproject.toml" else ""
     runners = table.get("runners", {})
-    if not isinstance(runners, dict):
-        raise UsageError(f"{path}: [{prefix}runners] must be a table of runner tables")
+    from appauth_conformance.formats import schemas
+
+    problems = schemas.errors("declared-runners", runners)
+    if problems:
+        raise UsageError(_problem(problems[0], f"{path}: [{prefix}runners"))
     out = []
     for name, r in runners.items():
         where = f"{path}: [{prefix}runners.{name}]"
-        if not NAME.match(name):
-            raise UsageError(f"{where}: a runner name is letters, digits, '.', '_' and '-'")
-        if not isinstance(r, dict):
-            raise UsageError(f"{where}: must be a table")
-        unknown = set(r) - RUNNER_KEYS
-        if unknown:
-            raise UsageError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(RUNNER_KEYS)}")
         base = path.parent
         docker = docker_settings(r, base, where)
-        cmd = r.get("command")
-        if cmd is None and docker is not None:
-            cmd = []  # the image's own entrypoint runs
-        elif not (isinstance(cmd, list) and cmd and all(isinstance(a, str) for a in cmd)):
-            raise UsageError(
-                f'{where}: `command` must be a non-empty list of strings (argv, never a shell string), e.g. ["node", "signer.js"]'
-                + ("" if "command" in r else "; it may be left out only with a Docker `image` or `dockerfile`")
-            )
+        cmd = r.get("command", [])  # none: the image's own entrypoint runs
         build = r.get("build", [])
-        if isinstance(build, list) and build and all(isinstance(a, str) for a in build):
+        if build and all(isinstance(a, str) for a in build):
             build = [build]  # one command
-        if not (
-            isinstance(build, list)
-            and all(isinstance(b, list) and b and all(isinstance(a, str) for a in b) for b in build)
-        ):
-            raise UsageError(f"{where}: `build` must be an argv list or a list of argv lists")
         env = r.get("env", {})
-        if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
-            raise UsageError(f"{where}: `env` must be a table of strings")
         workdir = (base / r.get("workdir", ".")).resolve()
         if not workdir.is_dir():
             raise UsageError(f"{where}: workdir {workdir} does not exist")
@@ -142,7 +119,7 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
         out.append(
             RunnerSpec(
                 name=name,
-                language=str(r.get("language", "custom")),
+                language=r.get("language", "custom"),
                 command=tuple(cmd),
                 workdir=workdir,
                 build=tuple(tuple(b) for b in build),
@@ -153,3 +130,38 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
             )
         )
     return out
+
+
+# what each key must be, said as the fix (a schema error at or under that key)
+_FIX = {
+    "command": '`command` must be a non-empty list of strings (argv, never a shell string), e.g. ["node", "signer.js"]',
+    "build": "`build` must be an argv list or a list of argv lists",
+    "env": "`env` must be a table of strings",
+    "allow_outside_project": "`allow_outside_project` must be true or false",
+    **{k: f"`{k}` must be a string, e.g. {k} = {v!r}" for k, v in (("workdir", "signer"), ("language", "java"))},
+    "divergences": '`divergences` must be a string, e.g. divergences = "known-divergences.yaml"',
+    **{k: f'`{k}` must be a non-empty string, e.g. {k} = "{_EXAMPLE[k]}"' for k in DOCKER_KEYS},
+}
+
+
+def _problem(e: jsonschema.ValidationError, where: str) -> str:
+    """A schema error of a runners table as the message a user acts on (`where`: "FILE: [PREFIXrunners")."""
+    from appauth_conformance.formats import schemas
+
+    at = [str(p) for p in e.absolute_path]
+    if not at:
+        if e.validator == "propertyNames":
+            return f"{where}.{e.instance}]: a runner name is letters, digits, '.', '_' and '-'"
+        return f"{where}] must be a table of runner tables"
+    here = f"{where}.{at[0]}]"
+    if len(at) > 1:
+        return f"{here}: {_FIX[at[1]]}"
+    if e.validator == "type":
+        return f"{here}: must be a table"
+    if e.validator == "additionalProperties":
+        return f"{here}: unknown key(s) {schemas.unexpected_keys(e)}; allowed: {schemas.listed_keys(e)}"
+    if e.validator == "not":
+        return f"{here}: give a Docker `image` or a `dockerfile` to build one, not both"
+    if e.validator == "dependentRequired":
+        return f"{here}: `context` is the build context of a `dockerfile`; add the `dockerfile` or remove it"
+    return f"{here}: {_FIX['command']}; it may be left out only with a Docker `image` or `dockerfile`"

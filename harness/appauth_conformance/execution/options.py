@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import re
 import shlex
@@ -140,6 +141,7 @@ class Options:
 
 
 BACKENDS = ("local", "docker")
+log = logging.getLogger(__name__)
 DOCKER_HOST = re.compile(r"(tcp|ssh|unix|http|https)://\S+")
 
 
@@ -291,7 +293,7 @@ def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) 
             1024,
             unit="cores",
             metavar="CORES",
-            help="with --backend=docker: CPU limit of each runner container (default: the Docker backend's, 1)",
+            help="with --backend=docker: CPU limit of each runner container (default: 1, the Docker backend's)",
         )
         opt(
             "--container-lifetime",
@@ -301,7 +303,7 @@ def add_options(add, pytest_style: bool = False, groups: tuple[str, ...] = ALL) 
             unit="seconds",
             metavar="SECONDS",
             help="with --backend=docker: a runner container is killed after this long, even if the harness is gone "
-            "(default: the Docker backend's, 21600: 6 h)",
+            "(default: 21600, 6 h: the Docker backend's)",
         )
         opt(
             "--offline-build",
@@ -379,9 +381,9 @@ def select_runners(opts: Options) -> list[RunnerSpec]:
     if opts.backend == "docker":
         specs = variants.all_variants() if opts.matrix else variants.default_variants()
     registry = Registry(specs)
-    path = opts.config or find_config()
-    if path is not None:
-        for s in declared_runners(Path(path)):
+    config = opts.config or find_config()
+    if config is not None:
+        for s in declared_runners(Path(config)):
             registry.add(s)
     for text in opts.runner:
         registry.add(parse_runner_flag(text))
@@ -391,6 +393,7 @@ def select_runners(opts: Options) -> list[RunnerSpec]:
             raise UsageError(f"--divergences {text!r}: no runner is named {name!r}; known: {', '.join(registry.specs)}")
         registry.replace(dataclasses.replace(registry.specs[name], divergences=path))
     chosen = registry.select(opts.lang or "all")
+    log.debug("config %s; --lang %s selects %s", config, opts.lang or "all", ", ".join(x.name for x in chosen) or "none")
     if opts.backend != "docker":
         for s in chosen:
             if not s.command:

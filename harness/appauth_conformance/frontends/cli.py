@@ -24,7 +24,7 @@ from appauth_conformance.execution import options as cfg
 from appauth_conformance.execution.progress import Tally
 from appauth_conformance.execution.session import steady_memory
 from appauth_conformance.formats import arguments, resources
-from appauth_conformance.frontends import guide, images_cli
+from appauth_conformance.frontends import guide, images_cli, logs
 from appauth_conformance.fuzz import cli as fuzz_cli
 from appauth_conformance.judging import tokens
 from appauth_conformance.report import cli as report_cli
@@ -437,6 +437,7 @@ def parser() -> argparse.ArgumentParser:
     fuzz_cli.add_parser(sub)
     guide.add_parsers(sub)
     endpoint_serve.add_parser(sub)
+    logs.add_everywhere(p)
     return p
 
 
@@ -446,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:  # a value its option's check (type=) refused
         print(f"error: {e}", file=sys.stderr)
         return Exit.USAGE
+    logs.configure(args.log_level)
     interrupt.install()
     try:
         return args.func(args)
