@@ -138,7 +138,7 @@ _FIX = {
     "build": "`build` must be an argv list or a list of argv lists",
     "env": "`env` must be a table of strings",
     "allow_outside_project": "`allow_outside_project` must be true or false",
-    **{k: f"`{k}` must be a string, e.g. {k} = {v!r}" for k, v in (("workdir", "signer"), ("language", "java"))},
+    **{k: f'`{k}` must be a string, e.g. {k} = "{v}"' for k, v in (("workdir", "signer"), ("language", "java"))},
     "divergences": '`divergences` must be a string, e.g. divergences = "known-divergences.yaml"',
     **{k: f'`{k}` must be a non-empty string, e.g. {k} = "{_EXAMPLE[k]}"' for k in DOCKER_KEYS},
 }
@@ -150,7 +150,7 @@ def _problem(e: jsonschema.ValidationError, where: str) -> str:
 
     at = [str(p) for p in e.absolute_path]
     if not at:
-        if e.validator == "propertyNames":
+        if "propertyNames" in e.schema_path:
             return f"{where}.{e.instance}]: a runner name is letters, digits, '.', '_' and '-'"
         return f"{where}] must be a table of runner tables"
     here = f"{where}.{at[0]}]"

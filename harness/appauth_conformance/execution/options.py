@@ -393,7 +393,9 @@ def select_runners(opts: Options) -> list[RunnerSpec]:
             raise UsageError(f"--divergences {text!r}: no runner is named {name!r}; known: {', '.join(registry.specs)}")
         registry.replace(dataclasses.replace(registry.specs[name], divergences=path))
     chosen = registry.select(opts.lang or "all")
-    log.debug("config %s; --lang %s selects %s", config, opts.lang or "all", ", ".join(x.name for x in chosen) or "none")
+    log.debug(
+        "config %s; --lang %s selects %s", config, opts.lang or "all", ", ".join(x.name for x in chosen) or "none"
+    )
     if opts.backend != "docker":
         for s in chosen:
             if not s.command:
