@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 SMALL = str(Path(__file__).resolve().parent / "fixtures" / "vectors" / "small.yaml")
-SELECTED = "appauth_conformance.execution.options: config None; --lang python selects python"
+SELECTED = "appauth_conformance.execution.options: config None; --lang python selects python-reference"
 STARTED = "appauth_conformance.execution.backends.local"
 
 
@@ -43,7 +43,7 @@ def test_the_cli_shows_debug_lines_when_asked(tmp_path, where):
         )
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"DEBUG {SELECTED}" in r.stderr, r.stderr
-    assert f"DEBUG {STARTED}: python: starting" in r.stderr, r.stderr
+    assert f"DEBUG {STARTED}: python-reference: starting" in r.stderr, r.stderr
     assert "DEBUG" not in r.stdout  # diagnostics never mix with the results
 
 
@@ -59,7 +59,7 @@ def test_the_plugin_honours_pytests_log_cli_level(pytester, tmp_path):
     common = ["--lang=python", f"--vectors={SMALL}", f"--report-dir={tmp_path / 'out'}", "-p", "no:randomly"]
     loud = pytester.runpytest_subprocess(*common, "--log-cli-level=DEBUG")
     assert loud.ret == 0, loud.stdout.str()[-3000:]
-    assert "python: starting" in loud.stdout.str() and STARTED in loud.stdout.str(), loud.stdout.str()[-3000:]
+    assert "python-reference: starting" in loud.stdout.str() and STARTED in loud.stdout.str(), loud.stdout.str()[-3000:]
     quiet = pytester.runpytest_subprocess(*common)
     assert quiet.ret == 0, quiet.stdout.str()[-3000:]
     assert STARTED not in quiet.stdout.str() + quiet.stderr.str()
