@@ -25,26 +25,52 @@ def _tables(doc: dict) -> dict | None:
     return doc.get("runners")
 
 
-def _examples() -> list[tuple[str, dict]]:
-    """(where, runners table) of every declaration in docs/*.md (```toml blocks) and examples/ (*.toml files)."""
+def _commented(text: str) -> list[str]:
+    """The declarations an example's comment shows: the `[tool.appauth-conformance.runners.NAME]` line and the
+    `key = value` lines under it, their comment markers (`//`, `#`, indentation) taken off."""
     out = []
-    for page in sorted((ROOT / "docs").glob("*.md")):
+    lines = [re.sub(r"^\s*(//|#)?\s*", "", line) for line in text.splitlines()]
+    for i, line in enumerate(lines):
+        if line.startswith("[tool.appauth-conformance.runners."):
+            block = [line]
+            for more in lines[i + 1 :]:
+                if not re.match(r"[a-z_]+ = ", more):
+                    break
+                block.append(more)
+            out.append("\n".join(block) + "\n")
+    return out
+
+
+def _examples() -> list[tuple[str, dict]]:
+    """(where, runners table) of every declaration shown in docs/*.md and README.md (```toml blocks), and in
+    examples/ (*.toml files, and the declaration each example signer's comment shows)."""
+    out = []
+    for page in [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]:
         for i, block in enumerate(re.findall(r"```toml\n(.*?)```", page.read_text(encoding="utf-8"), re.S)):
             runners = _tables(tomllib.loads(block))
             if runners is not None:
-                out.append((f"docs/{page.name} toml block {i + 1}", runners))
-    for f in sorted((ROOT / "examples").rglob("*.toml")):
-        runners = _tables(tomllib.loads(f.read_text(encoding="utf-8")))
-        if runners is not None:
-            out.append((str(f.relative_to(ROOT)), runners))
+                out.append((f"{page.relative_to(ROOT)} toml block {i + 1}", runners))
+    for f in sorted((ROOT / "examples").rglob("*")):
+        if f.suffix == ".toml":
+            blocks = [f.read_text(encoding="utf-8")]
+        elif f.is_file() and f.suffix in (".py", ".js", ".go", ".java", ".md"):
+            blocks = _commented(f.read_text(encoding="utf-8"))
+        else:
+            continue
+        for block in blocks:
+            runners = _tables(tomllib.loads(block))
+            if runners is not None:
+                out.append((str(f.relative_to(ROOT)), runners))
     return out
 
 
 EXAMPLES = _examples()
 
 
-def test_the_docs_declare_runners():
-    assert len(EXAMPLES) >= 4, EXAMPLES  # writing-a-runner.md, docker.md, ci.md at least
+def test_the_docs_and_examples_declare_runners():
+    where = {w.split(" ")[0] for w, _ in EXAMPLES}
+    assert {"docs/writing-a-runner.md", "docs/docker.md", "README.md", "examples/python/signer.py"} <= where, where
+    assert {"examples/go/signer.go", "examples/java/Signer.java", "examples/node/signer.js"} <= where, where
 
 
 @pytest.mark.parametrize(("where", "runners"), EXAMPLES, ids=[w for w, _ in EXAMPLES])
