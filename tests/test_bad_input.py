@@ -188,8 +188,9 @@ def test_the_cli_says_one_thing_and_exits_2(command, option, tmp_path):
     assert "Traceback" not in r.stderr and r.stderr.count("error:") == 1, r.stderr
     if said != ARGPARSE:
         assert said.replace("{tmp}", str(tmp_path)) in r.stderr, r.stderr
-    else:
+    else:  # argparse's own refusal, in the suite's style: one line, naming the option and where help is
         assert option.split("=")[0] in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "--help" in r.stderr, r.stderr
     assert not (tmp_path / ".appauth-conformance").exists(), "a bad option must stop the run before it writes"
 
 

@@ -35,8 +35,8 @@ def in_ci() -> bool:
 
 
 # The one table of the shared options' defaults: Options' fields take them, and every parser (the CLI's
-# commands, the pytest plugin, fuzz) declares them from here; help texts and docs/ state them (tests/test_
-# options_defaults.py checks both). None: not given (report_dir: next to the config, default_report_dir();
+# commands, the pytest plugin, fuzz) declares them from here; help texts and docs/ state them
+# (tests/test_option_defaults.py checks all three). None: not given (report_dir: next to the config, default_report_dir();
 # the Docker settings: the Docker backend's own).
 DEFAULTS: dict[str, Any] = {
     "lang": "all",
@@ -78,15 +78,14 @@ class Options:
     config: Path | None = DEFAULTS["config"]
     token_window: int = DEFAULTS["token_window"]
     allow_never_expires: bool = DEFAULTS["allow_never_expires"]
-    shard: shards.Shard | None = DEFAULTS["shard"]  # --shard K/N: this run's part of the corpus (or of the fuzz stream)
-    docker_host: str | None = DEFAULTS[
-        "docker_host"
-    ]  # --docker-host: the Docker engine of this run (default DOCKER_HOST)
-    cpus: float | None = DEFAULTS["cpus"]  # --cpus: CPU limit of each runner container (default: the backend's, 1 core)
-    container_lifetime: float | None = DEFAULTS[
-        "container_lifetime"
-    ]  # --container-lifetime: seconds a container may live
-    offline_build: bool = DEFAULTS["offline_build"]  # --offline-build: declared runners' images built with no network
+    # --shard K/N: this run's part of the corpus (or of the fuzz stream)
+    shard: shards.Shard | None = DEFAULTS["shard"]
+    # the Docker settings: the engine (default DOCKER_HOST), each runner container's CPU limit and lifetime
+    # (default: the backend's), declared runners' images built with no network
+    docker_host: str | None = DEFAULTS["docker_host"]
+    cpus: float | None = DEFAULTS["cpus"]
+    container_lifetime: float | None = DEFAULTS["container_lifetime"]
+    offline_build: bool = DEFAULTS["offline_build"]
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace, **fixed: Any) -> Options:
