@@ -6,6 +6,7 @@ import pytest
 
 from appauth_conformance.core.errors import RunnerUnavailable, UsageError
 from appauth_conformance.core.model import RunnerSpec, Tool
+from appauth_conformance.execution import declared
 from appauth_conformance.execution import options as cfg
 from appauth_conformance.execution.backends.local import LocalBackend
 
@@ -44,9 +45,9 @@ build = ["true"]
     )
     sub = tmp_path / "signer"
     monkeypatch.chdir(sub)  # found by searching upwards
-    found = cfg.find_config()
+    found = declared.find_config()
     assert found == tmp_path / "appauth-conformance.toml"
-    (spec,) = cfg.declared_runners(found)
+    (spec,) = declared.declared_runners(found)
     assert spec.name == "mine" and spec.command[1] == "signer.py" and spec.workdir == sub.resolve()
     assert spec.env == {"MODE": "strict"} and spec.build == (("true",),)
     assert spec.divergences == sub.resolve() / "known-divergences.yaml"
@@ -96,7 +97,7 @@ dockerfile = "signer/Dockerfile"
 context = "ctx"
 """,
     )
-    specs = {s.name: s for s in cfg.declared_runners(p)}
+    specs = {s.name: s for s in declared.declared_runners(p)}
     assert specs["from-image"].docker == {"image": "team/signer:1.2"}
     assert specs["from-image"].command == ()  # no command: the image's own entrypoint runs
     dockerfile = str((tmp_path / "signer" / "Dockerfile").resolve())
@@ -129,7 +130,7 @@ def test_declared_docker_settings_are_checked(tmp_path, body, message):
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     p = _declare(tmp_path, f"[runners.mine]\n{body}\n")
     with pytest.raises(UsageError, match=r"appauth-conformance.toml: \[runners.mine\]: " + message):
-        cfg.declared_runners(p)
+        declared.declared_runners(p)
 
 
 def test_reports_go_next_to_the_config_from_any_subfolder(tmp_path, monkeypatch):
@@ -144,7 +145,9 @@ def test_reports_go_next_to_the_config_from_any_subfolder(tmp_path, monkeypatch)
     monkeypatch.chdir(sub)
     opts = cfg.Options.from_namespace(argparse.Namespace())
     assert opts.report_dir.resolve() == (tmp_path / ".appauth-conformance").resolve()
-    given = cfg.Options.from_namespace(argparse.Namespace(report_dir="out"))
+    parser = argparse.ArgumentParser()
+    cfg.add_options(parser.add_argument)
+    given = cfg.Options.from_namespace(parser.parse_args(["--report-dir", "out"]))
     assert given.report_dir.resolve() == (sub / "out").resolve()
     elsewhere = tmp_path.parent / f"{tmp_path.name}-no-config"
     elsewhere.mkdir()

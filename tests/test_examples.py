@@ -1,7 +1,7 @@
 """The example signers of examples/ plugged in the way users plug in theirs, over the whole corpus.
 
 Each example is declared exactly as a user would declare it -- `--runner NAME=COMMAND`
-(config.parse_runner_flag) or a runner table in a config file (config.declared_runners)
+(config.parse_runner_flag) or a runner table in a config file (declared.declared_runners)
 -- and run end to end through the Engine with the local backend. Every vector must pass:
 the examples are what teams copy, so they carry no known divergences.
 
@@ -21,6 +21,7 @@ import pytest
 
 from appauth_conformance.core.model import Verdict
 from appauth_conformance.corpus.vectors import load
+from appauth_conformance.execution import declared
 from appauth_conformance.execution import options as config
 from appauth_conformance.execution.backends.local import LocalBackend
 from appauth_conformance.execution.pipeline import Engine
@@ -73,7 +74,7 @@ env = {{ GOFLAGS = "-buildvcs=false" }}
 """,
         encoding="utf-8",
     )
-    out += [s for s in config.declared_runners(toml) if not missing(s.name)]
+    out += [s for s in declared.declared_runners(toml) if not missing(s.name)]
     return out
 
 

@@ -8,6 +8,7 @@ import pytest
 from appauth_conformance.core.errors import RunnerUnavailable
 from appauth_conformance.core.model import Stage
 from appauth_conformance.corpus import vectors
+from appauth_conformance.execution import options
 from appauth_conformance.execution.backends.local import LocalBackend
 from appauth_conformance.execution.registry import BUILTINS
 from appauth_conformance.execution.session import Session
@@ -25,9 +26,7 @@ def outcomes():
         try:
             backend.prepare(spec)
         except RunnerUnavailable as e:
-            pytest.fail(str(e)) if __import__("appauth_conformance.execution.options").config.in_ci() else pytest.skip(
-                str(e)
-            )
+            pytest.fail(str(e)) if options.in_ci() else pytest.skip(str(e))
         with Session(spec, backend) as s:
             out[spec.language] = {o.vector.id: o for o in s.run(CORPUS.vectors)}
             out[spec.language]["__hello__"] = s.hello

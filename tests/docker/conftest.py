@@ -19,8 +19,7 @@ import pytest
 
 from appauth_conformance.core.errors import DockerUnavailable
 from appauth_conformance.corpus import vectors
-from appauth_conformance.execution import options as config
-from appauth_conformance.execution import variants
+from appauth_conformance.execution import declared, variants
 from appauth_conformance.execution.backends.docker import (
     LABEL,
     DockerBackend,
@@ -160,7 +159,7 @@ def declare(tmp_path):
         toml = tmp_path / f"declared-{name}.toml"  # the project folder is tmp_path: the test's contexts are in it
         body = "".join(f"{k} = {json.dumps(str(v) if isinstance(v, Path) else v)}\n" for k, v in keys.items())
         toml.write_text(f"[runners.{name}]\n{body}")
-        (spec,) = config.declared_runners(toml)
+        (spec,) = declared.declared_runners(toml)
         return spec
 
     return make

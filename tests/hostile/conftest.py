@@ -25,8 +25,7 @@ from pathlib import Path
 import pytest
 
 from appauth_conformance.core.errors import DockerUnavailable
-from appauth_conformance.execution import options as config
-from appauth_conformance.execution import variants
+from appauth_conformance.execution import declared, variants
 from appauth_conformance.execution.backends.docker import LABEL, DockerBackend, base_tag, client, image_exists
 
 CI = os.environ.get("CI", "").lower() == "true"
@@ -127,8 +126,8 @@ class Team:
         return self.toml
 
     def spec(self, name: str):
-        """The RunnerSpec the config makes of runner `name` (config.declared_runners, as the CLI does)."""
-        (spec,) = [s for s in config.declared_runners(self.toml) if s.name == name]
+        """The RunnerSpec the config makes of runner `name` (declared.declared_runners, as the CLI does)."""
+        (spec,) = [s for s in declared.declared_runners(self.toml) if s.name == name]
         return spec
 
 

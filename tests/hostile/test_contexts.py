@@ -17,7 +17,7 @@ import tarfile
 import pytest
 
 from appauth_conformance.core.errors import RunnerUnavailable, UsageError
-from appauth_conformance.execution import options as config
+from appauth_conformance.execution import declared
 from appauth_conformance.execution.backends.docker.context import tar
 
 SECRET = "host-secret-5d1e9b"
@@ -35,19 +35,19 @@ def test_a_context_or_dockerfile_outside_the_project_is_refused(key, team, tmp_p
         keys["context"] = ".."  # the folder holding the project: the user's home, say
     team.declare("hostile-outside", **keys)
     with pytest.raises(UsageError) as e:
-        config.declared_runners(team.toml)
+        declared.declared_runners(team.toml)
     msg = str(e.value)
     assert f"`{key}`" in msg and "outside the project folder" in msg and "allow_outside_project = true" in msg
     # the documented opt-out, for the rare case
     team.declare("hostile-outside", **keys, allow_outside_project=True)
-    assert config.declared_runners(team.toml)[0].docker is not None
+    assert declared.declared_runners(team.toml)[0].docker is not None
 
 
 def test_the_opt_out_must_be_a_boolean(team):
     team.file("runner/Dockerfile", "FROM scratch\n")
     team.declare("hostile-outside", dockerfile="runner/Dockerfile", allow_outside_project="yes")
     with pytest.raises(UsageError, match="`allow_outside_project` must be true or false"):
-        config.declared_runners(team.toml)
+        declared.declared_runners(team.toml)
 
 
 def test_outside_the_project_from_the_cli_is_exit_2(team, tmp_path):

@@ -33,11 +33,11 @@ RUNNER = (Path(__file__).parent / "sandbox_runner.py").read_text()
 HARNESS = """
 import json, sys
 from pathlib import Path
-from appauth_conformance import config
+from appauth_conformance.execution import declared
 from appauth_conformance.execution.backends.docker import DockerBackend
 from appauth_conformance.execution.session import Session
 
-(spec,) = config.declared_runners(Path(sys.argv[1]))
+(spec,) = declared.declared_runners(Path(sys.argv[1]))
 backend = DockerBackend(progress=None, lifetime=float(sys.argv[2]))
 session = Session(spec, backend, timeout=60)
 session.start()

@@ -30,11 +30,21 @@ from appauth_conformance.endpoint import apps as apps_mod
 from appauth_conformance.endpoint import ca as ca_mod
 from appauth_conformance.endpoint.judging import PATH, Endpoint, Memory
 from appauth_conformance.endpoint.server import BODY_TIMEOUT, Server, application
+from appauth_conformance.execution import options as cfg
 from appauth_conformance.formats import arguments
 from appauth_conformance.formats.results import Recorder
 from appauth_conformance.judging import tokens
 
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
+REPORT_DIR = ".appauth-conformance"  # serve's reports: in the current folder
+
+
+def _host(flag: str, given: str) -> str:
+    try:
+        ipaddress.ip_address(given)
+    except ValueError:
+        raise UsageError(f"{flag} {given[:60]!r}: give an IP address, e.g. 127.0.0.1 or ::1") from None
+    return given
 
 
 def add_parser(sub) -> None:
@@ -60,9 +70,17 @@ def add_parser(sub) -> None:
         help="where [tool.appauth-conformance.endpoint] is read (default: pyproject.toml, if present)",
     )
     s.add_argument(
-        "--host", default="127.0.0.1", help="the address to bind (default 127.0.0.1; others are warned about)"
+        "--host",
+        default="127.0.0.1",
+        type=arguments.typed("--host", _host),
+        help="the address to bind (default 127.0.0.1; others are warned about)",
     )
-    s.add_argument("--port", default="0", help="the port (default 0: a free one, printed)")
+    s.add_argument(
+        "--port",
+        default=0,
+        type=arguments.typed("--port", arguments.integer, 0, 65535),
+        help="the port (default 0: a free one, printed)",
+    )
     s.add_argument("--http", action="store_true", help="serve plain HTTP instead of HTTPS with a CA made for the run")
     s.add_argument(
         "--strict",
@@ -70,20 +88,37 @@ def add_parser(sub) -> None:
         help="refuse every non-conforming request (default: answer as the service would)",
     )
     s.add_argument(
-        "--state", help="a JSON file keeping the nonces and tokens seen, across serve runs (e.g. in one CI job)"
-    )
-    s.add_argument("--name", help="the runner name in the reports (default: endpoint:<app id>, or endpoint)")
-    s.add_argument(
-        "--divergences", help="known divergences of this client, by diagnosis (`appauth-conformance docs gate`)"
+        "--state",
+        type=arguments.typed("--state", arguments.output_file),
+        help="a JSON file keeping the nonces and tokens seen, across serve runs (e.g. in one CI job)",
     )
     s.add_argument(
-        "--report-dir", default=None, help="where results.json and the reports go (default: .appauth-conformance)"
+        "--name",
+        type=arguments.typed("--name", arguments.text),
+        help="the runner name in the reports (default: endpoint:<app id>, or endpoint)",
     )
-    s.add_argument("--token-window", default=None, help="how far ahead an expiry may be, in seconds (default 86400)")
+    s.add_argument(
+        "--divergences",
+        type=arguments.typed("--divergences", arguments.existing_file),
+        help="known divergences of this client, by diagnosis (`appauth-conformance docs gate`)",
+    )
+    s.add_argument(
+        "--report-dir",
+        default=REPORT_DIR,
+        type=arguments.typed("--report-dir", arguments.output_dir),
+        help=f"where results.json and the reports go (default: {REPORT_DIR})",
+    )
+    s.add_argument(
+        "--token-window",
+        default=cfg.DEFAULTS["token_window"],
+        type=arguments.typed("--token-window", arguments.integer, 1, 10 * 366 * 86400),
+        help=f"how far ahead an expiry may be, in seconds (default {cfg.DEFAULTS['token_window']})",
+    )
     s.add_argument(
         "--body-timeout",
-        default=None,
-        help="seconds a request head or body may take to arrive (default 10): a slower client gets 408",
+        default=BODY_TIMEOUT,
+        type=arguments.typed("--body-timeout", arguments.number, 0.1, 3600),
+        help=f"seconds a request head or body may take to arrive (default {BODY_TIMEOUT:g}): a slower client gets 408",
     )
     s.add_argument("--allow-never-expires", action="store_true", help="accept expireTime 0")
     s.add_argument(
@@ -108,35 +143,16 @@ def _options(a) -> dict:
     if a.config != "pyproject.toml" and not config.is_file():
         raise UsageError(f"--config {a.config}: no such file")
     apps = apps_mod.collect(a.app, a.sp_app, config)
-    try:
-        ipaddress.ip_address(a.host)
-    except ValueError:
-        raise UsageError(f"--host {a.host[:60]!r}: give an IP address, e.g. 127.0.0.1 or ::1") from None
-    port = int(arguments.number("--port", a.port, 0, 65535, integer=True))
-    window = (
-        int(arguments.number("--token-window", a.token_window, 1, 10 * 366 * 86400, integer=True))
-        if a.token_window
-        else tokens.WINDOW
-    )
-    body_timeout = arguments.number("--body-timeout", a.body_timeout, 0.1, 3600) if a.body_timeout else BODY_TIMEOUT
-    report_dir = arguments.output_dir("--report-dir", a.report_dir) if a.report_dir else Path(".appauth-conformance")
-    divergences = arguments.existing_file("--divergences", a.divergences) if a.divergences else None
-    if a.state is not None:
-        arguments.output_file("--state", a.state)
-    name = (
-        arguments.text("--name", a.name)
-        if a.name is not None
-        else (f"endpoint:{next(iter(apps))}" if len(apps) == 1 else "endpoint")
-    )
+    name = a.name if a.name is not None else (f"endpoint:{next(iter(apps))}" if len(apps) == 1 else "endpoint")
     return dict(
         apps=apps,
-        port=port,
-        window=window,
-        report_dir=report_dir,
-        divergences=divergences,
+        port=a.port,
+        window=a.token_window,
+        report_dir=Path(a.report_dir),
+        divergences=a.divergences,
         name=name,
         command=command,
-        body_timeout=body_timeout,
+        body_timeout=a.body_timeout,
     )
 
 

@@ -1,16 +1,65 @@
 """Checks of command-line values, for the CLI and the pytest plugin alike.
 
-Options are declared as plain strings and checked here, so that a bad value is the same one
-message, exit 2, wherever it was typed: it names the option, says what was given and what is
-wanted (argparse's own `type=` errors would make pytest exit 4 with its usage text instead).
+Each check takes the option's name and the value typed, and returns the value converted or raises
+UsageError, which names the option, says what was given and what is wanted. Parsers use them as
+argparse's `type=` through `typed()`: the value is checked while it is parsed. The CLI lets the
+UsageError through argparse (one line, exit 2, not argparse's usage text); pytest's parser cannot
+stop with exit 2 itself, so the plugin's options use `typed(..., defer=True)`, which keeps a refused
+value as a `Refused` that the plugin raises at configure time (`raise_refused`): the same message,
+exit 2, in both front doors.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 from appauth_conformance.core.errors import UsageError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse in the suite's message style: what argparse itself refuses (an unknown option, a value
+    given to a flag, a missing argument) is one line naming it and where help is, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}; see `{self.prog} --help`\n")
+
+
+class Refused:
+    """A value refused while pytest parsed it: its message, raised by raise_refused()."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"Refused({self.message!r})"
+
+
+def typed(flag: str, check: Callable[..., Any], *args: Any, defer: bool = False, **kw: Any) -> Callable[[str], Any]:
+    """An argparse `type=` that runs `check(flag, value, *args, **kw)`; with `defer`, a refused value
+    becomes a Refused instead of an exception (for pytest's parser)."""
+
+    def convert(given: str) -> Any:
+        try:
+            return check(flag, given, *args, **kw)
+        except UsageError as e:
+            if defer:
+                return Refused(str(e))
+            raise
+
+    convert.__name__ = flag.lstrip("-")  # argparse names the type in its own messages
+    return convert
+
+
+def raise_refused(values: dict[str, Any]) -> None:
+    """The first value refused while parsing (a Refused, or one in a list of them) as its UsageError."""
+    for v in values.values():
+        for item in v if isinstance(v, list) else [v]:
+            if isinstance(item, Refused):
+                raise UsageError(item.message)
 
 
 def number(flag: str, given: object, low: float, high: float, *, integer: bool = False, unit: str = "") -> float:
@@ -38,6 +87,11 @@ def choice(flag: str, given: str, allowed: tuple[str, ...]) -> str:
     if given not in allowed:
         raise UsageError(f"{flag}: {given!r} is not one of {', '.join(allowed)}")
     return given
+
+
+def integer(flag: str, given: object, low: int, high: int, *, unit: str = "") -> int:
+    """`given` as a whole number within [low, high]."""
+    return int(number(flag, given, low, high, integer=True, unit=unit))
 
 
 def text(flag: str, given: str) -> str:

@@ -24,7 +24,7 @@ from appauth_conformance.execution import options as cfg
 from appauth_conformance.execution.progress import Tally
 from appauth_conformance.execution.session import steady_memory
 from appauth_conformance.formats import arguments, resources
-from appauth_conformance.frontends import guide
+from appauth_conformance.frontends import guide, images_cli, logs
 from appauth_conformance.fuzz import cli as fuzz_cli
 from appauth_conformance.judging import tokens
 from appauth_conformance.report import cli as report_cli
@@ -35,7 +35,7 @@ def cmd_run(a) -> int:
     from appauth_conformance.formats.results import Recorder
 
     opts = cfg.Options.from_namespace(a)
-    jsonl = arguments.output_file("--jsonl", a.jsonl) if a.jsonl is not None else None
+    jsonl = a.jsonl
     steady_memory()
     corpus = load(opts.vectors)
     specs = cfg.select_runners(opts)
@@ -206,27 +206,6 @@ def cmd_vectors(a) -> int:
     return Exit.OK
 
 
-SUITE = re.compile(r"[a-z][a-z0-9-]*")  # a Debian suite or codename
-
-
-def cmd_images(a) -> int:
-    from appauth_conformance.execution.backends.docker import images
-
-    if a.action == "bootstrap":
-        for suite in a.suite:
-            if not SUITE.fullmatch(suite):
-                raise UsageError(f"--suite: {suite!r} is not a Debian suite name; e.g. --suite bookworm")
-        if a.mirror is not None and not re.match(r"(https?|file)://\S+$", a.mirror):
-            raise UsageError(f"--mirror: {a.mirror!r} is not a URL; e.g. --mirror http://deb.debian.org/debian")
-        for suite in a.suite:
-            print(images.bootstrap(suite, mirror=a.mirror, force=a.force))
-        return Exit.OK
-    opts = cfg.Options.from_namespace(a, backend="docker")
-    for tag in images.build(cfg.select_runners(opts), cfg.make_backend(opts)):
-        print(tag)
-    return Exit.OK
-
-
 def cmd_divergences(a) -> int:
     from appauth_conformance.corpus import expectations
     from appauth_conformance.execution.pipeline import Engine
@@ -361,7 +340,7 @@ def _writable_list(path: Path) -> Path:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = arguments.Parser(
         prog="appauth-conformance",
         description="App ID authentication conformance: run the corpus through signers in several languages, "
         "judge and explain every outcome, write results.json, report.md and report.html.",
@@ -384,7 +363,11 @@ def parser() -> argparse.ArgumentParser:
         "measured, marked incomplete).",
     )
     cfg.add_options(run.add_argument)
-    run.add_argument("--jsonl", help="also write every outcome as JSON Lines to this file")
+    run.add_argument(
+        "--jsonl",
+        type=arguments.typed("--jsonl", arguments.output_file),
+        help="also write every outcome as JSON Lines to this file",
+    )
     run.add_argument(
         "-v",
         "--verbose",
@@ -422,26 +405,7 @@ def parser() -> argparse.ArgumentParser:
     report_cli.add_parser(sub)
     report_cli.add_site_parser(sub)
 
-    img = sub.add_parser("images", help="Docker base images and runner images")
-    isub = img.add_subparsers(dest="action", required=True)
-    b = isub.add_parser("bootstrap", help="build a base image with debootstrap (no registry needed)")
-    b.add_argument("--suite", action="append", required=True, help="Debian suite, e.g. bookworm (repeatable)")
-    b.add_argument(
-        "--mirror", help="the Debian mirror URL (default: the one this machine's apt uses, else deb.debian.org)"
-    )
-    b.add_argument("--force", action="store_true", help="rebuild the base image even when it exists")
-    bl = isub.add_parser(
-        "build",
-        help="build the runner images",
-        description="Build (or reuse, when the sources are unchanged) the Docker image of every selected runner "
-        "and print its tag: the reference runners from their packaged sources, your declared runners from their "
-        "`image` or `dockerfile` (a runner given only a command, e.g. with --runner, cannot be built). "
-        "`run --backend=docker` builds the same images on demand; building first makes the run itself quick.",
-        epilog="Exit codes: 0 built; 2 a set-up error (no Docker engine, a runner without image or dockerfile, "
-        "a failed build). `appauth-conformance docs docker` has the details.",
-    )
-    cfg.add_options(bl.add_argument, groups=(cfg.SELECT, cfg.DOCKER))
-    img.set_defaults(func=cmd_images)
+    images_cli.add_parser(sub)
 
     div = sub.add_parser("divergences", help="maintain known-divergence files")
     dsub = div.add_subparsers(dest="action", required=True)
@@ -473,11 +437,17 @@ def parser() -> argparse.ArgumentParser:
     fuzz_cli.add_parser(sub)
     guide.add_parsers(sub)
     endpoint_serve.add_parser(sub)
+    logs.add_everywhere(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except UsageError as e:  # a value its option's check (type=) refused
+        print(f"error: {e}", file=sys.stderr)
+        return Exit.USAGE
+    logs.configure(args.log_level)
     interrupt.install()
     try:
         return args.func(args)

@@ -40,6 +40,7 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--count",
         default=None,
+        type=arguments.typed("--count", arguments.integer, 1, 10**10),
         metavar="N",
         help=f"inputs to generate (default {DEFAULT_COUNT:,} unless --time-budget is given); with --shard, the "
         "whole campaign's count: each shard generates its part of it",
@@ -47,21 +48,29 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--time-budget",
         default=None,
+        type=arguments.typed("--time-budget", arguments.number, 0.1, 7 * 86400, unit="seconds"),
         metavar="SECONDS",
         help="stop generating after this many seconds (with --count: whichever comes first)",
     )
-    p.add_argument("--seed", default="1", help="generator seed: the same seed gives the same inputs (default 1)")
+    p.add_argument(
+        "--seed",
+        default=1,
+        type=arguments.typed("--seed", arguments.integer, 0, 2**63 - 1),
+        help="generator seed: the same seed gives the same inputs (default 1)",
+    )
     p.add_argument(
         "--batch",
-        default=None,
+        default=DEFAULT_BATCH,
+        type=arguments.typed("--batch", arguments.integer, 1, 1_000_000),
         metavar="N",
-        help="inputs generated at once and fanned out to every runner (default 2000; a runner has at "
+        help=f"inputs generated at once and fanned out to every runner (default {DEFAULT_BATCH}; a runner has at "
         "most two chunks queued or in hand, so memory stays flat)",
     )
     p.add_argument("--no-shrink", action="store_true", help="report the smallest example of each group as found")
     p.add_argument(
         "--shrink-seconds",
-        default="30",
+        default=30.0,
+        type=arguments.typed("--shrink-seconds", arguments.number, 0.1, 3600, unit="seconds"),
         metavar="SECONDS",
         help="time limit for shrinking one group (default 30)",
     )
@@ -71,6 +80,7 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--save-dir",
         default=DEFAULT_SAVE_DIR,
+        type=arguments.typed("--save-dir", arguments.output_dir),
         help=f"where --save writes <runner>-<cause>.yaml (default: ./{DEFAULT_SAVE_DIR})",
     )
     p.set_defaults(func=cmd_fuzz)
@@ -78,21 +88,8 @@ def add_parser(subparsers) -> None:
 
 def cmd_fuzz(a) -> int:
     opts = cfg.Options.from_namespace(a)
-    budget = a.time_budget
-    time_budget = (
-        arguments.number("--time-budget", budget, 0.1, 7 * 86400, unit="seconds") if budget is not None else None
-    )
-    count = (
-        int(arguments.number("--count", a.count, 1, 10**10, integer=True))
-        if a.count is not None
-        else (None if time_budget is not None else DEFAULT_COUNT)
-    )
-    seed = int(arguments.number("--seed", a.seed, 0, 2**63 - 1, integer=True))
-    batch = (
-        int(arguments.number("--batch", a.batch, 1, 1_000_000, integer=True)) if a.batch is not None else DEFAULT_BATCH
-    )
-    shrink_seconds = arguments.number("--shrink-seconds", a.shrink_seconds, 0.1, 3600, unit="seconds")
-    save_dir = arguments.output_dir("--save-dir", a.save_dir)
+    time_budget, seed, batch, shrink_seconds, save_dir = a.time_budget, a.seed, a.batch, a.shrink_seconds, a.save_dir
+    count = a.count if a.count is not None else (None if time_budget is not None else DEFAULT_COUNT)
     specs = cfg.select_runners(opts)
     progress = Progress()
     steady_memory()

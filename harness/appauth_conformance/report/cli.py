@@ -29,7 +29,11 @@ def _fill(p: argparse.ArgumentParser) -> None:
     )
     r.add_argument("results", metavar="RESULTS.json", help="the results.json of a run")
     r.add_argument(
-        "--out", metavar="DIR", default=None, help="folder for the reports (default: the folder of RESULTS.json)"
+        "--out",
+        metavar="DIR",
+        default=None,
+        type=arguments.typed("--out", arguments.output_dir),
+        help="folder for the reports (default: the folder of RESULTS.json)",
     )
     c = sub.add_parser(
         "compare",
@@ -48,7 +52,13 @@ def _fill(p: argparse.ArgumentParser) -> None:
         "a token nonce made in two shards fails once merged (exit 1).",
     )
     m.add_argument("results", metavar="RESULTS.json", nargs="+", help="the shards' results.json files")
-    m.add_argument("--out", metavar="DIR", required=True, help="folder for the merged results.json and the reports")
+    m.add_argument(
+        "--out",
+        metavar="DIR",
+        required=True,
+        type=arguments.typed("--out", arguments.output_dir),
+        help="folder for the merged results.json and the reports",
+    )
     p.set_defaults(func=run)
 
 
@@ -73,15 +83,14 @@ def add_site_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Raises ResultsError (a UsageError: exit 2) for a file that cannot be read or breaks the schema."""
     if args.action == "render":
-        out = arguments.output_dir("--out", args.out) if args.out is not None else None
-        paths = write_reports(args.results, out)
+        paths = write_reports(args.results, args.out)
         print("wrote " + ", ".join(map(str, paths)))
         return Exit.OK
     if args.action == "merge":
         from appauth_conformance.formats.files import write_json_atomic
         from appauth_conformance.report.merge import FUZZ_ID, merge_files
 
-        out = arguments.output_dir("--out", args.out)
+        out = args.out
         doc, failed = merge_files([Path(p) for p in args.results])
         s = doc["shards"]
         said = "all shards" if not s["missing"] else f"INCOMPLETE: shard(s) {', '.join(map(str, s['missing']))} missing"
@@ -113,11 +122,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m appauth_conformance.report") -> int:
-    p = argparse.ArgumentParser(prog=prog, description="Render and compare conformance results (results.json).")
+    p = arguments.Parser(prog=prog, description="Render and compare conformance results (results.json).")
     _fill(p)
-    args = p.parse_args(argv)
     try:
-        return run(args)
+        return run(p.parse_args(argv))
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return Exit.USAGE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import signal
@@ -102,6 +103,9 @@ class LocalProcess(subprocess.Popen[bytes]):
         return f"exited with status {code}"
 
 
+log = logging.getLogger(__name__)
+
+
 class LocalBackend:
     name = "local"
 
@@ -120,6 +124,7 @@ class LocalBackend:
             return {"backend": self.name, "build_dir": str(self.built[spec.name])}
         out = self.build_dir(spec)
         cached = spec.source is not None and (out / ".built").exists()
+        log.debug("%s: build folder %s (%s)", spec.name, out, "cached" if cached else "to build")
         check_tools(spec, headers=not cached)
         if spec.source is not None and not cached:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +147,7 @@ class LocalBackend:
     def start(self, spec: RunnerSpec) -> LocalProcess:
         cwd = self.built.get(spec.name) or Path(self.prepare(spec)["build_dir"])
         argv = spec.argv()
+        log.debug("%s: starting %s in %s", spec.name, argv, cwd)
         try:
             return LocalProcess(
                 argv,

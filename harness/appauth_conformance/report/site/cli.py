@@ -8,6 +8,12 @@ from appauth_conformance.core.errors import Exit, UsageError
 from appauth_conformance.formats import arguments
 
 
+def _base_url(flag: str, given: str) -> str:
+    if given and not given.startswith(("https://", "http://")):
+        raise UsageError(f"{flag} {given!r}: give an http(s) URL, e.g. https://example.org/conformance/")
+    return given if not given or given.endswith("/") else given + "/"
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "site",
@@ -25,11 +31,18 @@ def add_parser(subparsers) -> None:
         "endpoint runs, and runs of one implementation at several versions (its history).",
     )
     b.add_argument("results", metavar="RESULTS.json", nargs="+", help="results.json files of runs")
-    b.add_argument("--out", metavar="DIR", required=True, help="folder to write the site into")
+    b.add_argument(
+        "--out",
+        metavar="DIR",
+        required=True,
+        type=arguments.typed("--out", arguments.output_dir),
+        help="folder to write the site into",
+    )
     b.add_argument(
         "--base-url",
         metavar="URL",
         default="",
+        type=arguments.typed("--base-url", _base_url),
         help="the site's public URL, for the badge embed lines shown on each page (default: relative URLs)",
     )
     p.set_defaults(func=run)
@@ -38,13 +51,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from appauth_conformance.report.site import build
 
-    out = arguments.output_dir("--out", args.out)
-    base = args.base_url
-    if base and not base.startswith(("https://", "http://")):
-        raise UsageError(f"--base-url {base!r}: give an http(s) URL, e.g. https://example.org/conformance/")
-    if base and not base.endswith("/"):
-        base += "/"
-    stats = build(args.results, out, base)
+    out = args.out
+    stats = build(args.results, out, args.base_url)
     print(
         f"wrote {out}: {stats.implementations} implementation(s), {stats.runs} version(s), {stats.vectors} vector(s); "
         f"{stats.files:,} files, {stats.bytes / 1e6:.1f} MB"
