@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from appauth_conformance.execution.backends.docker import LABEL, client
-from appauth_conformance.execution.backends.docker.backend import default_ca_bundle
+from appauth_conformance.execution.backends.docker.ca_bundle import default_ca_bundle
 from appauth_conformance.execution.backends.docker.images import host_mirror
 
 pytestmark = pytest.mark.docker
