@@ -3,12 +3,17 @@ suite's image as a CI service container is configured so (docs/endpoint.md, "As 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from appauth_conformance.endpoint import apps
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "tests" / "fixtures" / "endpoint" / "client.py"
@@ -52,3 +57,27 @@ def test_an_incomplete_environment_app_is_a_set_up_error(tmp_path, env, message)
     r = _serve(tmp_path, env, "--", sys.executable, str(CLIENT), "none", "1")
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert KEY not in r.stdout + r.stderr
+
+
+def _yaml_blocks(doc: Path) -> list[dict]:
+    text = doc.read_text(encoding="utf-8")
+    return [yaml.safe_load(b.split("```", 1)[0]) for b in text.split("```yaml\n")[1:]]
+
+
+def test_the_documented_service_jobs_match_the_image():
+    """docs/ci.md's GitHub Actions and GitLab jobs start the image as its Dockerfile serves: the port of its
+    default command, the app variables serve reads, the client pointed at that port."""
+    dockerfile = (ROOT / "examples" / "kubernetes" / "Dockerfile").read_text()
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1))
+    assert cmd[:1] == ["serve"] and "--http" in cmd and cmd[cmd.index("--host") + 1] == "0.0.0.0"
+    port = cmd[cmd.index("--port") + 1]
+    assert f"EXPOSE {port}" in dockerfile and f"('127.0.0.1', {port})" in dockerfile  # the health check's port
+    blocks = [b for b in _yaml_blocks(ROOT / "docs" / "ci.md") if isinstance(b, dict)]
+    [github] = [b["jobs"]["client-conformance"] for b in blocks if "client-conformance" in b.get("jobs", {})]
+    [gitlab] = [b["client-conformance"] for b in blocks if "client-conformance" in b]
+    service = github["services"]["appauth"]
+    assert set(service["env"]) == {apps.ENV_ID, apps.ENV_KEY} and service["ports"] == [f"{port}:{port}"]
+    assert github["env"]["APPAUTH_ENDPOINT"] == f"http://localhost:{port}"
+    [gl_service] = gitlab["services"]
+    assert set(gl_service["variables"]) == {apps.ENV_ID, apps.ENV_KEY}
+    assert gitlab["variables"]["APPAUTH_ENDPOINT"] == f"http://{gl_service['alias']}:{port}"

@@ -26,6 +26,7 @@ APP_ID, KEY, USER = "ci-app", "Svc-Key-Never-Logged-9031", "alice"
 @pytest.fixture
 def service(suite_image):
     """The image run with its default command, as a service container is: (base URL, container)."""
+    since = int(time.time()) - 1
     c = client().containers.run(
         suite_image.id,
         environment={"APPAUTH_APP_ID": APP_ID, "APPAUTH_APP_KEY": KEY},
@@ -34,10 +35,19 @@ def service(suite_image):
         detach=True,
     )
     try:
+        # what a CI job waits for before its first step: the image's health check (or its death)
+        events = client().events(since=since, filters={"container": c.id}, decode=True)
+        try:
+            for event in events:
+                if event.get("Action", "").startswith("health_status") or event.get("Action") == "die":
+                    break
+        finally:
+            events.close()
+        assert event["Action"] == "health_status: healthy", c.logs().decode("utf-8", "replace")
         said = ""
-        for chunk in c.logs(stream=True, follow=True):  # ends when the container does
+        for chunk in c.logs(stream=True, follow=True):  # the port may answer a moment before serve says so
             said += chunk.decode("utf-8", "replace")
-            if "serving http://" in said:
+            if "(plain HTTP)" in said:
                 break
         assert "serving http://0.0.0.0:8080/v2/usg/acs/auth/appauth (plain HTTP)" in said, said
         c.reload()
