@@ -85,7 +85,7 @@ def test_the_image_serves_a_ci_job_from_its_environment(service):
     assert status == 200 and answer["accessToken"] and "appauth_conformance" not in answer, answer
 
     status, answer = _login(base, str.upper)  # a mistake the service lets pass; the image runs --strict
-    assert status == 401 and answer["error_code"] == "USG.000000401", answer
+    assert status == 401 and answer["error_code"] == "USG.000000001", answer  # a refused authentication
     verdict = answer["appauth_conformance"]
     assert verdict["verdict"] == "fail" and verdict["stage"] == "token-signature", verdict
     assert [m["id"] for m in verdict["mistakes"]] == ["hex-uppercase"], verdict
