@@ -33,7 +33,7 @@ RUNNER = (Path(__file__).parent / "sandbox_runner.py").read_text()
 HARNESS = """
 import json, sys
 from pathlib import Path
-from appauth_conformance import config
+from appauth_conformance.execution import options as config
 from appauth_conformance.execution.backends.docker import DockerBackend
 from appauth_conformance.execution.session import Session
 
