@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,8 @@ from appauth_conformance.execution.backends.docker import (
     client,
     image_exists,
 )
+from appauth_conformance.execution.backends.docker.ca_bundle import default_ca_bundle
+from appauth_conformance.execution.backends.docker.images import host_mirror
 
 CI = os.environ.get("CI", "").lower() == "true"
 SUITES = ("bookworm",)  # the defaults' base; the matrix tests bootstrap the others as needed
@@ -81,6 +85,37 @@ def bases():
             bootstrap(suite, progress=None)
         out[suite] = tag
     return out
+
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITE_TAG = "appauth-conformance/suite:test"
+
+
+@pytest.fixture(scope="session")
+def suite_image(tmp_path_factory, bases):
+    """The suite's own image (examples/kubernetes/Dockerfile) from a wheel of this checkout, built once
+    per session: base and mirror as this machine has them, its proxy CA as docs/kubernetes.md says."""
+    ctx = tmp_path_factory.mktemp("suite-image")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(ctx / "dist"), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (ctx / "ca").mkdir()
+    bundle = default_ca_bundle()
+    if bundle:  # the machine's proxy CA, as docs/kubernetes.md says to provide it
+        shutil.copy(bundle, ctx / "ca" / "proxy.crt")
+    shutil.copy(ROOT / "examples" / "kubernetes" / "Dockerfile", ctx / "Dockerfile")
+    img, _ = client().images.build(
+        path=str(ctx),
+        tag=SUITE_TAG,
+        buildargs={"BASE": bases["bookworm"], "APT_MIRROR": host_mirror()},
+        labels={LABEL: "1"},
+        rm=True,
+        forcerm=True,
+        timeout=1800,
+    )
+    return img
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,7 @@ def test_runner_killed_mid_stream(built, sample_vectors, session_containers):
 HARNESS = textwrap.dedent(
     """
     import itertools, sys
-    from appauth_conformance import interrupt, variants
+    from appauth_conformance.execution import interrupt, variants
     from appauth_conformance.execution.backends.docker import DockerBackend
     from appauth_conformance.execution.session import Session
     from appauth_conformance.corpus.vectors import load

@@ -6,46 +6,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from appauth_conformance.execution.backends.docker import LABEL, client
-from appauth_conformance.execution.backends.docker.backend import default_ca_bundle
-from appauth_conformance.execution.backends.docker.images import host_mirror
 
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parents[2]
-TAG = "appauth-conformance/suite:test"
 
-
-@pytest.fixture(scope="module")
-def image(tmp_path_factory, bases):
-    ctx = tmp_path_factory.mktemp("suite-image")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(ctx / "dist"), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    (ctx / "ca").mkdir()
-    bundle = default_ca_bundle()
-    if bundle:  # the machine's proxy CA, as docs/kubernetes.md says to provide it
-        shutil.copy(bundle, ctx / "ca" / "proxy.crt")
-    shutil.copy(ROOT / "examples" / "kubernetes" / "Dockerfile", ctx / "Dockerfile")
-    img, _ = client().images.build(
-        path=str(ctx),
-        tag=TAG,
-        buildargs={"BASE": bases["bookworm"], "APT_MIRROR": host_mirror()},
-        labels={LABEL: "1"},
-        rm=True,
-        forcerm=True,
-        timeout=1800,
-    )
-    return img
+@pytest.fixture
+def image(suite_image):
+    return suite_image  # built once per session by conftest.py (also run as a service by test_suite_image_serve.py)
 
 
 def in_container(image, args: list[str], results: Path) -> tuple[int, str]:

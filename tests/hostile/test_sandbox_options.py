@@ -9,8 +9,8 @@ import pytest
 
 from appauth_conformance.execution import options as config
 from appauth_conformance.execution.backends.docker import DockerBackend
-from appauth_conformance.execution.backends.docker.backend import DEFAULT_CPUS
 from appauth_conformance.execution.backends.docker.owners import DEFAULT_LIFETIME
+from appauth_conformance.execution.backends.docker.sandbox import DEFAULT_CPUS
 
 
 def _backend(*argv: str) -> DockerBackend:

@@ -1,6 +1,8 @@
 """The apps the endpoint knows: app ID, key and tenancy, from `--app`/`--sp-app` or a pyproject table.
 
 The pyproject form keeps keys out of the file: each app names the environment variable holding its key.
+A container (the suite's image as a CI service container, which takes no command line in GitHub Actions)
+declares one app in the environment: APPAUTH_APP_ID, APPAUTH_APP_KEY and optionally APPAUTH_APP_TENANCY.
 
     [tool.appauth-conformance.endpoint]
     apps = [
@@ -75,8 +77,27 @@ def from_pyproject(path: Path, environ: dict[str, str] | None = None) -> list[Ap
     return apps
 
 
+ENV_ID, ENV_KEY, ENV_TENANCY = "APPAUTH_APP_ID", "APPAUTH_APP_KEY", "APPAUTH_APP_TENANCY"
+
+
+def from_environment(environ: dict[str, str] | None = None) -> list[App]:
+    """The app of APPAUTH_APP_ID / APPAUTH_APP_KEY / APPAUTH_APP_TENANCY (none when APPAUTH_APP_ID is unset)."""
+    env = os.environ if environ is None else environ
+    app_id, key, tenancy = env.get(ENV_ID, ""), env.get(ENV_KEY, ""), env.get(ENV_TENANCY, "") or "single"
+    if not app_id:
+        if key:
+            raise UsageError(f"{ENV_KEY} is set but {ENV_ID} is not: set both (the app's ID and its key)")
+        return []
+    if not key:
+        raise UsageError(f"{ENV_ID}={app_id[:40]!r} is set but {ENV_KEY} is not: set it to the app's key")
+    if tenancy not in TENANCIES:
+        raise UsageError(f"{ENV_TENANCY}={tenancy[:20]!r} is not one of {', '.join(TENANCIES)}")
+    return [App(app_id, key, tenancy)]
+
+
 def collect(single: list[str], sp: list[str], pyproject: Path | None) -> dict[str, App]:
     apps = [parse_pair("--app", s, "single") for s in single] + [parse_pair("--sp-app", s, "sp") for s in sp]
+    apps += from_environment()
     if pyproject is not None and pyproject.is_file():
         apps += from_pyproject(pyproject)
     out: dict[str, App] = {}
@@ -87,6 +108,7 @@ def collect(single: list[str], sp: list[str], pyproject: Path | None) -> dict[st
     if not out:
         raise UsageError(
             "no app declared: give --app APP_ID=KEY (single-tenant) or --sp-app APP_ID=KEY, "
-            "or [tool.appauth-conformance.endpoint] in pyproject.toml (`appauth-conformance docs endpoint`)"
+            "or [tool.appauth-conformance.endpoint] in pyproject.toml, "
+            f"or {ENV_ID} and {ENV_KEY} in the environment (`appauth-conformance docs endpoint`)"
         )
     return out
