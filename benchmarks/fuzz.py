@@ -35,7 +35,7 @@ from appauth_conformance.core import wire
 from appauth_conformance.execution.backends.local import LocalBackend
 from appauth_conformance.execution.pipeline import Engine
 from appauth_conformance.execution.registry import Registry
-from appauth_conformance.execution.session import steady_memory
+from appauth_conformance.execution.runner_process import steady_memory
 
 
 def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
