@@ -9,6 +9,7 @@ their request lines, keeping a window of requests in flight. `session.Session` m
 from __future__ import annotations
 
 import collections
+import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -130,7 +131,8 @@ class RunnerProcess:
         if size:
             with self.room:
                 self.queued -= size
-                self.room.notify()
+                if self.queued + size > QUEUE_BYTES:  # the reader may be waiting for room (_put)
+                    self.room.notify()
         return kind, payload
 
     def _drain_stderr(self) -> None:
@@ -223,8 +225,9 @@ class RequestFeed(Generic[R]):
         return out
 
     def wake(self) -> None:
-        """Responses arrived: the window may have room again."""
-        self._room.set()
+        """Responses arrived: the window may have room again (an Event already set needs no lock)."""
+        if not self._room.is_set():
+            self._room.set()
 
     def _claim(self, n: int) -> list[bytes]:
         """Move up to n vectors into `pending` and return their request lines (one lock per chunk)."""
@@ -232,13 +235,15 @@ class RequestFeed(Generic[R]):
         with self._lock:
             if self.inc.stop.is_set():
                 return out
-            pending, seq, resend, source = self.pending, self.inc.next_seq, self.resend, self.source
-            for _ in range(n):
-                v = resend.popleft() if resend else next(source, None)
-                if v is None:
-                    break
+            pending, seq, resend, append = self.pending, self.inc.next_seq, self.resend, out.append
+            while resend and len(out) < n:
+                v = resend.popleft()
                 pending[seq] = v
-                out.append(v.request_template % (seq, v.request_body))
+                append(v.request_template % (seq, v.request_body))
+                seq += 1
+            for v in itertools.islice(self.source, n - len(out)):  # takes no item past the n-th
+                pending[seq] = v
+                append(v.request_template % (seq, v.request_body))
                 seq += 1
             self.inc.next_seq = seq
         return out

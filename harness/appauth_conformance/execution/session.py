@@ -48,6 +48,7 @@ class Session:
         self.window = window
         self.hello: dict[str, Any] | None = None
         self.restarts = 0
+        self.accepted = 0  # replies taken on the fast path (EXPECTED), over the session's life
         self._inc: RunnerProcess | None = None
         self._lines: queue.Queue[StdoutEvent] = queue.Queue()
         self._closed = False
@@ -122,7 +123,7 @@ class Session:
             for v, reply in pairs:
                 yield outcome(v, name, reply)
 
-    def replies(self, items: Iterable[R]) -> Iterator[list[tuple[R, Reply]]]:
+    def replies(self, items: Iterable[R], *, expected: bool = True) -> Iterator[list[tuple[R, Reply]]]:
         """The batch form of run(), for callers that judge a million replies (the fuzzer).
 
         Items are anything with a `request_body` (a Vector, or the fuzzer's lighter inputs).
@@ -132,7 +133,10 @@ class Session:
 
         EXPECTED is the fast path: an item may carry `expected_replies`, the exact bytes of
         replies it expects after `{"seq":N` (one per JSON style, e.g. escaped and raw UTF-8).
-        A reply line byte-identical to one of them is not decoded at all.
+        A reply line byte-identical to one of them is not decoded at all. With `expected=False`
+        those items are not even paired: they are only counted in `self.accepted` (the
+        fuzzer, which drops them anyway, saves a tuple and a loop turn per reply), and the lists
+        hold the other replies only (a list may then be empty).
         """
         source = iter(items)
         resend: list[R] = []
@@ -149,7 +153,7 @@ class Session:
             assert inc is not None  # start() sets it or raises
             feed = RequestFeed(inc, source, resend, self.window)
             fault: str | None = None
-            for item in self._pump(feed):
+            for item in self._pump(feed, expected):
                 if isinstance(item, str):  # the fault that ends this incarnation
                     fault = item
                 else:
@@ -174,11 +178,12 @@ class Session:
                 yield from _faulted(itertools.chain(resend, source), Fault(why, tail))
                 return
 
-    def _pump(self, feed: RequestFeed[R]) -> Iterator[list[tuple[R, Reply]] | str]:
+    def _pump(self, feed: RequestFeed[R], expected: bool) -> Iterator[list[tuple[R, Reply]] | str]:
         """Lists of (item, reply) pairs from one incarnation; ends when everything is answered, or with
-        one fault string (after the pairs of the lines before the bad one)."""
+        one fault string (after the pairs of the lines before the bad one). EXPECTED pairs only
+        if `expected` (see replies())."""
         inc, pending = feed.inc, feed.pending
-        pop = pending.pop
+        pop, get = pending.pop, pending.get
         feed.start()
         while not (feed.done and not pending):
             try:
@@ -203,23 +208,23 @@ class Session:
                 return
             pairs: list[tuple[R, Reply]] = []
             append = pairs.append
+            fast: list[R] = []  # the items whose reply is byte-identical to one they expect, in payload order
+            accept = fast.append
             rest: list[bytes] = []  # lines to decode: all but the replies byte-identical to what their item expects
             rest_at: list[int] = []  # their positions in the payload (rare: only for lines not taken on the fast path)
             for at, line in enumerate(payload):
-                if line.startswith(b'{"seq":'):
-                    j = line.find(b",", 7)
-                    digits = line[7:j]
-                    # canonical digits only, so that equal bytes mean an equal reply
-                    if digits.isdigit() and (digits[0] != 48 or j == 8):
-                        seq = int(digits)
-                        item = pending.get(seq)
-                        if item is not None and line[j:] in getattr(item, "expected_replies", ()):
-                            del pending[seq]
-                            append((item, EXPECTED))
-                            continue
+                j = line.find(b",", 7)
+                digits = line[7:j]
+                # canonical digits only, so that equal bytes mean an equal reply
+                if line[:7] == b'{"seq":' and digits.isdigit() and (digits[0] != 48 or j == 8):
+                    seq = int(digits)
+                    item = get(seq)
+                    if item is not None and line[j:] in getattr(item, "expected_replies", ()):
+                        del pending[seq]
+                        accept(item)
+                        continue
                 rest.append(line)
                 rest_at.append(at)
-            fast = len(pairs)
             for i, msg in enumerate(protocol.decode_batch(rest) if rest else ()):
                 if type(msg) is dict:
                     got = msg.get("seq")
@@ -231,14 +236,21 @@ class Session:
                         continue
                 # Everything after the bad line is answered again by the restarted runner, whether it came
                 # in this read or the next: what a fault costs must not depend on how stdout was chunked.
-                _unaccept(pairs, fast, payload, rest_at[i], i, set(rest_at), pending)
-                if pairs:
-                    yield pairs
+                _unaccept(fast, payload, rest_at[i], i, set(rest_at), pending)
+                if fast or pairs:
+                    yield self._with_expected(fast, pairs, expected)
                 yield self._bad_line(rest[i], msg, inc)
                 return
-            if pairs:
-                yield pairs
+            if fast or pairs:
+                yield self._with_expected(fast, pairs, expected)
             feed.wake()
+
+    def _with_expected(self, fast: list[R], pairs: list[tuple[R, Reply]], expected: bool) -> list[tuple[R, Reply]]:
+        """One block's pairs: the fast-path items counted, and paired with EXPECTED first if `expected`."""
+        self.accepted += len(fast)
+        if not expected or not fast:
+            return pairs
+        return [(item, EXPECTED) for item in fast] + pairs
 
     @staticmethod
     def _bad_line(line: bytes, msg: Any, inc: RunnerProcess) -> str:
@@ -276,8 +288,7 @@ def error(e: dict[str, Any]) -> RunnerError:
 
 
 def _unaccept(
-    pairs: list[tuple[R, Reply]],
-    fast: int,
+    fast: list[R],
     payload: list[bytes],
     bad_at: int,
     bad_index: int,
@@ -285,17 +296,16 @@ def _unaccept(
     pending: dict[int, R],
 ) -> None:
     """Put the fast-path replies that came after the bad line (at payload[bad_at]) back into `pending`,
-    in seq order, and drop them from `pairs` (whose first `fast` entries are the fast-path ones, in
-    payload order; `bad_index` rest lines precede the bad one)."""
-    first = bad_at - bad_index  # fast-path pairs before the bad line
+    in seq order, and drop their items from `fast` (the fast-path items, in payload order;
+    `bad_index` rest lines precede the bad one)."""
+    first = bad_at - bad_index  # fast-path items before the bad line
     later = [at for at in range(bad_at + 1, len(payload)) if at not in rest_at]
     if not later:
         return
     undone = [
-        (int(payload[at][7 : payload[at].find(b",", 7)]), item)
-        for at, (item, _) in zip(later, pairs[first:fast], strict=False)
+        (int(payload[at][7 : payload[at].find(b",", 7)]), item) for at, item in zip(later, fast[first:], strict=True)
     ]
-    del pairs[first:fast]
+    del fast[first:]
     merged = sorted([*pending.items(), *undone], key=lambda kv: kv[0])
     pending.clear()
     pending.update(merged)
