@@ -27,8 +27,9 @@ Issue 22 (target: 1,000,000 inputs in <= 35 s; 45.2 s and harness CPU 29.6 s bef
 Harness and runners needed 11% more CPU the second time alike (harness/runners 0.57 both): no
 change measurable at that load (200,000 inputs: harness CPU 7.8 s before, 6.8 s after). Profile
 (py-spy --gil): generation ~29%, the sessions' read/match loop ~28% (~2.7 us per reply and runner),
-triage ~12%, writers ~7%, readers ~5%, lock hand-offs ~5%. js-reference alone (--raw) needs about
-35 s per 1,000,000 on one core: the target is at the slowest runner's own floor.
+triage ~12%, writers ~7%, readers ~5%, lock hand-offs ~5%. js-reference alone (--raw --count 200000)
+needs 6.83 CPU-s (34.2 us per request), about 34 s per 1,000,000 on its one core: the target is at
+the slowest runner's own floor.
 """
 
 from __future__ import annotations
