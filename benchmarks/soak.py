@@ -18,7 +18,8 @@ from pathlib import Path
 from appauth_conformance.core.model import RunnerSpec
 from appauth_conformance.corpus import vectors
 from appauth_conformance.execution.backends.local import LocalBackend
-from appauth_conformance.execution.session import Session, steady_memory
+from appauth_conformance.execution.runner_process import steady_memory
+from appauth_conformance.execution.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from appauth_conformance import fuzz
-from appauth_conformance.core.model import RunnerSpec
+from appauth_conformance.core.model import Fault, RunnerSpec
 from appauth_conformance.corpus import vectors
 from appauth_conformance.execution.backends.local import LocalBackend
 from appauth_conformance.execution.session import EXPECTED, Session
@@ -255,3 +255,33 @@ def test_a_bad_line_costs_the_same_however_stdout_is_chunked():
     faults = [(i, r) for i, r in pairs if r is not EXPECTED]
     assert len(faults) == marked and restarts == marked
     assert all("boom" in i.vector.user_id and "not a JSON line" in r.reason for i, r in faults)
+
+
+def _judged(pairs):
+    """(item, what the reply said) for the pairs that are not EXPECTED, in a comparable order."""
+    said = [(id(i), r.reason if isinstance(r, Fault) else repr(r)) for i, r in pairs if r is not EXPECTED]
+    return sorted(said)
+
+
+@pytest.mark.parametrize(
+    "fault, tamper, when, env",
+    [
+        ("compact", False, (), {}),
+        ("compact", True, (), {}),
+        ("ok", False, (), {}),
+        ("zero-padded-seq", False, ("boom",), {"FAULT_RUNNER_BATCHED": "1"}),
+    ],
+)
+def test_replies_without_expected_pairs_equal_the_full_replies_less_expected(fault, tamper, when, env):
+    """The fuzzer's path (expected=False: byte-identical replies only counted) answers exactly what the
+    full path does: the same non-EXPECTED pairs, and as many accepted as the full path pairs with EXPECTED."""
+    items = expecting(VALID * 10, tamper=tamper)
+    spec = RunnerSpec(name="fault", language="python", command=("{python}", str(FAULT), fault, *when), env=env)
+    with Session(spec, LocalBackend(), timeout=5) as s:
+        full = [pair for pairs in s.replies(items) for pair in pairs]
+    with Session(spec, LocalBackend(), timeout=5) as s:
+        lean = [pair for pairs in s.replies(items, expected=False) for pair in pairs]
+        accepted = s.accepted
+    assert sorted(map(id, (i for i, _ in full))) == sorted(map(id, items))
+    assert _judged(lean) == _judged(full) and not any(r is EXPECTED for _, r in lean)
+    assert accepted == sum(r is EXPECTED for _, r in full) == len(items) - len(lean)

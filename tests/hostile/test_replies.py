@@ -3,7 +3,7 @@
 The runner answers every request with a 4 MB value (an error message, a string to sign, an
 unknown field). Before, every reply was kept whole: 4 MB error messages took the harness from
 141 MB to 1.46 GB over a run. Now a line is at most wire.MAX_LINE (16 MiB), at most
-session.QUEUE_BYTES (32 MiB) of lines wait to be judged, and what a runner wrote is cut when
+runner_process.QUEUE_BYTES (32 MiB) of lines wait to be judged, and what a runner wrote is cut when
 received (wire.MESSAGE_LIMIT, value_limit), its full length said.
 
 The bound on the harness's peak RSS: the same run answered with short errors gives the baseline;

@@ -5,201 +5,26 @@ responses matched by seq. Anything that breaks the protocol becomes a runner
 fault for the affected vector only: the oldest outstanding request is blamed,
 the runner is restarted (a bounded number of times) and the requests still
 outstanding are sent again. Every request gets exactly one Outcome.
+
+The process and its pipe threads (reader, stderr drain, writer) are in `runner_process`.
 """
 
 from __future__ import annotations
 
-import collections
 import itertools
 import queue
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Final, Generic, Literal, NoReturn, Protocol, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import Any, Final, Literal, NoReturn
 
 from appauth_conformance.core import wire
 from appauth_conformance.core.errors import HandshakeError, ProtocolError, RunnerUnavailable
-from appauth_conformance.core.model import Backend, Fault, Outcome, Process, RunnerError, RunnerSpec, Vector
+from appauth_conformance.core.model import Backend, Fault, Outcome, RunnerError, RunnerSpec, Vector
+from appauth_conformance.execution.runner_process import R, RequestFeed, RunnerProcess, StdoutEvent
 from appauth_conformance.formats import protocol
-
-STDERR_TAIL = 16 << 10  # the last bytes of a runner's stderr kept, and handed to each fault
-QUEUE_BYTES = 32 << 20  # reply bytes read but not yet judged, at most (then the reader waits): with
-# wire.MAX_LINE and the cuts made when a reply is judged, a runner cannot make the harness grow
-
-
-class Request(Protocol):
-    """What a session sends: a request line template and its body (a Vector, a TokenRequest, the fuzzer's
-    lighter inputs): the line is `request_template % (seq, request_body)`."""
-
-    @property
-    def request_body(self) -> bytes: ...
-
-    @property
-    def request_template(self) -> bytes: ...
-
-
-R = TypeVar("R", bound=Request)
 
 EXPECTED: Final = "expected"  # a reply of Session.replies that equals, byte for byte, one the item expected
 Reply = dict[str, Any] | Fault | Literal["expected"]  # a decoded response object, a fault, or EXPECTED
-# What the stdout reader queues: ("lines", list[bytes], size) complete lines; ("eof", bytes, 0) the
-# unfinished last line; ("toolong", int, 0) the size of a line past wire.MAX_LINE. `size` is the
-# bytes they hold, counted against QUEUE_BYTES until taken (_Incarnation.take).
-StdoutEvent = tuple[str, Any, int]
-
-
-def steady_memory() -> bool:
-    """Fix glibc's mmap threshold (as MALLOC_MMAP_THRESHOLD_=131072 would), so the sessions' 256 KiB read
-    buffers are always mapped and unmapped instead of raising the threshold and fragmenting the heap.
-    For long fuzzing processes (CLI, benchmark); returns False where there is no glibc."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(-3, 128 * 1024))  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        return False
-
-
-class _Incarnation:
-    """One started process with its reader, stderr-drain and writer threads.
-
-    Each stream is closed by the thread that uses it, after its last use (stdin under a lock its
-    writers hold). Closing a pipe that another thread is about to read lets the next runner's pipe
-    reuse the descriptor number: the late read then steals that runner's hello, or a late write
-    sends requests to the wrong runner.
-    """
-
-    def __init__(self, proc: Process, lines: queue.Queue[StdoutEvent]):
-        self.proc = proc
-        self.lines = lines
-        self.stderr: collections.deque[bytes] = collections.deque()
-        self.stderr_size = 0
-        self.stop = threading.Event()
-        self.stderr_lock = threading.Lock()
-        self.stderr_done = threading.Event()  # the drain saw EOF: the tail is complete
-        self.stdin_lock = threading.Lock()  # held by every write to stdin and by its close
-        self.stdin_closed = False
-        self.next_seq = 0  # seqs stay unique for the life of the process, across run() calls
-        self.queued = 0  # bytes of lines queued and not yet taken
-        self.room = threading.Condition()
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
-
-    def _read_stdout(self) -> None:
-        """Split stdout into lines; a batch of lines per queue item keeps the queue cheap."""
-        out = self.proc.stdout
-        try:
-            self._split_lines(getattr(out, "read1", out.read))
-        finally:
-            _close(out)
-
-    def _split_lines(self, read: Callable[[int], bytes | None]) -> None:
-        parts: list[bytes] = []  # pieces of an unfinished line, joined once (a long line stays linear)
-        size = 0
-        while True:
-            try:
-                chunk = read(1 << 18)
-            except (OSError, ValueError):
-                chunk = b""
-            if not chunk:
-                self.lines.put(("eof", b"".join(parts), 0))
-                return
-            if b"\n" not in chunk:
-                parts.append(chunk)
-                size += len(chunk)
-                if size > wire.MAX_LINE:
-                    self.lines.put(("toolong", size, 0))
-                    return
-                continue
-            done = chunk.split(b"\n")
-            if size + len(done[0]) > wire.MAX_LINE:  # the line's last piece counts too
-                self.lines.put(("toolong", size + len(done[0]), 0))
-                return
-            if parts:
-                done[0] = b"".join(parts) + done[0]
-            tail = done.pop()
-            held = size + len(chunk) - len(tail)  # the bytes of the complete lines (and their newlines)
-            parts, size = ([tail], len(tail)) if tail else ([], 0)
-            self._put(done, held)
-
-    def _put(self, lines: list[bytes], size: int) -> None:
-        """Queue complete lines once fewer than QUEUE_BYTES wait to be judged (a stopped process never waits)."""
-        with self.room:
-            while self.queued > QUEUE_BYTES and not self.stop.is_set():
-                self.room.wait(0.1)
-            self.queued += size
-        self.lines.put(("lines", lines, size))
-
-    def take(self, timeout: float) -> tuple[str, Any]:
-        """The next event of the reader (queue.Empty after `timeout`), its bytes no longer counted as queued."""
-        kind, payload, size = self.lines.get(timeout=timeout)
-        if size:
-            with self.room:
-                self.queued -= size
-                self.room.notify()
-        return kind, payload
-
-    def _drain_stderr(self) -> None:
-        """Keep the stderr tail; draining also keeps a chatty runner from blocking on a full pipe."""
-        err = self.proc.stderr
-        read = getattr(err, "read1", err.read)
-        try:
-            while True:
-                try:
-                    chunk = read(1 << 16)
-                except (OSError, ValueError):
-                    return
-                if not chunk:
-                    return
-                with self.stderr_lock:
-                    self.stderr.append(chunk)
-                    self.stderr_size += len(chunk)
-                    while self.stderr_size - len(self.stderr[0]) > STDERR_TAIL:
-                        self.stderr_size -= len(self.stderr.popleft())
-        finally:
-            _close(err)
-            self.stderr_done.set()
-
-    def stderr_tail(self) -> str:
-        """The last words on stderr. Call after kill(): the drain then reaches EOF with everything the
-        process wrote (bounded: a process it left behind may still hold the pipe)."""
-        self.stderr_done.wait(2)
-        with self.stderr_lock:
-            data = b"".join(self.stderr)[-STDERR_TAIL:]
-        return data.decode("utf-8", "replace")
-
-    def close_stdin(self, wait: bool = True) -> bool:
-        """EOF on the runner's stdin, once no write is under way; without `wait`, only if none is."""
-        if not self.stdin_lock.acquire(timeout=10 if wait else 0):
-            return False  # a write still blocked on a runner that will not die: leave the pipe open
-        try:
-            if not self.stdin_closed:
-                self.stdin_closed = True
-                _close(self.proc.stdin)
-        finally:
-            self.stdin_lock.release()
-        return True
-
-    def kill(self) -> None:
-        """Kill and reap the process; its stdout and stderr threads close their ends at EOF."""
-        self.stop.set()
-        try:
-            self.proc.kill()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except Exception:
-            pass
-        self.close_stdin()  # a write blocked on the dead runner has failed by now
-
-
-def _close(stream: Any) -> None:
-    try:
-        stream.close()
-    except Exception:
-        pass
 
 
 class Session:
@@ -223,7 +48,8 @@ class Session:
         self.window = window
         self.hello: dict[str, Any] | None = None
         self.restarts = 0
-        self._inc: _Incarnation | None = None
+        self.accepted = 0  # replies taken on the fast path (EXPECTED), over the session's life
+        self._inc: RunnerProcess | None = None
         self._lines: queue.Queue[StdoutEvent] = queue.Queue()
         self._closed = False
 
@@ -250,7 +76,7 @@ class Session:
         """Start the process and shake hands; HandshakeError or RunnerUnavailable on failure."""
         self._lines = queue.Queue()  # a queue per process: a killed one's leftovers never mix in
         proc = self.backend.start(self.spec)
-        inc = self._inc = _Incarnation(proc, self._lines)
+        inc = self._inc = RunnerProcess(proc, self._lines)
         try:
             proc.stdin.write(wire.HELLO_REQUEST)
             proc.stdin.flush()
@@ -297,7 +123,7 @@ class Session:
             for v, reply in pairs:
                 yield outcome(v, name, reply)
 
-    def replies(self, items: Iterable[R]) -> Iterator[list[tuple[R, Reply]]]:
+    def replies(self, items: Iterable[R], *, expected: bool = True) -> Iterator[list[tuple[R, Reply]]]:
         """The batch form of run(), for callers that judge a million replies (the fuzzer).
 
         Items are anything with a `request_body` (a Vector, or the fuzzer's lighter inputs).
@@ -307,7 +133,10 @@ class Session:
 
         EXPECTED is the fast path: an item may carry `expected_replies`, the exact bytes of
         replies it expects after `{"seq":N` (one per JSON style, e.g. escaped and raw UTF-8).
-        A reply line byte-identical to one of them is not decoded at all.
+        A reply line byte-identical to one of them is not decoded at all. With `expected=False`
+        those items are not even paired: they are only counted in `self.accepted` (the
+        fuzzer, which drops them anyway, saves a tuple and a loop turn per reply), and the lists
+        hold the other replies only (a list may then be empty).
         """
         source = iter(items)
         resend: list[R] = []
@@ -322,9 +151,9 @@ class Session:
                     return
             inc = self._inc
             assert inc is not None  # start() sets it or raises
-            feed = _Feed(inc, source, resend, self.window)
+            feed = RequestFeed(inc, source, resend, self.window)
             fault: str | None = None
-            for item in self._pump(feed):
+            for item in self._pump(feed, expected):
                 if isinstance(item, str):  # the fault that ends this incarnation
                     fault = item
                 else:
@@ -349,11 +178,12 @@ class Session:
                 yield from _faulted(itertools.chain(resend, source), Fault(why, tail))
                 return
 
-    def _pump(self, feed: _Feed[R]) -> Iterator[list[tuple[R, Reply]] | str]:
+    def _pump(self, feed: RequestFeed[R], expected: bool) -> Iterator[list[tuple[R, Reply]] | str]:
         """Lists of (item, reply) pairs from one incarnation; ends when everything is answered, or with
-        one fault string (after the pairs of the lines before the bad one)."""
+        one fault string (after the pairs of the lines before the bad one). EXPECTED pairs only
+        if `expected` (see replies())."""
         inc, pending = feed.inc, feed.pending
-        pop = pending.pop
+        pop, get = pending.pop, pending.get
         feed.start()
         while not (feed.done and not pending):
             try:
@@ -378,23 +208,23 @@ class Session:
                 return
             pairs: list[tuple[R, Reply]] = []
             append = pairs.append
+            fast: list[R] = []  # the items whose reply is byte-identical to one they expect, in payload order
+            accept = fast.append
             rest: list[bytes] = []  # lines to decode: all but the replies byte-identical to what their item expects
             rest_at: list[int] = []  # their positions in the payload (rare: only for lines not taken on the fast path)
             for at, line in enumerate(payload):
-                if line.startswith(b'{"seq":'):
-                    j = line.find(b",", 7)
-                    digits = line[7:j]
-                    # canonical digits only, so that equal bytes mean an equal reply
-                    if digits.isdigit() and (digits[0] != 48 or j == 8):
-                        seq = int(digits)
-                        item = pending.get(seq)
-                        if item is not None and line[j:] in getattr(item, "expected_replies", ()):
-                            del pending[seq]
-                            append((item, EXPECTED))
-                            continue
+                j = line.find(b",", 7)
+                digits = line[7:j]
+                # canonical digits only, so that equal bytes mean an equal reply
+                if line[:7] == b'{"seq":' and digits.isdigit() and (digits[0] != 48 or j == 8):
+                    seq = int(digits)
+                    item = get(seq)
+                    if item is not None and line[j:] in getattr(item, "expected_replies", ()):
+                        del pending[seq]
+                        accept(item)
+                        continue
                 rest.append(line)
                 rest_at.append(at)
-            fast = len(pairs)
             for i, msg in enumerate(protocol.decode_batch(rest) if rest else ()):
                 if type(msg) is dict:
                     got = msg.get("seq")
@@ -406,17 +236,24 @@ class Session:
                         continue
                 # Everything after the bad line is answered again by the restarted runner, whether it came
                 # in this read or the next: what a fault costs must not depend on how stdout was chunked.
-                _unaccept(pairs, fast, payload, rest_at[i], i, set(rest_at), pending)
-                if pairs:
-                    yield pairs
+                _unaccept(fast, payload, rest_at[i], i, set(rest_at), pending)
+                if fast or pairs:
+                    yield self._with_expected(fast, pairs, expected)
                 yield self._bad_line(rest[i], msg, inc)
                 return
-            if pairs:
-                yield pairs
+            if fast or pairs:
+                yield self._with_expected(fast, pairs, expected)
             feed.wake()
 
+    def _with_expected(self, fast: list[R], pairs: list[tuple[R, Reply]], expected: bool) -> list[tuple[R, Reply]]:
+        """One block's pairs: the fast-path items counted, and paired with EXPECTED first if `expected`."""
+        self.accepted += len(fast)
+        if not expected or not fast:
+            return pairs
+        return [(item, EXPECTED) for item in fast] + pairs
+
     @staticmethod
-    def _bad_line(line: bytes, msg: Any, inc: _Incarnation) -> str:
+    def _bad_line(line: bytes, msg: Any, inc: RunnerProcess) -> str:
         if isinstance(msg, ProtocolError):
             return str(msg)
         seq: Any = msg.get("seq") if type(msg) is dict else None  # any JSON value
@@ -451,8 +288,7 @@ def error(e: dict[str, Any]) -> RunnerError:
 
 
 def _unaccept(
-    pairs: list[tuple[R, Reply]],
-    fast: int,
+    fast: list[R],
     payload: list[bytes],
     bad_at: int,
     bad_index: int,
@@ -460,17 +296,16 @@ def _unaccept(
     pending: dict[int, R],
 ) -> None:
     """Put the fast-path replies that came after the bad line (at payload[bad_at]) back into `pending`,
-    in seq order, and drop them from `pairs` (whose first `fast` entries are the fast-path ones, in
-    payload order; `bad_index` rest lines precede the bad one)."""
-    first = bad_at - bad_index  # fast-path pairs before the bad line
+    in seq order, and drop their items from `fast` (the fast-path items, in payload order;
+    `bad_index` rest lines precede the bad one)."""
+    first = bad_at - bad_index  # fast-path items before the bad line
     later = [at for at in range(bad_at + 1, len(payload)) if at not in rest_at]
     if not later:
         return
     undone = [
-        (int(payload[at][7 : payload[at].find(b",", 7)]), item)
-        for at, (item, _) in zip(later, pairs[first:fast], strict=False)
+        (int(payload[at][7 : payload[at].find(b",", 7)]), item) for at, item in zip(later, fast[first:], strict=True)
     ]
-    del pairs[first:fast]
+    del fast[first:]
     merged = sorted([*pending.items(), *undone], key=lambda kv: kv[0])
     pending.clear()
     pending.update(merged)
@@ -483,74 +318,3 @@ def _faulted(items: Iterator[R], fault: Fault, size: int = 512) -> Iterator[list
         if not block:
             return
         yield block
-
-
-class _Feed(Generic[R]):
-    """The writer side of one incarnation: takes items, registers them in `pending`, writes lines.
-
-    An item is always in exactly one place: the source, `resend`, or `pending`; `_claim`
-    moves it under a lock, so stopping the writer after a fault can never lose or double one.
-    """
-
-    def __init__(self, inc: _Incarnation, source: Iterator[R], resend: list[R], window: int):
-        self.inc, self.source, self.window = inc, source, window
-        self.resend = collections.deque(resend)
-        self.pending: dict[int, R] = {}
-        self.done = False  # the source is exhausted and every taken vector was written
-        self._room = threading.Event()
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        threading.Thread(target=self._write, daemon=True).start()
-
-    def stop(self) -> list[R]:
-        """Stop writing; returns the vectors taken for resending but not yet claimed."""
-        with self._lock:
-            self.inc.stop.set()
-            out = list(self.resend)
-            self.resend.clear()
-        self._room.set()
-        return out
-
-    def wake(self) -> None:
-        """Responses arrived: the window may have room again."""
-        self._room.set()
-
-    def _claim(self, n: int) -> list[bytes]:
-        """Move up to n vectors into `pending` and return their request lines (one lock per chunk)."""
-        out: list[bytes] = []
-        with self._lock:
-            if self.inc.stop.is_set():
-                return out
-            pending, seq, resend, source = self.pending, self.inc.next_seq, self.resend, self.source
-            for _ in range(n):
-                v = resend.popleft() if resend else next(source, None)
-                if v is None:
-                    break
-                pending[seq] = v
-                out.append(v.request_template % (seq, v.request_body))
-                seq += 1
-            self.inc.next_seq = seq
-        return out
-
-    def _write(self) -> None:
-        stdin, stop = self.inc.proc.stdin, self.inc.stop
-        try:
-            while not stop.is_set():
-                room = self.window - len(self.pending)
-                if room <= 0:
-                    self._room.clear()
-                    while len(self.pending) >= self.window and not stop.is_set():
-                        self._room.wait(0.1)
-                    continue
-                lines = self._claim(min(room, 512))
-                if not lines:
-                    break
-                with self.inc.stdin_lock:
-                    stdin.write(b"".join(lines))  # ValueError once kill() has closed it
-                    stdin.flush()
-            if not stop.is_set():
-                self.done = True
-                self.inc.lines.put(("lines", [], 0))  # wake the pump to notice
-        except (OSError, ValueError):
-            return  # the runner died; the reader reports it with its exit status

@@ -22,7 +22,7 @@ from appauth_conformance.endpoint import serve as endpoint_serve
 from appauth_conformance.execution import interrupt, shards
 from appauth_conformance.execution import options as cfg
 from appauth_conformance.execution.progress import Tally
-from appauth_conformance.execution.session import steady_memory
+from appauth_conformance.execution.runner_process import steady_memory
 from appauth_conformance.formats import arguments, resources
 from appauth_conformance.frontends import guide, images_cli, logs
 from appauth_conformance.fuzz import cli as fuzz_cli

@@ -2,14 +2,15 @@
 
 One job per module (docs/fuzzing.md), each importing only those before it:
 
-    generate  character classes, the seeded stream `Inputs` of light `FuzzInput`s, expected replies,
-              vectors the slow way (`make_vector`, `replace_inputs`)
-    triage    input classes, fault kinds, `Group` and `Triage` (disagreements grouped by cause)
-    shrink    simpler `candidates` and the `Shrinker` (through a live session)
-    save      reproducer flags and `save_reproducers` (`--save`)
-    run       the `Fuzzer` (runners through `engine.Engine`, replies through `Session.replies`) and
-              its `FuzzReport`
-    cli       the `fuzz` subcommand: `add_parser`, `cmd_fuzz`, `print_summary`
+    edges         the fields, character classes and weights, emoji sequences, expire-time edges
+    full_vectors  full Vectors the slow way (`make_vector`, `replace_inputs`), the oracle's layout
+    generate      the seeded stream `Inputs` of light `FuzzInput`s, expected replies
+    triage        input classes, fault kinds, `Group` and `Triage` (disagreements grouped by cause)
+    shrink        simpler `candidates` and the `Shrinker` (through a live session)
+    save          reproducer flags and `save_reproducers` (`--save`)
+    run           the `Fuzzer` (runners through `engine.Engine`, replies through `Session.replies`) and
+                  its `FuzzReport`
+    cli           the `fuzz` subcommand: `add_parser`, `cmd_fuzz`, `print_summary`
 
 The names below are the package's public API: the CLI, the benchmark and the tests use
 these, never a module's private names.
@@ -18,7 +19,7 @@ these, never a module's private names.
 from __future__ import annotations
 
 from appauth_conformance.fuzz.cli import DEFAULT_COUNT, DEFAULT_SAVE_DIR, add_parser, cmd_fuzz, print_summary
-from appauth_conformance.fuzz.generate import (
+from appauth_conformance.fuzz.edges import (
     CHARSETS,
     DATA_FIELDS,
     EMPTY_KEY,
@@ -29,13 +30,9 @@ from appauth_conformance.fuzz.generate import (
     MODES,
     SEQUENCES,
     SPECIAL,
-    FuzzInput,
-    Inputs,
-    expected_replies,
-    make_vector,
-    pair_up,
-    replace_inputs,
 )
+from appauth_conformance.fuzz.full_vectors import make_vector, pair_up, replace_inputs
+from appauth_conformance.fuzz.generate import FuzzInput, Inputs, expected_replies
 from appauth_conformance.fuzz.run import DEFAULT_BATCH, Fuzzer, FuzzReport, RunnerRun
 from appauth_conformance.fuzz.save import (
     FUZZ_FLAG,

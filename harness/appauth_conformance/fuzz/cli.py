@@ -14,7 +14,7 @@ from appauth_conformance.core import untrusted
 from appauth_conformance.core.errors import Exit
 from appauth_conformance.execution import options as cfg
 from appauth_conformance.execution.progress import Progress
-from appauth_conformance.execution.session import steady_memory
+from appauth_conformance.execution.runner_process import steady_memory
 from appauth_conformance.formats import arguments
 from appauth_conformance.fuzz.record import document as record_document
 from appauth_conformance.fuzz.record import write as write_record

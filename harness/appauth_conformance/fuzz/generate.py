@@ -12,7 +12,8 @@ from the seed and b) and the seed's initial pools, so it does not depend on any 
 K/N of a campaign (`fuzz --shard K/N`) takes the blocks b = K-1, K-1+N, ...: the N shards of one seed
 never generate the same position, and between them generate exactly the positions one process does.
 
-The fast path is checked against the slow one: the first `verify` inputs, then one in
+What values are made of (character classes, weights, edges) is in `edges`; full Vectors, the slow
+way, are built by `full_vectors`. The fast path is checked against the slow one: the first `verify` inputs, then one in
 1000, are recomputed with `scheme.sign_fields` and `Vector.request_body` (`make_vector`).
 """
 
@@ -26,220 +27,20 @@ import random
 from collections.abc import Callable, Iterator
 
 from appauth_conformance.core import scheme, text, wire
-from appauth_conformance.core.model import TEXT_FIELDS, Vector
+from appauth_conformance.core.model import Vector
 from appauth_conformance.execution.shards import Shard
-from appauth_conformance.judging import diagnosis
-
-MODES = scheme.MODES
-FIELDS = TEXT_FIELDS  # the text inputs, in wire order
-DATA_FIELDS = FIELDS[:4]  # the text inputs that are signed (all but app_key)
-
-# ---------------------------------------------------------------------------------------------
-# Character classes: what the generator draws from, and what triage names.
-
-_R = lambda a, b: "".join(map(chr, range(a, b + 1)))  # noqa: E731
-
-CHARSETS: dict[str, str] = {
-    "ascii": "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-    "punct": "!\"#$%&'()*+,-./;<=>?@[\\]^_`{|}~",
-    "colon": ":",
-    "space": " ",
-    "whitespace": "\t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2003\u2009\u2028\u2029\u202f\u205f\u3000",
-    "latin1": _R(0xA1, 0xFF),
-    "cjk": _R(0x4E00, 0x4E7F) + "中文字漢語日本한국어",
-    "astral": "\U0001f600\U0001f64f\U0001f680\U0001f4a9\U0001f1e8\U0001f1f3\U00010000\U0001d11e"
-    "\U00020000\U0002a6d6\U000e0041\U000f0000\U0010fffd\U0010ffff\U0001f3fb",
-    "combining": _R(0x0300, 0x036F) + "\u0489\u1ab0\u20d0\u20e3\ufe0f",
-    "rtl": _R(0x05D0, 0x05EA)
-    + _R(0x0627, 0x064A)
-    + "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2069\u061c",
-    "zero-width": "\u200b\u200c\u200d\u2060\ufeff\u180e",
-    "control": _R(0x01, 0x08) + _R(0x0E, 0x1F) + "\x7f" + _R(0x80, 0x84) + _R(0x86, 0x9F),
-    "noncharacter": "\ufffe\uffff\ufdd0\ufdef\ufffd\ue000\uf8ff",
-    "nul": "\0",
-    "high-surrogate": "\ud800\udbff\ud83d\ud834\udb40",
-    "low-surrogate": "\udc00\udfff\ude00\udd1e\udc41",
-}
-# Weights for a "mixed" value (one class per character). NUL and lone surrogates are rare on purpose:
-# every input that has one is a known disagreement of some reference runner, and at about 1.5% of inputs
-# each they still occur thousands of times per 100,000 while the budget goes to what may still hide a bug.
-MIX_WEIGHTS = {
-    "ascii": 240,
-    "punct": 40,
-    "colon": 40,
-    "space": 30,
-    "whitespace": 30,
-    "latin1": 48,
-    "cjk": 48,
-    "astral": 48,
-    "combining": 40,
-    "rtl": 30,
-    "zero-width": 30,
-    "control": 24,
-    "noncharacter": 16,
-    "nul": 0.3,
-    "high-surrogate": 0.3,
-    "low-surrogate": 0.3,
-}
-# The classes a "one special character" value puts into a plain value, and their weights (NUL and lone
-# surrogates rarer, as above).
-SPECIAL = (
-    "colon",
-    "space",
-    "whitespace",
-    "latin1",
-    "cjk",
-    "astral",
-    "combining",
-    "rtl",
-    "zero-width",
-    "control",
-    "noncharacter",
-    "nul",
-    "high-surrogate",
-    "low-surrogate",
+from appauth_conformance.fuzz.edges import (
+    CHARSETS,
+    EMPTY_KEY,
+    EXPIRE_EDGES,
+    FIELDS,
+    MIX_WEIGHTS,
+    MODES,
+    SEQUENCES,
+    SPECIAL,
+    SPECIAL_CUM,
 )
-SPECIAL_CUM = tuple(
-    itertools.accumulate(0.15 if c.endswith("surrogate") else 0.25 if c == "nul" else 1.0 for c in SPECIAL)
-)
-EMPTY_KEY = 0.015  # share of empty keys (Java's known refusal); other fields are empty 5% of the time
-# Emoji sequences: ZWJ families, flags, skin tones, keycaps (astral text that is several code points).
-SEQUENCES = (
-    "\U0001f468\u200d\U0001f469\u200d\U0001f467",
-    "\U0001f1e8\U0001f1f3",
-    "\U0001f44d\U0001f3fd",
-    "1\ufe0f\u20e3",
-    "e\u0301",
-    "\u05e9\u05c1\u05b8",
-    "\U0001f3f3\ufe0f\u200d\U0001f308",
-)
-
-# Expire-time edges: 0 (never expires), the 32-bit edges, the float64 edges, int64 max, dates.
-EXPIRE_EDGES = (
-    0,
-    1,
-    9,
-    10,
-    99,
-    1000,
-    10**9 - 1,
-    10**9,
-    1_604_020_600,
-    2**31 - 2,
-    2**31 - 1,
-    2**31,
-    2**31 + 1,
-    2**32 - 1,
-    2**32,
-    2**32 + 1,
-    253402300799,
-    10**15,
-    2**53 - 1,
-    2**53,
-    2**53 + 1,
-    2**53 + 2,
-    2**53 + 3,
-    2**62,
-    10**18,
-    10**18 + 1,
-    2**63 - 2,
-    2**63 - 1,
-)
-INT64_MAX = 2**63 - 1
-
-# ---------------------------------------------------------------------------------------------
-# Vectors the slow way (shrinking, saving, checking the fast path).
-
-
-def _layout_getters() -> dict[str, Callable[[tuple[str, ...]], tuple[str, ...]]]:
-    """Per mode: a getter of the signed slots from (app_id, corp_id, user_id, expire, nonce, ""),
-    read off the oracle by diagnosis.LAYOUT (the formula itself lives only in scheme.py)."""
-    index = {"app_id": 0, "corp_id": 1, "user_id": 2, "expire_time": 3, "nonce": 4}
-    out: dict[str, Callable[[tuple[str, ...]], tuple[str, ...]]] = {}
-    for mode in scheme.Mode:
-        slots = [index[n] if n in diagnosis.FILLED[mode] else 5 for n in diagnosis.LAYOUT[mode]]
-        out[mode.value] = operator.itemgetter(*slots)
-    return out
-
-
-_SLOTS = _layout_getters()
-_CARRIES = {m.value: ("corp_id" in scheme.CARRIES[m], "user_id" in scheme.CARRIES[m]) for m in scheme.Mode}
-
-
-def pair_up(s: str) -> str:
-    """A high+low surrogate held as two code points travels as a valid \\u pair: make it one character."""
-    return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
-
-
-def make_vector(
-    mode: str,
-    app_id: str,
-    corp_id: str,
-    user_id: str,
-    expire_time: int,
-    nonce: str,
-    app_key: str,
-    id: str = "fuzz",
-    description: str = "fuzz input",
-    flags: tuple[str, ...] = (),
-) -> Vector:
-    """A fuzz Vector with the oracle's expected values (slow path, for shrinking and saving)."""
-    lone = text.has_lone_surrogate
-    vals = [pair_up(x) if lone(x) else x for x in (app_id, corp_id, user_id, nonce, app_key)]
-    app_id, corp_id, user_id, nonce, app_key = vals
-    invalid = any(lone(x) for x in vals)
-    f = scheme.Fields(scheme.Mode(mode), app_id, corp_id, user_id, expire_time, nonce)
-    signature = None if invalid else scheme.sign_fields(f, app_key)[1]
-    parts = (id, mode, app_id, corp_id, user_id, expire_time, nonce, app_key)
-    return _fuzz_vector(parts, scheme.string_to_sign(f), signature, description, tuple(flags))
-
-
-def _fuzz_vector(
-    parts: tuple, string_to_sign: str, signature: str | None, description: str, flags: tuple[str, ...]
-) -> Vector:
-    """A Vector of the fuzzer's from (id, mode, app_id, corp_id, user_id, expire_time, nonce, app_key) and
-    its expected values: invalid (to be refused) when there is no signature."""
-    id, mode, app_id, corp_id, user_id, expire_time, nonce, app_key = parts
-    return Vector(
-        id=str(id),
-        file="fuzz",
-        line=0,
-        description=description,
-        mode=mode,
-        app_id=app_id,
-        corp_id=corp_id,
-        user_id=user_id,
-        expire_time=expire_time,
-        nonce=nonce,
-        app_key=app_key,
-        result="invalid" if signature is None else "valid",
-        flags=flags,
-        string_to_sign=string_to_sign,
-        signature=signature,
-    )
-
-
-def replace_inputs(v: Vector, **changes) -> Vector:
-    """v with some inputs changed (fields the mode does not sign emptied), expected values recomputed."""
-    d = {n: getattr(v, n) for n in ("mode", *FIELDS, "expire_time")}
-    d.update(changes)
-    corp, user = _CARRIES[d["mode"]]
-    if not corp:
-        d["corp_id"] = ""
-    if not user:
-        d["user_id"] = ""
-    return make_vector(
-        d["mode"],
-        d["app_id"],
-        d["corp_id"],
-        d["user_id"],
-        d["expire_time"],
-        d["nonce"],
-        d["app_key"],
-        id=v.id,
-        description=v.description,
-    )
-
+from appauth_conformance.fuzz.full_vectors import CARRIES, SLOTS, fuzz_vector, make_vector, pair_up
 
 # ---------------------------------------------------------------------------------------------
 # The light input of the hot path.
@@ -281,7 +82,7 @@ class FuzzInput:
         """The full Vector (id: the input's index in the stream). Its request_body is computed again by
         the property if asked for; Inputs checks on the first inputs, then one in 1000, that it equals
         this input's."""
-        return _fuzz_vector(self.parts, self.string_to_sign, self.signature, "fuzz input", ())
+        return fuzz_vector(self.parts, self.string_to_sign, self.signature, "fuzz input", ())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,7 +263,7 @@ class Inputs:
         bits = self.rng.getrandbits
         P_app, P_corp, P_user, P_nonce, P_key = self.pools
         E = self.expires
-        slots, carries, modes = _SLOTS, _CARRIES, MODES
+        slots, carries, modes = SLOTS, CARRIES, MODES
         order, mode_pieces, join = _BODY_ORDER, _MODE_PIECES, b"".join
         no_corp, no_user = _EMPTY["corp_id"], _EMPTY["user_id"]
         start = self.index

@@ -53,7 +53,7 @@ from appauth_conformance.corpus.expectations import Expectations
 from appauth_conformance.execution.backends import Backend
 from appauth_conformance.execution.pipeline import Engine, RunnerState
 from appauth_conformance.execution.progress import Progress, Ticker
-from appauth_conformance.execution.session import EXPECTED, Session, outcome
+from appauth_conformance.execution.session import Session, outcome
 from appauth_conformance.execution.shards import Shard
 from appauth_conformance.fuzz.generate import FuzzInput, Inputs
 from appauth_conformance.fuzz.save import flagged_reproducer
@@ -206,11 +206,10 @@ class Fuzzer:
         session, q = r.session, r.queue
         assert session is not None and q is not None  # run() consumes the runners with a session, each with a queue
         n = 0
+        accepted0 = session.accepted  # replies byte-identical to an expected one: counted, never paired
         try:
-            for pairs in session.replies(self._feed(q)):
+            for pairs in session.replies(self._feed(q), expected=False):
                 for item, reply in pairs:
-                    if reply is EXPECTED:
-                        continue
                     sig = item.signature
                     if (
                         sig is not None
@@ -225,7 +224,7 @@ class Fuzzer:
                     if stage is not None:
                         triage.add(o, stage)
                 n += len(pairs)
-                r.outcomes = n
+                r.outcomes = n + session.accepted - accepted0
         except BaseException as e:
             r.error = e
             self._stop.set()
@@ -237,7 +236,7 @@ class Fuzzer:
                     if self._done_feeding:
                         break
         finally:
-            r.outcomes = n
+            r.outcomes = n + session.accepted - accepted0
             r.seconds = time.monotonic() - t0
 
     def _stop_generating(self) -> bool:

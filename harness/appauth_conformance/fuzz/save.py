@@ -21,7 +21,8 @@ from appauth_conformance.core.model import Vector
 from appauth_conformance.corpus import authoring, vectors
 from appauth_conformance.corpus.vectors import DEFAULT_VECTORS
 from appauth_conformance.formats import yamlfile
-from appauth_conformance.fuzz.generate import DATA_FIELDS, FIELDS, INT64_MAX, replace_inputs
+from appauth_conformance.fuzz.edges import DATA_FIELDS, FIELDS, INT64_MAX
+from appauth_conformance.fuzz.full_vectors import replace_inputs
 from appauth_conformance.fuzz.triage import Group, slug
 from appauth_conformance.judging import diagnosis
 

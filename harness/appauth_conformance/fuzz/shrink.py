@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 from appauth_conformance.core.model import Outcome, Vector
 from appauth_conformance.execution.session import Session
-from appauth_conformance.fuzz.generate import FIELDS, replace_inputs
+from appauth_conformance.fuzz.edges import FIELDS
+from appauth_conformance.fuzz.full_vectors import replace_inputs
 from appauth_conformance.fuzz.triage import Group, Triage, char_class, input_classes, output_of, total_length
 
 MODE_ORDER = ("sp_admin", "single", "sp_corp_admin", "sp_user")  # simplest (fewest fields) first

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from appauth_conformance.core import scheme
 from appauth_conformance.core.model import Outcome, Vector
-from appauth_conformance.fuzz.generate import CHARSETS, FIELDS
+from appauth_conformance.fuzz.edges import CHARSETS, FIELDS
 from appauth_conformance.judging import diagnosis
 from appauth_conformance.judging.verdicts import conformance
 
