@@ -135,9 +135,22 @@ KEYS = {"inputs": INPUT_FIELDS, "anom": ANOMALY_FIELDS, "out": OUTPUT_FIELDS, "d
 
 
 def labels() -> dict[str, dict[str, str]]:
-    """Each verdict code's verdict, label and plural (report/views.py, the one place), for the page's script."""
-    out = {c: {"name": v, "label": views.VERDICT_LABEL[v], "plural": views.VERDICT_PLURAL[v]} for v, c in CODES.items()}
-    out["."] = {"name": "not-run", "label": views.NOT_RUN_LABEL, "plural": views.NOT_RUN_PLURAL}
+    """Each verdict code's verdict, label, plural and short label (report/views.py, the one place), for the page's script."""
+    out = {
+        c: {
+            "name": v,
+            "label": views.VERDICT_LABEL[v],
+            "plural": views.VERDICT_PLURAL[v],
+            "short": views.VERDICT_SHORT[v],
+        }
+        for v, c in CODES.items()
+    }
+    out["."] = {
+        "name": "not-run",
+        "label": views.NOT_RUN_LABEL,
+        "plural": views.NOT_RUN_PLURAL,
+        "short": views.NOT_RUN_PLURAL,
+    }
     return out
 
 

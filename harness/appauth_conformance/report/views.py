@@ -60,6 +60,15 @@ VERDICT_PLURAL = {
     "skipped": "skipped",
     "unsupported": "unsupported",
 }
+VERDICT_SHORT = {  # a matrix cell's tally of one verdict
+    "pass": "pass",
+    "fail": "fail",
+    "known-divergence": "known",
+    "unexpected-pass": "unexp. pass",
+    "runner-fault": "fault",
+    "skipped": "skipped",
+    "unsupported": "unsupported",
+}
 NOT_RUN_LABEL = "not run or unsupported"  # a matrix cell with no outcome (not run, or a request not supported)
 NOT_RUN_PLURAL = "not run"
 GROUPS = {"reference": "Documented reference snippets", "vendor-sdk": "Vendor SDKs", "declared": "Your runners"}

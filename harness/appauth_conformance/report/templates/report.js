@@ -9,16 +9,15 @@
   var timings = window.__reportTimings = { script_start: T0, parsed: performance.now() };
   var NV = D.vec.id.length, NR = D.runners.length;
   var CODES = "PFKUXS.";
-  // verdict, label and plural by code: from report/views.py, the one place (html.py `labels`)
-  var NAME = {}, LABEL = {}, PLURAL = {}, BYNAME = {};
+  // verdict, label, plural and short label by code: from report/views.py, the one place (html.py `labels`)
+  var NAME = {}, LABEL = {}, PLURAL = {}, SHORT = {}, BYNAME = {};
   Object.keys(D.labels).forEach(function (c) {
-    NAME[c] = D.labels[c].name; LABEL[c] = D.labels[c].label; PLURAL[c] = D.labels[c].plural;
+    NAME[c] = D.labels[c].name; LABEL[c] = D.labels[c].label; PLURAL[c] = D.labels[c].plural; SHORT[c] = D.labels[c].short;
     if (c !== ".") BYNAME[NAME[c]] = c;
   });
   // the fields of the payload's rows by name (html.py KEYS): IN inputs, AN anom, OUT out, DIF difference
   function fields(names) { var o = {}; names.forEach(function (n, i) { o[n] = i; }); return o; }
   var IN = fields(D.keys.inputs), AN = fields(D.keys.anom), OUT = fields(D.keys.out), DIF = fields(D.keys.difference);
-  var SHORT = { F: "fail", K: "known", U: "unexp. pass", X: "fault", S: "skipped" };
   var SEV = { U: 0, F: 1, X: 2, K: 3, S: 4, P: 5, ".": 6 };
   var PAGE_MANY = 20, PAGE_ONE = 100, MORE = 100;
 
@@ -520,7 +519,7 @@
     });
     if (passes.length) {
       var p = el("div", "rblock pass-line");
-      p.appendChild(chip("P", "pass"));
+      p.appendChild(chip("P", LABEL.P));
       p.appendChild(document.createTextNode(" " + passes.join(", ") + " — output equals the expected values"));
       body.appendChild(p);
     }
