@@ -17,15 +17,26 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, cast, overload
 
 from appauth_conformance import __version__
 from appauth_conformance.core import text
 from appauth_conformance.core.diff import first_difference
 from appauth_conformance.core.model import Corpus, Judgement, Outcome, Stage, TokenRequest, TokenResult, Vector, Verdict
 from appauth_conformance.formats.files import write_json_atomic
+from appauth_conformance.formats.records import (
+    CheckRecord,
+    Mode,
+    OutcomeRecord,
+    Result,
+    ResultsDocument,
+    RunnerRecord,
+    Text,
+    Token,
+    VectorRecord,
+)
 
-SCHEMA_ID = "appauth-conformance/results/3"
+SCHEMA_ID: Final = "appauth-conformance/results/3"
 # each version only adds to the one before: an older document reads as it is
 READS = ("appauth-conformance/results/1", "appauth-conformance/results/2", SCHEMA_ID)
 VALUE_LIMIT = 4096  # longer values without a repeat notation are cut, with their length kept
@@ -56,7 +67,13 @@ def clock() -> tuple[str, float]:
     return _now(), time.monotonic()
 
 
-def value(s: str | None) -> text.Notation | dict[str, str | int] | None:
+@overload
+def value(s: str) -> Text: ...
+@overload
+def value(s: None) -> None: ...
+@overload
+def value(s: str | None) -> Text | None: ...
+def value(s: str | None) -> Text | None:
     """A string for the record: the text notation for long or surrogate values, cut if still huge."""
     if s is None:
         return None
@@ -66,14 +83,14 @@ def value(s: str | None) -> text.Notation | dict[str, str | int] | None:
     return enc
 
 
-def vector_record(v: Vector) -> dict[str, Any]:
+def vector_record(v: Vector) -> VectorRecord:
     return {
         "id": v.id,
-        "mode": v.mode,
+        "mode": cast(Mode, v.mode),
         "file": v.file,
         "line": v.line,
         "description": v.description,
-        "result": v.result,
+        "result": cast(Result, v.result),
         "flags": list(v.flags),
         "inputs": {
             "app_id": value(v.app_id),
@@ -87,10 +104,10 @@ def vector_record(v: Vector) -> dict[str, Any]:
     }
 
 
-def token_request_record(r: TokenRequest) -> dict[str, Any]:
+def token_request_record(r: TokenRequest) -> VectorRecord:
     return {
         "id": r.id,
-        "mode": r.mode,
+        "mode": cast(Mode, r.mode),
         "file": r.file,
         "line": r.line,
         "description": r.description,
@@ -107,14 +124,14 @@ def token_request_record(r: TokenRequest) -> dict[str, Any]:
     }
 
 
-def token_record(t: TokenResult) -> dict[str, Any]:
+def token_record(t: TokenResult) -> OutcomeRecord:
     o, j = t.outcome, t.judgement
-    rec: dict[str, Any] = {"vector": o.request.key, "runner": o.runner, "verdict": j.verdict.value}
+    rec: OutcomeRecord = {"vector": o.request.key, "runner": o.runner, "verdict": j.verdict.value}
     if j.verdict is Verdict.PASS:  # which stages held (a runner that hands back no header has no header check)
         if t.checks:
-            rec["checks"] = [{"stage": c.stage.value, "verdict": c.verdict.value} for c in t.checks]
+            rec["checks"] = [cast(CheckRecord, {"stage": c.stage.value, "verdict": c.verdict.value}) for c in t.checks]
         if o.nonce is not None:  # merging shards compares the nonces of every token (report/merge.py)
-            rec["token"] = {"nonce": value(o.nonce)}
+            rec["token"] = {"nonce": o_nonce} if (o_nonce := value(o.nonce)) is not None else {}
         return rec
     if j.stage is not None:
         rec["stage"] = j.stage.value
@@ -124,13 +141,13 @@ def token_record(t: TokenResult) -> dict[str, Any]:
         rec["signature"] = value(o.signature)
     if o.string_to_sign is not None:
         rec["string_to_sign"] = value(o.string_to_sign)
-    token: dict[str, Any] = {}
-    if o.nonce is not None:
-        token["nonce"] = value(o.nonce)
+    token: Token = {}
+    if (nonce := value(o.nonce)) is not None:
+        token["nonce"] = nonce
     if o.expire_time is not None:
         token["expire_time"] = o.expire_time
     if o.headers is not None:
-        token["headers"] = {k[:200]: value(v) for k, v in o.headers.items()}
+        token["headers"] = {k[:200]: value(v) or "" for k, v in o.headers.items()}
     if o.body is not None:
         raw = json.dumps(o.body, ensure_ascii=True)
         token["body"] = o.body if len(raw) <= VALUE_LIMIT else {"truncated": raw[:VALUE_LIMIT], "length": len(raw)}
@@ -138,17 +155,20 @@ def token_record(t: TokenResult) -> dict[str, Any]:
         rec["token"] = token
     if t.checks:
         rec["checks"] = [
-            {
-                k: v
-                for k, v in (
-                    ("stage", c.stage.value),
-                    ("verdict", c.verdict.value),
-                    ("diagnosis", list(c.diagnosis) if c.diagnosis else None),
-                    ("detail", redact(c.detail[:500]) if c.detail else None),
-                    ("reason", c.reason),
-                )
-                if v is not None
-            }
+            cast(
+                CheckRecord,
+                {
+                    k: v
+                    for k, v in (
+                        ("stage", c.stage.value),
+                        ("verdict", c.verdict.value),
+                        ("diagnosis", list(c.diagnosis) if c.diagnosis else None),
+                        ("detail", redact(c.detail[:500]) if c.detail else None),
+                        ("reason", c.reason),
+                    )
+                    if v is not None
+                },
+            )
             for c in t.checks
         ]
     if o.error is not None:
@@ -159,17 +179,18 @@ def token_record(t: TokenResult) -> dict[str, Any]:
     return rec
 
 
-def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None) -> dict[str, Any]:
-    rec: dict[str, Any] = {"vector": o.vector.key, "runner": o.runner, "verdict": j.verdict.value}
+def outcome_record(o: Outcome, j: Judgement, diagnosis: list[str] | None = None) -> OutcomeRecord:
+    rec: OutcomeRecord = {"vector": o.vector.key, "runner": o.runner, "verdict": j.verdict.value}
     if j.verdict is Verdict.PASS:
         return rec
     if j.stage is not None:
         rec["stage"] = j.stage.value
     if j.reason:
         rec["reason"] = j.reason
-    for k in ("string_to_sign", "signature"):
-        if getattr(o, k) is not None:
-            rec[k] = value(getattr(o, k))
+    if (sts := value(o.string_to_sign)) is not None:
+        rec["string_to_sign"] = sts
+    if (sig := value(o.signature)) is not None:
+        rec["signature"] = sig
     if o.error is not None:
         rec["error"] = {"type": o.error["type"][:200], "message": redact(o.error["message"][:2000])}
     if o.fault is not None:
@@ -208,10 +229,10 @@ class Recorder:
         self.backend = backend
         self.command = command if command is not None else [Path(sys.argv[0]).name, *sys.argv[1:]]
         self.started, self.t0 = since or clock()
-        self.runners: dict[str, dict] = {}
-        self.outcomes: list[dict] = []
+        self.runners: dict[str, dict[str, Any]] = {}  # RunnerRecords without counts: document() counts
+        self.outcomes: list[OutcomeRecord] = []
         self.token_requests: dict[str, TokenRequest] = {}
-        self.vector_records: dict[str, dict] = {}  # records of vectors that came with merged outcomes
+        self.vector_records: dict[str, VectorRecord] = {}  # records of vectors that came with merged outcomes
         self._lock = threading.Lock()
 
     def runner(
@@ -251,7 +272,7 @@ class Recorder:
             self.token_requests.setdefault(t.outcome.request.key, t.outcome.request)
             self.outcomes.append(rec)
 
-    def add_record(self, rec: dict, vector: dict | None = None) -> None:
+    def add_record(self, rec: OutcomeRecord, vector: VectorRecord | None = None) -> None:
         """An outcome record of another results.json (a part under xdist), with that file's record of its
         vector: a token request's is not in the corpus, so it must travel with the outcome."""
         with self._lock:
@@ -259,7 +280,7 @@ class Recorder:
                 self.vector_records[rec["vector"]] = vector
             self.outcomes.append(rec)
 
-    def document(self, complete: bool) -> dict:
+    def document(self, complete: bool) -> ResultsDocument:
         with self._lock:  # one consistent snapshot: outcomes added meanwhile go to the next write
             outcomes = list(self.outcomes)
             token_requests = dict(self.token_requests)
@@ -271,9 +292,7 @@ class Recorder:
         counts: dict[str, Counter] = {}
         for o in outcomes:
             counts.setdefault(o["runner"], Counter())[o["verdict"]] += 1
-        runners = []
-        for name, r in runners_seen.items():
-            runners.append({**r, "counts": dict(counts.get(name, {}))})
+        runners = [cast(RunnerRecord, {**r, "counts": dict(counts.get(name, {}))}) for name, r in runners_seen.items()]
         used = {o["vector"] for o in outcomes}
         notes: dict[str, str] = {}
         for file_notes in self.corpus.notes.values():
@@ -295,7 +314,7 @@ class Recorder:
                 **{k: token_request_record(r) for k, r in token_requests.items() if k in used},
             },
             "outcomes": outcomes,
-            **({"shard": self.shard} if self.shard else {}),
+            **({"shard": self.shard} if self.shard else {}),  # type: ignore[typeddict-item]
         }
 
     def write(self, complete: bool = True) -> Path:

@@ -232,6 +232,8 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def merge_parts(suite: Suite, interrupted: bool) -> None:
+    from appauth_conformance.report import merge  # the report stack only for a controller that merges
+
     parts_dir = suite.parts
     rec = Recorder(
         suite.report_dir / "results.json",
@@ -242,23 +244,18 @@ def merge_parts(suite: Suite, interrupted: bool) -> None:
     )
     docs, made = [], []
     for part in sorted(parts_dir.glob("*.json")) if parts_dir.exists() else []:
-        doc = json.loads(part.read_text())
-        docs.append((f"worker {part.stem}", doc))
+        docs.append((f"worker {part.stem}", json.loads(part.read_text())))
         nonces = part.with_suffix(".nonces")
         made.append(json.loads(nonces.read_text()) if nonces.exists() else {})
-        for r in doc["runners"]:
-            known = rec.runners.setdefault(r["name"], {k: v for k, v in r.items() if k not in ("counts", "timings")})
-            for k, sec in r.get("timings", {}).items():
-                known.setdefault("timings", {})[k] = max(sec, known.get("timings", {}).get(k, 0))
-        if not doc["complete"]:
-            interrupted = True
-    # each worker ran its own runner processes: a token nonce two workers both hold fails (tokens.across)
-    crossed = tokens.across([(name, doc["outcomes"]) for name, doc in docs], made)
-    for (_, doc), outcomes in zip(docs, crossed, strict=True):
-        for was, o in zip(doc["outcomes"], outcomes, strict=True):
-            if o is not was:  # failed only once merged: the workers' items passed, the run must not
-                suite.failed_across += 1
-            rec.add_record(o, doc["vectors"].get(o["vector"]))
+    # each worker ran its own runner processes: the one merge of results (report/merge.py, as for shards)
+    joined = merge.join(docs, made)
+    if joined.failed:  # the workers' items passed, the run must not
+        suite.failed_across += len(joined.failed)
+    for r in joined.runners:
+        rec.runners[r["name"]] = {k: v for k, v in r.items() if k != "counts"}  # the Recorder counts again
+    for o in joined.outcomes:
+        rec.add_record(o, joined.vectors.get(o["vector"]))
+    interrupted = interrupted or not joined.complete
     rec.write(complete=not interrupted)
     shutil.rmtree(parts_dir, ignore_errors=True)  # this run's parts only, once merged
     try:

@@ -36,7 +36,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from appauth_conformance.core import scheme, untrusted, wire
 from appauth_conformance.core.model import (
@@ -51,6 +51,7 @@ from appauth_conformance.core.model import (
     Verdict,
 )
 from appauth_conformance.formats import protocol
+from appauth_conformance.formats.records import CheckRecord, OutcomeRecord
 from appauth_conformance.judging import diagnosis
 
 NONCE_MIN, NONCE_MAX = 32, 64
@@ -419,7 +420,7 @@ def made(judges: dict[str, Judge]) -> dict[str, list[tuple[str, str]]]:
     return {name: [(nonce, use.key) for nonce, use in j.seen.items()] for name, j in judges.items()}
 
 
-def across(parts: list[tuple[str, list[dict[str, Any]]]], made: list[Made] | None = None) -> list[list[dict[str, Any]]]:
+def across(parts: list[tuple[str, list[OutcomeRecord]]], made: list[Made] | None = None) -> list[list[OutcomeRecord]]:
     """The outcome records (results.json) of the parts of one run, each part with its own runner processes
     (`--shard` runs, pytest-xdist workers), given as (label, records): each part's records again, with a
     token whose nonce a runner's token in an earlier part already had failing at token-nonce-reused:
@@ -459,21 +460,22 @@ def across(parts: list[tuple[str, list[dict[str, Any]]]], made: list[Made] | Non
     return out
 
 
-def _nonce_of(rec: dict[str, Any]) -> str | None:
+def _nonce_of(rec: OutcomeRecord) -> str | None:
     """A token record's nonce as a comparable key (its text notation as JSON), or None."""
-    if not rec["vector"].startswith("token/") or "nonce" not in rec.get("token", {}):
+    token = rec.get("token", {})
+    if not rec["vector"].startswith("token/") or "nonce" not in token:
         return None
-    return json.dumps(rec["token"]["nonce"], sort_keys=True)
+    return json.dumps(token["nonce"], sort_keys=True)
 
 
-def _failed(rec: dict[str, Any], mistake: str, detail: str) -> dict[str, Any]:
+def _failed(rec: OutcomeRecord, mistake: str, detail: str) -> OutcomeRecord:
     """A copy of a token record with its token-nonce-reused check failing with `mistake`; its verdict, stage
     and reason those of its first failing check."""
     rec = copy.deepcopy(rec)
     checks = rec.setdefault("checks", [])
     check = next((c for c in checks if c["stage"] == Stage.TOKEN_NONCE_REUSED.value), None)
     if check is None:
-        check = {"stage": Stage.TOKEN_NONCE_REUSED.value}
+        check = cast(CheckRecord, {"stage": Stage.TOKEN_NONCE_REUSED.value})
         checks.append(check)
     check.pop("reason", None)
     check["verdict"] = Verdict.FAIL.value
@@ -482,5 +484,5 @@ def _failed(rec: dict[str, Any], mistake: str, detail: str) -> dict[str, Any]:
     order = [s.value for s in STAGES]
     checks.sort(key=lambda c: order.index(c["stage"]))
     failing = next(c for c in checks if c["verdict"] == Verdict.FAIL.value)
-    rec.update(verdict=Verdict.FAIL.value, stage=failing["stage"], reason=failing.get("detail", ""))
+    rec["verdict"], rec["stage"], rec["reason"] = Verdict.FAIL.value, failing["stage"], failing.get("detail", "")
     return rec

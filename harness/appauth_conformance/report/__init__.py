@@ -21,6 +21,7 @@ import jinja2
 from appauth_conformance.core.errors import ResultsError
 from appauth_conformance.formats import resources, schemas
 from appauth_conformance.formats.files import write_atomic
+from appauth_conformance.formats.records import ResultsDocument
 from appauth_conformance.formats.results import READS, SCHEMA_ID
 from appauth_conformance.report import views
 from appauth_conformance.report.views import VERDICT_LABEL, Summary
@@ -74,7 +75,7 @@ def validate(doc, name: str = "results document") -> None:
         raise ResultsError(f"{name}: does not match {SCHEMA_PATH.name} ({SCHEMA_ID}):\n" + "\n".join(problems) + more)
 
 
-def load(path) -> dict:
+def load(path) -> ResultsDocument:
     """Read a results.json and validate it; ResultsError names the file and what is wrong."""
     path = Path(path)
     try:
@@ -251,7 +252,7 @@ def environment() -> jinja2.Environment:
 # ----------------------------------------------------------------------------------------------
 
 
-def render_markdown(doc: dict) -> str:
+def render_markdown(doc: ResultsDocument) -> str:
     """report.md: status, matrices by mode and by flag, anomalies per runner, runner versions."""
     s = Summary(doc)
     flags = s.anomalous_flags()
@@ -285,7 +286,7 @@ def render_markdown(doc: dict) -> str:
     return text
 
 
-def render_html(doc: dict, *, compress: bool | None = None) -> str:
+def render_html(doc: ResultsDocument, *, compress: bool | None = None) -> str:
     """report.html: one self-contained page (inline CSS and JS, data embedded as JSON).
 
     `compress`: embed the drill-down data gzip + base64 (None: only when it is large)."""
@@ -304,7 +305,7 @@ def write_reports(results_path, out_dir=None) -> list[Path]:
     return write_reports_of(load(results_path), out_dir if out_dir is not None else results_path.parent)
 
 
-def write_reports_of(doc: dict, out_dir) -> list[Path]:
+def write_reports_of(doc: ResultsDocument, out_dir) -> list[Path]:
     """write_reports for a results document already in memory and validated (a merge's, for one)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

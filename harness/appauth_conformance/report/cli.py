@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import cast
 
 from appauth_conformance.core import untrusted
 from appauth_conformance.core.errors import Exit, UsageError
 from appauth_conformance.formats import arguments
+from appauth_conformance.formats.records import ResultsDocument
 from appauth_conformance.report import load, write_reports, write_reports_of
 from appauth_conformance.report.compare import compare
 
@@ -106,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {g['runner']}  {g['stage']}  {untrusted.line(g['cause'], 80)}  {g['count']:,}x  {status}")
             return Exit.NONCONFORMING if new or s["missing"] else Exit.OK
         results = write_json_atomic(out / "results.json", doc)
-        paths = write_reports_of(doc, out)  # merge() validated it
+        paths = write_reports_of(cast(ResultsDocument, doc), out)  # merge() validated it
         print(
             f"merged {len(s['merged'])} of {s['count']} shards ({said}): wrote {results}, "
             + ", ".join(p.name for p in paths)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from appauth_conformance.core import untrusted
 from appauth_conformance.core.model import Tombstone
+from appauth_conformance.formats.records import OutcomeRecord, ResultsDocument
 
 GOOD = frozenset({"pass", "known-divergence"})
 BAD = frozenset({"fail", "runner-fault", "unexpected-pass"})
@@ -186,23 +187,23 @@ def _n(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _index(doc: dict) -> dict[tuple[str, str], dict]:
+def _index(doc: ResultsDocument) -> dict[tuple[str, str], OutcomeRecord]:
     out = {}
     for o in doc.get("outcomes", []):
         out[(o["runner"], o["vector"])] = o  # a pair recorded twice: the last record counts
     return out
 
 
-def _verdict(o: dict | None) -> str:
+def _verdict(o: OutcomeRecord | None) -> str:
     if o is None or o["verdict"] == "skipped":
         return ABSENT
     return o["verdict"]
 
 
-def _describe(o: dict | None) -> str:
+def _describe(o: OutcomeRecord | None) -> str:
     if o is None:
         return ""
-    parts = []
+    parts: list[str] = []
     if o.get("stage"):
         parts.append(o["stage"])
     if o.get("diagnosis"):
@@ -222,19 +223,19 @@ def _value(v) -> str:
     return untrusted.cut(s, 73)
 
 
-def _output_change(a: dict, b: dict) -> str | None:
+def _output_change(a: OutcomeRecord, b: OutcomeRecord) -> str | None:
     """What differs between two outcomes with the same verdict: signature, string_to_sign or error type."""
     diffs = []
     for k in ("signature", "string_to_sign"):
         if a.get(k) != b.get(k):
             diffs.append(f"{k} {_value(a.get(k))} -> {_value(b.get(k))}")
-    ea, eb = (a.get("error") or {}).get("type"), (b.get("error") or {}).get("type")
+    ea, eb = (a["error"]["type"] if "error" in a else None), (b["error"]["type"] if "error" in b else None)
     if ea != eb:
         diffs.append(f"error type {ea or 'none'} -> {eb or 'none'}")
     return "; ".join(diffs) or None
 
 
-def compare(old: dict, new: dict, retired: Mapping[str, Tombstone] | None = None) -> Comparison:
+def compare(old: ResultsDocument, new: ResultsDocument, retired: Mapping[str, Tombstone] | None = None) -> Comparison:
     """Classify every change between two results documents (see the module docstring). `retired`: the
     corpus's tombstones (id -> Tombstone); a vector gone from the new run with one is retired, not removed."""
     retired = retired or {}

@@ -3,22 +3,23 @@
 Layout of the embedded data (built here, read by templates/report.js):
 
     core (a <script type="application/json" id="report-data">), parsed at load:
+      keys: the fields of each kind of row below, by name, in order (KEYS: inputs, anom, out,
+            difference); report.js reads a row's field by its name's index, never by a number
+      labels: per verdict code, its verdict name, label and plural (report/views.py, the one place)
       modes, files (vector families: file stems), flags, notes   lookup tables
       vec: {id: [...], mode: [i], file: [i], flags: [[i, ...]]}   one column per vector field
       runners: [{name, language, unavailable}]
       codes: one string per runner, one character per vector: the verdict code
              (P pass, F fail, K known divergence, U unexpected pass, X runner fault, S skipped, . not run)
-      anom: per runner, its non-pass outcomes in vector order: [vector index, stage index, reason index,
-            [diagnosis indexes], error type index]  (-1: none)
+      anom: per runner, its non-pass outcomes in vector order, rows of ANOMALY_FIELDS: vector index,
+            stage index, reason index, [diagnosis indexes], error type index  (-1: none)
       stages, reasons, diag ([id, title]), errtypes                 string tables
     detail (only needed by the drill-down), either plain JSON in "detail" or, when large,
     gzip + base64 in a <script type="application/octet-stream" id="report-detail"> that the page
     inflates with DecompressionStream after the first paint:
-      inputs: per vector [description, result, file, line, app_id, corp_id, user_id, expire_time, nonce,
-              app_key, expected string_to_sign, expected signature]     (text values in the notation)
-      out: per runner, aligned with anom: [string_to_sign, signature, error message, fault,
-           stderr_tail, difference]   difference = [position, byte_offset, context_start,
-           expected_hex, actual_hex, marker, expected_len, actual_len], hex without spaces
+      inputs: per vector, a row of INPUT_FIELDS (text values in the notation)
+      out: per runner, aligned with anom, rows of OUTPUT_FIELDS; a difference is a row of
+           DIFFERENCE_FIELDS, hex without spaces
 
 Passing outcomes cost one character each; values are only carried for the
 outcomes results.json carries them for.
@@ -37,6 +38,7 @@ from markupsafe import Markup
 
 from appauth_conformance.core import untrusted
 from appauth_conformance.formats import resources
+from appauth_conformance.formats.records import OutcomeRecord, ResultsDocument
 from appauth_conformance.report import views
 from appauth_conformance.report.views import Summary
 
@@ -102,7 +104,61 @@ def _hex(h: str) -> str:
     return h.replace(" ", "")
 
 
-def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[dict, str | None]:
+# The rows of the payload's tables, by field: emitted once as `keys` (report.js looks each field up by name)
+INPUT_FIELDS = (
+    "description",
+    "result",
+    "file",
+    "line",
+    "app_id",
+    "corp_id",
+    "user_id",
+    "expire_time",
+    "nonce",
+    "app_key",
+    "string_to_sign",
+    "signature",
+)
+ANOMALY_FIELDS = ("vector", "stage", "reason", "diagnosis", "error_type")
+OUTPUT_FIELDS = ("string_to_sign", "signature", "error", "fault", "stderr_tail", "difference")
+DIFFERENCE_FIELDS = (
+    "position",
+    "byte_offset",
+    "context_start",
+    "expected_hex",
+    "actual_hex",
+    "marker",
+    "expected_len",
+    "actual_len",
+)
+KEYS = {"inputs": INPUT_FIELDS, "anom": ANOMALY_FIELDS, "out": OUTPUT_FIELDS, "difference": DIFFERENCE_FIELDS}
+
+
+def labels() -> dict[str, dict[str, str]]:
+    """Each verdict code's verdict, label, plural and short label (report/views.py, the one place), for the page's script."""
+    out = {
+        c: {
+            "name": v,
+            "label": views.VERDICT_LABEL[v],
+            "plural": views.VERDICT_PLURAL[v],
+            "short": views.VERDICT_SHORT[v],
+        }
+        for v, c in CODES.items()
+    }
+    out["."] = {
+        "name": "not-run",
+        "label": views.NOT_RUN_LABEL,
+        "plural": views.NOT_RUN_PLURAL,
+        "short": views.NOT_RUN_PLURAL,
+    }
+    return out
+
+
+def _row(fields: tuple[str, ...], values: dict[str, Any]) -> list[Any]:
+    return [values[f] for f in fields]
+
+
+def payload(doc: ResultsDocument, summary: Summary, compress: bool | None = None) -> tuple[dict, str | None]:
     """(core, gzip+base64 detail or None). `compress`: None = when the detail is large.
     The matrix holds the corpus's sign vectors; token requests are a static section of the page."""
     vectors = {k: v for k, v in doc["vectors"].items() if not k.startswith(views.TOKEN)}
@@ -124,31 +180,35 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
         vec["file"].append(file_i[views.family(v["file"])])
         vec["flags"].append([flag_i[f] for f in v["flags"]])
         i = v["inputs"]
+        e = v["expected"]
         inputs.append(
-            [
-                v["description"],
-                v["result"],
-                v["file"],
-                v["line"],
-                i["app_id"],
-                i["corp_id"],
-                i["user_id"],
-                i["expire_time"],
-                i["nonce"],
-                i["app_key"],
-                v["expected"]["string_to_sign"],
-                v["expected"]["signature"],
-            ]
+            _row(
+                INPUT_FIELDS,
+                {
+                    "description": v["description"],
+                    "result": v["result"],
+                    "file": v["file"],
+                    "line": v["line"],
+                    "app_id": i["app_id"],
+                    "corp_id": i["corp_id"],
+                    "user_id": i["user_id"],
+                    "expire_time": i.get("expire_time"),
+                    "nonce": i.get("nonce"),
+                    "app_key": i["app_key"],
+                    "string_to_sign": e.get("string_to_sign"),
+                    "signature": e.get("signature"),
+                },
+            )
         )
 
     runner_names = list(summary.runners)
     rindex = {n: i for i, n in enumerate(runner_names)}
-    latest: dict[tuple[int, int], dict] = {}
+    latest: dict[tuple[int, int], OutcomeRecord] = {}
     for o in doc["outcomes"]:
         if o["vector"] in vindex:
             latest[(rindex[o["runner"]], vindex[o["vector"]])] = o
     codes = [bytearray(b"." * len(keys)) for _ in runner_names]
-    per_runner: list[list[tuple[int, dict]]] = [[] for _ in runner_names]
+    per_runner: list[list[tuple[int, OutcomeRecord]]] = [[] for _ in runner_names]
     for (ri, vi), o in latest.items():
         codes[ri][vi] = ord(CODES[o["verdict"]])
         if o["verdict"] not in ("pass", "unsupported"):
@@ -166,35 +226,35 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
         for vi, o in rows:
             err = o.get("error")
             a_rows.append(
-                [
-                    vi,
-                    stage_i.get(o.get("stage"), -1),
-                    reasons(o.get("reason")),
-                    [diag_i[d] for d in o.get("diagnosis", ())],
-                    errtypes(err["type"] if err else None),
-                ]
+                _row(
+                    ANOMALY_FIELDS,
+                    {
+                        "vector": vi,
+                        "stage": stage_i.get(o.get("stage"), -1),
+                        "reason": reasons(o.get("reason")),
+                        "diagnosis": [diag_i[d] for d in o.get("diagnosis", ())],
+                        "error_type": errtypes(err["type"] if err else None),
+                    },
+                )
             )
             d = o.get("difference")
             o_rows.append(
-                [
-                    o.get("string_to_sign"),
-                    o.get("signature"),
-                    err["message"] if err else None,
-                    o.get("fault"),
-                    o.get("stderr_tail"),
-                    [
-                        d["position"],
-                        d["byte_offset"],
-                        d["context_start"],
-                        _hex(d["expected_hex"]),
-                        _hex(d["actual_hex"]),
-                        d["marker"],
-                        d["expected_len"],
-                        d["actual_len"],
-                    ]
-                    if d
-                    else None,
-                ]
+                _row(
+                    OUTPUT_FIELDS,
+                    {
+                        "string_to_sign": o.get("string_to_sign"),
+                        "signature": o.get("signature"),
+                        "error": err["message"] if err else None,
+                        "fault": o.get("fault"),
+                        "stderr_tail": o.get("stderr_tail"),
+                        "difference": _row(
+                            DIFFERENCE_FIELDS,
+                            {**d, "expected_hex": _hex(d["expected_hex"]), "actual_hex": _hex(d["actual_hex"])},
+                        )
+                        if d
+                        else None,
+                    },
+                )
             )
         anom.append(a_rows)
         out.append(o_rows)
@@ -202,7 +262,7 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
     runners = []
     for n in runner_names:
         r = summary.runners[n].record
-        hello = r.get("hello") or {}
+        hello: dict[str, Any] = dict(r.get("hello") or {})
         runners.append(
             {
                 k: v
@@ -220,6 +280,8 @@ def payload(doc: dict, summary: Summary, compress: bool | None = None) -> tuple[
     notes = doc.get("notes", {})
     core = {
         "v": 1,
+        "keys": KEYS,
+        "labels": labels(),
         "modes": modes,
         "files": files,
         "flags": flags,
@@ -260,7 +322,7 @@ def asset_text(path) -> str:
     return text
 
 
-def render(doc: dict, env: jinja2.Environment, compress: bool | None = None) -> str:
+def render(doc: ResultsDocument, env: jinja2.Environment, compress: bool | None = None) -> str:
     s = Summary(doc)
     core, blob = payload(doc, s, compress)
     page = env.get_template("report.html.j2").render(

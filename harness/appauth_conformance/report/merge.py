@@ -1,4 +1,5 @@
-"""`report merge`: the results.json of the N shards of one run (`--shard K/N`), joined into one.
+"""`report merge`: the results.json of the N shards of one run (`--shard K/N`), joined into one; `join`
+is the one merge of results documents, which pytest-xdist's controller uses for its workers' parts too.
 
 Shards are joined only when they are parts of the same run: the same corpus (sha256), the same tool
 version, the same runners, the same N, each shard at most once, and no (vector, runner) outcome in
@@ -14,10 +15,11 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from appauth_conformance.core.errors import ResultsError
 from appauth_conformance.formats import schemas
+from appauth_conformance.formats.records import Counts, OutcomeRecord, ResultsDocument, RunnerRecord, VectorRecord
 from appauth_conformance.formats.results import SCHEMA_ID
 from appauth_conformance.judging import tokens
 from appauth_conformance.report import load, validate
@@ -45,15 +47,8 @@ def merge_files(paths: list[Path]) -> tuple[dict[str, Any], list[str]]:
         return merge_fuzz(raw), []
     if any(fuzz):
         raise _refuse("fuzz.json and results.json files are given together: merge the shards of one kind of run")
-    named = [(str(p), load(p)) for p in paths]
-    merged = merge(named)
-    before = {(o["vector"], o["runner"]): o["verdict"] for _, d in named for o in d["outcomes"]}
-    failed = [
-        f"{o['runner']} on {o['vector']}"
-        for o in merged["outcomes"]
-        if o["verdict"] == "fail" and before.get((o["vector"], o["runner"])) != "fail"
-    ]
-    return merged, failed
+    merged, failed = merge_checked([(str(p), load(p)) for p in paths])
+    return dict(merged), [f"{o['runner']} on {o['vector']}" for o in failed]
 
 
 def _read(path: Path) -> Any:
@@ -65,7 +60,7 @@ def _read(path: Path) -> Any:
         raise ResultsError(f"{path}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
 
 
-def _shard_index(named: list[tuple[str, dict]], same: tuple[str, ...]) -> tuple[int, dict[int, str], list[int]]:
+def _shard_index(named: list[tuple[str, Any]], same: tuple[str, ...]) -> tuple[int, dict[int, str], list[int]]:
     """The shards' common N, index -> file, and the missing indexes; refuses what is not one run's shards."""
     for name, doc in named:
         if "shard" not in doc:
@@ -142,14 +137,59 @@ def merge_fuzz(named: list[tuple[str, dict]]) -> dict[str, Any]:
     return merged
 
 
-def _endpoint(doc: dict) -> bool:
+def _endpoint(doc: ResultsDocument) -> bool:
     """A results.json of `serve` (every runner an endpoint's): joined beside a run or its shards, not a shard."""
     return "shard" not in doc and bool(doc["runners"]) and all(r.get("backend") == "endpoint" for r in doc["runners"])
 
 
-def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
+class Joined(NamedTuple):
+    """The parts of one run joined: what `report merge` and pytest-xdist's controller both write."""
+
+    runners: list[RunnerRecord]  # each once, with the counts of the joined outcomes
+    vectors: dict[str, VectorRecord]
+    notes: dict[str, str]
+    outcomes: list[OutcomeRecord]
+    failed: list[OutcomeRecord]  # the outcomes that fail only once joined (each part passed them alone)
+    complete: bool  # every part complete
+
+
+def join(parts: list[tuple[str, ResultsDocument]], made: list[tokens.Made] | None = None) -> Joined:
+    """The one merge of results documents that ran side by side, each with its own runner processes: the
+    shards of `run --shard` (and `serve` runs beside them) and pytest-xdist's workers' parts, given as
+    (label, document) in order. A token nonce two parts both hold fails in the later part (tokens.across;
+    `made`: per part, every nonce its processes made, as xdist's workers keep them)."""
+    crossed = tokens.across([(label, d["outcomes"]) for label, d in parts], made)
+    outcomes: list[OutcomeRecord] = []
+    failed: list[OutcomeRecord] = []
+    for (_, d), mine in zip(parts, crossed, strict=True):
+        for was, o in zip(d["outcomes"], mine, strict=True):
+            if o is not was and was["verdict"] != "fail":
+                failed.append(o)
+        outcomes += mine
+    docs = [d for _, d in parts]
+    return Joined(
+        runners=_runners(docs, outcomes),
+        vectors={k: v for d in docs for k, v in d["vectors"].items()},
+        notes={k: v for d in docs for k, v in d["notes"].items()},
+        outcomes=outcomes,
+        failed=failed,
+        complete=all(d["complete"] for d in docs),
+    )
+
+
+def merge(named: list[tuple[str, ResultsDocument]]) -> ResultsDocument:
     """results.json of one run's shards joined into one (validated against the schema), with the results of
     `serve` runs beside them (a real client's requests: docs/endpoint.md)."""
+    return merge_checked(named).document
+
+
+class Merged(NamedTuple):
+    document: ResultsDocument
+    failed: list[OutcomeRecord]
+
+
+def merge_checked(named: list[tuple[str, ResultsDocument]]) -> Merged:
+    """`merge`, with the outcomes that fail only once joined."""
     if not named:
         raise _refuse("no results given")
     served = [(n, d) for n, d in named if _endpoint(d)]
@@ -169,44 +209,49 @@ def merge(named: list[tuple[str, dict]]) -> dict[str, Any]:
             if pair in seen:
                 raise _refuse(f"{o['runner']} on {o['vector']} is in both {seen[pair]} and {name}: the shards overlap")
             seen[pair] = name
-    ordered = [doc for _, doc in sorted(shards, key=lambda nd: nd[1].get("shard", {}).get("index", 1))]
+    ordered = [doc for _, doc in sorted(shards, key=lambda nd: nd[1]["shard"]["index"] if "shard" in nd[1] else 1)]
     ordered += [doc for _, doc in served]
     labels = [f"shard {d['shard']['index']}/{count}" if "shard" in d else "a serve run" for d in ordered]
-    parts = tokens.across([(label, d["outcomes"]) for label, d in zip(labels, ordered, strict=True)])
-    outcomes = [o for part in parts for o in part]
-    merged = {
+    joined = join(list(zip(labels, ordered, strict=True)))
+    merged: ResultsDocument = {
         "schema": SCHEMA_ID,
         "tool": first["tool"],
-        "complete": not missing and all(d["complete"] for d in ordered),
+        "complete": not missing and joined.complete,
         "started": min(d["started"] for d in ordered),
         "finished": max(d["finished"] for d in ordered),
         "duration_s": max(d["duration_s"] for d in ordered),  # the shards ran side by side
         "command": ["appauth-conformance", "report", "merge", *(Path(n).name for n, _ in named)],
         "corpus": first["corpus"],
-        "runners": _runners(ordered, outcomes),
-        "notes": {k: v for d in ordered for k, v in d["notes"].items()},
-        "vectors": {k: v for d in ordered for k, v in d["vectors"].items()},
-        "outcomes": outcomes,
+        "runners": joined.runners,
+        "notes": joined.notes,
+        "vectors": joined.vectors,
+        "outcomes": joined.outcomes,
         "shards": {"count": count, "merged": sorted(by_index), "missing": missing},
     }
     validate(merged, "the merged results")
-    return merged
+    return Merged(merged, joined.failed)
 
 
-def _runners(docs: list[dict], outcomes: list[dict]) -> list[dict]:
-    """Each runner once: its record from the first shard that started it, the counts of its merged outcomes,
-    the longest timings (shards run side by side), and `unavailable` if any shard could not start it."""
-    out: dict[str, dict] = {}
+def _runners(docs: list[ResultsDocument], outcomes: list[OutcomeRecord]) -> list[RunnerRecord]:
+    """Each runner once: its record from the first part that started it, the counts of its merged outcomes,
+    the longest timings (parts run side by side), and `unavailable` if any part could not start it."""
+    out: dict[str, RunnerRecord] = {}
     counts: dict[str, Counter[str]] = {}
     for o in outcomes:
         counts.setdefault(o["runner"], Counter())[o["verdict"]] += 1
     for d in docs:
         for r in d["runners"]:
-            rec = out.setdefault(r["name"], {k: v for k, v in r.items() if k not in ("counts", "timings")})
+            rec = out.setdefault(r["name"], _identity(r))
             if "hello" not in rec and "hello" in r:
                 rec["hello"] = r["hello"]
             if r.get("unavailable") and not rec.get("unavailable"):
                 rec["unavailable"] = r["unavailable"]
             for k, sec in r.get("timings", {}).items():
-                rec.setdefault("timings", {})[k] = max(sec, rec.get("timings", {}).get(k, 0))
-    return [{**rec, "counts": dict(counts.get(name, {}))} for name, rec in out.items()]
+                timings = rec.setdefault("timings", {})
+                timings[k] = max(sec, timings.get(k, 0))
+    return [{**rec, "counts": cast(Counts, dict(counts.get(name, {})))} for name, rec in out.items()]
+
+
+def _identity(r: RunnerRecord) -> RunnerRecord:
+    """A runner's record without what a merge computes again (counts, timings)."""
+    return cast(RunnerRecord, {k: v for k, v in r.items() if k not in ("counts", "timings")})

@@ -7,6 +7,7 @@ terminal or start a line of its own (a CI workflow command needs one).
 
 from __future__ import annotations
 
+from appauth_conformance.formats.records import ResultsDocument
 from appauth_conformance.report.views import VERDICT_LABEL, Anomaly, Summary, fault_summary, show
 
 
@@ -47,7 +48,7 @@ def fault_lines(group: list[Anomaly], indent: str = "    ") -> list[str]:
     return out
 
 
-def grouped(doc: dict, cap: int = 8) -> list[str]:
+def grouped(doc: ResultsDocument, cap: int = 8) -> list[str]:
     """One block per runner with a failing outcome: its failures by kind (every distinct diagnosis, the
     one that explains most first), then its known divergences by reason."""
     s = Summary(doc)

@@ -13,9 +13,18 @@ import functools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any, cast
 
 from appauth_conformance.core import faults, model, untrusted
 from appauth_conformance.core.model import Stage, Verdict
+from appauth_conformance.formats.records import (
+    CheckRecord,
+    ErrorRecord,
+    OutcomeRecord,
+    ResultsDocument,
+    RunnerRecord,
+    VectorRecord,
+)
 from appauth_conformance.judging import diagnosis
 
 VERDICTS = tuple(v.value for v in Verdict)
@@ -51,6 +60,17 @@ VERDICT_PLURAL = {
     "skipped": "skipped",
     "unsupported": "unsupported",
 }
+VERDICT_SHORT = {  # a matrix cell's tally of one verdict
+    "pass": "pass",
+    "fail": "fail",
+    "known-divergence": "known",
+    "unexpected-pass": "unexp. pass",
+    "runner-fault": "fault",
+    "skipped": "skipped",
+    "unsupported": "unsupported",
+}
+NOT_RUN_LABEL = "not run or unsupported"  # a matrix cell with no outcome (not run, or a request not supported)
+NOT_RUN_PLURAL = "not run"
 GROUPS = {"reference": "Documented reference snippets", "vendor-sdk": "Vendor SDKs", "declared": "Your runners"}
 TOKEN_STAGES = tuple(s.value for s in Stage if s.value.startswith("token-"))
 
@@ -119,7 +139,7 @@ class Anomaly:
     stage: str | None
     reason: str | None
     diagnosis: list[str]
-    error: dict | None
+    error: ErrorRecord | None
     fault: str | None
     where: str  # file:line
     # a token's other non-passing checks: (stage, verdict, their mistakes); `diagnosis` holds only the
@@ -136,7 +156,7 @@ class Anomaly:
 @dataclass
 class RunnerView:
     name: str
-    record: dict
+    record: RunnerRecord
     counts: Counter[str] = field(default_factory=Counter)  # by verdict
     by_mode: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     by_family: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
@@ -207,7 +227,7 @@ class RunnerView:
                 else a.reason
                 if a.cause is None
                 else a.cause.label,  # one crash is one group, not one per restart
-                (a.error or {}).get("type"),
+                a.error["type"] if a.error else None,
                 tuple(a.also),
             )
             by.setdefault(k, []).append(a)
@@ -222,19 +242,19 @@ class RunnerView:
         return sum(self.counts[v] for v in FAILING)
 
     @property
-    def hello(self) -> dict:
-        return self.record.get("hello") or {}
+    def hello(self) -> dict[str, Any]:
+        return cast(dict[str, Any], self.record.get("hello") or {})
 
     @property
     def language(self) -> str:
         return self.record.get("language") or self.hello.get("language") or ""
 
 
-def _token_findings(o: dict) -> tuple[list[str], list[tuple[str, str, tuple[str, ...]]]]:
+def _token_findings(o: OutcomeRecord) -> tuple[list[str], list[tuple[str, str, tuple[str, ...]]]]:
     """For a token outcome: the mistakes of the check its verdict names, and its other non-passing checks
     as (stage, verdict, mistakes): a mistake belongs to the check that found it."""
     own: list[str] = []
-    also = []
+    also: list[tuple[str, str, tuple[str, ...]]] = []
     for c in o.get("checks", ()):
         if c["verdict"] == "pass":
             continue
@@ -245,7 +265,7 @@ def _token_findings(o: dict) -> tuple[list[str], list[tuple[str, str, tuple[str,
     return own, also
 
 
-def _mistakes_by_verdict(o: dict, found: list[str]) -> tuple[list[str], list[str]]:
+def _mistakes_by_verdict(o: OutcomeRecord, found: list[str]) -> tuple[list[str], list[str]]:
     """An outcome's mistakes split in two: those of failing checks, those a known divergence excused."""
     if o["vector"].startswith(TOKEN) and o.get("checks"):
         fail = [d for c in o["checks"] if c["verdict"] == "fail" for d in c.get("diagnosis", ())]
@@ -292,20 +312,20 @@ def cell(c: Counter) -> dict:
 class Summary:
     """Counts and groupings of a results document (no verdict is recomputed)."""
 
-    def __init__(self, doc: dict):
+    def __init__(self, doc: ResultsDocument):
         self.doc = doc
-        self.vectors: dict[str, dict] = doc.get("vectors", {})
+        self.vectors: dict[str, VectorRecord] = doc.get("vectors", {})
         names = [r["name"] for r in doc.get("runners", [])]
         records = {r["name"]: r for r in doc.get("runners", [])}
         for o in doc.get("outcomes", []):  # tolerate outcomes of a runner missing from the list
             if o["runner"] not in records:
-                records[o["runner"]] = {"name": o["runner"]}
+                records[o["runner"]] = cast(RunnerRecord, {"name": o["runner"]})
                 names.append(o["runner"])
         self.runners: dict[str, RunnerView] = {n: RunnerView(n, records[n]) for n in names}
         signed = [v for k, v in self.vectors.items() if not k.startswith(TOKEN)]  # the corpus's sign vectors
         self.families = sorted({family(v["file"]) for v in signed})
         self.flags = sorted({f for v in signed for f in v["flags"]})
-        self.vectors_per_mode = Counter(v["mode"] for v in signed)
+        self.vectors_per_mode: Counter[str] = Counter(v["mode"] for v in signed)
         self.vectors_per_flag = Counter(f for v in signed for f in v["flags"])
         self.vectors_per_family = Counter(family(v["file"]) for v in signed)
         self.token_requests = len(self.vectors) - len(signed)
@@ -313,7 +333,7 @@ class Summary:
         if self.token_requests:
             self.modes.append(TOKEN_COLUMN)
 
-        latest: dict[tuple[str, str], dict] = {}
+        latest: dict[tuple[str, str], OutcomeRecord] = {}
         for o in doc.get("outcomes", []):
             latest[(o["runner"], o["vector"])] = o  # a re-run pair counts once, last record wins
         self.outcome_count = len(latest)
@@ -321,7 +341,9 @@ class Summary:
         for (rn, vk), o in latest.items():
             rv = self.runners[rn]
             verdict = o["verdict"]
-            v = self.vectors.get(vk, {"mode": vk.split("/", 1)[0], "file": "?", "flags": [], "line": 0})
+            v = self.vectors.get(vk) or cast(
+                VectorRecord, {"mode": vk.split("/", 1)[0], "file": "?", "flags": [], "line": 0}
+            )
             rv.counts[verdict] += 1
             if vk.startswith(TOKEN):  # token requests have a column (and a checks table) of their own
                 self._token(rv, o)
@@ -376,7 +398,7 @@ class Summary:
             self.counts.update(rv.counts)
 
     @staticmethod
-    def _token(rv: RunnerView, o: dict) -> None:
+    def _token(rv: RunnerView, o: OutcomeRecord) -> None:
         """Count a token outcome: its verdict, and each of its checks (a pass carries none: all held)."""
         verdict = o["verdict"]
         rv.tokens[verdict] += 1
@@ -384,7 +406,7 @@ class Summary:
             return
         checks = o.get("checks")
         stages = [c["stage"] for c in checks] if checks else list(TOKEN_STAGES[:4])
-        for c in checks or [{"stage": st, "verdict": "pass"} for st in stages]:
+        for c in checks or [cast(CheckRecord, {"stage": st, "verdict": "pass"}) for st in stages]:
             rv.token_checks[c["stage"]]["checked"] += 1
             rv.token_checks[c["stage"]][c["verdict"]] += 1
             if c["verdict"] != "pass":

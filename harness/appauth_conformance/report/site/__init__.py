@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appauth_conformance.core.errors import UsageError
+from appauth_conformance.formats.records import ResultsDocument
 from appauth_conformance.report import ResultsError, html, load, validate
 from appauth_conformance.report.site import jsondocs, pages
 from appauth_conformance.report.site.data import Site
@@ -55,7 +56,7 @@ def load_site(paths: list[str | Path]) -> Site:
     return Site([(Path(p).name, _load(Path(p))) for p in paths], vectors.retired())  # the corpus's tombstones
 
 
-def _load(path: Path) -> dict:
+def _load(path: Path) -> ResultsDocument:
     """A results.json, or a gzip-compressed one (`.json.gz`: how reports/series/ keeps its releases)."""
     if path.suffix != ".gz":
         return load(path)

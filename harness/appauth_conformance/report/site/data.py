@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from appauth_conformance.core.model import Tombstone
+from appauth_conformance.formats.records import OutcomeRecord, ResultsDocument, RunnerRecord, VectorRecord
 from appauth_conformance.report import views
 from appauth_conformance.report.views import RunnerView, Summary
 
@@ -61,13 +62,13 @@ class Run:
     view: RunnerView
     summary: Summary
     source: str  # the results file's name, as given
-    outcomes: dict[str, dict]  # vector key -> its (last) outcome
+    outcomes: dict[str, OutcomeRecord]  # vector key -> its (last) outcome
     id: str = ""
     family: str = ""
     latest: bool = False
 
     @property
-    def record(self) -> dict:
+    def record(self) -> RunnerRecord:
         return self.view.record
 
     @property
@@ -113,17 +114,17 @@ class Family:
 class Site:
     """Every run of the given documents, the matrix rows, the families, the vectors and the mistakes."""
 
-    def __init__(self, docs: list[tuple[str, dict]], retired: Mapping[str, Tombstone] | None = None):
+    def __init__(self, docs: list[tuple[str, ResultsDocument]], retired: Mapping[str, Tombstone] | None = None):
         self.docs = docs
         self.retired = dict(retired or {})  # vector id -> tombstone (the corpus's vectors/retired.json)
         by_key: dict[tuple[str, str], Run] = {}
-        self.vectors: dict[str, dict] = {}  # key -> record (the last document's)
+        self.vectors: dict[str, VectorRecord] = {}  # key -> record (the last document's)
         self.notes: dict[str, str] = {}
         for source, doc in docs:
             s = Summary(doc)
             self.vectors.update(doc.get("vectors", {}))
             self.notes.update(doc.get("notes", {}))
-            per: dict[str, dict[str, dict]] = {n: {} for n in s.runners}
+            per: dict[str, dict[str, OutcomeRecord]] = {n: {} for n in s.runners}
             for o in doc.get("outcomes", []):
                 per[o["runner"]][o["vector"]] = o  # the last record of a pair wins, as in the Summary
             for name, rv in s.runners.items():
@@ -188,7 +189,7 @@ class Site:
     def step_of(self, run: Run) -> Step:
         return next(s for s in self.family_of(run).steps if s.run is run)
 
-    def outcome(self, run: Run, key: str) -> dict | None:
+    def outcome(self, run: Run, key: str) -> OutcomeRecord | None:
         return run.outcomes.get(key)
 
     def disagreement(self, key: str) -> int:
@@ -202,8 +203,8 @@ def changes(before: Run, after: Run, retired: Mapping[str, Tombstone] | None = N
     out = []
     for k in dict.fromkeys([*before.outcomes, *after.outcomes]):
         gone = "retired" if retired and retired_id(k) in retired else "not run"
-        a = before.outcomes.get(k, {}).get("verdict", gone)
-        b = after.outcomes.get(k, {}).get("verdict", gone)
+        a: str = before.outcomes[k]["verdict"] if k in before.outcomes else gone
+        b: str = after.outcomes[k]["verdict"] if k in after.outcomes else gone
         if a != b:
             out.append((k, a, b))
     return out

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from appauth_conformance.core import untrusted
 from appauth_conformance.formats import resources
+from appauth_conformance.formats.records import OutcomeRecord
 from appauth_conformance.report import html, views
 from appauth_conformance.report.site import badges
 from appauth_conformance.report.site.data import Family, Run, Site, retired_id
@@ -77,7 +78,7 @@ def _render(name: str, root: str, **context) -> str:
     return html.inert(environment().get_template(name).render(root=root, js=js, **context))
 
 
-def answer(run: Run, o: dict) -> dict:
+def answer(run: Run, o: OutcomeRecord) -> dict:
     """One implementation's answer to one vector, for the side-by-side table."""
     verdict = o["verdict"]
     if verdict == "pass":
@@ -176,8 +177,8 @@ def history_page(site: Site, family: Family) -> str:
         "pages": [site.vector_page.get(k, "") for k in keys],
         "labels": {
             **{c: views.VERDICT_LABEL[v] for v, c in html.CODES.items()},
-            ".": "not run",
-            "-": "not run",
+            ".": views.NOT_RUN_PLURAL,
+            "-": views.NOT_RUN_PLURAL,
             "R": "retired",
         },
         "versions": [

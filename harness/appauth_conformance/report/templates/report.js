@@ -9,11 +9,15 @@
   var timings = window.__reportTimings = { script_start: T0, parsed: performance.now() };
   var NV = D.vec.id.length, NR = D.runners.length;
   var CODES = "PFKUXS.";
-  var NAME = { P: "pass", F: "fail", K: "known-divergence", U: "unexpected-pass", X: "runner-fault", S: "skipped", ".": "not run" };
-  var LABEL = { P: "pass", F: "fail", K: "known divergence", U: "unexpected pass", X: "runner fault", S: "skipped", ".": "not run or unsupported" };
-  var BYNAME = { pass: "P", fail: "F", "known-divergence": "K", "unexpected-pass": "U", "runner-fault": "X", skipped: "S" };
-  var PLURAL = { P: "passes", F: "failures", K: "known divergences", U: "unexpected passes", X: "runner faults", S: "skipped", ".": "not run" };
-  var SHORT = { F: "fail", K: "known", U: "unexp. pass", X: "fault", S: "skipped" };
+  // verdict, label, plural and short label by code: from report/views.py, the one place (html.py `labels`)
+  var NAME = {}, LABEL = {}, PLURAL = {}, SHORT = {}, BYNAME = {};
+  Object.keys(D.labels).forEach(function (c) {
+    NAME[c] = D.labels[c].name; LABEL[c] = D.labels[c].label; PLURAL[c] = D.labels[c].plural; SHORT[c] = D.labels[c].short;
+    if (c !== ".") BYNAME[NAME[c]] = c;
+  });
+  // the fields of the payload's rows by name (html.py KEYS): IN inputs, AN anom, OUT out, DIF difference
+  function fields(names) { var o = {}; names.forEach(function (n, i) { o[n] = i; }); return o; }
+  var IN = fields(D.keys.inputs), AN = fields(D.keys.anom), OUT = fields(D.keys.out), DIF = fields(D.keys.difference);
   var SEV = { U: 0, F: 1, X: 2, K: 3, S: 4, P: 5, ".": 6 };
   var PAGE_MANY = 20, PAGE_ONE = 100, MORE = 100;
 
@@ -51,7 +55,7 @@
   function anomOf(r, vi) {
     if (!anomIndex[r]) {
       var idx = new Int32Array(NV).fill(-1), rows = D.anom[r];
-      for (var i = 0; i < rows.length; i++) idx[rows[i][0]] = i;
+      for (var i = 0; i < rows.length; i++) idx[rows[i][AN.vector]] = i;
       anomIndex[r] = idx;
     }
     var j = anomIndex[r][vi];
@@ -296,7 +300,7 @@
       if (!base[vi] || !ok[ci[vi]] || (state.cell && !inCell(vi))) continue;
       if (state.reason !== null) {
         var a = anomOf(r, vi);
-        if (!a || D.reasons[a.row[2]] !== state.reason) continue;
+        if (!a || D.reasons[a.row[AN.reason]] !== state.reason) continue;
       }
       rows.push(vi);
     }
@@ -358,7 +362,7 @@
     var by = {}, order = [];
     rows.forEach(function (vi) {
       if (D.codes[r][vi] !== "K") return;
-      var a = anomOf(r, vi), reason = a && a.row[2] >= 0 ? D.reasons[a.row[2]] : "(no reason given)";
+      var a = anomOf(r, vi), reason = a && a.row[AN.reason] >= 0 ? D.reasons[a.row[AN.reason]] : "(no reason given)";
       if (!by[reason]) { by[reason] = 0; order.push(reason); }
       by[reason]++;
     });
@@ -396,17 +400,17 @@
     var a = code === "P" || code === "." ? null : anomOf(r, vi);
     if (a) {
       var row = a.row;
-      if (row[1] >= 0) what.appendChild(el("span", "stage", D.stages[row[1]]));
-      if (row[4] >= 0) what.appendChild(safeEl("code", "etype", D.errtypes[row[4]]));
-      if (row[3].length) {
-        row[3].slice(0, 2).forEach(function (d) {
+      if (row[AN.stage] >= 0) what.appendChild(el("span", "stage", D.stages[row[AN.stage]]));
+      if (row[AN.error_type] >= 0) what.appendChild(safeEl("code", "etype", D.errtypes[row[AN.error_type]]));
+      if (row[AN.diagnosis].length) {
+        row[AN.diagnosis].slice(0, 2).forEach(function (d) {
           var s = el("span", "diag", D.diag[d][1]);
           s.title = D.diag[d][0];
           what.appendChild(s);
         });
-        if (row[3].length > 2) what.appendChild(el("span", "muted", "+" + (row[3].length - 2)));
+        if (row[AN.diagnosis].length > 2) what.appendChild(el("span", "muted", "+" + (row[AN.diagnosis].length - 2)));
       }
-      if (row[2] >= 0) { var rs = safeEl("span", "reason", D.reasons[row[2]]); rs.title = D.reasons[row[2]]; what.appendChild(rs); }
+      if (row[AN.reason] >= 0) { var rs = safeEl("span", "reason", D.reasons[row[AN.reason]]); rs.title = D.reasons[row[AN.reason]]; what.appendChild(rs); }
     } else if (code === "P") {
       what.appendChild(el("span", "muted", "output equals expected"));
     }
@@ -473,13 +477,13 @@
     dl.appendChild(dd);
   }
   function fillDrawer(body, detail, vi, fr) {
-    var inp = detail.inputs[vi];  // [description, result, file, line, app_id, corp_id, user_id, expire, nonce, key, sts, sig]
+    var inp = detail.inputs[vi];  // fields IN
     var head = el("div", "vhead");
-    head.appendChild(el("span", "badge result-" + inp[1], inp[1]));
+    head.appendChild(el("span", "badge result-" + inp[IN.result], inp[IN.result]));
     head.appendChild(el("span", "badge", D.modes[D.vec.mode[vi]]));
-    head.appendChild(el("span", "where", inp[2] + ":" + inp[3]));
+    head.appendChild(el("span", "where", inp[IN.file] + ":" + inp[IN.line]));
     body.appendChild(head);
-    if (inp[0]) body.appendChild(el("p", "desc", inp[0]));
+    if (inp[IN.description]) body.appendChild(el("p", "desc", inp[IN.description]));
     var flags = el("div", "vflags");
     D.vec.flags[vi].forEach(function (f) {
       var s = el("span", "flag", D.flags[f]);
@@ -493,13 +497,13 @@
 
     body.appendChild(el("h4", null, "Inputs"));
     var dl = el("dl", "kv");
-    ["app_id", "corp_id", "user_id", "expire_time", "nonce", "app_key"].forEach(function (name, i) { kv(dl, name, valueNode(inp[4 + i])); });
+    ["app_id", "corp_id", "user_id", "expire_time", "nonce", "app_key"].forEach(function (name) { kv(dl, name, valueNode(inp[IN[name]])); });
     body.appendChild(dl);
     body.appendChild(el("h4", null, "Expected"));
     dl = el("dl", "kv");
-    kv(dl, "string_to_sign", valueNode(inp[10]));
-    kv(dl, "signature", inp[11] === null ? el("span", "val none", inp[1] === "valid" ? "(none)" : "a refusal (an error)") : valueNode(inp[11]));
-    if (inp[1] === "acceptable") kv(dl, "or", el("span", "val none", "a refusal (an error)"));
+    kv(dl, "string_to_sign", valueNode(inp[IN.string_to_sign]));
+    kv(dl, "signature", inp[IN.signature] === null ? el("span", "val none", inp[IN.result] === "valid" ? "(none)" : "a refusal (an error)") : valueNode(inp[IN.signature]));
+    if (inp[IN.result] === "acceptable") kv(dl, "or", el("span", "val none", "a refusal (an error)"));
     body.appendChild(dl);
 
     body.appendChild(el("h4", null, "Runners"));
@@ -515,7 +519,7 @@
     });
     if (passes.length) {
       var p = el("div", "rblock pass-line");
-      p.appendChild(chip("P", "pass"));
+      p.appendChild(chip("P", LABEL.P));
       p.appendChild(document.createTextNode(" " + passes.join(", ") + " — output equals the expected values"));
       body.appendChild(p);
     }
@@ -526,24 +530,24 @@
     var h = el("div", "rhead");
     h.appendChild(el("b", null, D.runners[r].name));
     h.appendChild(chip(code, LABEL[code]));
-    if (a && a.row[1] >= 0) h.appendChild(el("span", "stage", D.stages[a.row[1]]));
+    if (a && a.row[AN.stage] >= 0) h.appendChild(el("span", "stage", D.stages[a.row[AN.stage]]));
     box.appendChild(h);
     if (!a) return box;
-    var row = a.row, out = detail.out[r][a.j];  // [sts, sig, error message, fault, stderr, difference]
+    var row = a.row, out = detail.out[r][a.j];  // fields OUT
     var dl = el("dl", "kv");
-    if (row[2] >= 0) kv(dl, code === "X" ? "fault" : code === "F" ? "note" : "reason", safeEl("span", "reason-text", D.reasons[row[2]]));
-    if (out[0] !== null) kv(dl, "string_to_sign", valueNode(out[0]));
-    if (out[1] !== null) kv(dl, "signature", valueNode(out[1]));
-    if (row[4] >= 0 || out[2] !== null) {
+    if (row[AN.reason] >= 0) kv(dl, code === "X" ? "fault" : code === "F" ? "note" : "reason", safeEl("span", "reason-text", D.reasons[row[AN.reason]]));
+    if (out[OUT.string_to_sign] !== null) kv(dl, "string_to_sign", valueNode(out[OUT.string_to_sign]));
+    if (out[OUT.signature] !== null) kv(dl, "signature", valueNode(out[OUT.signature]));
+    if (row[AN.error_type] >= 0 || out[OUT.error] !== null) {
       var e = el("span", "val");
-      if (row[4] >= 0) e.appendChild(safeEl("code", "etype", D.errtypes[row[4]]));
-      if (out[2] !== null) { e.appendChild(document.createTextNode(" ")); appendText(e, out[2], 2000); }
+      if (row[AN.error_type] >= 0) e.appendChild(safeEl("code", "etype", D.errtypes[row[AN.error_type]]));
+      if (out[OUT.error] !== null) { e.appendChild(document.createTextNode(" ")); appendText(e, out[OUT.error], 2000); }
       kv(dl, "error", e);
     }
-    if (out[3] !== null && row[2] >= 0 && D.reasons[row[2]] !== out[3]) kv(dl, "fault", valueNode(out[3]));
-    if (row[3].length) {
+    if (out[OUT.fault] !== null && row[AN.reason] >= 0 && D.reasons[row[AN.reason]] !== out[OUT.fault]) kv(dl, "fault", valueNode(out[OUT.fault]));
+    if (row[AN.diagnosis].length) {
       var ul = el("ul", "diags");
-      row[3].forEach(function (d) {
+      row[AN.diagnosis].forEach(function (d) {
         var li = el("li");
         li.appendChild(document.createTextNode(D.diag[d][1] + " "));
         li.appendChild(el("code", null, D.diag[d][0]));
@@ -552,12 +556,12 @@
       kv(dl, "diagnosis", ul);
     }
     box.appendChild(dl);
-    if (out[5]) box.appendChild(hexDiff(out[5], D.stages[row[1]]));
-    if (out[4]) {
+    if (out[OUT.difference]) box.appendChild(hexDiff(out[OUT.difference], D.stages[row[AN.stage]]));
+    if (out[OUT.stderr_tail]) {
       var det = el("details", "stderr");
-      det.appendChild(el("summary", null, "stderr (last " + fmt(out[4].length) + " chars)"));
+      det.appendChild(el("summary", null, "stderr (last " + fmt(out[OUT.stderr_tail].length) + " chars)"));
       var pre = el("pre");
-      appendText(pre, out[4]);
+      appendText(pre, out[OUT.stderr_tail]);
       det.appendChild(pre);
       box.appendChild(det);
     }
@@ -566,13 +570,13 @@
   function hexDiff(d, stage) {
     // d: [position, byte_offset, context_start, expected_hex, actual_hex, marker, expected_len, actual_len]
     var wrap = el("div", "hexdiff");
-    wrap.appendChild(el("div", "hexcap", "First difference in the " + (stage || "value") + " at character " + fmt(d[0]) +
-      ", byte " + fmt(d[1]) + " (expected " + fmt(d[6]) + " chars, actual " + fmt(d[7]) + ")"));
-    var exp = pairs(d[3]), act = pairs(d[4]), m = d[5], width = Math.max(exp.length, act.length, m + 1);
+    wrap.appendChild(el("div", "hexcap", "First difference in the " + (stage || "value") + " at character " + fmt(d[DIF.position]) +
+      ", byte " + fmt(d[DIF.byte_offset]) + " (expected " + fmt(d[DIF.expected_len]) + " chars, actual " + fmt(d[DIF.actual_len]) + ")"));
+    var exp = pairs(d[DIF.expected_hex]), act = pairs(d[DIF.actual_hex]), m = d[DIF.marker], width = Math.max(exp.length, act.length, m + 1);
     var table = el("table", "hex");
     var hr = el("tr");
     hr.appendChild(el("th", "lab", "offset"));
-    for (var i = 0; i < width; i++) hr.appendChild(el("th", i === m ? "off at" : "off", String(d[2] + i)));
+    for (var i = 0; i < width; i++) hr.appendChild(el("th", i === m ? "off at" : "off", String(d[DIF.context_start] + i)));
     table.appendChild(hr);
     [["expected", exp], ["actual", act]].forEach(function (pair) {
       var tr = el("tr", "bytes"), tc = el("tr", "chars");
