@@ -124,8 +124,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitC
         if suite.writes_reports:
             from appauth_conformance.frontends.pytest_summary import render
 
-            written = render(suite.report_dir / "results.json")
-            suite.rendered = written.line if written else None
+            suite.rendered = written = render(suite.report_dir / "results.json")
             suite.reports_failed = written is not None and not written.ok
         if suite.reports_failed and exitstatus == pytest.ExitCode.OK:  # a gate without its reports fails
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,6 +21,9 @@ from appauth_conformance.formats.files import write_json_atomic
 from appauth_conformance.formats.results import Recorder, clock, value
 from appauth_conformance.judging import tokens
 from appauth_conformance.judging.explain import kind
+
+if TYPE_CHECKING:
+    from appauth_conformance.report import AfterRun
 
 DETAILED_FAILURES = 25  # kinds of failure explained in full; the others, and repeats of a kind, get one line each
 BLOCK = 64  # vectors per batch under xdist
@@ -48,7 +51,7 @@ class Suite:
         self.requests: list[TokenRequest] = []  # token requests with at least one selected item
         self.request_position: dict[str, int] = {}
         self.detailed: set[tuple] = set()  # the kinds of failure explained in full so far
-        self.rendered: str | None = None  # "wrote results.json and ...", for the terminal summary
+        self.rendered: AfterRun | None = None  # "wrote results.json and ..." and the document, for the terminal summary
         self.reports_failed = False  # the run's reports could not be written: the run fails
         self.failed_across = 0  # xdist: token outcomes that fail only once the workers' parts are merged
         # a long batch is otherwise silent (the first item runs it all): a line every few seconds

@@ -22,14 +22,14 @@ def render(results: Path) -> AfterRun | None:
     return write_reports_after_run(results)
 
 
-def summarise(terminalreporter: Any, results: Path, rendered: str | None) -> None:
+def summarise(terminalreporter: Any, results: Path, written: AfterRun | None) -> None:
     """What failed, by kind, every distinct diagnosis shown; the runners that did not start, loud."""
     from appauth_conformance.report import load, terminal
 
-    if rendered:
-        terminalreporter.write_line(rendered)
+    if written is not None:
+        terminalreporter.write_line(written.line)
     try:
-        doc = load(results)
+        doc = written.doc if written is not None and written.doc is not None else load(results)
     except ResultsError as e:  # already said when the reports were rendered; the verdicts stand
         terminalreporter.write_line(f"appauth-conformance: cannot summarise: {e}")
         return
