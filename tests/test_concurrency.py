@@ -69,7 +69,7 @@ def test_xdist_controller_records_the_runs_start_and_duration_not_the_merges(tmp
     import types
 
     from appauth_conformance.formats.results import Recorder
-    from appauth_conformance.frontends import plugin
+    from appauth_conformance.frontends import xdist_parts
 
     corpus = vectors.load(SMALL)
     began = ("2026-01-02T03:04:05+00:00", time.monotonic() - 1000.0)  # a run that began 1000 s ago
@@ -84,7 +84,7 @@ def test_xdist_controller_records_the_runs_start_and_duration_not_the_merges(tmp
     worker = Recorder(suite.parts / "gw0.json", corpus, backend="local")  # a worker's part, started later
     worker.runner("python-reference", "python")
     worker.write(complete=True)
-    plugin.merge_parts(suite, interrupted=False)
+    xdist_parts.merge_parts(suite, interrupted=False)
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
     assert doc["started"] == began[0] and doc["duration_s"] >= 1000.0
     assert not (tmp_path / "out" / ".parts").exists()

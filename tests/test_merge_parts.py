@@ -1,4 +1,4 @@
-"""pytest-xdist's controller and `report merge` join results with one merge (report/merge.py `join`)."""
+"""pytest-xdist's controller (frontends/xdist_parts.py) and `report merge` join results with one merge (report/merge.py `join`)."""
 
 import json
 import types
@@ -7,7 +7,7 @@ from pathlib import Path
 from appauth_conformance import report
 from appauth_conformance.corpus import vectors
 from appauth_conformance.formats.results import Recorder, clock
-from appauth_conformance.frontends import plugin
+from appauth_conformance.frontends import xdist_parts
 from appauth_conformance.report import merge
 
 SMALL = Path(__file__).parent / "fixtures" / "vectors" / "small.yaml"
@@ -47,7 +47,7 @@ def test_the_controller_joins_its_workers_parts_as_report_merge_joins_shards(tmp
     _parts(suite.parts, corpus)
     parts = [(f"worker {p.stem}", report.load(p)) for p in sorted(suite.parts.glob("*.json"))]
     joined = merge.join(parts)
-    plugin.merge_parts(suite, interrupted=False)
+    xdist_parts.merge_parts(suite, interrupted=False)
     doc = report.load(tmp_path / "out" / "results.json")
     (runner,) = doc["runners"]
     (expected,) = joined.runners

@@ -244,6 +244,9 @@ class RunnerSpec:
     builtin: bool = False
     family: str | None = None  # for a variant (e.g. cpp-openssl-1.1.1): the runner whose divergence list it shares
     group: str = "reference"  # what it is: reference (a documented snippet), vendor-sdk, or declared by the user
+    # what it answers (sign, token) when known before its hello, as for the built-ins: the pytest plugin
+    # collects its items without starting it; None (a declared runner): its hello says, once it starts
+    ops: tuple[str, ...] | None = None
 
     @property
     def declared(self) -> bool:

@@ -108,6 +108,7 @@ class Engine:
         allow_never_expires: bool = False,
         record_outcomes: bool = True,
         flags: Collection[str] | None = None,
+        expectations: dict[str, Expectations] | None = None,
     ):
         self.backend = backend
         self.recorder = recorder
@@ -117,7 +118,10 @@ class Engine:
         # False: the recorder gets the runners only, and the caller records the outcomes it uses (the pytest
         # plugin records each item's own: xdist workers run overlapping batches)
         self.record_outcomes = record_outcomes
-        self.runners = {s.name: RunnerState(s, Expectations.load(s)) for s in specs}
+        known = expectations or {}  # already loaded by the caller (the pytest plugin loads them to collect)
+        self.runners = {
+            s.name: RunnerState(s, known[s.name] if s.name in known else Expectations.load(s)) for s in specs
+        }
         check_names([st.expectations for st in self.runners.values()], flags)
         for st in self.runners.values():
             st.judge = tokens.Judge(st.expectations, window=token_window, allow_never=allow_never_expires)

@@ -17,7 +17,14 @@ RUNNERS_DIR = resources.RUNNERS
 
 
 def _builtin(
-    lang: str, name: str, command, build=(), tools=(), folder: str | None = None, group: str = "reference"
+    lang: str,
+    name: str,
+    command,
+    build=(),
+    tools=(),
+    folder: str | None = None,
+    group: str = "reference",
+    ops: tuple[str, ...] = ("sign",),
 ) -> RunnerSpec:
     src = RUNNERS_DIR / (folder or lang)
     return RunnerSpec(
@@ -31,6 +38,7 @@ def _builtin(
         aliases=(folder,) if folder else (lang,),
         builtin=True,
         group=group,
+        ops=ops,  # what its hello says: the pytest plugin collects by it
     )
 
 
@@ -80,6 +88,7 @@ BUILTINS: tuple[RunnerSpec, ...] = (
         tools=[Tool("python3", "python3-venv")],
         folder="huawei-python-sdk",
         group="vendor-sdk",
+        ops=("sign", "token"),
     ),
 )
 

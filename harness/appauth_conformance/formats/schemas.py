@@ -22,11 +22,12 @@ import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema  # no stubs installed: types-jsonschema is not a test extra
+from typing import TYPE_CHECKING, Any
 
 from appauth_conformance.formats import resources
+
+if TYPE_CHECKING:  # imported when a document fails check(): the fast path never pays for jsonschema's import
+    import jsonschema  # no stubs installed: types-jsonschema is not a test extra
 
 Check = Callable[[Any], bool]
 Schema = dict[str, Any]  # a JSON Schema document or subschema, as loaded
@@ -58,6 +59,8 @@ def _rooted(name: str, definition: str | None) -> Schema:
 
 @cache
 def validator(name: str, definition: str | None = None) -> jsonschema.protocols.Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(_rooted(name, definition))
 
 

@@ -320,6 +320,7 @@ class AfterRun(NamedTuple):
 
     line: str
     ok: bool
+    doc: dict | None = None  # the results document, loaded and validated once (the terminal summary reuses it)
 
 
 def write_reports_after_run(results_path: Path) -> AfterRun:
@@ -327,11 +328,12 @@ def write_reports_after_run(results_path: Path) -> AfterRun:
     document, a rendering bug, a folder that cannot be written) is said in the line, never raised:
     results.json is already safe and must not be hidden by it; the caller fails the run (`ok` False)."""
     try:
-        paths = write_reports(results_path)
+        doc = load(results_path)
+        paths = write_reports_of(doc, results_path.parent)
     except Exception as e:
         return AfterRun(
             f"appauth-conformance: wrote {results_path}; the reports could NOT be written "
             f"({type(e).__name__}: {e}); the run fails",
             False,
         )
-    return AfterRun(f"appauth-conformance: wrote {results_path} and {', '.join(p.name for p in paths)}", True)
+    return AfterRun(f"appauth-conformance: wrote {results_path} and {', '.join(p.name for p in paths)}", True, doc)

@@ -1,0 +1,77 @@
+"""The everyday gate from a team's folder: `pytest --lang=all` and `appauth-conformance run --lang all`.
+
+    .venv/bin/python benchmarks/startup.py [--runs 7]
+
+Run with the interpreter of a venv that has the wheel installed (scripts/setup.sh makes `.venv` so).
+Both commands run in a fresh temporary folder outside the checkout (no pyproject, no conftest: the
+plugin is found by its entry point), with the build cache warm (one untimed run of each first), and
+the median of `--runs` wall times is printed for each, with the median CPU time (user + system of
+the command and the runners it started: a figure a loaded machine inflates less). Targets (issue 22): pytest <= 1.5 s,
+`run` <= 1.0 s. The JVM's start is the floor of both: the four runners start concurrently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def commands(report: Path) -> dict[str, list[str]]:
+    return {
+        "pytest --lang=all": [sys.executable, "-m", "pytest", "--lang=all", "-q", "-p", "no:cacheprovider"],
+        "appauth-conformance run --lang all": [
+            str(BIN / "appauth-conformance"),
+            "run",
+            "--lang",
+            "all",
+            "--report-dir",
+            str(report),
+        ],
+    }
+
+
+def cpu() -> float:
+    """CPU seconds (user + system) of the finished children: the command and the runners it started."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def measure(argv: list[str], cwd: Path, runs: int) -> tuple[list[float], list[float], str]:
+    subprocess.run(argv, capture_output=True, cwd=cwd)  # warm the build cache and the OS's file cache
+    walls, cpus, last = [], [], ""
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), cpu()
+        r = subprocess.run(argv, capture_output=True, text=True, cwd=cwd)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(cpu() - c0)
+        lines = r.stdout.strip().splitlines()
+        last = f"exit {r.returncode}: {lines[-1] if lines else ''}"
+    return walls, cpus, last
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=7)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="appauth-team-") as tmp:
+        folder = Path(tmp)
+        for name, argv in commands(folder / "run-reports").items():
+            walls, cpus, last = measure(argv, folder, a.runs)
+            print(
+                f"{name}: median {statistics.median(walls):.2f} s, best {min(walls):.2f} s, "
+                f"worst {max(walls):.2f} s of {a.runs} warm runs; CPU (user + system, runners included) "
+                f"median {statistics.median(cpus):.2f} s  [{last}]",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
