@@ -85,6 +85,12 @@ async def drive(port: int, ca: str | None, reqs: list[bytes], clients: int):
     return time.perf_counter() - t0, sorted(latencies), statuses
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU time so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=64)
@@ -109,7 +115,9 @@ def main() -> None:
     line = proc.stderr.readline()
     port = int(re.search(r":(\d+)/", line).group(1))
     ca = None if a.http else re.search(r"CA: (.*)\)", line).group(1)
+    cpu0, gen0 = cpu_seconds(proc.pid), time.process_time()
     seconds, lat, statuses = asyncio.run(drive(port, ca, reqs, a.clients))
+    serve_cpu, gen_cpu = cpu_seconds(proc.pid) - cpu0, time.process_time() - gen0
     rss = int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{proc.pid}/status").read_text()).group(1))
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=300)
@@ -120,6 +128,9 @@ def main() -> None:
     print(
         f"{a.requests:,} requests, {a.clients} keep-alive {'HTTP' if a.http else 'HTTPS'} clients: {seconds:.2f} s, "
         f"{a.requests / seconds:,.0f} judged requests/s"
+    )
+    print(
+        f"CPU per request: serve {serve_cpu / a.requests * 1000:.2f} ms, load generator {gen_cpu / a.requests * 1000:.2f} ms"
     )
     print(f"latency ms: p50 {pct(0.5):.1f}  p90 {pct(0.9):.1f}  p99 {pct(0.99):.1f}  max {lat[-1] * 1000:.1f}")
     print(
