@@ -30,6 +30,7 @@ import hmac
 import json
 import os
 import re
+import shutil
 import signal
 import ssl
 import subprocess
@@ -75,10 +76,12 @@ async def client(port: int, ctx: ssl.SSLContext | None, todo: list[bytes], laten
     writer.close()
 
 
-async def drive(port: int, ca: str | None, reqs: list[bytes], clients: int):
+async def drive(port: int, ca: str | None, reqs: list[bytes], clients: int, statuses: list[int] | None = None):
+    """Sends `reqs` over `clients` connections; `statuses` (the answers' status codes, in arrival order) may be
+    the caller's own list, to watch the progress."""
     ctx = ssl.create_default_context(cafile=ca) if ca else None
     latencies: list[float] = []
-    statuses: list[int] = []
+    statuses = [] if statuses is None else statuses
     shares = [reqs[i::clients] for i in range(clients)]
     t0 = time.perf_counter()
     await asyncio.gather(*(client(port, ctx, s, latencies, statuses) for s in shares))
@@ -91,6 +94,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def start_serve(http: bool) -> tuple[subprocess.Popen, int, str | None, Path]:
+    """`appauth-conformance serve` with the benchmark's app, until SIGTERM: the process, port, CA file, report dir."""
+    tmp = Path(tempfile.mkdtemp(prefix="endpoint-bench-"))
+    argv = [sys.executable, "-m", "appauth_conformance.frontends.cli", "serve", "--app", f"{APP_ID}={KEY}"]
+    proc = subprocess.Popen(
+        [*argv, "--report-dir", str(tmp), *(["--http"] if http else [])],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stderr.readline()
+    port = int(re.search(r":(\d+)/", line).group(1))
+    ca = None if http else re.search(r"CA: (.*)\)", line).group(1)
+    return proc, port, ca, tmp
+
+
+def stop_serve(proc: subprocess.Popen, tmp: Path) -> tuple[list[str], set[str]]:
+    """SIGTERM, then results.json's outcomes: their keys and verdicts."""
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=1800)
+    doc = json.loads((tmp / "results.json").read_text())
+    shutil.rmtree(tmp, ignore_errors=True)
+    return [o["vector"] for o in doc["outcomes"]], {o["verdict"] for o in doc["outcomes"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=64)
@@ -98,32 +126,12 @@ def main() -> None:
     ap.add_argument("--http", action="store_true")
     a = ap.parse_args()
     reqs = requests(a.requests)
-    tmp = Path(tempfile.mkdtemp(prefix="endpoint-bench-"))
-    argv = [
-        sys.executable,
-        "-m",
-        "appauth_conformance.frontends.cli",
-        "serve",
-        "--app",
-        f"{APP_ID}={KEY}",
-        "--report-dir",
-        str(tmp),
-    ]
-    proc = subprocess.Popen(
-        [*argv, *(["--http"] if a.http else [])], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    line = proc.stderr.readline()
-    port = int(re.search(r":(\d+)/", line).group(1))
-    ca = None if a.http else re.search(r"CA: (.*)\)", line).group(1)
+    proc, port, ca, tmp = start_serve(a.http)
     cpu0, gen0 = cpu_seconds(proc.pid), time.process_time()
     seconds, lat, statuses = asyncio.run(drive(port, ca, reqs, a.clients))
     serve_cpu, gen_cpu = cpu_seconds(proc.pid) - cpu0, time.process_time() - gen0
     rss = int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{proc.pid}/status").read_text()).group(1))
-    proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=300)
-    doc = json.loads((tmp / "results.json").read_text())
-    keys = [o["vector"] for o in doc["outcomes"]]
-    verdicts = {o["verdict"] for o in doc["outcomes"]}
+    keys, verdicts = stop_serve(proc, tmp)
     pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000  # noqa: E731
     print(
         f"{a.requests:,} requests, {a.clients} keep-alive {'HTTP' if a.http else 'HTTPS'} clients: {seconds:.2f} s, "

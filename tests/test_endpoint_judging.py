@@ -99,3 +99,14 @@ def test_pyproject_apps_take_keys_from_the_environment(tmp_path):
     assert "from-env" not in repr(app)
     with pytest.raises(UsageError, match="K is not set"):
         from_pyproject(p, {})
+
+
+def test_issued_tokens_are_bounded_to_the_latest(monkeypatch):
+    """Tokens kept for the follow-up calls stay bounded over a long run (the soak): the oldest is forgotten."""
+    monkeypatch.setattr("appauth_conformance.endpoint.judging.ISSUED_LIMIT", 3)
+    e = _endpoint("single")
+    answers = [_call(e, "alice", {"userId": "alice"}) for _ in range(5)]
+    tokens_issued = [a.body["accessToken"] for a in answers]
+    assert [a.status for a in answers] == [200] * 5
+    assert list(e.issued) == tokens_issued[2:]
+    assert len(e.results) == 5  # every judged request is still recorded

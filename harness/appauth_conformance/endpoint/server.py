@@ -81,9 +81,9 @@ def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Any:
         old = request.headers.get("x-access-token", "")
         with endpoint.lock:
             found = endpoint.issued.pop(old, None)
-            if found is not None:
-                found = {**found, "accessToken": "cnr" + secrets.token_hex(24)}
-                endpoint.issued[found["accessToken"]] = found
+        if found is not None:
+            found = {**found, "accessToken": "cnr" + secrets.token_hex(24)}
+            endpoint.issue(found["accessToken"], found)
         if found is None:
             return _error(401, "USG.000000401", "X-Access-Token unknown, logged out or not issued by this endpoint")
         return JSONResponse(found)
