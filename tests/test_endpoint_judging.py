@@ -110,3 +110,15 @@ def test_issued_tokens_are_bounded_to_the_latest(monkeypatch):
     assert [a.status for a in answers] == [200] * 5
     assert list(e.issued) == tokens_issued[2:]
     assert len(e.results) == 5  # every judged request is still recorded
+
+
+def test_judged_requests_are_kept_on_disk_and_read_back_in_order():
+    """A long serve session keeps its judged requests in a spool file, not in memory; they come back whole."""
+    e = _endpoint("single")
+    nonces = [secrets.token_hex(16) for _ in range(3)]
+    for n in nonces:
+        _call(e, "alice", {"userId": "alice"}, nonce=n)
+    assert e.results.file.tell() > 0  # written out as they arrived
+    back = list(e.results)
+    assert [r.outcome.nonce for r in back] == nonces and len(e.results) == 3
+    assert all(r.judgement.verdict.value == "pass" and r.outcome.request.app_key == "***" for r in back)

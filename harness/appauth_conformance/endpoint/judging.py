@@ -23,6 +23,7 @@ from appauth_conformance.core import scheme
 from appauth_conformance.core.errors import UsageError
 from appauth_conformance.core.model import Check, Judgement, Stage, TokenOutcome, TokenRequest, TokenResult, Verdict
 from appauth_conformance.endpoint.apps import App
+from appauth_conformance.endpoint.spool import Spool
 from appauth_conformance.formats.files import write_json_atomic
 from appauth_conformance.judging import tokens
 from appauth_conformance.judging.diagnosis import title
@@ -134,7 +135,7 @@ class Endpoint:
     memory: Memory
     runner: str
     strict: bool = False
-    results: list[TokenResult] = field(default_factory=list)
+    results: Spool = field(default_factory=Spool)  # on disk: a long session's memory stays flat
     issued: dict[str, dict[str, Any]] = field(default_factory=dict)  # accessToken -> its token answer
     lock: threading.Lock = field(default_factory=threading.Lock)
     _seq: int = 0
