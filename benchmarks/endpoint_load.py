@@ -8,16 +8,29 @@ nonces so every one conforms), then checks that every request was answered 200 a
 once in results.json. Prints judged requests per second and latency percentiles, and the serve
 process's peak RSS. The load generator shares the machine's two cores with the server.
 
-Measured 2026-12-07 on the 2-core development machine (uvicorn 0.55 with h11, Starlette 1.10):
-  HTTPS: 20,000 requests in 33.5 s, 598 judged requests/s; latency p50 92 ms, p99 364 ms; peak RSS 153 MiB
-  HTTP:  20,000 requests in 28.6 s, 700 judged requests/s; latency p50 84 ms, p99 372 ms; peak RSS 130 MiB
-Every request answered 200 and recorded exactly once. The issue's target (2,000/s, p99 under 50 ms) is
-NOT reached. The profile's floor: judging alone (Endpoint.handle, no HTTP) costs about 0.2 ms a
-request (0.43 ms under cProfile: tokens.Judge 0.18, the recorded copy 0.08, the oracle 0.05), so the
-rest of the ~1.4 ms a request is the pure-Python HTTP stack (h11 parsing, Starlette routing and
-responses) in one event loop, beside this load generator on the same two cores. TLS adds ~15 %.
-Next steps: httptools instead of h11 (needs the JSON 400/431 answers ported), a bare ASGI handler for
-the authentication path instead of Starlette's routing, judging off the event loop for a second core.
+Also prints each process's CPU time per request (user + system, /proc): on a shared machine the wall-clock
+figures depend on what else runs, the CPU per request much less. The load generator is not the bottleneck
+(a third of serve's CPU per request, on the other core); a generator in another language (wrk, h2load, Go)
+would not change serve's CPU per request, which is what limits it.
+
+Measured 2026-12-07 05:28-05:33 UTC in one sitting on the shared 2-core development machine, other helpers'
+tests running (load average 15 to 24), before (the previous commit: uvicorn with h11, asyncio's loop,
+Starlette routing on every path) and after (uvicorn with httptools and uvloop, a bare ASGI handler for the
+authentication path, judged requests spooled to disk), 20,000 requests, 64 clients:
+  HTTPS before: 253 judged requests/s, p50 225 ms, p99 856 ms; serve 0.59 ms CPU a request; peak RSS 154 MiB
+  HTTPS after:  330 judged requests/s, p50 176 ms, p99 545 ms; serve 0.39 ms CPU a request; peak RSS 77 MiB
+  HTTP before:  301 judged requests/s, p50 196 ms, p99 756 ms; serve 0.61 ms CPU a request; peak RSS 132 MiB
+  HTTP after:   572 judged requests/s, p50 109 ms, p99 211 ms; serve 0.34 ms CPU a request; peak RSS 70 MiB
+The load generator: 0.12 to 0.17 ms CPU a request. Every request answered 200 and recorded exactly once.
+Earlier the same day, on a quieter machine (load ~1.6), the old code did 598/s HTTPS with p99 364 ms; with
+a load average of 10 to 12 the new code before the spool measured 0.30 ms (HTTPS) and 0.28 ms (HTTP) of serve CPU a request.
+The issue's target (2,000/s with p99 under 50 ms) was NOT shown: the machine was never idle. What limits it
+is serve's one event loop: at 0.30 to 0.39 ms of CPU a request it can do 2,500 to 3,300 requests/s with a
+whole core to itself (the generator on the other), a projection, not a measurement. The floor of that CPU:
+Endpoint.handle (the judging, no HTTP, the spool included) 0.11 ms a request (process time over 20,000
+requests); the rest is uvicorn's httptools protocol and ASGI cycle, TLS (~10 %: HTTP 0.28-0.34 ms against
+HTTPS 0.30-0.39 ms) and the socket I/O. Moving judging to a second process would free at most the 0.11 ms
+and costs a pickled round trip per request, on a machine whose other core runs the load generator: not done.
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ import hmac
 import json
 import os
 import re
+import shutil
 import signal
 import ssl
 import subprocess
@@ -75,14 +89,47 @@ async def client(port: int, ctx: ssl.SSLContext | None, todo: list[bytes], laten
     writer.close()
 
 
-async def drive(port: int, ca: str | None, reqs: list[bytes], clients: int):
+async def drive(port: int, ca: str | None, reqs: list[bytes], clients: int, statuses: list[int] | None = None):
+    """Sends `reqs` over `clients` connections; `statuses` (the answers' status codes, in arrival order) may be
+    the caller's own list, to watch the progress."""
     ctx = ssl.create_default_context(cafile=ca) if ca else None
     latencies: list[float] = []
-    statuses: list[int] = []
+    statuses = [] if statuses is None else statuses
     shares = [reqs[i::clients] for i in range(clients)]
     t0 = time.perf_counter()
     await asyncio.gather(*(client(port, ctx, s, latencies, statuses) for s in shares))
     return time.perf_counter() - t0, sorted(latencies), statuses
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU time so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_serve(http: bool) -> tuple[subprocess.Popen, int, str | None, Path]:
+    """`appauth-conformance serve` with the benchmark's app, until SIGTERM: the process, port, CA file, report dir."""
+    tmp = Path(tempfile.mkdtemp(prefix="endpoint-bench-"))
+    argv = [sys.executable, "-m", "appauth_conformance.frontends.cli", "serve", "--app", f"{APP_ID}={KEY}"]
+    proc = subprocess.Popen(
+        [*argv, "--report-dir", str(tmp), *(["--http"] if http else [])],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stderr.readline()
+    port = int(re.search(r":(\d+)/", line).group(1))
+    ca = None if http else re.search(r"CA: (.*)\)", line).group(1)
+    return proc, port, ca, tmp
+
+
+def stop_serve(proc: subprocess.Popen, tmp: Path) -> tuple[list[str], set[str]]:
+    """SIGTERM, then results.json's outcomes: their keys and verdicts."""
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=1800)
+    doc = json.loads((tmp / "results.json").read_text())
+    shutil.rmtree(tmp, ignore_errors=True)
+    return [o["vector"] for o in doc["outcomes"]], {o["verdict"] for o in doc["outcomes"]}
 
 
 def main() -> None:
@@ -92,34 +139,19 @@ def main() -> None:
     ap.add_argument("--http", action="store_true")
     a = ap.parse_args()
     reqs = requests(a.requests)
-    tmp = Path(tempfile.mkdtemp(prefix="endpoint-bench-"))
-    argv = [
-        sys.executable,
-        "-m",
-        "appauth_conformance.frontends.cli",
-        "serve",
-        "--app",
-        f"{APP_ID}={KEY}",
-        "--report-dir",
-        str(tmp),
-    ]
-    proc = subprocess.Popen(
-        [*argv, *(["--http"] if a.http else [])], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    line = proc.stderr.readline()
-    port = int(re.search(r":(\d+)/", line).group(1))
-    ca = None if a.http else re.search(r"CA: (.*)\)", line).group(1)
+    proc, port, ca, tmp = start_serve(a.http)
+    cpu0, gen0 = cpu_seconds(proc.pid), time.process_time()
     seconds, lat, statuses = asyncio.run(drive(port, ca, reqs, a.clients))
+    serve_cpu, gen_cpu = cpu_seconds(proc.pid) - cpu0, time.process_time() - gen0
     rss = int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{proc.pid}/status").read_text()).group(1))
-    proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=300)
-    doc = json.loads((tmp / "results.json").read_text())
-    keys = [o["vector"] for o in doc["outcomes"]]
-    verdicts = {o["verdict"] for o in doc["outcomes"]}
+    keys, verdicts = stop_serve(proc, tmp)
     pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] * 1000  # noqa: E731
     print(
         f"{a.requests:,} requests, {a.clients} keep-alive {'HTTP' if a.http else 'HTTPS'} clients: {seconds:.2f} s, "
         f"{a.requests / seconds:,.0f} judged requests/s"
+    )
+    print(
+        f"CPU per request: serve {serve_cpu / a.requests * 1000:.2f} ms, load generator {gen_cpu / a.requests * 1000:.2f} ms"
     )
     print(f"latency ms: p50 {pct(0.5):.1f}  p90 {pct(0.9):.1f}  p99 {pct(0.99):.1f}  max {lat[-1] * 1000:.1f}")
     print(

@@ -124,6 +124,12 @@ CASES = [  # id, request bytes (or a maker), status, the named mistake or error 
     ("wrong-content-type", lambda: _good(ctype="application/x-www-form-urlencoded"), 200, "content-type-not-json"),
     ("body-over-limit", lambda: _request(b"{" + b" " * 70000 + b"}"), 413, "request body over"),
     ("head-over-limit", lambda: _good(extra=b"X-Big: " + b"a" * 20000 + b"\r\n"), 431, "request head over"),
+    (  # a head still arriving: refused as it grows, not left to time out (408)
+        "unfinished-head-over-limit",
+        lambda: f"POST {PATH} HTTP/1.1\r\nHost: x\r\nX-Big: ".encode() + b"a" * 40000,
+        431,
+        "request head over",
+    ),
     ("unknown-app", lambda: _request(json.dumps({"appId": "nobody", "nonce": "n" * 32}).encode()), 401, "app-unknown"),
     ("duplicate-header", _dup, 401, "header-duplicated"),
     ("http-1.0", lambda: _good(version="HTTP/1.0"), 200, None),

@@ -99,3 +99,26 @@ def test_pyproject_apps_take_keys_from_the_environment(tmp_path):
     assert "from-env" not in repr(app)
     with pytest.raises(UsageError, match="K is not set"):
         from_pyproject(p, {})
+
+
+def test_issued_tokens_are_bounded_to_the_latest(monkeypatch):
+    """Tokens kept for the follow-up calls stay bounded over a long run (the soak): the oldest is forgotten."""
+    monkeypatch.setattr("appauth_conformance.endpoint.judging.ISSUED_LIMIT", 3)
+    e = _endpoint("single")
+    answers = [_call(e, "alice", {"userId": "alice"}) for _ in range(5)]
+    tokens_issued = [a.body["accessToken"] for a in answers]
+    assert [a.status for a in answers] == [200] * 5
+    assert list(e.issued) == tokens_issued[2:]
+    assert len(e.results) == 5  # every judged request is still recorded
+
+
+def test_judged_requests_are_kept_on_disk_and_read_back_in_order():
+    """A long serve session keeps its judged requests in a spool file, not in memory; they come back whole."""
+    e = _endpoint("single")
+    nonces = [secrets.token_hex(16) for _ in range(3)]
+    for n in nonces:
+        _call(e, "alice", {"userId": "alice"}, nonce=n)
+    assert e.results.file.tell() > 0  # written out as they arrived
+    back = list(e.results)
+    assert [r.outcome.nonce for r in back] == nonces and len(e.results) == 3
+    assert all(r.judgement.verdict.value == "pass" and r.outcome.request.app_key == "***" for r in back)

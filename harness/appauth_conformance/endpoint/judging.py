@@ -23,11 +23,13 @@ from appauth_conformance.core import scheme
 from appauth_conformance.core.errors import UsageError
 from appauth_conformance.core.model import Check, Judgement, Stage, TokenOutcome, TokenRequest, TokenResult, Verdict
 from appauth_conformance.endpoint.apps import App
+from appauth_conformance.endpoint.spool import Spool
 from appauth_conformance.formats.files import write_json_atomic
 from appauth_conformance.judging import tokens
 from appauth_conformance.judging.diagnosis import title
 
 PATH = "/v2/usg/acs/auth/appauth"
+ISSUED_LIMIT = 10_000  # tokens kept for validate/refresh/logout: an older one is answered as unknown
 TOKEN_VALIDITY = 24 * 3600  # the documentation: a token is valid for 12 to 24 hours
 # mistakes the service is not known to refuse (it binds JSON with the usual coercions, takes a far or a
 # never-expiring expiry, and older SDKs' headers without access=): by default the answer is a token, the
@@ -133,7 +135,7 @@ class Endpoint:
     memory: Memory
     runner: str
     strict: bool = False
-    results: list[TokenResult] = field(default_factory=list)
+    results: Spool = field(default_factory=Spool)  # on disk: a long session's memory stays flat
     issued: dict[str, dict[str, Any]] = field(default_factory=dict)  # accessToken -> its token answer
     lock: threading.Lock = field(default_factory=threading.Lock)
     _seq: int = 0
@@ -170,9 +172,7 @@ class Endpoint:
         ctype = h.get("content-type") or ""
         if ctype.split(";")[0].strip().lower() != "application/json":
             extra.append((Stage.TOKEN_HEADER, ("content-type-not-json",), f"Content-Type {ctype[:80]!r}"))
-        repeated = sorted(
-            {n for n in h.names if h.count(n) > 1 and n in ("authorization", "x-token-type", "content-type")}
-        )
+        repeated = [n for n in ("authorization", "content-type", "x-token-type") if n in h.first and h.count(n) > 1]
         if repeated:
             extra.append((Stage.TOKEN_HEADER, ("header-duplicated",), f"sent more than once: {', '.join(repeated)}"))
         body_seen, expire = dict(doc), doc.get("expireTime")
@@ -249,9 +249,15 @@ class Endpoint:
         }
         if failing:  # accepted as the service would, judged all the same
             body["appauth_conformance"] = _verdict(kept, failing[0], want)
+        self.issue(token, body)
+        return Answer(200, body, kept)
+
+    def issue(self, token: str, body: dict[str, Any]) -> None:
+        """Remembers a token answer for the follow-up calls: the latest ISSUED_LIMIT of them (memory stays bounded)."""
         with self.lock:
             self.issued[token] = body
-        return Answer(200, body, kept)
+            if len(self.issued) > ISSUED_LIMIT:
+                del self.issued[next(iter(self.issued))]  # the oldest (a dict keeps insertion order)
 
     def _unjudged(
         self,
@@ -297,7 +303,6 @@ class _Headers:
         self.first: dict[str, str] = {}
         for k, v in self.pairs:
             self.first.setdefault(k, v)
-        self.names = set(self.first)
 
     def get(self, name: str) -> str | None:
         return self.first.get(name)

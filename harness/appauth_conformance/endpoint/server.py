@@ -1,4 +1,5 @@
-"""The endpoint's HTTP side: a Starlette application served by uvicorn (h11) in a thread of its own.
+"""The endpoint's HTTP side: uvicorn (httptools) in a thread of its own; the App ID authentication path answered by
+a bare ASGI handler (the hot path: no routing, no request objects), every other path by a Starlette application.
 
 Routes: the App ID authentication path (judged), the follow-up token calls a client makes next
 (validate, refresh, log out; answered, not judged), anything else a JSON 404 listing what is
@@ -20,10 +21,10 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from appauth_conformance.endpoint.judging import PATH, Endpoint
 
@@ -31,6 +32,7 @@ BODY_LIMIT = 64 * 1024
 HEAD_LIMIT = 16 * 1024
 BODY_TIMEOUT = 10.0
 VALIDATE, TOKEN, LOGOUT = "/v1/usg/acs/token/validate", "/v1/usg/acs/token", "/v1/usg/acs/token/logout"
+JUDGED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"})  # the others: 405, not judged
 SERVED = {
     PATH: "POST: App ID authentication (judged)",
     VALIDATE: 'POST {"token": ...}: validate a token this endpoint issued',
@@ -64,20 +66,6 @@ async def _body(request: Request, limit: int, timeout: float) -> bytes:
 
 
 def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Any:
-    async def appauth(request: Request) -> JSONResponse:
-        try:
-            body = await _body(request, BODY_LIMIT, body_timeout)
-        except _TooLarge:
-            return _error(413, "USG.000000413", f"request body over {BODY_LIMIT} bytes")
-        except TimeoutError:
-            return _error(408, "USG.000000408", f"request body not received within {body_timeout:g} s")
-        except ClientDisconnect:
-            return _error(400, "USG.000000400", "the client went away before its body arrived")
-        peer = f"{request.client.host}:{request.client.port}" if request.client else ""
-        raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
-        answer = endpoint.handle(request.method, raw, body, peer)
-        return JSONResponse(answer.body, status_code=answer.status)
-
     async def validate(request: Request) -> JSONResponse:
         try:
             doc = json.loads(await _body(request, BODY_LIMIT, body_timeout))
@@ -93,9 +81,9 @@ def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Any:
         old = request.headers.get("x-access-token", "")
         with endpoint.lock:
             found = endpoint.issued.pop(old, None)
-            if found is not None:
-                found = {**found, "accessToken": "cnr" + secrets.token_hex(24)}
-                endpoint.issued[found["accessToken"]] = found
+        if found is not None:
+            found = {**found, "accessToken": "cnr" + secrets.token_hex(24)}
+            endpoint.issue(found["accessToken"], found)
         if found is None:
             return _error(401, "USG.000000401", "X-Access-Token unknown, logged out or not issued by this endpoint")
         return JSONResponse(found)
@@ -127,62 +115,140 @@ def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Any:
 
     app = Starlette(
         routes=[
-            Route(PATH, appauth, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
             Route(VALIDATE, validate, methods=["POST"]),
             Route(TOKEN, refresh, methods=["PUT"]),
             Route(LOGOUT, logout, methods=["POST"]),
         ],
         exception_handlers={404: not_found, 405: not_allowed, 500: failed},
     )
-    return _HeadLimit(app)
+    return _App(endpoint, body_timeout, app)
 
 
-class _HeadLimit:
-    """431 for a request whose header lines add up to more than HEAD_LIMIT (uvicorn limits only a head that
-    has not fully arrived yet)."""
+class _Refused(Exception):
+    def __init__(self, status: int, msg: str):
+        super().__init__(msg)
+        self.status, self.msg = status, msg
 
-    def __init__(self, app: Any):
-        self.app = app
+
+def _error_doc(status: int, msg: str) -> dict[str, str]:
+    return {"error_code": f"USG.000000{status}", "error_msg": msg}
+
+
+def _json(doc: Any) -> bytes:
+    """As Starlette's JSONResponse renders (the answers of both paths alike)."""
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
+
+
+async def _respond(send: Any, status: int, doc: Any) -> None:
+    body = _json(doc)
+    headers = [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _receive_body(scope: Any, receive: Any) -> bytes:
+    for k, v in scope["headers"]:
+        if k == b"content-length" and v.isdigit() and int(v) > BODY_LIMIT:
+            raise _Refused(413, f"request body over {BODY_LIMIT} bytes")
+    out = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Refused(400, "the client went away before its body arrived")
+        out += message.get("body", b"")
+        if len(out) > BODY_LIMIT:
+            raise _Refused(413, f"request body over {BODY_LIMIT} bytes")
+        if not message.get("more_body", False):
+            return bytes(out)
+
+
+class _App:
+    """The ASGI application: 431 for a request whose header lines add up to more than HEAD_LIMIT (the protocol
+    below limits only a head that has not fully arrived yet), the authentication path judged here, every other
+    path to Starlette (`rest`)."""
+
+    def __init__(self, endpoint: Endpoint, body_timeout: float, rest: Any):
+        self.endpoint, self.body_timeout, self.rest = endpoint, body_timeout, rest
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > HEAD_LIMIT:
-            response = _error(431, "USG.000000431", f"request head over {HEAD_LIMIT} bytes")
-            await response(scope, receive, send)
+        if scope["type"] != "http":
+            await self.rest(scope, receive, send)
+        elif sum(len(k) + len(v) + 4 for k, v in scope["headers"]) > HEAD_LIMIT:
+            await _respond(send, 431, _error_doc(431, f"request head over {HEAD_LIMIT} bytes"))
+        elif scope["path"] == PATH and scope["method"] in JUDGED_METHODS:
+            await self.appauth(scope, receive, send)
+        elif scope["path"] == PATH:
+            msg = f"{scope['method']} is not served at {PATH}"
+            await _respond(send, 405, {**_error_doc(405, msg), "served": SERVED})
+        else:
+            await self.rest(scope, receive, send)
+
+    async def appauth(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            try:
+                body = await asyncio.wait_for(_receive_body(scope, receive), self.body_timeout)
+            except TimeoutError:
+                raise _Refused(408, f"request body not received within {self.body_timeout:g} s") from None
+            client = scope.get("client")
+            peer = f"{client[0]}:{client[1]}" if client else ""
+            raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+            answer = self.endpoint.handle(scope["method"], raw, body, peer)
+        except _Refused as e:
+            await _respond(send, e.status, _error_doc(e.status, e.msg))
             return
-        await self.app(scope, receive, send)
+        except Exception as e:  # a bug: logged without the request, answered 500, the server keeps serving
+            logging.getLogger("appauth_conformance.endpoint").error("internal error on %s: %s", PATH, type(e).__name__)
+            await _respond(send, 500, _error_doc(500, "internal error of the endpoint (a bug: please report it)"))
+            return
+        await _respond(send, answer.status, answer.body)
 
 
-class JsonErrorsH11(H11Protocol):
-    """uvicorn's h11 protocol, with its answer to an unparsable request in JSON (431 for an oversized head),
-    and a connection whose first request head has not arrived within `head_timeout` closed with a 408."""
+class JsonErrorsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with its answer to an unparsable request in JSON, a request head that grows
+    past HEAD_LIMIT before it is complete refused with a 431, and a connection whose first request head has not
+    arrived within `head_timeout` closed with a 408."""
 
     head_timeout = BODY_TIMEOUT
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.in_head, self.head_bytes, self.ended_here = False, 0, False
         self.head_timer = self.loop.call_later(self.head_timeout, self.head_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.head_timer.cancel()
         super().connection_lost(exc)
 
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.in_head, self.head_bytes = True, 0
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self.ended_here = True
+        super().on_message_complete()
+
+    def data_received(self, data: bytes) -> None:
+        self.ended_here = False
+        super().data_received(data)
+        if self.in_head and not self.transport.is_closing():
+            # a chunk that also ended the message before (pipelined) is not counted: never a false 431
+            self.head_bytes += 0 if self.ended_here else len(data)
+            if self.head_bytes > HEAD_LIMIT:
+                self.close_with(431, b"Request Header Fields Too Large", f"request head over {HEAD_LIMIT} bytes")
+
     def head_timed_out(self) -> None:
         if self.cycle is None and not self.transport.is_closing():
-            body = json.dumps(
-                {
-                    "error_code": "USG.000000408",
-                    "error_msg": f"request head not received within {self.head_timeout:g} s",
-                }
-            ).encode()
-            head = b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
-            self.transport.write(head % len(body) + body)
-            self.transport.close()
+            self.close_with(408, b"Request Timeout", f"request head not received within {self.head_timeout:g} s")
 
     def send_400_response(self, msg: str) -> None:
-        big = len(self.conn.trailing_data[0]) >= HEAD_LIMIT
-        status, text = (431, f"request head over {HEAD_LIMIT} bytes") if big else (400, "not a valid HTTP/1.1 request")
-        body = json.dumps({"error_code": f"USG.000000{status}", "error_msg": text}).encode()
-        phrase = b"Request Header Fields Too Large" if big else b"Bad Request"
+        self.close_with(400, b"Bad Request", "not a valid HTTP/1.1 request")
+
+    def close_with(self, status: int, phrase: bytes, text: str) -> None:
+        body = _json(_error_doc(status, text))
         head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
         self.transport.write(head % (status, phrase, len(body)) + body)
         self.transport.close()
@@ -199,12 +265,12 @@ class Server:
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(
             app,
-            http=type("TimedJsonErrorsH11", (JsonErrorsH11,), {"head_timeout": timeout}),
+            http=type("TimedJsonErrorsProtocol", (JsonErrorsProtocol,), {"head_timeout": timeout}),
             ws="none",
             lifespan="off",
             log_level="warning",
             access_log=False,
-            h11_max_incomplete_event_size=HEAD_LIMIT,
+            proxy_headers=False,
             timeout_keep_alive=15,
             timeout_graceful_shutdown=5,
             ssl_certfile=cert[0] if cert else None,
