@@ -1,7 +1,8 @@
-"""The fast predicates compiled from the JSON Schemas (`schemas.check`) against jsonschema, differentially.
+"""The fast checks of the JSON Schemas (`schemas.check`) against jsonschema, differentially.
 
-`schemas.check(name, definition)` promises to accept exactly what the schema accepts (True: valid;
-False: "ask jsonschema"). Here it is compared with jsonschema's Draft 2020-12 validator on every schema
+`schemas.check(name, definition)` is the hot path's yes/maybe predicate (True: valid; False: "ask
+jsonschema"): its yes must never be wrong, and it must say yes to valid documents (or the hot path is
+slow and, for a predicate that always says "ask", untested). Here it is compared with jsonschema's Draft 2020-12 validator on every schema
 the suite ships (formats/schemas/*.json and vectors/schema.json), on each document and each of its
 `$defs`:
 
@@ -170,6 +171,10 @@ def _places(doc: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
+def _newline_ended(doc: Any) -> bool:
+    return any(isinstance(v, str) and v.endswith("\n") for v in (_get(doc, p) for p in _places(doc)))
+
+
 def _get(doc: Any, at: tuple[Any, ...]) -> Any:
     for k in at:
         doc = doc[k]
@@ -178,27 +183,29 @@ def _get(doc: Any, at: tuple[Any, ...]) -> Any:
 
 @st.composite
 def mutated(draw: st.DrawFn, source: st.SearchStrategy[Any]) -> Any:
-    """A valid document with one change: a value replaced, a key added or a key removed."""
+    """A valid document with one change: a value replaced, a key added to an object (one the schema lists
+    elsewhere, or one it lists nowhere), an item added to an array, or a key removed."""
     doc = copy.deepcopy(draw(source))
-    at = draw(st.sampled_from(_places(doc)))
-    how = draw(st.sampled_from(["replace", "add", "remove"]))
-    parent = _get(doc, at[:-1]) if at else None
-    if how == "replace" or not at:
+    places = _places(doc)
+    containers = [p for p in places if isinstance(_get(doc, p), (dict, list))]
+    keyed = [p for p in places if p and isinstance(p[-1], str)]
+    how = draw(st.sampled_from(["replace"] + ["add"] * bool(containers) + ["remove"] * bool(keyed)))
+    if how == "replace":
+        at = draw(st.sampled_from(places))
         new = draw(st.sampled_from(REPLACEMENTS))
         if not at:
             return new
-        parent[at[-1]] = new
+        _get(doc, at[:-1])[at[-1]] = new
     elif how == "add":
-        target = _get(doc, at)
-        if isinstance(target, dict):  # a key from elsewhere in the document, or one no schema lists
-            keys = sorted({p[-1] for p in _places(doc) if p and isinstance(p[-1], str)} | {"extra"})
+        target = _get(doc, draw(st.sampled_from(containers)))
+        if isinstance(target, dict):
+            keys = [*sorted({p[-1] for p in keyed} - set(target)), "extra"]
             target[draw(st.sampled_from(keys))] = draw(st.sampled_from(REPLACEMENTS))
-        elif isinstance(target, list):
-            target.append(copy.deepcopy(draw(st.sampled_from(target))) if target else None)
         else:
-            parent[at[-1]] = [target]
+            target.append(copy.deepcopy(draw(st.sampled_from(target))) if target else None)
     else:
-        del parent[at[-1]]
+        at = draw(st.sampled_from(keyed))
+        del _get(doc, at[:-1])[at[-1]]
     return doc
 
 
@@ -216,6 +223,10 @@ def test_mutated_documents_get_the_same_answer(target):
     @settings(PROFILE, max_examples=FEW.get(target, PROFILE.max_examples))
     @given(mutated(st.one_of(sources)))
     def agree(doc: Any) -> None:
-        assert ok(doc) is valid(name, definition, doc), f"{label(target)}: {json.dumps(doc)[:300]}"
+        yes, is_valid = ok(doc), valid(name, definition, doc)
+        shown = f"{label(target)}: {json.dumps(doc)[:300]}"
+        assert is_valid or not yes, f"the fast check accepts an invalid document: {shown}"
+        # the one known difference: a pattern's `$` matches before a final newline in Python, not in Rust
+        assert yes or not is_valid or _newline_ended(doc), f"the fast check refuses a valid document: {shown}"
 
     agree()
