@@ -5,10 +5,13 @@ session stops at once, with the command that fixes it, when any packaged file di
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +94,40 @@ def openssl_hmac():
         return _openssl_hmac(*as_bytes)
 
     return hmac_hex
+
+
+CLI = [sys.executable, "-m", "appauth_conformance.frontends.cli"]
+
+
+def _run_cli(
+    *args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """`appauth-conformance ARGS...` as a user runs it (this venv's interpreter, the installed package), in
+    a subprocess, stdout and stderr captured as text; env adds to (or overrides) this process's environment."""
+    return subprocess.run(
+        [*CLI, *args],
+        cwd=cwd,
+        env={**os.environ, **env} if env is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _load_results(path: Path | str) -> dict[str, Any]:
+    """A results.json, read: the file itself, or the report folder that holds it."""
+    p = Path(path)
+    doc: dict[str, Any] = json.loads((p / "results.json" if p.is_dir() else p).read_text(encoding="utf-8"))
+    return doc
+
+
+@pytest.fixture(scope="session")
+def run_cli():
+    """run_cli(*args, cwd=None, env=None, timeout=600) -> CompletedProcess: the CLI in a subprocess."""
+    return _run_cli
+
+
+@pytest.fixture(scope="session")
+def load_results():
+    """load_results(path) -> dict: a results.json (or the folder that holds it), read."""
+    return _load_results

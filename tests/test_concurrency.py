@@ -3,7 +3,6 @@ two runs (or two CI jobs on one machine, or xdist workers) never corrupt a file 
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -63,7 +62,7 @@ def test_two_xdist_runs_sharing_a_report_folder_keep_their_own_parts(tmp_path):
     assert not (out / ".parts").exists(), "no empty .parts/ folder is left behind"
 
 
-def test_xdist_controller_records_the_runs_start_and_duration_not_the_merges(tmp_path):
+def test_xdist_controller_records_the_runs_start_and_duration_not_the_merges(tmp_path, load_results):
     """The controller merges its workers' parts at the end: the merged results.json keeps the run's start
     (taken when the controller began) and its whole duration, and leaves no .parts/ behind."""
     import types
@@ -85,12 +84,12 @@ def test_xdist_controller_records_the_runs_start_and_duration_not_the_merges(tmp
     worker.runner("python-reference", "python")
     worker.write(complete=True)
     xdist_parts.merge_parts(suite, interrupted=False)
-    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    doc = load_results(tmp_path / "out")
     assert doc["started"] == began[0] and doc["duration_s"] >= 1000.0
     assert not (tmp_path / "out" / ".parts").exists()
 
 
-def test_two_processes_building_one_runner_into_an_empty_cache(tmp_path):
+def test_two_processes_building_one_runner_into_an_empty_cache(tmp_path, load_results):
     cache = tmp_path / "cache"
     env = {**os.environ, "APPAUTH_CONFORMANCE_CACHE": str(cache)}
     outs = [tmp_path / f"out{i}" for i in range(3)]
@@ -104,5 +103,5 @@ def test_two_processes_building_one_runner_into_an_empty_cache(tmp_path):
     for b in builds:
         assert (cache / "runners" / b / ".built").is_file()
     for o in outs:
-        doc = json.loads((o / "results.json").read_text())
+        doc = load_results(o)
         assert {x["verdict"] for x in doc["outcomes"]} == {"pass"}

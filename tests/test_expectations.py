@@ -126,13 +126,11 @@ def _gate(root: Path, *args: str):
     )
 
 
-def test_a_diagnosis_entry_accepts_upper_case_hex_and_not_a_dropped_zero(tmp_path):
-    import json
-
+def test_a_diagnosis_entry_accepts_upper_case_hex_and_not_a_dropped_zero(tmp_path, load_results):
     upper = _project(tmp_path, "hex-uppercase")
     r = _gate(upper)
     assert r.returncode == 0, r.stdout + r.stderr
-    doc = json.loads((upper / "out" / "results.json").read_text())
+    doc = load_results(upper / "out")
     verdicts = {o["verdict"] for o in doc["outcomes"]}
     assert verdicts == {"pass", "known-divergence"}, verdicts
     excused = [o for o in doc["outcomes"] if o["verdict"] == "known-divergence"]
@@ -141,7 +139,7 @@ def test_a_diagnosis_entry_accepts_upper_case_hex_and_not_a_dropped_zero(tmp_pat
     unpadded = _project(tmp_path, "hex-unpadded")
     r = _gate(unpadded)
     assert r.returncode == 1, r.stdout + r.stderr
-    doc = json.loads((unpadded / "out" / "results.json").read_text())
+    doc = load_results(unpadded / "out")
     failed = [o for o in doc["outcomes"] if o["verdict"] == "fail"]
     assert failed and {o["diagnosis"][0] for o in failed} == {"hex-unpadded"}
     assert not [o for o in doc["outcomes"] if o["verdict"] == "known-divergence"]

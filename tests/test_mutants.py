@@ -19,8 +19,6 @@ or in the catalogue: it is reported, never papered over here.
 from __future__ import annotations
 
 import importlib.util
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -122,28 +120,11 @@ def test_signature_only_mutants_fail_at_the_signature_stage(results):
         )
 
 
-def test_cli_gate_exits_1_on_a_mutant_and_records_the_diagnosis(tmp_path):
+def test_cli_gate_exits_1_on_a_mutant_and_records_the_diagnosis(tmp_path, run_cli, load_results):
     flag = f"m={sys.executable} {PROGRAM} hex-uppercase"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "appauth_conformance.frontends.cli",
-            "run",
-            "--lang",
-            "m",
-            "--runner",
-            flag,
-            "--report-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    r = run_cli("run", "--lang", "m", "--runner", flag, "--report-dir", str(tmp_path), cwd=tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAIL" in r.stdout
-    doc = json.loads((tmp_path / "results.json").read_text())
+    doc = load_results(tmp_path)
     failed = [o for o in doc["outcomes"] if o["runner"] == "m" and o["verdict"] == "fail"]
     assert failed and all("hex-uppercase" in o.get("diagnosis", []) for o in failed), failed[:2]

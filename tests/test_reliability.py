@@ -3,7 +3,6 @@ runner and leaves a valid, incomplete results.json; no secret from the environme
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,17 +17,6 @@ HERE = Path(__file__).resolve().parent
 FAULT = HERE / "fixtures" / "runners" / "fault_runner.py"
 SMALL = HERE / "fixtures" / "vectors" / "small.yaml"
 BROKEN = HERE / "fixtures" / "broken"
-
-
-def cli(*args, env=None, cwd=None, timeout=120):
-    return subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.frontends.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-        timeout=timeout,
-    )
 
 
 def write(path: Path, text: str) -> Path:
@@ -61,22 +49,22 @@ BAD_INPUT = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
-def test_bad_input_is_one_clear_message_and_exit_2(case, tmp_path):
+def test_bad_input_is_one_clear_message_and_exit_2(case, tmp_path, run_cli):
     args, parts = BAD_INPUT[case]
-    r = cli(*args, "--report-dir", str(tmp_path)) if args[0] == "run" else cli(*args)
+    r = run_cli(*args, "--report-dir", str(tmp_path)) if args[0] == "run" else run_cli(*args)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
     for part in parts:
         assert part in r.stderr, r.stderr
 
 
-def test_empty_or_unreadable_vector_paths(tmp_path):
+def test_empty_or_unreadable_vector_paths(tmp_path, run_cli):
     (tmp_path / "empty").mkdir()
-    r = cli("run", "--vectors", str(tmp_path / "empty"), "--report-dir", str(tmp_path))
+    r = run_cli("run", "--vectors", str(tmp_path / "empty"), "--report-dir", str(tmp_path))
     assert r.returncode == 2 and "no .yaml vector files" in r.stderr
     (tmp_path / "dir.yaml").mkdir()  # a path that cannot be read as a file, even by root
     (tmp_path / "dir.yaml" / "x.yaml").write_bytes(b"\xff\xfe not utf-8")
-    r = cli("run", "--vectors", str(tmp_path / "dir.yaml"), "--report-dir", str(tmp_path))
+    r = run_cli("run", "--vectors", str(tmp_path / "dir.yaml"), "--report-dir", str(tmp_path))
     assert r.returncode == 2 and "x.yaml: cannot read" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -92,15 +80,15 @@ def test_empty_or_unreadable_vector_paths(tmp_path):
         ('[tool.appauth-conformance.runners.x]\ncommand = ["node"]\nworkdir = "nope"\n', "workdir"),
     ],
 )
-def test_bad_declarations_in_pyproject(tmp_path, toml, message):
+def test_bad_declarations_in_pyproject(tmp_path, toml, message, run_cli):
     write(tmp_path / "pyproject.toml", toml)
-    r = cli("run", "--lang", "all", "--vectors", str(SMALL), "--report-dir", str(tmp_path / "out"), cwd=tmp_path)
+    r = run_cli("run", "--lang", "all", "--vectors", str(SMALL), "--report-dir", str(tmp_path / "out"), cwd=tmp_path)
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert "pyproject.toml" in r.stderr
 
 
-def test_no_docker_engine_is_a_clear_error(tmp_path):
-    r = cli(
+def test_no_docker_engine_is_a_clear_error(tmp_path, run_cli):
+    r = run_cli(
         "run",
         "--backend",
         "docker",
@@ -157,7 +145,7 @@ def _answered(path: Path) -> int:
 
 
 @pytest.mark.parametrize("how", ["cli-SIGINT", "cli-SIGTERM", "pytest-SIGTERM"])
-def test_interruption_stops_runners_and_keeps_what_was_measured(tmp_path, how):
+def test_interruption_stops_runners_and_keeps_what_was_measured(tmp_path, how, load_results):
     tag = f"interrupt-{uuid.uuid4().hex}"
     prefix = (
         [sys.executable, "-m", "appauth_conformance.frontends.cli", "run"]
@@ -173,15 +161,15 @@ def test_interruption_stops_runners_and_keeps_what_was_measured(tmp_path, how):
     assert "Traceback" not in err, err
     _wait_for(lambda: _runner_pids(tag) == [], "every runner process to be gone", 10)  # reaped by now, or a leak
     assert (tmp_path / "results.json").exists(), out + err
-    doc = json.loads((tmp_path / "results.json").read_text())
+    doc = load_results(tmp_path)
     assert doc["complete"] is False
     assert 0 < len(doc["outcomes"]) < doc["corpus"]["vector_count"]
     assert all(o["verdict"] == "pass" for o in doc["outcomes"])
 
 
-def test_no_secret_from_the_environment_reaches_a_report(tmp_path):
+def test_no_secret_from_the_environment_reaches_a_report(tmp_path, run_cli):
     secret = "s3cr3t-" + uuid.uuid4().hex
-    r = cli(
+    r = run_cli(
         "run",
         "--lang",
         "leaky",

@@ -4,7 +4,6 @@ exactly what one unsharded run gives, and refuses anything that is not the shard
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -25,16 +24,6 @@ CORPUS = vectors.load()
 # a reference runner, and a declared one that answers tokens and writes upper-case hex (it fails: verdicts
 # other than pass must survive the merge too)
 RUNNERS = ["--lang=python,tok", f"--runner=tok={sys.executable} {TOKEN_RUNNER} upper"]
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.frontends.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def verdicts(doc: dict) -> Counter:
@@ -61,26 +50,26 @@ def test_a_bad_shard_is_one_message(text):
 
 
 @pytest.fixture(scope="module")
-def sharded(tmp_path_factory):
+def sharded(tmp_path_factory, run_cli, load_results):
     """One unsharded run and its three shards (run one after another: the same runners, the same corpus)."""
     tmp = tmp_path_factory.mktemp("shards")
-    whole = cli("run", *RUNNERS, "--report-dir", str(tmp / "whole"), cwd=tmp)
+    whole = run_cli("run", *RUNNERS, "--report-dir", str(tmp / "whole"), cwd=tmp)
     assert whole.returncode == 1, whole.stderr  # the upper-case runner fails
     parts = []
     for k in (1, 2, 3):
-        r = cli("run", *RUNNERS, f"--shard={k}/3", "--report-dir", str(tmp / f"shard{k}"), cwd=tmp)
+        r = run_cli("run", *RUNNERS, f"--shard={k}/3", "--report-dir", str(tmp / f"shard{k}"), cwd=tmp)
         assert r.returncode == 1, r.stderr
         parts.append(tmp / f"shard{k}" / "results.json")
-    return tmp, json.loads((tmp / "whole" / "results.json").read_text()), parts
+    return tmp, load_results(tmp / "whole"), parts
 
 
-def test_three_shards_merged_are_exactly_one_unsharded_run(sharded):
+def test_three_shards_merged_are_exactly_one_unsharded_run(sharded, run_cli, load_results):
     tmp, whole, parts = sharded
-    docs = [json.loads(p.read_text()) for p in parts]
+    docs = [load_results(p) for p in parts]
     assert [d["shard"] for d in docs] == [{"index": k, "count": 3} for k in (1, 2, 3)]
     sizes = [sum(1 for k in d["vectors"] if not k.startswith("token/")) for d in docs]
     assert sum(sizes) == len(CORPUS.vectors) and max(sizes) - min(sizes) <= 1
-    r = cli("report", "merge", *map(str, parts), "--out", str(tmp / "merged"), cwd=tmp)
+    r = run_cli("report", "merge", *map(str, parts), "--out", str(tmp / "merged"), cwd=tmp)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "merged 3 of 3 shards (all shards)" in r.stdout
     merged = report.load(tmp / "merged" / "results.json")
@@ -94,18 +83,18 @@ def test_three_shards_merged_are_exactly_one_unsharded_run(sharded):
     assert (tmp / "merged" / "report.md").read_text().count("3 of 3 shards merged") == 1
 
 
-def test_a_missing_shard_makes_the_merge_incomplete_and_says_which(sharded):
+def test_a_missing_shard_makes_the_merge_incomplete_and_says_which(sharded, run_cli):
     tmp, _, parts = sharded
-    r = cli("report", "merge", str(parts[0]), str(parts[2]), "--out", str(tmp / "partial"), cwd=tmp)
+    r = run_cli("report", "merge", str(parts[0]), str(parts[2]), "--out", str(tmp / "partial"), cwd=tmp)
     assert r.returncode == 1 and "INCOMPLETE: shard(s) 2 missing" in r.stdout, r.stdout + r.stderr
     merged = report.load(tmp / "partial" / "results.json")
     assert merged["complete"] is False and merged["shards"]["missing"] == [2]
     assert "shard 2 of 3 was not merged" in (tmp / "partial" / "report.md").read_text()
 
 
-def test_merge_refuses_what_is_not_the_shards_of_one_run(sharded, tmp_path):
+def test_merge_refuses_what_is_not_the_shards_of_one_run(sharded, tmp_path, run_cli, load_results):
     tmp, _, parts = sharded
-    other = cli(
+    other = run_cli(
         "run",
         "--lang=python",
         "--vectors",
@@ -122,24 +111,24 @@ def test_merge_refuses_what_is_not_the_shards_of_one_run(sharded, tmp_path):
         ([parts[0], tmp_path / "o" / "results.json"], "differ in corpus"),
     ]
     for files, said in cases:
-        r = cli("report", "merge", *map(str, files), "--out", str(tmp_path / "m"), cwd=tmp_path)
+        r = run_cli("report", "merge", *map(str, files), "--out", str(tmp_path / "m"), cwd=tmp_path)
         assert r.returncode == 2 and said in r.stderr and "Traceback" not in r.stderr, r.stderr
     # two shards that overlap: the same outcomes in both
-    doc = json.loads(parts[1].read_text())
+    doc = load_results(parts[1])
     doc["shard"] = {"index": 3, "count": 3}
     (tmp_path / "overlap.json").write_text(json.dumps(doc))
-    r = cli(
+    r = run_cli(
         "report", "merge", str(parts[1]), str(tmp_path / "overlap.json"), "--out", str(tmp_path / "m"), cwd=tmp_path
     )
     assert r.returncode == 2 and "the shards overlap" in r.stderr, r.stderr
 
 
-def test_pytest_runs_one_shard(pytester, tmp_path):
+def test_pytest_runs_one_shard(pytester, tmp_path, load_results):
     out = tmp_path / "out"
     r = pytester.runpytest_subprocess("--lang=python", "--shard=2/3", f"--report-dir={out}", "-p", "no:randomly")
     mine = shards.members([v.key for v in CORPUS.vectors], shards.Shard(2, 3))
     r.assert_outcomes(passed=len(mine))  # no known-divergence list item: a shard cannot judge it
-    doc = json.loads((out / "results.json").read_text())
+    doc = load_results(out)
     assert doc["shard"] == {"index": 2, "count": 3} and {o["vector"] for o in doc["outcomes"]} == mine
 
 
@@ -169,17 +158,17 @@ def test_fuzz_shards_partition_the_stream_of_one_seed():
 MUTANT = HERE / "fixtures" / "mutants" / "mutant_signer.py"
 
 
-def test_fuzz_shards_merged_find_what_one_process_finds(tmp_path):
+def test_fuzz_shards_merged_find_what_one_process_finds(tmp_path, run_cli):
     runner = f"--runner=m={sys.executable} {MUTANT} hex-uppercase"
     common = ["fuzz", "--lang=python,m", runner, "--seed=3", "--count=9000", "--no-shrink"]
-    whole = cli(*common, "--report-dir", str(tmp_path / "whole"), cwd=tmp_path)
+    whole = run_cli(*common, "--report-dir", str(tmp_path / "whole"), cwd=tmp_path)
     assert whole.returncode == 1, whole.stdout + whole.stderr  # the mutant's groups are NEW
     files = []
     for k in (1, 2, 3):
-        r = cli(*common, f"--shard={k}/3", "--report-dir", str(tmp_path / f"s{k}"), cwd=tmp_path)
+        r = run_cli(*common, f"--shard={k}/3", "--report-dir", str(tmp_path / f"s{k}"), cwd=tmp_path)
         assert r.returncode == 1 and f"shard {k}/3" in r.stdout, r.stdout + r.stderr
         files.append(tmp_path / f"s{k}" / "fuzz.json")
-    r = cli("report", "merge", *map(str, files), "--out", str(tmp_path / "merged"), cwd=tmp_path)
+    r = run_cli("report", "merge", *map(str, files), "--out", str(tmp_path / "merged"), cwd=tmp_path)
     assert r.returncode == 1 and "merged 3 of 3 fuzz shards (all shards): 9,000 inputs" in r.stdout, r.stdout + r.stderr
     merged = json.loads((tmp_path / "merged" / "fuzz.json").read_text())
     one = json.loads((tmp_path / "whole" / "fuzz.json").read_text())
@@ -190,5 +179,5 @@ def test_fuzz_shards_merged_find_what_one_process_finds(tmp_path):
     sizes = {(g["runner"], g["cause"]): g["size"] for g in one["groups"]}
     assert all(g["size"] <= sizes[(g["runner"], g["cause"])] for g in merged["groups"])
     # a results.json cannot be merged with a fuzz.json
-    r = cli("report", "merge", str(files[0]), str(PUBLISHED_JSON), "--out", str(tmp_path / "x"), cwd=tmp_path)
+    r = run_cli("report", "merge", str(files[0]), str(PUBLISHED_JSON), "--out", str(tmp_path / "x"), cwd=tmp_path)
     assert r.returncode == 2 and "given together" in r.stderr

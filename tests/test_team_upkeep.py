@@ -195,11 +195,11 @@ def test_the_vectors_fill_command_runs_as_printed(tmp_path):
 # -- faults grouped by cause -----------------------------------------------------------------------------
 
 
-def test_a_crashing_runner_is_one_problem_not_one_per_restart(tmp_path):
+def test_a_crashing_runner_is_one_problem_not_one_per_restart(tmp_path, load_results):
     runner = f"crashy={shlex.quote(sys.executable)} {shlex.quote(str(FAULTY))} crash 5"
     r = cli(tmp_path, "run", "--lang=crashy", "--report-dir=out", "--runner", runner)
     assert r.returncode == 1, r.stdout + r.stderr
-    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    doc = load_results(tmp_path / "out")
     faults = [o for o in doc["outcomes"] if o["verdict"] == "runner-fault"]
     assert len(faults) > 10 and len({o["fault"] for o in faults}) > 1  # restarts with different texts
     groups = [line for line in r.stdout.splitlines() if "RUNNER FAULT x" in line]
@@ -250,7 +250,7 @@ def test_a_line_on_stdout_that_is_not_json_says_what_stdout_is_for():
 # -- run explains as pytest does ---------------------------------------------------------------------------
 
 
-def test_run_explains_the_first_failure_of_each_kind_in_full_and_every_one_with_v(tmp_path):
+def test_run_explains_the_first_failure_of_each_kind_in_full_and_every_one_with_v(tmp_path, load_results):
     root = team(tmp_path, "hex-unpadded")
     r = cli(root, "run", "--lang=ours,python", "--report-dir=out")
     assert r.returncode == 1
@@ -259,7 +259,7 @@ def test_run_explains_the_first_failure_of_each_kind_in_full_and_every_one_with_
     assert r.stdout.count("  probable mistake: hex-unpadded") == 2
     assert "first difference at char" in r.stdout and "other runners:" in r.stdout and "python-reference" in r.stdout
     assert "-v explains every one" in r.stdout
-    doc = json.loads((root / "out" / "results.json").read_text())
+    doc = load_results(root / "out")
     failing = [o for o in doc["outcomes"] if o["runner"] == "ours" and o["verdict"] == "fail"]
     v = cli(root, "run", "--lang=ours,python", "--report-dir=out", "-v")
     assert v.stdout.count("FAILED at stage: signature") == len(failing) > 2

@@ -8,7 +8,6 @@ of `vectors`", no reports, exit 0).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -82,7 +81,7 @@ def test_an_interrupted_xdist_run_with_token_outcomes_writes_its_reports(tmp_pat
     assert doc["complete"] is False
 
 
-def test_a_run_whose_reports_cannot_be_written_fails(tmp_path):
+def test_a_run_whose_reports_cannot_be_written_fails(tmp_path, load_results):
     """A conforming run, but report.html cannot be written (a folder holds its name): exit 1, said why."""
     for front in ("cli", "pytest"):
         out = tmp_path / front
@@ -104,4 +103,4 @@ def test_a_run_whose_reports_cannot_be_written_fails(tmp_path):
         said = r.stdout + r.stderr
         assert r.returncode == 1, said
         assert "the reports could NOT be written" in said and "Traceback" not in said, said
-        assert json.loads((out / "results.json").read_text())["complete"] is True
+        assert load_results(out)["complete"] is True

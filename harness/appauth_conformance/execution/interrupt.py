@@ -33,7 +33,7 @@ def close_all() -> None:
     for obj in objs:
         try:
             obj.close()
-        except Exception:
+        except Exception:  # at exit or on Ctrl-C: one object that fails to close must not keep the others open
             pass
 
 

@@ -320,7 +320,9 @@ class AfterRun(NamedTuple):
 
     line: str
     ok: bool
-    doc: ResultsDocument | None = None  # the results document, loaded and validated once (the terminal summary reuses it)
+    doc: ResultsDocument | None = (
+        None  # the results document, loaded and validated once (the terminal summary reuses it)
+    )
 
 
 def write_reports_after_run(results_path: Path) -> AfterRun:

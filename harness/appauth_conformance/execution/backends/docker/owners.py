@@ -132,7 +132,7 @@ def sweep(api: APIClient, keep_session: str | None = None) -> int:
     n = 0
     try:
         found_containers = api.containers(all=True, filters={"label": LABEL})
-    except Exception:
+    except Exception:  # best effort: an engine that does not answer is left to the run's own errors
         return 0
     for c in found_containers:
         found = c.get("Labels") or {}

@@ -186,8 +186,8 @@ class DockerProcess:
                         except (NotFound, APIError):
                             pass
                     self.returncode = status if status is not None else -1
-        except (NotFound, APIError, OSError, Exception):
-            pass
+        except Exception:
+            pass  # the container or the engine is gone (NotFound, APIError, a broken socket): finally records the exit
         finally:
             if self.returncode is None:
                 self.returncode = -signal.SIGKILL if self.killed else -1
@@ -200,7 +200,7 @@ class DockerProcess:
                 for s in (self._sock, self._sock_io):
                     try:
                         s.close()
-                    except Exception:
+                    except Exception:  # a socket already closed or broken: nothing is left to release
                         pass
 
     # -- Popen-like ----------------------------------------------------------------------------
@@ -214,7 +214,7 @@ class DockerProcess:
             state = self.host.api.inspect_container(self.id)["State"]
         except NotFound:
             return -signal.SIGKILL if self.killed else None
-        except Exception:
+        except Exception:  # the engine does not answer: the state is unknown, so not yet exited (asked again later)
             return None
         if state.get("Running") or state.get("Status") in ("created", "restarting", "running", "paused"):
             return None
