@@ -185,7 +185,7 @@ class RunnerProcess:
             pass
         try:
             self.proc.wait(timeout=10)
-        except Exception:
+        except Exception:  # killed but not reaped in time: the process is gone for us either way
             pass
         self.close_stdin()  # a write blocked on the dead runner has failed by now
 
@@ -193,7 +193,7 @@ class RunnerProcess:
 def _close(stream: Any) -> None:
     try:
         stream.close()
-    except Exception:
+    except Exception:  # a pipe to a dead runner may fail to flush on close: nothing left to tell it
         pass
 
 

@@ -68,7 +68,7 @@ class Session:
             try:
                 if inc.close_stdin(wait=False):  # EOF: a well-behaved runner exits 0
                     inc.proc.wait(timeout=2)
-            except Exception:
+            except Exception:  # not gone by itself in time (or its pipe broke): killed on the next line
                 pass
             inc.kill()
 
@@ -198,7 +198,7 @@ class Session:
                     return
                 try:
                     inc.proc.wait(timeout=5)
-                except Exception:
+                except Exception:  # not exited yet after closing its stdout: the fault says what its status is so far
                     pass
                 partial = f"; partial line {protocol.preview(payload, 80)}" if payload else ""
                 yield f"runner {inc.proc.describe_exit()} with {len(pending)} request(s) outstanding{partial}"

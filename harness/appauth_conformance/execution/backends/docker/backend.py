@@ -286,9 +286,9 @@ class DockerBackend:
             if "already in progress" not in str(e):
                 try:
                     self.api.kill(cid)
-                except Exception:
+                except Exception:  # stopping is best effort: the removal below forces it, and says what fails
                     pass
-        except Exception:
+        except Exception:  # the engine may be gone or the container already dead: removal below still runs
             pass
         with self._lock:
             self._procs.pop(cid, None)
@@ -330,7 +330,7 @@ class DockerBackend:
         try:
             for cid in self.containers():  # anything created but never tracked
                 self.remove(cid)
-        except Exception:
+        except Exception:  # closing must not raise: the watchdog and the next run's sweep remove what is left
             pass
         with self._first_lock:
             watchdog, self._watchdog = self._watchdog, None

@@ -22,7 +22,7 @@ def image_config(backend: Any, tag: str) -> dict[str, Any]:
     if config is None:
         try:
             config = backend.api.inspect_image(tag).get("Config") or {}
-        except Exception:
+        except Exception:  # an image we cannot inspect is started as if it had no Entrypoint/Cmd of its own
             config = {}
         backend.image_configs[tag] = config
     return config
