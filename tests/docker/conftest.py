@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance.core.errors import DockerUnavailable
+import docker_engine  # tests/docker_engine.py: the engine probe both Docker tiers share
 from appauth_conformance.corpus import vectors
 from appauth_conformance.execution import declared, variants
 from appauth_conformance.execution.backends.docker import (
@@ -36,8 +36,6 @@ from appauth_conformance.execution.backends.docker.images import host_mirror
 CI = os.environ.get("CI", "").lower() == "true"
 SUITES = ("bookworm",)  # the defaults' base; the matrix tests bootstrap the others as needed
 
-_engine_error: list = []
-
 
 def pytest_configure(config):
     config.addinivalue_line(
@@ -45,24 +43,7 @@ def pytest_configure(config):
     )
 
 
-def _engine() -> str | None:
-    """None when an engine answers, else why not (cached for the session)."""
-    if not _engine_error:
-        try:
-            client()
-            _engine_error.append(None)
-        except DockerUnavailable as e:
-            _engine_error.append(str(e))
-    return _engine_error[0]
-
-
-def require_engine() -> None:
-    """Skip (fail under CI=true) with the reason and the fix when no engine answers."""
-    why = _engine()
-    if why is not None:
-        if CI:
-            pytest.fail(f"CI=true and the Docker tests cannot run: {why}", pytrace=False)
-        pytest.skip(f"no Docker engine: {why}")
+require_engine = docker_engine.require_engine
 
 
 @pytest.fixture(autouse=True)

@@ -24,32 +24,16 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance.core.errors import DockerUnavailable
+import docker_engine  # tests/docker_engine.py: the engine probe both Docker tiers share
 from appauth_conformance.execution import declared, variants
 from appauth_conformance.execution.backends.docker import LABEL, DockerBackend, base_tag, client, image_exists
 
 CI = os.environ.get("CI", "").lower() == "true"
 PREFIX = "hostile-"  # the names of the runners this tier builds images for (removed at the end)
 
-_engine_error: list[str | None] = []
-
-
-def _engine() -> str | None:
-    if not _engine_error:
-        try:
-            client()
-            _engine_error.append(None)
-        except DockerUnavailable as e:
-            _engine_error.append(str(e))
-    return _engine_error[0]
-
 
 def require_engine() -> None:
-    why = _engine()
-    if why is not None:
-        if CI:
-            pytest.fail(f"CI=true and the hostile-runner Docker tests cannot run: {why}", pytrace=False)
-        pytest.skip(f"no Docker engine: {why}")
+    docker_engine.require_engine("hostile-runner Docker")
 
 
 @pytest.fixture(autouse=True)
@@ -139,7 +123,7 @@ def team(tmp_path):
     root.mkdir()
     t = Team(root)
     yield t
-    if _engine_error and _engine_error[0] is None:
+    if docker_engine.why_not() is None:  # an engine answered: remove what this team built
         api = client().api
         label = f"{LABEL}.test={t.nonce}"
         for c in api.containers(all=True, quiet=True, filters={"label": label}):
