@@ -1,7 +1,7 @@
 """Mutation testing of the corpus and the diagnosis: deliberately buggy signers must be caught and named.
 
 tests/fixtures/mutants/mutant_signer.py is a correct signer with one switch per classic
-implementation mistake, each switch named after the catalogue id (harness/appauth_conformance/judging/diagnosis.py)
+implementation mistake, each switch named after the catalogue id (harness/appauth_conformance/judging/diagnosis/catalogue.py)
 that should name it. Every mutant is plugged in as a user's runner would be and runs the
 whole corpus; all their sessions stream concurrently through one Engine. For each mutant:
 

@@ -4,7 +4,7 @@ Everything here is counting, grouping and formatting of what the document
 already says: verdicts, stages, differences and diagnoses are read, never
 recomputed (the corpus and the runners are not needed and not touched). The
 one lookup outside the document is the title of a diagnosis id, from the
-static catalogue in harness/appauth_conformance/judging/diagnosis.py (an unknown id is shown as itself).
+static catalogue in harness/appauth_conformance/judging/diagnosis/catalogue.py (an unknown id is shown as itself).
 """
 
 from __future__ import annotations
