@@ -98,7 +98,7 @@ def test_everything_else_works_from_the_team_repository(h, dists, tmp_path):
             [
                 venv.python,
                 "-c",
-                "import json; from appauth_conformance import resources; "
+                "import json; from appauth_conformance.formats import resources; "
                 "print(json.dumps(str(resources.VECTORS / 'single.yaml')))",
             ],
             team,

@@ -24,7 +24,7 @@ def test_site_build_from_an_installed_wheel(helpers, wheel_venv, tmp_path):
     check = [
         wheel_venv.python,
         "-c",
-        "from appauth_conformance import schemas, vectors; import sys, json; "
+        "from appauth_conformance.formats import schemas; from appauth_conformance.corpus import vectors; import sys, json; "
         "d = json.load(open(sys.argv[1])); assert schemas.errors('site', d) == []; print(len(vectors.retired()))",
         str(tmp_path / "site" / "index.json"),
     ]
