@@ -34,7 +34,7 @@ DOC = ROOT / "docs" / "testing.md"
 # module (its path in the package) -> the fast test files that judge it
 FAST = {
     "judging/verdicts.py": ["tests/test_verdicts.py"],
-    "judging/tokens.py": ["tests/test_token_judge.py"],
+    "judging/tokens.py": ["tests/test_token_judge.py", "tests/test_token_units.py"],
     "corpus/expectations.py": ["tests/test_verdicts.py", "tests/test_expectations.py"],
     "core/scheme.py": ["tests/test_scheme.py"],
     "judging/diagnosis/__init__.py": ["tests/test_diagnosis.py"],
