@@ -18,6 +18,7 @@ import pytest
 from appauth_conformance.core import wire
 from appauth_conformance.core.model import (
     Check,
+    Fault,
     Judgement,
     Stage,
     TokenOutcome,
@@ -642,3 +643,128 @@ def test_failed_cuts_the_joined_detail_to_500_characters():
 def test_across_output_is_json_records():
     out = tokens.across([("p1", [rec("token/a", "N")]), ("p2", [rec("token/b", "N")])])
     assert json.loads(json.dumps(out)) == out
+
+
+# --- outcome, judge, _verdict, _nonce, _header: what was seen, exactly -----------------------------------
+
+
+def test_a_fault_keeps_the_runners_last_words():
+    o = tokens.outcome(A, "r", Fault("crashed", "tail"))
+    assert (o.fault, o.stderr_tail, o.nonce) == ("crashed", "tail", None)
+
+
+def test_a_refusal_is_kept_cut():
+    o = tokens.outcome(A, "r", {"seq": 1, "error": {"type": "t" * 150, "message": "m"}})
+    assert o.fault is None and o.error == {"type": cut("t" * 150, wire.TYPE_LIMIT), "message": "m"}
+
+
+def test_a_float_expiry_is_kept_as_sent():
+    o = tokens.outcome(A, "r", {"seq": 1, "nonce": NONCE, "expire_time": NOW + 0.5, "signature": "s"})
+    assert (o.expire_time, o.expire_sent, o.fault) == (NOW, NOW + 0.5, None)
+    assert type(o.expire_time) is int
+
+
+def test_an_integer_expiry_is_not_marked_as_sent():
+    o = tokens.outcome(A, "r", {"seq": 1, "nonce": NONCE, "expire_time": NOW, "signature": "s"})
+    assert (o.expire_time, o.expire_sent) == (NOW, None)
+
+
+def test_the_reply_expiry_wins_over_the_bodys_and_only_it_is_fixed():
+    body = {"expireTime": NOW + 9, "nonce": NONCE}
+    o = tokens.outcome(A, "r", {"seq": 1, "nonce": NONCE, "expire_time": "12.5", "signature": "s", "body": body})
+    assert (o.expire_time, o.expire_sent, o.body) == (12, "12.5", body)
+
+
+def test_a_reply_with_only_a_header_signature_has_it():
+    sig = "ab" * 32
+    headers = {"Authorization": f"HMAC-SHA256 signature={sig},access=eA=="}
+    o = tokens.outcome(A, "r", {"seq": 1, "nonce": NONCE, "expire_time": NOW, "headers": headers})
+    assert (o.signature, o.headers, o.fault) == (sig, headers, None)
+    o = tokens.outcome(A, "r", {"seq": 1, "nonce": NONCE, "expire_time": NOW, "headers": {"Other": "v"}})
+    assert o.fault == "token reply gives no signature (nor in its body or Authorization header)"
+
+
+def test_empty_headers_and_an_empty_body_are_still_checked():
+    o = TokenOutcome(A, "r", NONCE, NOW + 600, "s" * 64, None, {}, {})
+    checks = {c.stage: c for c in judge().judge(o).checks}
+    assert checks[Stage.TOKEN_HEADER].diagnosis == ("header-missing",)
+    assert checks[Stage.TOKEN_HEADER].detail == "no Authorization header among []"
+    assert checks[Stage.TOKEN_BODY].diagnosis == ("body-field-missing", "body-client-type")
+
+
+def test_extra_failed_checks_are_judged_after_the_tokens_own():
+    o = TokenOutcome(A, "r", NONCE, NOW + 600, "s" * 64)
+    r = judge().judge(o, ((Stage.TOKEN_BODY, ("seen-elsewhere",), "the caller saw it"),))
+    assert [c.stage for c in r.checks] == [*tokens.STAGES[:4], Stage.TOKEN_BODY]
+    assert r.checks[-1] == Check(Stage.TOKEN_BODY, Verdict.FAIL, ("seen-elsewhere",), "the caller saw it")
+    assert r.judgement.stage is Stage.TOKEN_SIGNATURE  # the first failing check ("s" * 64 is no signature)
+
+
+class Listed:
+    """A listing that names every token as divergent, and excuses nothing."""
+
+    entry = Entry(None, "said to diverge")
+
+    def find(self, v, stage=None, diagnosis=()):
+        return self.entry if stage is None and diagnosis == () else None
+
+
+def test_a_listed_token_that_passes_is_an_unexpected_pass_with_the_entrys_reason():
+    o = TokenOutcome(A, "r", NONCE, NOW + 600, "s" * 64)
+    r = judge(Listed())._verdict(o, [Check(s, Verdict.PASS) for s in tokens.STAGES[:4]])
+    assert r.judgement == Judgement(Verdict.UNEXPECTED_PASS, reason="said to diverge")
+    assert judge()._verdict(o, []).judgement == Judgement(Verdict.PASS)
+
+
+def test_the_first_excused_check_gives_the_verdict_when_none_fails():
+    o = TokenOutcome(A, "r", NONCE, NOW + 600, "s" * 64)
+    checks = [
+        Check(Stage.TOKEN_NONCE, Verdict.PASS),
+        Check(Stage.TOKEN_NONCE_REUSED, Verdict.KNOWN_DIVERGENCE, ("x",), "seen", "first reason"),
+        Check(Stage.TOKEN_EXPIRY, Verdict.KNOWN_DIVERGENCE, ("y",), "seen", "second reason"),
+    ]
+    r = judge()._verdict(o, checks)
+    assert r.judgement == Judgement(Verdict.KNOWN_DIVERGENCE, REUSED, "first reason") and r.checks is checks
+
+
+@pytest.mark.parametrize(
+    "n, mistake",
+    [
+        (0, "nonce-empty"),
+        (1, "nonce-too-short"),
+        (31, "nonce-too-short"),
+        (32, None),
+        (64, None),
+        (65, "nonce-too-long"),
+    ],
+)
+def test_nonce_lengths(n, mistake):
+    diag, detail = tokens.Judge._nonce("x" * n)
+    if mistake is None:
+        assert (diag, detail) == (None, None)
+    else:
+        assert diag == (mistake,)
+        assert detail == f"a nonce of {n} characters; the documentation asks for 32 to 64"
+
+
+def header_check(auth: str, app_id="app"):
+    request = TokenRequest("a", "f.yaml", 1, "d", "single", app_id, "", "u", "key", ())
+    return tokens.Judge._header(TokenOutcome(request, "r", NONCE, NOW, "ab" * 32, None, {"Authorization": auth}))
+
+
+def test_header_details_cut_long_values():
+    long = "HMAC-SHA256 " + "q" * 200
+    assert header_check(long) == (
+        ("header-malformed",),
+        f"Authorization {long[:120]!r} is not HMAC-SHA256 signature=<64 hex digits>,access=<base64(AppID)>",
+    )
+    access = "Q" * 100
+    assert header_check(f"HMAC-SHA256 signature={'ab' * 32},access={access}") == (
+        ("header-access-wrong",),
+        f"access={'Q' * 80!r}, not 'YXBw'",
+    )
+
+
+def test_a_header_of_the_right_signature_and_access_holds():
+    assert header_check(f"HMAC-SHA256 signature={'ab' * 32},access=YXBw") == (None, None)
+    assert header_check(f"HMAC-SHA256 signature={'AB' * 32},access=YXBw")[0] == ("header-signature-differs",)
