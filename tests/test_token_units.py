@@ -52,12 +52,14 @@ class Entry:
 class Excusing:
     """A listing whose one entry excuses `mistake` (at `stage`, or any stage when None)."""
 
-    def __init__(self, mistake: str, stage: Stage | None = None):
+    def __init__(self, mistake: str, stage: Stage | None = None, request: TokenRequest | None = None):
         self.entry = Entry(stage, f"known: {mistake}")
         self.mistake = mistake
+        self.request = request or A  # the entry names this token only
 
     def find(self, v, stage=None, diagnosis=()):
-        return self.entry if self.mistake in diagnosis else None
+        named = getattr(v, "key", None) == self.request.key
+        return self.entry if named and self.mistake in diagnosis else None
 
 
 def judge(listing=None, **kw) -> tokens.Judge:
@@ -94,8 +96,10 @@ def test_the_same_token_again_is_token_reused():
     j._reuse(token())
     diag, detail = j._reuse(token())
     assert diag == ("token-reused",)
-    assert f"nonce {NONCE!r}" in detail and f"expire_time {NOW + 600}" in detail
-    assert detail.startswith("the same token as before for this identity")
+    assert detail == (
+        f"the same token as before for this identity (nonce {NONCE!r}, expire_time {NOW + 600}, "
+        "the same signature): a token handed back again, not a new one"
+    )
 
 
 @pytest.mark.parametrize(
@@ -253,6 +257,13 @@ def test_again_keeps_the_first_failing_stage_as_the_verdict():
     assert later.checks[2].verdict is Verdict.FAIL
 
 
+def test_again_asks_the_listing_about_the_identitys_token():
+    j = judge(Excusing("token-reused", REUSED, request=B))  # an entry for another token
+    first = passed(token())
+    j._reuse(first.outcome)
+    assert j.again(first, token(), tokens.AGAIN).checks[2].verdict is Verdict.FAIL
+
+
 def test_a_reuse_found_again_may_be_excused():
     listing = Excusing("token-reused", REUSED)
     j = judge(listing)
@@ -350,9 +361,12 @@ def test_a_non_integer_expiry_as_sent_is_expire_not_integer_whatever_its_value(s
 
 
 def test_a_long_non_integer_expiry_is_cut_in_the_detail():
+    # what was sent is shown in at most 60 characters, the cut marked
     sent = "1" * 100
     detail = judge()._expiry(NOW, sent)[1]
-    assert "1" * 60 not in detail and "1" * 50 in detail and "…" in detail
+    assert detail.startswith(f"expire_time '{'1' * 58}… is text, not an integer")
+    t = "2" * 100
+    assert judge()._expiry(t)[1] == f"expire_time '{'2' * 58}… is not an integer of Unix seconds"  # type: ignore[arg-type]
 
 
 def test_a_text_expiry_given_directly_is_expire_not_integer():
@@ -428,6 +442,11 @@ def test_an_outcome_keeps_a_non_integer_expiry_as_sent_and_its_whole_seconds():
 def cut(s: str, limit: int) -> str:
     """What docs/results says of a cut value: its first `limit` characters, then its full length."""
     return f"{s[:limit]}… ({len(s):,} chars)"
+
+
+def test_each_judged_value_is_cut():
+    reply = {name: "abcdefgh" for name in ("nonce", "signature", "string_to_sign")}
+    assert tokens._bounded(reply, 5) == dict.fromkeys(reply, cut("abcdefgh", 5))
 
 
 def test_judged_values_are_cut_past_the_limit_and_kept_up_to_it():
@@ -571,6 +590,19 @@ def test_a_nonce_another_parts_processes_made_fails_where_it_is_recorded():
     assert out[1] == parts[1][1]  # M was made by another runner's process
 
 
+def test_a_nonce_recorded_in_an_earlier_part_is_charged_to_that_part_not_to_one_that_made_it():
+    parts = [("w1", [rec("token/a", "N")]), ("w2", [rec("token/b", "N")]), ("w3", [])]
+    out = tokens.across(parts, [{}, {}, {"r": [("N", "token/c")]}])
+    assert reused(out[1][0]) == {
+        "stage": REUSED.value,
+        "verdict": "fail",
+        "diagnosis": ["nonce-repeats-per-process"],
+        "detail": "nonce 'N' is in w1 too (for token/a), made by another process",
+    }
+    # the first part's record: recorded nowhere earlier, made by w3's processes
+    assert reused(out[0][0])["detail"] == "nonce 'N' is in w3 too (for token/c), made by another process"
+
+
 def test_a_nonce_made_by_the_same_part_only_is_no_failure():
     parts = [("w1", [rec("token/a", "N")]), ("w2", [rec("token/b", "M")])]
     assert tokens.across(parts, [{"r": [("N", "token/a")]}, {"r": [("M", "token/b")]}]) == [p[1] for p in parts]
@@ -583,8 +615,8 @@ def test_a_nonce_made_elsewhere_and_recorded_twice_here_is_nonce_repeated():
 
 
 def test_a_structured_nonce_made_elsewhere_matches_its_record():
-    parts = [("w1", [rec("token/a", {"b": 1, "a": 2})]), ("w2", [])]
-    out = tokens.across(parts, [{}, {"r": [({"a": 2, "b": 1}, "token/n")]}])
+    parts = [("w1", [rec("token/a", {"a": 2, "b": 1})]), ("w2", [])]
+    out = tokens.across(parts, [{}, {"r": [({"b": 1, "a": 2}, "token/n")]}])
     assert reused(out[0][0])["diagnosis"] == ["nonce-repeats-per-process"]
 
 
@@ -706,7 +738,7 @@ class Listed:
     entry = Entry(None, "said to diverge")
 
     def find(self, v, stage=None, diagnosis=()):
-        return self.entry if stage is None and diagnosis == () else None
+        return self.entry if stage is None else None  # as Expectations.find: no stage, no diagnosis read
 
 
 def test_a_listed_token_that_passes_is_an_unexpected_pass_with_the_entrys_reason():
