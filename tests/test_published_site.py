@@ -8,7 +8,7 @@ from appauth_conformance.report import site
 
 REPORTS = Path(__file__).resolve().parent.parent / "reports"
 REGENERATE = "bash scripts/publish-report.sh (or, without Docker: appauth-conformance site build reports/results.json reports/series/*/*.json.gz --out reports/site)"
-BUDGET_BYTES = 16_000_000  # the published site with the matrix and the measured series (reports/README.md states it)
+BUDGET_BYTES = 36_000_000  # the matrix and every release of both series: 30.7 MB (reports/README.md states it)
 BUDGET_FILES = 2_500
 
 
