@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.install, pytest.mark.slow]
 COLLECT = r"""
 import argparse, ast, json, pathlib, sys
 import appauth_conformance
-from appauth_conformance import cli
+from appauth_conformance.frontends import cli
 
 root = pathlib.Path(appauth_conformance.__file__).parent
 out = []
@@ -41,7 +41,9 @@ for py in sorted(root.rglob("*.py")):
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
             out.append((f"{py.relative_to(root)}:{node.lineno}", node.value))
-for f in sorted((root / "report" / "templates").iterdir()):
+templates = [f for d in (root / "report" / "templates", root / "report" / "site" / "templates") for f in sorted(d.iterdir())]
+assert templates, "no report templates found: the package's layout changed under this scan"
+for f in templates:
     out.append((str(f.relative_to(root)), f.read_text(encoding="utf-8")))
 for f in sorted((root / "data" / "examples").rglob("*")):  # copied into a team's repository as they are
     if f.is_file() and "__pycache__" not in f.parts:
@@ -57,7 +59,9 @@ def descriptions(node, where):
         for v in node:
             descriptions(v, where)
 
-for f in sorted((root / "schemas").glob("*.json")):
+schema_files = sorted((root / "formats" / "schemas").glob("*.json"))
+assert schema_files, "no schemas found: the package's layout changed under this scan"
+for f in schema_files:
     descriptions(json.loads(f.read_text(encoding="utf-8")), str(f.relative_to(root)))
 
 def helps(parser, name):
