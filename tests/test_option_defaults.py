@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from appauth_conformance.endpoint.server import BODY_TIMEOUT
+from appauth_conformance.endpoint.judging import BODY_TIMEOUT
 from appauth_conformance.execution import options as cfg
 from appauth_conformance.execution.backends.docker.backend import DEFAULT_CPUS
 from appauth_conformance.execution.backends.docker.owners import DEFAULT_LIFETIME

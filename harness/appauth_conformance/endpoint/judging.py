@@ -28,6 +28,8 @@ from appauth_conformance.formats.files import write_json_atomic
 from appauth_conformance.judging import tokens
 from appauth_conformance.judging.diagnosis import title
 
+BODY_TIMEOUT = 10.0  # seconds a request head or body may take to arrive (serve --body-timeout)
+
 PATH = "/v2/usg/acs/auth/appauth"
 ISSUED_LIMIT = 10_000  # tokens kept for validate/refresh/logout: an older one is answered as unknown
 TOKEN_VALIDITY = 24 * 3600  # the documentation: a token is valid for 12 to 24 hours

@@ -27,9 +27,7 @@ from appauth_conformance.core.errors import Exit, UsageError
 from appauth_conformance.core.model import FAILING, Corpus, RunnerSpec
 from appauth_conformance.corpus.expectations import Expectations
 from appauth_conformance.endpoint import apps as apps_mod
-from appauth_conformance.endpoint import ca as ca_mod
-from appauth_conformance.endpoint.judging import PATH, Endpoint, Memory
-from appauth_conformance.endpoint.server import BODY_TIMEOUT, Server, application
+from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint, Memory
 from appauth_conformance.execution import options as cfg
 from appauth_conformance.formats import arguments
 from appauth_conformance.formats.results import Recorder
@@ -157,6 +155,10 @@ def _options(a) -> dict:
 
 
 def cmd_serve(a) -> int:
+    # the HTTP and TLS stacks (uvicorn, starlette, trustme) only for `serve`: every other command starts faster
+    from appauth_conformance.endpoint import ca as ca_mod
+    from appauth_conformance.endpoint.server import Server, application
+
     o = _options(a)
     if not ipaddress.ip_address(a.host).is_loopback:
         print(

@@ -26,11 +26,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from appauth_conformance.endpoint.judging import PATH, Endpoint
+from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint
 
 BODY_LIMIT = 64 * 1024
 HEAD_LIMIT = 16 * 1024
-BODY_TIMEOUT = 10.0
 VALIDATE, TOKEN, LOGOUT = "/v1/usg/acs/token/validate", "/v1/usg/acs/token", "/v1/usg/acs/token/logout"
 JUDGED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"})  # the others: 405, not judged
 SERVED = {
