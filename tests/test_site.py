@@ -1,4 +1,4 @@
-"""`appauth-conformance site build`: the static site's pages, badges, JSON (schemas/site.json), history, links.
+"""`appauth-conformance site build`: the static site's pages, badges, JSON (formats/schemas/site.json), history, links.
 
 Documents are the crafted run of tests/test_report.py (the real Recorder over a tiny corpus, every verdict
 but skipped); versions of one runner are made by copying it with another library_version.

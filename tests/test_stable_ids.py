@@ -1,7 +1,7 @@
 """Stable vector ids: a published id is never reused, and a removed vector leaves a tombstone.
 
 vectors/published-ids.txt is the ledger of every id ever published (append-only); vectors/retired.json
-holds the tombstones (schemas/retired.json). The corpus loader refuses a live vector with a retired
+holds the tombstones (formats/schemas/retired.json). The corpus loader refuses a live vector with a retired
 id; `report compare`, the site's history and the known-divergence checks call such a vector retired.
 """
 

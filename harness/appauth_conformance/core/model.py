@@ -311,7 +311,7 @@ class Backend(Protocol):
 
 
 class RunnerError(TypedDict):
-    """A runner's refusal, as a sign response carries it (schemas/protocol.json)."""
+    """A runner's refusal, as a sign response carries it (formats/schemas/protocol.json)."""
 
     type: str  # the language's exception or error type
     message: str

@@ -1,6 +1,6 @@
 """The runner wire format's encoding side: request lines, the size limits replies are read within, and
 clipping of runner text. Pure (no I/O, no schemas), so the shared types can encode their own requests;
-decoding and checking replies against schemas/protocol.json is formats/protocol.py's job.
+decoding and checking replies against formats/schemas/protocol.json is formats/protocol.py's job.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ __all__ = [
 DEFAULT_VECTORS = resources.VECTORS
 SCHEMA_PATH = schemas.path("vectors")
 SCHEMA_ID = "appauth-conformance/vectors/1"  # the `schema:` every vector file names
-RETIRED_FILE = "retired.json"  # the tombstones of a corpus folder (schemas/retired.json)
+RETIRED_FILE = "retired.json"  # the tombstones of a corpus folder (formats/schemas/retired.json)
 
 
 def files_under(path: Path) -> list[Path]:
@@ -336,7 +336,7 @@ def _tombstones(path: Path, problems: list[Problem]) -> dict[str, Tombstone]:
     errors = [] if schemas.check("retired")(doc) else schemas.errors("retired", doc)
     for err in errors[:5]:
         where = "/".join(map(str, err.absolute_path)) or "(top level)"
-        problems.append(Problem(name, f"{where}: {err.message[:200]} (layout: schemas/retired.json)"))
+        problems.append(Problem(name, f"{where}: {err.message[:200]} (layout: formats/schemas/retired.json)"))
     if errors:
         return {}
     out: dict[str, Tombstone] = {}

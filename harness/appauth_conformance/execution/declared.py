@@ -86,7 +86,7 @@ _EXAMPLE = {"image": "my-signer:1.0", "dockerfile": "signer/Dockerfile", "contex
 
 
 def declared_runners(path: Path) -> list[RunnerSpec]:
-    """The runners the config file at `path` declares, checked against schemas/declared-runners.json, then
+    """The runners the config file at `path` declares, checked against formats/schemas/declared-runners.json, then
     their files and folders: UsageError names the file, the runner's table, the key and the fix."""
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))

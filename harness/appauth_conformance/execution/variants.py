@@ -1,7 +1,7 @@
 """The Docker variants of the runners: data beside each runner, in `runners/<runner>/variants.yaml`.
 
 Every runner folder of the package data that has a variants.yaml gets its variants from it
-(checked against the closed schema `schemas/variants.json`); one file looks like
+(checked against the closed schema `formats/schemas/variants.json`); one file looks like
 
     schema: appauth-conformance/variants/1
     variants:

@@ -1,6 +1,6 @@
 """The runner wire format's reading side: decode reply lines and check them (wire.py encodes requests).
 
-The schema of every message is `schemas/protocol.json` (documented in
+The schema of every message is `formats/schemas/protocol.json` (documented in
 docs/runner-protocol.md), the only description of the messages: responses are
 checked by the fast predicate compiled from it (schemas.check), and jsonschema
 is asked only to word the message of a bad one.

@@ -1,4 +1,4 @@
-"""The typed model of results.json: one TypedDict per record of `schemas/results.json`.
+"""The typed model of results.json: one TypedDict per record of `formats/schemas/results.json`.
 
 The Recorder (formats/results.py) builds these records and every reader (report/, report/site/, the
 merge, compare) takes them: mypy checks each key a writer sets and a reader reads against this one

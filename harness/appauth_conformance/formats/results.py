@@ -1,6 +1,6 @@
 """results.json: the record every run leaves, written atomically (a crash never leaves half a file).
 
-The layout is `schemas/results.json` (documented in docs/reports.md). Passing
+The layout is `formats/schemas/results.json` (documented in docs/reports.md). Passing
 outcomes carry no values (they equal the vector's expected ones); every other
 outcome carries what the runner produced, the first difference, and the
 diagnosis, so the renderings never compute anything again.

@@ -90,11 +90,8 @@ def check(name: str, definition: str | None = None) -> Check:
     def fast(doc: Any) -> bool:
         try:
             return is_valid(doc)
-        except (
-            ValueError,
-            TypeError,
-            OverflowError,
-        ):  # a value JSON has no form for (a YAML date, ...): ask jsonschema
+        # a value JSON has no form for (a YAML date, ...): ask jsonschema
+        except (ValueError, TypeError, OverflowError):
             return False
 
     return fast

@@ -4,7 +4,7 @@ One record per run, written atomically next to the reports (`--report-dir`): the
 count and the shard, the inputs generated, per runner its outcomes and disagreements, and per group of
 disagreements its runner, stage, cause, count, whether a known divergence covers it, and its smallest
 input (the shrunk reproducer where there is one) in the text notation of the vector files. The layout is
-the closed schema `schemas/fuzz.json`; `report merge` joins the shards of one campaign.
+the closed schema `formats/schemas/fuzz.json`; `report merge` joins the shards of one campaign.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The renderings of results.json: report.md (PR comments, CI step summaries) and report.html.
 
-    doc = load("reports/results.json")           # read + validate against schemas/results.json
+    doc = load("reports/results.json")           # read + validate against formats/schemas/results.json
     render_markdown(doc), render_html(doc)        # strings
     write_reports("reports/results.json", "reports")   # report.md + report.html, atomically
 

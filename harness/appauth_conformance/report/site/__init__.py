@@ -2,11 +2,11 @@
 
     stats = build(["reports/results.json", "series/sdk-3.1.167.json"], Path("site"))
 
-The results are read by report.load (validated against schemas/results.json) and only counted and
+The results are read by report.load (validated against formats/schemas/results.json) and only counted and
 grouped (data.py, through report/views.py's Summary): nothing is judged again. The site:
 
     index.html            the support matrix (rows: implementations; columns: modes and token checks)
-    index.json            the same for tooling (schemas/site.json, docs/site.md)
+    index.json            the same for tooling (formats/schemas/site.json, docs/site.md)
     impl/<id>.html|json   a page and a JSON per implementation version (id: runner name; older
                           versions name--version)
     badges/<id>.svg       a badge per implementation version (and name--version.svg for the newest)

@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
         help="build a static compatibility site (matrix, implementation pages, badges, history) from results.json files",
         description="Build a static site from results.json files: a support matrix, a page and a badge per "
         "implementation and version, a page per vector and per mistake, the history of each implementation "
-        "over its versions, and JSON for tooling (its layout: schemas/site.json in the package). Results are read, never judged again.",
+        "over its versions, and JSON for tooling (its layout: formats/schemas/site.json in the package). Results are read, never judged again.",
     )
     sub = p.add_subparsers(dest="action", required=True, metavar="{build}")
     b = sub.add_parser(

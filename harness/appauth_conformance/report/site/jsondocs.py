@@ -1,4 +1,4 @@
-"""The JSON beside the pages, for tooling: index.json and impl/<id>.json (layout: schemas/site.json).
+"""The JSON beside the pages, for tooling: index.json and impl/<id>.json (layout: formats/schemas/site.json).
 
 Every string a runner controls is passed through untrusted.escape (as on the pages): a tool reading
 these files gets the same inert text a reader sees.
