@@ -122,3 +122,22 @@ def test_judged_requests_are_kept_on_disk_and_read_back_in_order():
     back = list(e.results)
     assert [r.outcome.nonce for r in back] == nonces and len(e.results) == 3
     assert all(r.judgement.verdict.value == "pass" and r.outcome.request.app_key == "***" for r in back)
+
+
+def test_token_answer_has_the_reference_units():
+    """The token response table of the reference ("Updating a Token", meeting_21_0307, and the SDK's
+    UpdateTokenResponse): expireTime and refreshExpireTime in seconds, createTime and refreshCreateTime in
+    milliseconds, validPeriod in seconds, a token valid 12 to 24 hours."""
+    e = _endpoint("single")
+    before = time.time()
+    a = _call(e, "alice", {"userId": "alice"})
+    after = time.time()
+    b = a.body
+    assert a.status == 200 and b["clientType"] == 72 and b["tokenType"] == 0
+    assert int(before * 1000) <= b["createTime"] <= int(after * 1000) + 1
+    assert int(before * 1000) <= b["refreshCreateTime"] <= int(after * 1000) + 1
+    for expiry, period in (("expireTime", "validPeriod"), ("refreshExpireTime", "refreshValidPeriod")):
+        assert 12 * 3600 <= b[period] <= 24 * 3600
+        assert int(before) + b[period] <= b[expiry] <= int(after) + b[period]  # seconds, not milliseconds
+    assert (b["user"]["appId"], b["user"]["userId"]) == ("app", "alice")
+    assert b["firstLogin"] is False and b["pwdExpired"] is False

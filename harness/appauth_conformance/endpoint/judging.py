@@ -121,6 +121,30 @@ class Memory:
             write_json_atomic(self.path, {"schema": "appauth-conformance/endpoint-state/1", "tokens": rows})
 
 
+def token_answer(user: dict[str, Any], client_type: Any = 72) -> dict[str, Any]:
+    """A new token's answer, as the reference's token response table has it ("Updating a Token",
+    meeting_21_0307, the same fields as the SDK's response model): creation times in milliseconds,
+    expiry times in seconds, validity periods in seconds; the account flags a client may read, false."""
+    now = time.time()
+    return {
+        "accessToken": "cnr" + secrets.token_hex(24),
+        "tokenType": 0,
+        "clientType": client_type if isinstance(client_type, int) else 72,
+        "validPeriod": TOKEN_VALIDITY,
+        "createTime": int(now * 1000),
+        "expireTime": int(now) + TOKEN_VALIDITY,
+        "refreshToken": "rfr" + secrets.token_hex(24),
+        "refreshValidPeriod": TOKEN_VALIDITY,
+        "refreshCreateTime": int(now * 1000),
+        "refreshExpireTime": int(now) + TOKEN_VALIDITY,
+        "firstLogin": False,
+        "pwdExpired": False,
+        "delayDelete": False,
+        "forceLoginInd": 0,
+        "user": user,
+    }
+
+
 @dataclass
 class Answer:
     status: int
@@ -237,18 +261,9 @@ class Endpoint:
         if refuse:
             return Answer(STATUS.get(refuse[0].stage, 400), _error(kept, refuse[0], want), kept)
         o = result.outcome
-        now = int(time.time())
-        token = "cnr" + secrets.token_hex(24)
-        body = {
-            "accessToken": token,
-            "tokenType": 0,
-            "validPeriod": TOKEN_VALIDITY,
-            "createTime": now * 1000,
-            "expireTime": (now + TOKEN_VALIDITY) * 1000,
-            "refreshToken": "rfr" + secrets.token_hex(24),
-            "refreshValidPeriod": TOKEN_VALIDITY,
-            "user": {"appId": app.app_id, "corpId": o.request.corp_id, "userId": o.request.user_id},
-        }
+        user = {"appId": app.app_id, "corpId": o.request.corp_id, "userId": o.request.user_id}
+        body = token_answer(user, doc.get("clientType"))
+        token = body["accessToken"]
         if failing:  # accepted as the service would, judged all the same
             body["appauth_conformance"] = _verdict(kept, failing[0], want)
         self.issue(token, body)

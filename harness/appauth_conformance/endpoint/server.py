@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 import socket
 import threading
 from typing import Any
@@ -26,7 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint
+from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint, token_answer
 
 BODY_LIMIT = 64 * 1024
 HEAD_LIMIT = 16 * 1024
@@ -81,7 +80,7 @@ def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Any:
         with endpoint.lock:
             found = endpoint.issued.pop(old, None)
         if found is not None:
-            found = {**found, "accessToken": "cnr" + secrets.token_hex(24)}
+            found = token_answer(found["user"], found["clientType"])  # a new token, its times anew
             endpoint.issue(found["accessToken"], found)
         if found is None:
             return _error(401, "USG.000000401", "X-Access-Token unknown, logged out or not issued by this endpoint")
