@@ -1,5 +1,5 @@
 """A client's whole login path against the endpoint over HTTPS (docs/endpoint.md): the token, then the
-follow-up calls the reference documents (validate, refresh with PUT, log out), answered with the token
+follow-up calls the reference documents (verify, update with PUT, log out with DELETE), answered with the token
 response's fields and units ("Updating a Token", meeting_21_0307). Signed here with hmac, not by the
 code under test."""
 
@@ -48,8 +48,11 @@ def test_login_validate_refresh_logout(appauth_endpoint):
     assert status == 200 and token["accessToken"].startswith("cnr")
     assert token["expireTime"] < 10**11 and token["createTime"] > 10**12  # seconds; milliseconds
 
-    status, valid = _call(base, ctx, "POST", "/v1/usg/acs/token/validate", {"token": token["accessToken"]})
+    verify = {"token": token["accessToken"], "needGenNewToken": False}
+    status, valid = _call(base, ctx, "POST", "/v1/usg/acs/token/validate", verify)
     assert status == 200 and valid["accessToken"] == token["accessToken"]
+    status, other = _call(base, ctx, "POST", "/v1/usg/acs/token/validate", {**verify, "needGenNewToken": True})
+    assert status == 200 and other["accessToken"] != token["accessToken"] and other["user"] == token["user"]
 
     status, fresh = _call(base, ctx, "PUT", "/v1/usg/acs/token", headers={"X-Access-Token": token["accessToken"]})
     assert status == 200 and fresh["accessToken"] != token["accessToken"]
@@ -58,7 +61,7 @@ def test_login_validate_refresh_logout(appauth_endpoint):
     status, old = _call(base, ctx, "POST", "/v1/usg/acs/token/validate", {"token": token["accessToken"]})
     assert status == 401 and old["error_code"]  # the refreshed-away token no longer validates
 
-    status, _ = _call(base, ctx, "POST", "/v1/usg/acs/token/logout", headers={"X-Access-Token": fresh["accessToken"]})
+    status, _ = _call(base, ctx, "DELETE", "/v1/usg/acs/token", headers={"X-Access-Token": fresh["accessToken"]})
     assert status == 200
     status, gone = _call(base, ctx, "POST", "/v1/usg/acs/token/validate", {"token": fresh["accessToken"]})
     assert status == 401 and "error_msg" in gone

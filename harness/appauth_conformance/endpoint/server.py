@@ -29,13 +29,12 @@ from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint, t
 
 BODY_LIMIT = 64 * 1024
 HEAD_LIMIT = 16 * 1024
-VALIDATE, TOKEN, LOGOUT = "/v1/usg/acs/token/validate", "/v1/usg/acs/token", "/v1/usg/acs/token/logout"
+VALIDATE, TOKEN = "/v1/usg/acs/token/validate", "/v1/usg/acs/token"  # the reference's paths (meeting_21_0307..0309)
 JUDGED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"})  # the others: 405, not judged
 SERVED = {
     PATH: "POST: App ID authentication (judged)",
-    VALIDATE: 'POST {"token": ...}: validate a token this endpoint issued',
-    TOKEN: "PUT with X-Access-Token: refresh a token",
-    LOGOUT: "POST with X-Access-Token: log out (the token stops validating)",
+    VALIDATE: 'POST {"token": ..., "needGenNewToken": false}: verify a token this endpoint issued',
+    TOKEN: "PUT with X-Access-Token: update (refresh) a token; DELETE with X-Access-Token: log out",
 }
 
 
@@ -73,6 +72,9 @@ def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Any:
         found = endpoint.issued.get(token) if isinstance(token, str) else None
         if found is None:
             return _error(401, "USG.000000401", "token unknown, logged out or not issued by this endpoint")
+        if doc.get("needGenNewToken") is True:  # the reference: a new token is generated and returned
+            found = token_answer(found["user"], found["clientType"])
+            endpoint.issue(found["accessToken"], found)
         return JSONResponse(found)
 
     async def refresh(request: Request) -> JSONResponse:
@@ -115,7 +117,7 @@ def application(endpoint: Endpoint, body_timeout: float = BODY_TIMEOUT) -> Any:
         routes=[
             Route(VALIDATE, validate, methods=["POST"]),
             Route(TOKEN, refresh, methods=["PUT"]),
-            Route(LOGOUT, logout, methods=["POST"]),
+            Route(TOKEN, logout, methods=["DELETE"]),
         ],
         exception_handlers={404: not_found, 405: not_allowed, 500: failed},
     )
