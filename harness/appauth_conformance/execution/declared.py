@@ -176,7 +176,7 @@ def _problem(e: jsonschema.ValidationError, where: str) -> str:
     if "then" in e.relative_schema_path:  # `endpoint = true`
         if e.validator == "required":
             return f'{here}: an endpoint client (`endpoint = true`) needs a `command`, its argv, e.g. ["node", "client.js"]'
-        extra = sorted(k for k in ENDPOINT_NOT if k in e.instance)
+        extra = sorted(k for k in ENDPOINT_NOT if isinstance(e.instance, dict) and k in e.instance)
         return (
             f"{here}: an endpoint client (`endpoint = true`) runs its `command` on this machine against the "
             f"endpoint, so {', '.join(f'`{k}`' for k in extra)} cannot go with it; remove "
