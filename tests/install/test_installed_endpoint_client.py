@@ -13,10 +13,6 @@ import pytest
 pytestmark = [pytest.mark.install, pytest.mark.slow]
 
 PYPROJECT = """\
-[project]
-name = "team-service"
-version = "1.0"
-
 [tool.appauth-conformance.endpoint]
 apps = [{{ id = "demo-app", key-env = "TEAM_APP_KEY" }}]
 

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,7 +64,6 @@ def run(
     *,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
-    say: Callable[[str], None] = _say,
 ) -> Gated:
     """Serve, run `command` (in `cwd`, with `env` added) to its end, stop and return what was judged; without a
     command, serve until Ctrl-C or SIGTERM. A port that cannot be listened on is a UsageError."""
@@ -94,14 +92,14 @@ def run(
             raise UsageError(f"--host {s.host} --port {s.port}: cannot listen there ({e.strerror or e})") from None
         base = f"{'http' if s.http else 'https'}://{host}:{server.port}"
         server.start()
-        say(f"serving {base}{PATH}" + (f" (CA: {run_ca.ca_pem})" if run_ca else " (plain HTTP)"))
+        _say(f"serving {base}{PATH}" + (f" (CA: {run_ca.ca_pem})" if run_ca else " (plain HTTP)"))
         if command:
             added = {**(env or {}), "APPAUTH_ENDPOINT": base}
             if run_ca:
                 added.update({v: str(run_ca.ca_pem) for v in CA_VARIABLES})
             out.code = _run(command, {**os.environ, **added}, cwd)
         else:
-            say("serving until Ctrl-C or SIGTERM; results are written then")
+            _say("serving until Ctrl-C or SIGTERM; results are written then")
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
