@@ -214,3 +214,23 @@ def test_pytest_bad_client_table_exits_2(tmp_path):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "is an endpoint client, but no app is declared" in r.stdout + r.stderr
     assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_a_client_is_declared_with_its_config_and_never_started_as_a_runner(tmp_path):
+    from appauth_conformance.execution.backends import make_backend
+    from appauth_conformance.execution.declared import declared_runners
+    from appauth_conformance.execution.pipeline import Engine
+
+    folder = _project(tmp_path, "none 1")
+    (spec,) = declared_runners(folder / "pyproject.toml")
+    assert (spec.name, spec.language, spec.group, spec.client_of) == (
+        "team-client",
+        "http",
+        "declared",
+        folder / "pyproject.toml",
+    )
+    assert spec.workdir == folder.resolve() and spec.env == {"APP_ID": APP_ID}
+    with Engine([spec], make_backend("local")) as engine:
+        engine.prepare()
+        assert engine.runners == {}
+    assert not (folder / "ran.marker").exists()
