@@ -247,6 +247,9 @@ class RunnerSpec:
     # what it answers (sign, token) when known before its hello, as for the built-ins: the pytest plugin
     # collects its items without starting it; None (a declared runner): its hello says, once it starts
     ops: tuple[str, ...] | None = None
+    # an endpoint client (`endpoint = true`): the config file that declares it and the apps it signs for. Never
+    # started as a runner: its command calls the verifying endpoint, and the front ends judge its requests
+    client_of: Path | None = None
 
     @property
     def declared(self) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appauth_conformance.core.errors import UsageError
+from appauth_conformance.core.model import RunnerSpec
 
 TENANCIES = ("single", "sp")
 
@@ -52,15 +53,17 @@ def from_pyproject(path: Path, environ: dict[str, str] | None = None) -> list[Ap
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise UsageError(f"{path}: cannot read the endpoint's apps: {e}") from None
-    table = doc.get("tool", {}).get("appauth-conformance", {}).get("endpoint")
+    own = path.name != "pyproject.toml"  # appauth-conformance.toml: [endpoint]
+    table = doc.get("endpoint") if own else doc.get("tool", {}).get("appauth-conformance", {}).get("endpoint")
+    label = _label(path)
     if table is None:
         return []
     entries = table.get("apps") if isinstance(table, dict) else None
     if not isinstance(entries, list):
-        raise UsageError(f"{path}: [tool.appauth-conformance.endpoint] needs `apps = [{{ id = ..., key-env = ... }}]`")
+        raise UsageError(f"{path}: {label} needs `apps = [{{ id = ..., key-env = ... }}]`")
     apps = []
     for i, entry in enumerate(entries):
-        where = f"{path}: [tool.appauth-conformance.endpoint] apps[{i}]"
+        where = f"{path}: {label} apps[{i}]"
         if (
             not isinstance(entry, dict)
             or not isinstance(entry.get("id"), str)
@@ -75,6 +78,10 @@ def from_pyproject(path: Path, environ: dict[str, str] | None = None) -> list[Ap
             raise UsageError(f"{where}: environment variable {entry['key-env']} is not set (it holds the app's key)")
         apps.append(App(entry["id"], key, tenancy))
     return apps
+
+
+def _label(path: Path) -> str:
+    return "[endpoint]" if path.name != "pyproject.toml" else "[tool.appauth-conformance.endpoint]"
 
 
 ENV_ID, ENV_KEY, ENV_TENANCY = "APPAUTH_APP_ID", "APPAUTH_APP_KEY", "APPAUTH_APP_TENANCY"
@@ -95,7 +102,8 @@ def from_environment(environ: dict[str, str] | None = None) -> list[App]:
     return [App(app_id, key, tenancy)]
 
 
-def collect(single: list[str], sp: list[str], pyproject: Path | None) -> dict[str, App]:
+def collect(single: list[str], sp: list[str], pyproject: Path | None, none: str | None = None) -> dict[str, App]:
+    """Every app declared, each once; none is a UsageError (`none`: its message, else serve's)."""
     apps = [parse_pair("--app", s, "single") for s in single] + [parse_pair("--sp-app", s, "sp") for s in sp]
     apps += from_environment()
     if pyproject is not None and pyproject.is_file():
@@ -107,8 +115,25 @@ def collect(single: list[str], sp: list[str], pyproject: Path | None) -> dict[st
         out[a.app_id] = a
     if not out:
         raise UsageError(
-            "no app declared: give --app APP_ID=KEY (single-tenant) or --sp-app APP_ID=KEY, "
+            none
+            or "no app declared: give --app APP_ID=KEY (single-tenant) or --sp-app APP_ID=KEY, "
             "or [tool.appauth-conformance.endpoint] in pyproject.toml, "
             f"or {ENV_ID} and {ENV_KEY} in the environment (`appauth-conformance docs endpoint`)"
         )
     return out
+
+
+def for_client(spec: RunnerSpec) -> dict[str, App]:
+    """The apps a declared endpoint client signs for: its config file's endpoint table and the environment's
+    app (as `serve` reads them); none is bad input naming the client's table and the fix."""
+    assert spec.client_of is not None  # only endpoint clients have a config file of their own here
+    path = spec.client_of
+    prefix = "runners" if path.name != "pyproject.toml" else "tool.appauth-conformance.runners"
+    return collect(
+        [],
+        [],
+        path,
+        none=f"{path}: [{prefix}.{spec.name}] is an endpoint client, but no app is declared for it to sign for: add "
+        f'{_label(path)} with `apps = [{{ id = "my-app", key-env = "MY_APP_KEY" }}]` to {path.name} (the key in '
+        f"that environment variable), or set {ENV_ID} and {ENV_KEY} (`appauth-conformance docs endpoint`)",
+    )

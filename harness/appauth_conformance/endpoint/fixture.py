@@ -15,14 +15,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from appauth_conformance.core.model import FAILING, RunnerSpec, TokenResult
+from appauth_conformance.core.model import RunnerSpec, TokenResult
 from appauth_conformance.corpus.expectations import Expectations
 from appauth_conformance.endpoint import ca as ca_mod
+from appauth_conformance.endpoint import gate
 from appauth_conformance.endpoint.apps import TENANCIES, App
 from appauth_conformance.endpoint.judging import PATH, Endpoint, Memory
 from appauth_conformance.endpoint.server import Server, application
 from appauth_conformance.judging import tokens
-from appauth_conformance.judging.explain import explain_token
 
 
 class LocalEndpoint:
@@ -51,7 +51,7 @@ class LocalEndpoint:
             return list(self.endpoint.results)
 
     def failures(self) -> list[TokenResult]:
-        return [r for r in self.requests if r.judgement.verdict in FAILING]
+        return gate.failing(self.requests)
 
     def assert_conforming(self, at_least: int = 1) -> None:
         """Every judged request conforms and at least `at_least` arrived; else an AssertionError that explains
@@ -59,11 +59,9 @@ class LocalEndpoint:
         got = self.requests
         if len(got) < at_least:
             raise AssertionError(f"{len(got)} request(s) reached {self.auth_url}; expected at least {at_least}")
-        bad = self.failures()
-        if bad:
-            raise AssertionError(
-                f"{len(bad)} of {len(got)} request(s) do not conform:\n" + "\n\n".join(explain_token(r) for r in bad)
-            )
+        text = gate.explained(got)
+        if text:
+            raise AssertionError(text)
 
     def start(self) -> LocalEndpoint:
         self.server.start()

@@ -12,26 +12,19 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
 import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
-from appauth_conformance.core import untrusted
 from appauth_conformance.core.errors import Exit, UsageError
 from appauth_conformance.core.model import FAILING, Corpus, RunnerSpec
-from appauth_conformance.corpus.expectations import Expectations
 from appauth_conformance.endpoint import apps as apps_mod
-from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint, Memory
+from appauth_conformance.endpoint import gate
+from appauth_conformance.endpoint.judging import BODY_TIMEOUT
 from appauth_conformance.execution import options as cfg
 from appauth_conformance.formats import arguments
 from appauth_conformance.formats.results import Recorder
-from appauth_conformance.judging import tokens
 
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
 REPORT_DIR = ".appauth-conformance"  # serve's reports: in the current folder
@@ -155,10 +148,6 @@ def _options(a) -> dict:
 
 
 def cmd_serve(a) -> int:
-    # the HTTP and TLS stacks (uvicorn, starlette, trustme) only for `serve`: every other command starts faster
-    from appauth_conformance.endpoint import ca as ca_mod
-    from appauth_conformance.endpoint.server import Server, application
-
     o = _options(a)
     if not ipaddress.ip_address(a.host).is_loopback:
         print(
@@ -166,92 +155,41 @@ def cmd_serve(a) -> int:
             file=sys.stderr,
         )
     spec = RunnerSpec(o["name"], "http", (), divergences=o["divergences"], group="declared")
-    memory = Memory.load(Path(a.state) if a.state else None)
-    judge = tokens.Judge(
-        Expectations.load(spec), window=o["window"], allow_never=a.allow_never_expires, memory=memory.recall
+    setup = gate.Setup(
+        spec,
+        o["apps"],
+        host=a.host,
+        port=o["port"],
+        http=a.http,
+        strict=a.strict,
+        state=Path(a.state) if a.state else None,
+        window=o["window"],
+        allow_never=a.allow_never_expires,
+        body_timeout=o["body_timeout"],
     )
-    endpoint = Endpoint(o["apps"], judge, memory, o["name"], strict=a.strict)
-    folder = Path(tempfile.mkdtemp(prefix="appauth-serve-"))
     argv = [Path(sys.argv[0]).name, *sys.argv[1:]]
     for app in o["apps"].values():  # --app ID=KEY: the key never reaches a report
         argv = [arg.replace(app.key, "***") for arg in argv]
     recorder = Recorder(o["report_dir"] / "results.json", Corpus([], {}), backend="endpoint", command=argv)
     recorder.runner(o["name"], "http", group="declared")
-    complete, code, server, interrupted = False, 0, None, False
-    try:
-        run_ca = None if a.http else ca_mod.make(folder, a.host)
-        host = f"[{a.host}]" if ":" in a.host else a.host
-        try:
-            server = Server(
-                application(endpoint, o["body_timeout"]),
-                a.host,
-                o["port"],
-                (str(run_ca.cert_pem), str(run_ca.key_pem)) if run_ca else None,
-                o["body_timeout"],
-            )
-        except OSError as e:
-            raise UsageError(f"--host {a.host} --port {o['port']}: cannot listen there ({e.strerror or e})") from None
-        base = f"{'http' if a.http else 'https'}://{host}:{server.port}"
-        server.start()
+    got = gate.run(setup, o["command"])
+    if got.interrupted and o["command"]:
         print(
-            f"serving {base}{PATH}" + (f" (CA: {run_ca.ca_pem})" if run_ca else " (plain HTTP)"),
-            file=sys.stderr,
-            flush=True,
+            "interrupted: the command was stopped; results.json keeps what arrived (marked incomplete)", file=sys.stderr
         )
-        if o["command"]:
-            env = {**os.environ, "APPAUTH_ENDPOINT": base}
-            if run_ca:
-                env.update({v: str(run_ca.ca_pem) for v in CA_VARIABLES})
-            code = _run(o["command"], env)
-            complete = True
-        else:
-            print("serving until Ctrl-C or SIGTERM; results are written then", file=sys.stderr, flush=True)
-            while True:
-                time.sleep(3600)
-    except KeyboardInterrupt:
-        interrupted = True
-        if o["command"]:
-            print(
-                "interrupted: the command was stopped; results.json keeps what arrived (marked incomplete)",
-                file=sys.stderr,
-            )
-    finally:
-        if server is not None:
-            server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-        memory.save()
-        with endpoint.lock:
-            results = list(endpoint.results)
-        for r in results:
-            recorder.add_token(r)
-        recorder.write(complete=complete)
-        from appauth_conformance.report import write_reports_after_run
+    for r in got.results:
+        recorder.add_token(r)
+    recorder.write(complete=bool(o["command"]) and not got.interrupted)
+    from appauth_conformance.report import write_reports_after_run
 
-        written = write_reports_after_run(recorder.path)
-        print(written.line, file=sys.stderr)
-    verdict = _verdict(o, results, code, recorder, written.ok)
-    return Exit.INTERRUPTED if interrupted and o["command"] else verdict  # a gate cut short never passes
+    written = write_reports_after_run(recorder.path)
+    print(written.line, file=sys.stderr)
+    verdict = _verdict(o, got, recorder, written.ok)
+    return Exit.INTERRUPTED if got.interrupted and o["command"] else verdict  # a gate cut short never passes
 
 
-def _run(command: list[str], env: dict[str, str]) -> int:
-    """The client's command, in its own process group (stopped with it when serve is interrupted)."""
-    try:
-        proc = subprocess.Popen(command, env=env, start_new_session=True)
-    except OSError as e:
-        raise UsageError(f"cannot start {command[0]!r}: {e.strerror or e}") from None
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        raise
-
-
-def _verdict(o: dict, results: list, code: int, recorder: Recorder, reports_ok: bool) -> int:
+def _verdict(o: dict, got: gate.Gated, recorder: Recorder, reports_ok: bool) -> int:
+    results = got.results
     c = Counter(r.judgement.verdict for r in results)
     failing = sum(c[v] for v in FAILING)
     print(f"{o['name']}: {len(results)} request(s): " + ("  ".join(f"{v.value} {n}" for v, n in c.items()) or "none"))
@@ -263,15 +201,7 @@ def _verdict(o: dict, results: list, code: int, recorder: Recorder, reports_ok: 
             print(line)
         print()
     print(f"results: {recorder.path}")
-    bad = failing > 0 or not reports_ok
-    if o["command"] and code != 0:
-        print(f"error: the command {untrusted.line(' '.join(o['command']), 120)} failed (exit {code})", file=sys.stderr)
-        bad = True
-    if not results:
-        print(
-            f"error: no request reached the endpoint: the client never called POST {PATH} "
-            "(is it pointed at $APPAUTH_ENDPOINT?)",
-            file=sys.stderr,
-        )
-        bad = True
-    return Exit.NONCONFORMING if bad else Exit.OK
+    problems = gate.problems(o["command"], got)
+    for text in problems:
+        print(f"error: {text}", file=sys.stderr)
+    return Exit.NONCONFORMING if failing or problems or not reports_ok else Exit.OK

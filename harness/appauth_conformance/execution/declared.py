@@ -2,7 +2,9 @@
 
 Users declare their own signers in `[tool.appauth-conformance.runners.NAME]`
 of their pyproject.toml (or `[runners.NAME]` of appauth-conformance.toml).
-Commands are argv lists, never shell strings. This is also the one place that
+A table with `endpoint = true` declares an endpoint client instead: a
+command that calls the verifying endpoint (`appauth-conformance docs endpoint`),
+never started as a runner. Commands are argv lists, never shell strings. This is also the one place that
 makes the Docker settings of a declared runner (`image`, or `dockerfile` with an
 optional `context`; see `appauth-conformance docs docker`).
 """
@@ -22,6 +24,7 @@ if TYPE_CHECKING:  # the schemas (and jsonschema) are imported when a config fil
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 DOCKER_KEYS = ("image", "dockerfile", "context")
+ENDPOINT_NOT = (*DOCKER_KEYS, "allow_outside_project", "build", "language")  # keys an endpoint client has not
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -100,8 +103,9 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
     from appauth_conformance.formats import schemas
 
     problems = schemas.errors("declared-runners", runners)
-    if problems:
-        raise UsageError(_problem(problems[0], f"{path}: [{prefix}runners"))
+    if problems:  # an endpoint client's own rule first: it explains the other errors of its table
+        first = next((e for e in problems if "then" in e.relative_schema_path), problems[0])
+        raise UsageError(_problem(first, f"{path}: [{prefix}runners"))
     out = []
     for name, r in runners.items():
         where = f"{path}: [{prefix}runners.{name}]"
@@ -116,6 +120,20 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
         if not workdir.is_dir():
             raise UsageError(f"{where}: workdir {workdir} does not exist")
         div = r.get("divergences")
+        if r.get("endpoint"):  # judged by the endpoint; its apps are read by the front end that runs it
+            out.append(
+                RunnerSpec(
+                    name=name,
+                    language="http",
+                    command=tuple(cmd),
+                    workdir=workdir,
+                    env=dict(env),
+                    divergences=(base / div).resolve() if div else workdir / "known-divergences.yaml",
+                    group="declared",
+                    client_of=path,
+                )
+            )
+            continue
         out.append(
             RunnerSpec(
                 name=name,
@@ -138,6 +156,7 @@ _FIX = {
     "build": "`build` must be an argv list or a list of argv lists",
     "env": "`env` must be a table of strings",
     "allow_outside_project": "`allow_outside_project` must be true or false",
+    "endpoint": "`endpoint` must be true or false (true: an endpoint client, `appauth-conformance docs endpoint`)",
     **{k: f'`{k}` must be a string, e.g. {k} = "{v}"' for k, v in (("workdir", "signer"), ("language", "java"))},
     "divergences": '`divergences` must be a string, e.g. divergences = "known-divergences.yaml"',
     **{k: f'`{k}` must be a non-empty string, e.g. {k} = "{_EXAMPLE[k]}"' for k in DOCKER_KEYS},
@@ -154,6 +173,16 @@ def _problem(e: jsonschema.ValidationError, where: str) -> str:
             return f"{where}.{e.instance}]: a runner name is letters, digits, '.', '_' and '-'"
         return f"{where}] must be a table of runner tables"
     here = f"{where}.{at[0]}]"
+    if "then" in e.relative_schema_path:  # `endpoint = true`
+        if e.validator == "required":
+            return f'{here}: an endpoint client (`endpoint = true`) needs a `command`, its argv, e.g. ["node", "client.js"]'
+        extra = sorted(k for k in ENDPOINT_NOT if isinstance(e.instance, dict) and k in e.instance)
+        return (
+            f"{here}: an endpoint client (`endpoint = true`) runs its `command` on this machine against the "
+            f"endpoint, so {', '.join(f'`{k}`' for k in extra)} cannot go with it; remove "
+            f"{'it' if len(extra) == 1 else 'them'} (only `command`, `workdir`, `env` and `divergences` do), or "
+            "remove `endpoint` to declare a runner (`appauth-conformance docs endpoint`)"
+        )
     if len(at) > 1:
         return f"{here}: {_FIX[at[1]]}"
     if e.validator == "type":

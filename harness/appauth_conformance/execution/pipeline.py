@@ -119,8 +119,11 @@ class Engine:
         # plugin records each item's own: xdist workers run overlapping batches)
         self.record_outcomes = record_outcomes
         known = expectations or {}  # already loaded by the caller (the pytest plugin loads them to collect)
+        # an endpoint client is never started as a runner: the front ends run it against the endpoint
         self.runners = {
-            s.name: RunnerState(s, known[s.name] if s.name in known else Expectations.load(s)) for s in specs
+            s.name: RunnerState(s, known[s.name] if s.name in known else Expectations.load(s))
+            for s in specs
+            if s.client_of is None
         }
         check_names([st.expectations for st in self.runners.values()], flags)
         for st in self.runners.values():

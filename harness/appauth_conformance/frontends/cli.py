@@ -24,7 +24,7 @@ from appauth_conformance.execution import options as cfg
 from appauth_conformance.execution.progress import Tally
 from appauth_conformance.execution.runner_process import steady_memory
 from appauth_conformance.formats import arguments, resources
-from appauth_conformance.frontends import guide, images_cli, logs
+from appauth_conformance.frontends import clients, guide, images_cli, logs
 from appauth_conformance.fuzz import cli as fuzz_cli
 from appauth_conformance.judging import tokens
 from appauth_conformance.report import cli as report_cli
@@ -38,7 +38,7 @@ def cmd_run(a) -> int:
     jsonl = a.jsonl
     steady_memory()
     corpus = load(opts.vectors)
-    specs = cfg.select_runners(opts)
+    specs, endpoint_clients = clients.split(cfg.select_runners(opts))
     vectors, requests = shards.part(corpus.vectors, tokens.suite(corpus.vectors), opts.shard)
     recorder = Recorder(
         opts.report_dir / "results.json",
@@ -57,6 +57,8 @@ def cmd_run(a) -> int:
         allow_never_expires=opts.allow_never_expires,
         flags=_corpus_flags(opts, corpus),
     )
+    for c in endpoint_clients:
+        c.register(recorder)
     complete = False
     stale: dict[str, list] = {}
     reports_ok = False
@@ -65,6 +67,8 @@ def cmd_run(a) -> int:
         progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
         engine.ensure(vectors)
         engine.ensure_tokens(requests)  # runners whose hello lists the token op
+        for c in endpoint_clients:  # on this machine, whatever the backend
+            c.run(opts, recorder)
         complete = True
         # the lists name the bundled corpus; a shard sees only its part of it (the stale check needs it all)
         if opts.shard is None and Path(opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
@@ -84,8 +88,8 @@ def cmd_run(a) -> int:
             for o in recorder.outcomes:
                 f.write(json.dumps(o, ensure_ascii=True) + "\n")
     todo = {n: p for n, st in engine.runners.items() if (p := st.expectations.placeholders())}
-    _explain(engine, verbose=a.verbose, run_args=opts.rerun_args())
-    code = _summary(engine, recorder, opts.require_all, stale, todo)
+    _explain(engine, endpoint_clients, verbose=a.verbose, run_args=opts.rerun_args())
+    code = _summary(engine, endpoint_clients, recorder, opts.require_all, stale, todo)
     for name, entries in todo.items():
         print(f"error: {placeholder_message(engine.runners[name].spec, entries)}", file=sys.stderr)
     for name, entries in stale.items():
@@ -98,20 +102,23 @@ def cmd_run(a) -> int:
 DETAILED = 25  # kinds of failure explained in full without -v (as in pytest)
 
 
-def _explain(engine, *, verbose: bool, run_args: list[str]) -> None:
+def _explain(engine, endpoint_clients: list, *, verbose: bool, run_args: list[str]) -> None:
     """The first failure of each kind in full, as pytest explains it (the same explain functions and the
     same kinds): staged strings, byte diff, probable mistake, the other runners' answers. -v: every one."""
     from appauth_conformance.judging.explain import explain, explain_token, kind
 
     seen: set[tuple] = set()
     shown = hidden = 0
-    for name, st in engine.runners.items():
+    sources = [
+        (name, st.spec, [*st.results.values(), *st.token_results.values()]) for name, st in engine.runners.items()
+    ]
+    sources += [(c.spec.name, c.spec, c.results) for c in endpoint_clients]
+    for name, spec, results in sources:
         items = [
-            *((r, tuple(r.diagnosis)) for r in st.results.values()),
-            *(
-                (t, tuple(d for c in t.checks if c.verdict is not Verdict.PASS for d in c.diagnosis))
-                for t in st.token_results.values()
-            ),
+            (r, tuple(d for c in r.checks if c.verdict is not Verdict.PASS for d in c.diagnosis))
+            if isinstance(r, TokenResult)
+            else (r, tuple(r.diagnosis))
+            for r in results
         ]
         for r, found in items:
             if r.judgement.verdict not in FAILING:
@@ -123,15 +130,17 @@ def _explain(engine, *, verbose: bool, run_args: list[str]) -> None:
             seen.add(k)
             shown += 1
             if isinstance(r, TokenResult):
-                print(explain_token(r, st.spec, run_args))
+                print(explain_token(r, spec, run_args))
             else:
-                print(explain(r, engine.others(r.outcome.vector, name), st.spec, run_args))
+                print(explain(r, engine.others(r.outcome.vector, name), spec, run_args))
             print()
     if hidden:
         print(f"({hidden:,} more failure(s) of the kinds above: -v explains every one; all are in the reports)\n")
 
 
-def _summary(engine, recorder, require_all: bool, stale: dict | None = None, todo: dict | None = None) -> int:
+def _summary(
+    engine, endpoint_clients: list, recorder, require_all: bool, stale: dict | None = None, todo: dict | None = None
+) -> int:
     """The table of runners and what failed by kind; its status column agrees with the exit code (a stale
     list or a placeholder reason fails a runner whose outcomes all pass)."""
     rows, bad = [], False
@@ -155,6 +164,8 @@ def _summary(engine, recorder, require_all: bool, stale: dict | None = None, tod
         if lists:
             detail += "  | known divergences: " + "; ".join(lists)
         rows.append((name, "FAIL" if failing or lists else "ok", detail))
+    rows += [c.row() for c in endpoint_clients]
+    bad = bad or any(c.failed for c in endpoint_clients)
     width = max([len("runner"), *(len(r[0]) for r in rows)])
     print(f"{'runner':<{width}}  {'status':<11}  outcomes")
     for name, status, detail in rows:
@@ -167,11 +178,14 @@ def _summary(engine, recorder, require_all: bool, stale: dict | None = None, tod
             print(line)
         print()
     print(f"results: {recorder.path}")
+    for c in endpoint_clients:  # the command failed, or it never called
+        for text in c.problems():
+            print(f"error: {c.spec.name}: {text}", file=sys.stderr)
     # A runner that cannot start is a set-up problem, not a verdict: the user's own runner (a typo must not
     # pass the gate), any under --require-all / CI=true, or all of them, stops the run; a reference runner
     # whose toolchain is missing here is skipped, loudly.
     fatal = False
-    nothing_ran = all(st.unavailable for st in engine.runners.values())  # e.g. no Docker engine at all
+    nothing_ran = not endpoint_clients and all(st.unavailable for st in engine.runners.values())  # no Docker engine
     for st in engine.runners.values():
         if st.unavailable:
             stop = st.spec.declared or require_all or nothing_ran
@@ -213,7 +227,7 @@ def cmd_divergences(a) -> int:
     reasons = _reasons(a.reason or [])
     opts = cfg.Options.from_namespace(a)
     corpus = load(opts.vectors)
-    specs = cfg.select_runners(opts)
+    specs = [s for s in cfg.select_runners(opts) if s.client_of is None]  # an endpoint client's list is by hand
     targets = {s.name: _writable_list(s.divergences) for s in specs if s.divergences is not None}  # before any run
     run_args = opts.rerun_args()
     with Engine(specs, cfg.make_backend(opts), timeout=opts.timeout, flags=_corpus_flags(opts, corpus)) as engine:

@@ -162,5 +162,6 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     return (
         f"appauth-conformance: {len(suite.corpus.vectors)} vectors (sha256 {suite.corpus.digest[:12]}), "
-        f"runners: {', '.join(s.name for s in suite.specs)}, backend: {suite.opts.backend}"
+        f"runners: {', '.join(s.name for s in suite.specs) or 'none'}, backend: {suite.opts.backend}"
+        + (f", endpoint clients: {', '.join(c.spec.name for c in suite.clients)}" if suite.clients else "")
     )

@@ -1,9 +1,9 @@
 """The conformance items and the collector that yields them, without building or starting a runner.
 
-One item per (vector, runner that signs), per (token request, runner that answers tokens), and per
-runner's known-divergence list. What a built-in runner answers is in its spec; a declared runner's is
-in its hello only, so it gets both kinds of item, and those of an op its hello leaves out are dropped
-(not run, not reported) when the runners start (plugin.py's pytest_runtest_protocol).
+One item per (vector, runner that signs), per (token request, runner that answers tokens), per
+runner's known-divergence list, and per endpoint client (it runs when its item runs). What a built-in
+runner answers is in its spec; a declared runner's is in its hello only, so it gets both kinds of
+item, and those of an op its hello leaves out are dropped (not run, not reported) when the runners start (plugin.py's pytest_runtest_protocol).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from appauth_conformance.core import untrusted
-from appauth_conformance.core.errors import BackendGone
+from appauth_conformance.core.errors import BackendGone, UsageError
 from appauth_conformance.core.model import Judgement, Outcome, TokenRequest, Vector, Verdict
 from appauth_conformance.execution import shards
 from appauth_conformance.execution.pipeline import Engine
+from appauth_conformance.frontends.clients import Client
 from appauth_conformance.frontends.pytest_suite import Suite, suite_of
 from appauth_conformance.judging import tokens
 
@@ -45,6 +46,8 @@ class ConformanceSuite(pytest.Collector):
                 yield DivergenceListItem.from_parent(
                     self, name=f"test_known_divergences[{spec.name}]", runner=spec.name
                 )
+        for client in suite.clients:  # run when its item runs, like the runners
+            yield ClientItem.from_parent(self, name=f"test_endpoint_client[{client.spec.name}]", client=client)
 
 
 class ConformanceFailure(Exception):
@@ -192,14 +195,23 @@ class TokenItem(OutcomeItem):
         return r.file, r.line - 1 if r.line else None, f"{self.runner}:{r.key}"
 
 
-class DivergenceListItem(pytest.Item):
-    """Fails when a known-divergence entry's reason is still a placeholder (`reason: TODO...`), or, in a run
-    over the whole corpus, names no vector of it or excuses none of the runner's outcomes (a stale list)."""
+class _RunnerItem(pytest.Item):
+    """An item about one runner as a whole; its failure is the explanation itself, never a traceback."""
 
     def __init__(self, *, runner: str, **kw: Any):
         super().__init__(**kw)
         self.runner = runner
         self.add_marker("conformance")
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ConformanceFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class DivergenceListItem(_RunnerItem):
+    """Fails when a known-divergence entry's reason is still a placeholder (`reason: TODO...`), or, in a run
+    over the whole corpus, names no vector of it or excuses none of the runner's outcomes (a stale list)."""
 
     def runtest(self) -> None:
         from appauth_conformance.corpus.expectations import placeholder_message, stale_message
@@ -221,13 +233,33 @@ class DivergenceListItem(pytest.Item):
         if problems:
             raise ConformanceFailure("\n".join(problems))
 
-    def repr_failure(self, excinfo):
-        if isinstance(excinfo.value, ConformanceFailure):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)
-
     def reportinfo(self) -> tuple[Path | str, int | None, str]:
         suite = suite_of(self.config)
         assert suite is not None  # the items exist only in a conformance run
         spec = next(s for s in suite.specs if s.name == self.runner)
         return spec.divergences or "", None, f"known divergences of {self.runner}"
+
+
+class ClientItem(_RunnerItem):
+    """A declared endpoint client: runs its command against the verifying endpoint when the item runs (never
+    while collecting); fails with each non-conforming request explained, a failed command, or no request."""
+
+    def __init__(self, *, client: Client, **kw: Any):
+        super().__init__(runner=client.spec.name, **kw)
+        self.client = client
+
+    def runtest(self) -> None:
+        suite = suite_of(self.config)
+        assert suite is not None  # the items exist only in a conformance run
+        suite.start()  # the run's recorder (and its runners, which the first item starts anyway)
+        assert suite.recorder is not None  # start() made it, or ended the run
+        try:
+            got = self.client.run(suite.opts, suite.recorder)
+        except UsageError as e:  # e.g. its command cannot start: a set-up error, as for a runner
+            pytest.exit(f"appauth-conformance: {self.runner}: {e}", returncode=2)
+        self.user_properties.append(("requests", len(got.results)))
+        if self.client.failed:
+            raise ConformanceFailure(f"endpoint client {self.runner}: " + self.client.failure())
+
+    def reportinfo(self) -> tuple[Path | str, int | None, str]:
+        return self.client.spec.client_of or "", None, f"endpoint client {self.runner}"

@@ -19,6 +19,7 @@ from appauth_conformance.execution.pipeline import Engine, check_names
 from appauth_conformance.execution.progress import Progress, Tally
 from appauth_conformance.formats.files import write_json_atomic
 from appauth_conformance.formats.results import Recorder, clock, value
+from appauth_conformance.frontends import clients
 from appauth_conformance.judging import tokens
 from appauth_conformance.judging.explain import kind
 
@@ -38,7 +39,8 @@ class Suite:
         self.opts = opts
         self.began = clock()  # the run's start: xdist's controller writes it into the merged results.json
         self.corpus = load(opts.vectors)
-        self.specs = cfg.select_runners(opts)
+        # endpoint clients: one item each, run against the endpoint (never started as runners)
+        self.specs, self.clients = clients.split(cfg.select_runners(opts))
         # loaded now, not when the runners start: a list naming an unknown diagnosis is bad input (exit 2)
         self.expectations = {s.name: Expectations.load(s) for s in self.specs}
         check_names(list(self.expectations.values()), self.corpus_flags)
