@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import secrets
 import threading
 import time
@@ -49,6 +50,7 @@ SERVICE_ACCEPTS = frozenset(
         "content-type-not-json",
     }
 )
+JSON_TYPES = {list: "array", str: "string", bool: "boolean", type(None): "null"}  # else a number (int, float)
 STATUS = {  # the documented status for a refusal, by the stage that refused
     Stage.TOKEN_SIGNATURE: 401,
     Stage.TOKEN_HEADER: 401,
@@ -184,7 +186,7 @@ class Endpoint:
         except ValueError as e:
             return self._unjudged(seq, where, 400, Stage.TOKEN_BODY, "body-not-json", f"the body is not JSON ({e})", {})
         if not isinstance(doc, dict):
-            what = type(doc).__name__.replace("dict", "object").replace("list", "array")
+            what = JSON_TYPES.get(type(doc), "number")
             return self._unjudged(
                 seq, where, 400, Stage.TOKEN_BODY, "body-not-object", f"the body is a JSON {what}", {}
             )
@@ -202,9 +204,9 @@ class Endpoint:
         if repeated:
             extra.append((Stage.TOKEN_HEADER, ("header-duplicated",), f"sent more than once: {', '.join(repeated)}"))
         body_seen, expire = dict(doc), doc.get("expireTime")
-        if isinstance(expire, str) and expire.strip().isdigit():
+        if (whole := _digits(expire)) is not None:
             extra.append((Stage.TOKEN_BODY, ("body-expire-time-text",), f"expireTime {expire[:40]!r} is text"))
-            body_seen["expireTime"] = expire = int(expire)
+            body_seen["expireTime"] = expire = whole
         elif isinstance(expire, float) and expire.is_integer():
             extra.append((Stage.TOKEN_BODY, ("body-expire-time-float",), f"expireTime {expire!r} is a float"))
             body_seen["expireTime"] = expire = int(expire)
@@ -228,11 +230,11 @@ class Endpoint:
         nonce = doc.get("nonce")
         if not isinstance(nonce, str) or type(expire) is not int or signature is None:
             missing = (
-                "a text nonce"
+                "text nonce"
                 if not isinstance(nonce, str)
-                else "an integer expireTime"
+                else "integer expireTime"
                 if type(expire) is not int
-                else "an Authorization header of the documented shape"
+                else "Authorization header of the documented shape"
             )
             stage = (
                 Stage.TOKEN_HEADER
@@ -246,9 +248,7 @@ class Endpoint:
                 if stage is Stage.TOKEN_HEADER
                 else "body-field-missing"
             )
-            return self._unjudged(
-                seq, where, STATUS[stage], stage, diag, f"the request carries no {missing}", doc, request
-            )
+            return self._unjudged(seq, where, STATUS[stage], stage, diag, f"the request has no {missing}", doc, request)
         outcome = TokenOutcome(request, self.runner, nonce, expire, signature, None, dict(h.first), body_seen)
         result = self.judge.judge(outcome, tuple(extra))
         return self._answer(result, app, body_seen)
@@ -308,6 +308,14 @@ class Endpoint:
         return kept
 
 
+def _digits(value: Any) -> int | None:
+    """An expireTime sent as text of decimal digits, as the integer it stands for (None for any other value).
+    ASCII digits only, and few enough for a Long: int() refuses other Unicode digits ('²') and very long text."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", digits := value.strip()):
+        return int(digits)
+    return None
+
+
 def _text(doc: dict[str, Any], name: str) -> str:
     """A body field that should be text ("" where it is absent or not text)."""
     value = doc.get(name)
@@ -356,8 +364,8 @@ def expected(app: App, doc: dict[str, Any]) -> dict[str, str] | None:
     mode = scheme.Mode(app.mode(corp, user))
     carried = scheme.CARRIES[mode]
     expire, nonce = doc.get("expireTime"), doc.get("nonce")
-    if isinstance(expire, str) and expire.isdigit():
-        expire = int(expire)
+    if (whole := _digits(expire)) is not None:
+        expire = whole
     if type(expire) is not int or not isinstance(nonce, str):
         return None
     f = scheme.Fields(
