@@ -103,7 +103,9 @@ class Req:
         return self
 
     def send(self, e: Endpoint, method: str = "POST", raw: bytes | None = None, peer: str = ""):
-        answer = e.handle(method, self.headers, json.dumps(self.body).encode() if raw is None else raw, peer)
+        body = json.dumps(self.body).encode() if raw is None else raw
+        peers = [peer] if peer else []  # serve gives the peer; without one, the request is not said to come from any
+        answer = e.handle(method, self.headers, body, *peers)
         _never_the_key(e, answer)
         return answer
 
@@ -548,6 +550,18 @@ def test_x_token_type_twice_is_named_and_other_headers_twice_are_not():
     once = Req()
     once.headers += [("X-Token-Type", "LongTicket"), ("Accept", "*/*"), ("accept", "*/*"), ("X-Request-ID", "1")]
     assert once.send(e).status == 200
+
+
+def test_the_first_of_a_repeated_header_is_the_one_judged():
+    e = _endpoint()
+    req = Req()
+    req.headers += [("Authorization", "Bearer x"), ("Content-Type", "text/plain")]
+    answer = req.send(e)
+    named = "authorization, content-type"
+    _refused(answer, 401, "token-header", ["header-duplicated"], f"sent more than once: {named}", req.want)
+    assert answer.result.outcome.headers == {k.lower(): v for k, v in req.headers[:2]}
+    failing = [c for c in answer.result.checks if c.verdict is Verdict.FAIL]
+    assert [c.diagnosis for c in failing] == [("header-duplicated",)]  # the first Content-Type is JSON
 
 
 def test_the_first_refused_check_decides_when_others_are_accepted():
