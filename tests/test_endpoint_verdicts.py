@@ -264,7 +264,13 @@ MISSING = [  # change, stage, mistake, what the request has no
     (_set("expireTime", "١٧٩٦١٨٧٧١٣"), BODY, "body-field-missing", EXPIRE),  # Arabic-Indic digits
     (_set("expireTime", "9" * 5000), BODY, "body-field-missing", EXPIRE),  # more digits than int() reads
     (_set("expireTime", "1" * 20), BODY, "body-field-missing", EXPIRE),  # more than a Long holds
-    (_set("expireTime", 1796187713.5), BODY, "body-field-missing", EXPIRE),
+    (
+        _set("expireTime", float("nan")),
+        BODY,
+        "body-field-missing",
+        EXPIRE,
+    ),  # NaN and Infinity: Python's json reads them
+    (_set("expireTime", float("-inf")), BODY, "body-field-missing", EXPIRE),
     (_set("expireTime", True), BODY, "body-field-missing", EXPIRE),
     (_set("expireTime", None), BODY, "body-field-missing", EXPIRE),
     (_set("expireTime", [1796187713]), BODY, "body-field-missing", EXPIRE),
@@ -282,7 +288,7 @@ MISSING = [  # change, stage, mistake, what the request has no
     (_both(_drop("nonce"), _no_auth), BODY, "body-field-missing", NONCE),
     (_both(_drop("nonce"), _bad_auth), BODY, "body-field-missing", NONCE),
     (_both(_drop("expireTime"), _no_auth), BODY, "body-field-missing", EXPIRE),
-    (_both(_set("expireTime", 1.25), _bad_auth), BODY, "body-field-missing", EXPIRE),
+    (_both(_set("expireTime", "1.25"), _bad_auth), BODY, "body-field-missing", EXPIRE),
     (_both(_drop("nonce"), _drop("expireTime")), BODY, "body-field-missing", NONCE),
     (_both(_drop("nonce"), _drop("expireTime"), _no_auth), BODY, "body-field-missing", NONCE),
 ]
@@ -414,6 +420,10 @@ def _float_expire(r):
     r.body["expireTime"] = float(r.expire)
 
 
+def _fraction_expire(r):
+    r.body["expireTime"] = r.expire + 0.75  # time.time() + ttl: its whole seconds are the ones judged
+
+
 ACCEPTED = [  # change, the first failing check's stage, its mistakes, its detail (a callable of the request)
     (_upper, "token-signature", ["hex-uppercase"], None),
     (_ctype(None), "token-header", ["content-type-not-json"], lambda r: "Content-Type ''"),
@@ -440,6 +450,12 @@ ACCEPTED = [  # change, the first failing check's stage, its mistakes, its detai
         lambda r: f"expireTime {(' ' * 20 + str(r.expire) + ' ' * 20)[:40]!r} is text",
     ),
     (_float_expire, "token-body", ["body-expire-time-float"], lambda r: f"expireTime {float(r.expire)!r} is a float"),
+    (
+        _fraction_expire,
+        "token-body",
+        ["body-expire-time-float"],
+        lambda r: f"expireTime {r.expire + 0.75!r} is a float",
+    ),
     (_set("clientType", "72"), "token-body", ["body-client-type"], lambda r: "clientType '72'"),
     (_drop("clientType"), "token-body", ["body-client-type"], lambda r: "clientType None"),
     (
@@ -501,7 +517,7 @@ def test_content_type_json_with_any_case_or_parameters_conforms(ctype):
 
 def test_expire_time_as_text_or_float_is_judged_as_its_integer():
     """The other checks take the integer: the recorded body holds it, the signature over it holds."""
-    for change, sent in ((_text_expire(" "), str), (_float_expire, float)):
+    for change, sent in ((_text_expire(" "), str), (_float_expire, float), (_fraction_expire, float)):
         e = _endpoint()
         req = Req()
         change(req)

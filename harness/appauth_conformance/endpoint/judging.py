@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import secrets
 import threading
@@ -207,7 +208,7 @@ class Endpoint:
         if (whole := _digits(expire)) is not None:
             extra.append((Stage.TOKEN_BODY, ("body-expire-time-text",), f"expireTime {expire[:40]!r} is text"))
             body_seen["expireTime"] = expire = whole
-        elif isinstance(expire, float) and expire.is_integer():
+        elif isinstance(expire, float) and math.isfinite(expire):  # its whole seconds, as the tokens op takes them
             extra.append((Stage.TOKEN_BODY, ("body-expire-time-float",), f"expireTime {expire!r} is a float"))
             body_seen["expireTime"] = expire = int(expire)
         corp, user = _text(doc, "corpId"), _text(doc, "userId")
