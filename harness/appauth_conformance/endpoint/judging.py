@@ -205,7 +205,7 @@ class Endpoint:
         if repeated:
             extra.append((Stage.TOKEN_HEADER, ("header-duplicated",), f"sent more than once: {', '.join(repeated)}"))
         body_seen, expire = dict(doc), doc.get("expireTime")
-        if (whole := _digits(expire)) is not None:
+        if isinstance(expire, str) and (whole := _digits(expire)) is not None:
             extra.append((Stage.TOKEN_BODY, ("body-expire-time-text",), f"expireTime {expire[:40]!r} is text"))
             body_seen["expireTime"] = expire = whole
         elif isinstance(expire, float) and math.isfinite(expire):  # its whole seconds, as the tokens op takes them
