@@ -779,6 +779,7 @@ def test_a_client_type_is_echoed_in_the_token():
         ("sp", {"corpId": "c", "userId": "u", "expireTime": 17, "nonce": "n"}, "sp:c:u:17:n"),
         ("sp", {"corpId": "c", "expireTime": 17, "nonce": "n"}, "sp:c::17:n"),
         ("sp", {"userId": "u", "expireTime": 17, "nonce": "n"}, "sp:::17:n"),
+        ("app", {"corpId": "\udc00", "userId": "u", "expireTime": 17, "nonce": "n"}, "app:u:17:n"),  # not signed
         ("sp", {"corpId": 5, "userId": "u", "expireTime": 17, "nonce": "n"}, "sp:::17:n"),  # a non-text id: none
         ("app", {"userId": "u", "expireTime": 17}, None),
         ("app", {"userId": "u", "expireTime": 17, "nonce": 5}, None),

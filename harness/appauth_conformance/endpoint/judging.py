@@ -260,7 +260,9 @@ class Endpoint:
         refuse = [c for c in failing if self.strict or not set(c.diagnosis) <= SERVICE_ACCEPTS or not c.diagnosis]
         want = expected(app, doc) if failing else None
         if refuse:
-            return Answer(STATUS.get(refuse[0].stage, 400), _error(kept, refuse[0], want), kept)
+            return Answer(
+                STATUS[refuse[0].stage], _error(kept, refuse[0], want), kept
+            )  # every token stage has its status
         o = result.outcome
         user = {"appId": app.app_id, "corpId": o.request.corp_id, "userId": o.request.user_id}
         body = token_answer(user, doc.get("clientType"))
@@ -363,14 +365,11 @@ def expected(app: App, doc: dict[str, Any]) -> dict[str, str] | None:
     """The string to sign and signature the oracle gives for a body's values (None where it cannot sign)."""
     corp, user = _text(doc, "corpId"), _text(doc, "userId")
     mode = scheme.Mode(app.mode(corp, user))
-    carried = scheme.CARRIES[mode]
     expire, nonce = doc.get("expireTime"), doc.get("nonce")
     if (whole := _digits(expire)) is not None:
         expire = whole
     if type(expire) is not int or not isinstance(nonce, str):
         return None
-    f = scheme.Fields(
-        mode, app.app_id, corp if "corp_id" in carried else "", user if "user_id" in carried else "", expire, nonce
-    )
-    data, sig, _ = scheme.oracle(f, app.key)
+    # an id the mode does not carry is left out of the string by the scheme itself (and not encoded)
+    data, sig, _ = scheme.oracle(scheme.Fields(mode, app.app_id, corp, user, expire, nonce), app.key)
     return {"string_to_sign": data, "signature": sig} if sig is not None and data is not None else None
