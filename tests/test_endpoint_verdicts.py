@@ -794,3 +794,17 @@ def test_a_client_type_is_echoed_in_the_token():
 def test_expected_gives_the_oracles_string_and_signature(app, doc, data):
     want = None if data is None else {"string_to_sign": data, "signature": _sign(app, data)}
     assert expected(App(app, KEYS[app], TENANCY[app]), doc) == want
+
+
+@pytest.mark.xfail(
+    strict=True, reason="Memory.recall names it nonce-repeats-per-process: left for the rewrite of Memory"
+)
+def test_another_identity_reusing_the_nonce_just_used_is_nonce_repeated():
+    """docs/endpoint.md: a nonce used again right after itself is a fixed nonce (nonce-repeated);
+    nonce-repeats-per-process is a nonce used before *with other nonces in between*, and here there are none
+    (docs/tokens.md: "a nonce ... made before for another identity": nonce-repeated)."""
+    e = _endpoint()
+    first = Req()
+    first.send(e)
+    answer = _again(first, user="bob").send(e)
+    assert _reuse(answer).diagnosis == ("nonce-repeated",)
