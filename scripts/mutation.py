@@ -38,7 +38,7 @@ FAST = {
     "corpus/expectations.py": ["tests/test_verdicts.py", "tests/test_expectations.py"],
     "core/scheme.py": ["tests/test_scheme.py"],
     "judging/diagnosis/__init__.py": ["tests/test_diagnosis.py"],
-    "endpoint/judging.py": ["tests/test_endpoint_judging.py"],
+    "endpoint/judging.py": ["tests/test_endpoint_judging.py", "tests/test_endpoint_verdicts.py"],
 }
 DATA = {"vectors": "data/vectors", "runners": "data/runners"}  # as hatch_build.py packs them
 KILLED = {"killed", "timeout", "caught by type check"}

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 import secrets
 import threading
 import time
@@ -49,6 +51,7 @@ SERVICE_ACCEPTS = frozenset(
         "content-type-not-json",
     }
 )
+JSON_TYPES = {list: "array", str: "string", bool: "boolean", type(None): "null"}  # else a number (int, float)
 STATUS = {  # the documented status for a refusal, by the stage that refused
     Stage.TOKEN_SIGNATURE: 401,
     Stage.TOKEN_HEADER: 401,
@@ -184,7 +187,7 @@ class Endpoint:
         except ValueError as e:
             return self._unjudged(seq, where, 400, Stage.TOKEN_BODY, "body-not-json", f"the body is not JSON ({e})", {})
         if not isinstance(doc, dict):
-            what = type(doc).__name__.replace("dict", "object").replace("list", "array")
+            what = JSON_TYPES.get(type(doc), "number")
             return self._unjudged(
                 seq, where, 400, Stage.TOKEN_BODY, "body-not-object", f"the body is a JSON {what}", {}
             )
@@ -202,10 +205,10 @@ class Endpoint:
         if repeated:
             extra.append((Stage.TOKEN_HEADER, ("header-duplicated",), f"sent more than once: {', '.join(repeated)}"))
         body_seen, expire = dict(doc), doc.get("expireTime")
-        if isinstance(expire, str) and expire.strip().isdigit():
+        if isinstance(expire, str) and (whole := _digits(expire)) is not None:
             extra.append((Stage.TOKEN_BODY, ("body-expire-time-text",), f"expireTime {expire[:40]!r} is text"))
-            body_seen["expireTime"] = expire = int(expire)
-        elif isinstance(expire, float) and expire.is_integer():
+            body_seen["expireTime"] = expire = whole
+        elif isinstance(expire, float) and math.isfinite(expire):  # its whole seconds, as the tokens op takes them
             extra.append((Stage.TOKEN_BODY, ("body-expire-time-float",), f"expireTime {expire!r} is a float"))
             body_seen["expireTime"] = expire = int(expire)
         corp, user = _text(doc, "corpId"), _text(doc, "userId")
@@ -228,11 +231,11 @@ class Endpoint:
         nonce = doc.get("nonce")
         if not isinstance(nonce, str) or type(expire) is not int or signature is None:
             missing = (
-                "a text nonce"
+                "text nonce"
                 if not isinstance(nonce, str)
-                else "an integer expireTime"
+                else "integer expireTime"
                 if type(expire) is not int
-                else "an Authorization header of the documented shape"
+                else "Authorization header of the documented shape"
             )
             stage = (
                 Stage.TOKEN_HEADER
@@ -246,9 +249,7 @@ class Endpoint:
                 if stage is Stage.TOKEN_HEADER
                 else "body-field-missing"
             )
-            return self._unjudged(
-                seq, where, STATUS[stage], stage, diag, f"the request carries no {missing}", doc, request
-            )
+            return self._unjudged(seq, where, STATUS[stage], stage, diag, f"the request has no {missing}", doc, request)
         outcome = TokenOutcome(request, self.runner, nonce, expire, signature, None, dict(h.first), body_seen)
         result = self.judge.judge(outcome, tuple(extra))
         return self._answer(result, app, body_seen)
@@ -259,7 +260,9 @@ class Endpoint:
         refuse = [c for c in failing if self.strict or not set(c.diagnosis) <= SERVICE_ACCEPTS or not c.diagnosis]
         want = expected(app, doc) if failing else None
         if refuse:
-            return Answer(STATUS.get(refuse[0].stage, 400), _error(kept, refuse[0], want), kept)
+            return Answer(
+                STATUS[refuse[0].stage], _error(kept, refuse[0], want), kept
+            )  # every token stage has its status
         o = result.outcome
         user = {"appId": app.app_id, "corpId": o.request.corp_id, "userId": o.request.user_id}
         body = token_answer(user, doc.get("clientType"))
@@ -308,6 +311,14 @@ class Endpoint:
         return kept
 
 
+def _digits(value: Any) -> int | None:
+    """An expireTime sent as text of decimal digits, as the integer it stands for (None for any other value).
+    ASCII digits only, and few enough for a Long: int() refuses other Unicode digits ('²') and very long text."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", digits := value.strip()):
+        return int(digits)
+    return None
+
+
 def _text(doc: dict[str, Any], name: str) -> str:
     """A body field that should be text ("" where it is absent or not text)."""
     value = doc.get(name)
@@ -354,14 +365,11 @@ def expected(app: App, doc: dict[str, Any]) -> dict[str, str] | None:
     """The string to sign and signature the oracle gives for a body's values (None where it cannot sign)."""
     corp, user = _text(doc, "corpId"), _text(doc, "userId")
     mode = scheme.Mode(app.mode(corp, user))
-    carried = scheme.CARRIES[mode]
     expire, nonce = doc.get("expireTime"), doc.get("nonce")
-    if isinstance(expire, str) and expire.isdigit():
-        expire = int(expire)
+    if (whole := _digits(expire)) is not None:
+        expire = whole
     if type(expire) is not int or not isinstance(nonce, str):
         return None
-    f = scheme.Fields(
-        mode, app.app_id, corp if "corp_id" in carried else "", user if "user_id" in carried else "", expire, nonce
-    )
-    data, sig, _ = scheme.oracle(f, app.key)
+    # an id the mode does not carry is left out of the string by the scheme itself (and not encoded)
+    data, sig, _ = scheme.oracle(scheme.Fields(mode, app.app_id, corp, user, expire, nonce), app.key)
     return {"string_to_sign": data, "signature": sig} if sig is not None and data is not None else None
