@@ -748,6 +748,7 @@ def test_token_answer_fields():
     after = time.time()
     assert set(plain) == TOKEN_FIELDS
     assert plain["clientType"] == 72 and typed["clientType"] == 5 and text["clientType"] == 72
+    assert token_answer(user, True)["clientType"] == 72  # JSON true is not an Integer
     assert plain["user"] is user and plain["tokenType"] == 0
     for a in (plain, typed, text):
         assert a["accessToken"][:3] == "cnr" and len(a["accessToken"]) == 51 and int(a["accessToken"][3:], 16) >= 0

@@ -132,7 +132,7 @@ def token_answer(user: dict[str, Any], client_type: Any = 72) -> dict[str, Any]:
     return {
         "accessToken": "cnr" + secrets.token_hex(24),
         "tokenType": 0,
-        "clientType": client_type if isinstance(client_type, int) else 72,
+        "clientType": client_type if type(client_type) is int else 72,  # not a bool (JSON true)
         "validPeriod": TOKEN_VALIDITY,
         "createTime": int(now * 1000),
         "expireTime": int(now) + TOKEN_VALIDITY,
