@@ -61,6 +61,13 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def end_input(self) -> None:
+        """Stop streaming (quietly) and send EOF, without waiting for the process to exit: close() reaps it."""
+        self._closed = True  # a run() still streaming in another thread stops quietly
+        inc = self._inc
+        if inc is not None:
+            inc.close_stdin(wait=False)
+
     def close(self) -> None:
         self._closed = True  # a run() still streaming in another thread stops quietly
         inc, self._inc = self._inc, None

@@ -31,53 +31,57 @@ from appauth_conformance.report import cli as report_cli
 
 
 def cmd_run(a) -> int:
-    from appauth_conformance.execution.pipeline import Engine
+    from appauth_conformance import report
+    from appauth_conformance.execution.pipeline import Engine, check_names
     from appauth_conformance.formats.results import Recorder
 
     opts = cfg.Options.from_namespace(a)
     jsonl = a.jsonl
     steady_memory()
-    corpus = load(opts.vectors)
     specs = cfg.select_runners(opts)
-    vectors, requests = shards.part(corpus.vectors, tokens.suite(corpus.vectors), opts.shard)
-    recorder = Recorder(
-        opts.report_dir / "results.json",
-        corpus,
-        backend=opts.backend,
-        shard=opts.shard.record() if opts.shard else None,
-    )
-    progress = Tally(len(vectors) * len(specs))
+    progress = Tally(0)
     engine = Engine(
         specs,
         cfg.make_backend(opts),
-        recorder,
         timeout=opts.timeout,
         on_result=lambda r: progress.count(r.judgement.verdict in FAILING),
         token_window=opts.token_window,
         allow_never_expires=opts.allow_never_expires,
-        flags=_corpus_flags(opts, corpus),
     )
     complete = False
     stale: dict[str, list] = {}
     reports_ok = False
     try:
-        engine.prepare()
-        progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
-        engine.ensure(vectors)
-        engine.ensure_tokens(requests)  # runners whose hello lists the token op
-        complete = True
-        # the lists name the bundled corpus; a shard sees only its part of it (the stale check needs it all)
-        if opts.shard is None and Path(opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
-            stale = {n: s for n in engine.runners if (s := engine.stale(n, corpus.vectors))}
-    finally:  # Ctrl-C and SIGTERM included: runners stopped, what was measured is kept
-        progress.end()
+        engine.launch()  # the runners start (the JVM boots) while the corpus loads
+        corpus = load(opts.vectors)
+        check_names([st.expectations for st in engine.runners.values()], _corpus_flags(opts, corpus))
+        vectors, requests = shards.part(corpus.vectors, tokens.suite(corpus.vectors), opts.shard)
+        recorder = Recorder(
+            opts.report_dir / "results.json",
+            corpus,
+            backend=opts.backend,
+            shard=opts.shard.record() if opts.shard else None,
+        )
+        engine.record_to(recorder)
+        progress.total = len(vectors) * len(specs)
+        try:
+            # while the runners answer: the record's corpus part and the reports' templates
+            engine.ensure(vectors, meanwhile=lambda: (recorder.prime(), report.load_templates()))
+            progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
+            engine.ensure_tokens(requests)  # runners whose hello lists the token op
+            complete = True
+            # the lists name the bundled corpus; a shard sees only its part of it (the stale check needs it all)
+            if opts.shard is None and Path(opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
+                stale = {n: s for n in engine.runners if (s := engine.stale(n, corpus.vectors))}
+        finally:  # Ctrl-C and SIGTERM included: runners stopped, what was measured is kept
+            progress.end()
+            engine.end_input()  # the runners exit while the record and the reports are written
+            recorder.write(complete=complete)
+            written = report.write_reports_after_run(recorder.path, recorder.written)
+            reports_ok = written.ok
+            print(written.line, file=sys.stderr)
+    finally:
         engine.close()
-        recorder.write(complete=complete)
-        from appauth_conformance.report import write_reports_after_run
-
-        written = write_reports_after_run(recorder.path)
-        reports_ok = written.ok
-        print(written.line, file=sys.stderr)
     if jsonl is not None:
         jsonl.parent.mkdir(parents=True, exist_ok=True)
         with open(jsonl, "w", encoding="utf-8") as f:
