@@ -17,6 +17,7 @@ from pathlib import Path
 from appauth_conformance.core import scheme, text, untrusted
 from appauth_conformance.core.errors import CorpusError, Problem
 from appauth_conformance.core.model import RESULTS, TEXT_FIELDS, Corpus, HmacCheck, Tombstone, Vector
+from appauth_conformance.corpus import cache
 from appauth_conformance.formats import resources, schemas, yamlfile
 
 __all__ = [
@@ -285,7 +286,11 @@ def load(path: Path | str = DEFAULT_VECTORS, verify: bool = True) -> Corpus:
     vectors: list[Vector] = []
     notes: dict[str, dict[str, str]] = {}
     checks: list[HmacCheck] = []
-    for f in files_under(Path(path)):
+    files = files_under(Path(path))
+    kept = _kept(Path(path), files) if verify else None
+    if kept is not None and (corpus := cache.get(*kept)) is not None:
+        return corpus
+    for f in files:
         vs, ns, cs = load_file(f, problems, verify)
         vectors += vs
         notes[display(f)] = ns
@@ -320,7 +325,23 @@ def load(path: Path | str = DEFAULT_VECTORS, verify: bool = True) -> Corpus:
             seen[v.id] = v
     if problems:
         raise CorpusError(problems)
-    return Corpus(vectors, notes, checks, tombstones)
+    corpus = Corpus(vectors, notes, checks, tombstones)
+    if kept is not None:
+        cache.put(*kept, corpus)
+    return corpus
+
+
+def _kept(path: Path, files: list[Path]) -> tuple[Path, bytes] | None:
+    """Where the bundled corpus is kept loaded, and the key it must have (corpus/cache.py); None for any
+    other corpus (a team's own, a test's): only the everyday one is worth a cache entry."""
+    if path.resolve() != DEFAULT_VECTORS.resolve():
+        return None
+    retired = path / RETIRED_FILE
+    named = [(display(f), f) for f in files] + ([(RETIRED_FILE, retired)] if retired.is_file() else [])
+    try:
+        return cache.key(__file__, named)
+    except OSError:  # a file that cannot be read: the loading below says so
+        return None
 
 
 def _tombstones(path: Path, problems: list[Problem]) -> dict[str, Tombstone]:

@@ -212,7 +212,11 @@ class Engine:
                 self._record_runner(st)
 
     def ensure(
-        self, vectors: list[Vector], runners: Collection[str] | None = None, *, meanwhile: Callable[[], object] | None = None
+        self,
+        vectors: list[Vector],
+        runners: Collection[str] | None = None,
+        *,
+        meanwhile: Callable[[], object] | None = None,
     ) -> None:
         """Run every vector not yet run through every available runner (or those named), concurrently: each
         runner as soon as it has started. `meanwhile` runs in this thread while they answer (work that would

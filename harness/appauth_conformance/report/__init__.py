@@ -252,9 +252,7 @@ class _TemplateCache(jinja2.FileSystemBytecodeCache):
 def _template_cache() -> jinja2.BytecodeCache:
     """In the runners' cache folder (`APPAUTH_CONFORMANCE_CACHE` moves both), one folder per suite and jinja2
     version: the code compiled also depends on the environment's options and on jinja2's runtime."""
-    from appauth_conformance.execution.backends.local import cache_root
-
-    return _TemplateCache(str(cache_root() / "templates" / f"{__version__}-jinja2-{jinja2.__version__}"))
+    return _TemplateCache(str(resources.cache_root() / "templates" / f"{__version__}-jinja2-{jinja2.__version__}"))
 
 
 @lru_cache(maxsize=1)
