@@ -36,6 +36,9 @@ from appauth_conformance.judging import diagnosis, tokens
 from appauth_conformance.judging.verdicts import conformance, judge
 
 DIAGNOSED = (Stage.STRING_TO_SIGN, Stage.SIGNATURE, Stage.UNEXPECTED_SIGNATURE)
+# Requests this long are sent after the others: a JIT-compiled runner takes its megabyte lines warm, not
+# cold (java-reference: 0.1 s less CPU over the corpus, measured); the outcomes are the same in any order.
+LARGE = 64 << 10
 
 
 @dataclass
@@ -244,14 +247,14 @@ class Engine:
             for v in todo:
                 self._keep(st, Result(Outcome(v, st.spec.name), Judgement(Verdict.SKIPPED, reason=st.unavailable)))
             return []
-        run = []
+        run, large = [], []
         for v in todo:
             why = st.unsupported("sign", v.mode)
-            if why is None:
-                run.append(v)
-            else:
+            if why is not None:
                 self._keep(st, Result(Outcome(v, st.spec.name), Judgement(Verdict.UNSUPPORTED, reason=why)))
-        return run
+            else:
+                (large if len(v.request_body) >= LARGE else run).append(v)
+        return run + large
 
     def _when_started(self, st: RunnerState, vectors: list[Vector]) -> None:
         try:

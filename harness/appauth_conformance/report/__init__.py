@@ -289,9 +289,10 @@ def load_templates() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def render_markdown(doc: ResultsDocument) -> str:
-    """report.md: status, matrices by mode and by flag, anomalies per runner, runner versions."""
-    s = Summary(doc)
+def render_markdown(doc: ResultsDocument, s: Summary | None = None) -> str:
+    """report.md: status, matrices by mode and by flag, anomalies per runner, runner versions. `s`: the
+    document's Summary, if already made (the two reports share one)."""
+    s = s or Summary(doc)
     flags = s.anomalous_flags()
     text = ""
     for cap, reason_cap, flag_cap in ((20, 10, 25), (10, 5, 15), (5, 3, 10), (1, 1, 5), (0, 0, 0)):
@@ -323,13 +324,13 @@ def render_markdown(doc: ResultsDocument) -> str:
     return text
 
 
-def render_html(doc: ResultsDocument, *, compress: bool | None = None) -> str:
+def render_html(doc: ResultsDocument, *, compress: bool | None = None, summary: Summary | None = None) -> str:
     """report.html: one self-contained page (inline CSS and JS, data embedded as JSON).
 
     `compress`: embed the drill-down data gzip + base64 (None: only when it is large)."""
     from appauth_conformance.report.html import render
 
-    return render(doc, environment(), compress)
+    return render(doc, environment(), compress, summary)
 
 
 def write_reports(results_path, out_dir=None) -> list[Path]:
@@ -346,7 +347,8 @@ def write_reports_of(doc: ResultsDocument, out_dir) -> list[Path]:
     """write_reports for a results document already in memory and validated (a merge's, for one)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rendered = [(out / "report.md", render_markdown(doc)), (out / "report.html", render_html(doc))]
+    s = Summary(doc)
+    rendered = [(out / "report.md", render_markdown(doc, s)), (out / "report.html", render_html(doc, summary=s))]
     for path, text in rendered:
         write_atomic(path, text)
     return [p for p, _ in rendered]
