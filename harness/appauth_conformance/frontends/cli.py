@@ -31,7 +31,6 @@ def cmd_run(a) -> int:
 
     opts = cfg.Options.from_namespace(a)
     jsonl = a.jsonl
-    steady_memory()
     specs = cfg.select_runners(opts)
     progress = Tally(0)
     engine = Engine(
@@ -47,6 +46,7 @@ def cmd_run(a) -> int:
     reports_ok = False
     try:
         engine.launch()  # the runners start (the JVM boots) while the corpus loads and the rest is imported
+        steady_memory()
         from appauth_conformance import report
         from appauth_conformance.corpus.expectations import placeholder_message, stale_message
         from appauth_conformance.formats.results import Recorder
