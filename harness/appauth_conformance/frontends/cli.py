@@ -44,8 +44,12 @@ def cmd_run(a) -> int:
     complete = False
     stale: dict[str, list] = {}
     reports_ok = False
+    unready: BaseException | None = None
     try:
-        engine.launch()  # the runners start (the JVM boots) while the corpus loads and the rest is imported
+        try:  # the runners start (the JVM boots) while the corpus loads and the rest is imported
+            engine.launch()
+        except BaseException as e:  # the set-up check (no Docker engine, ...): raised once the record exists
+            unready = e
         steady_memory()
         from appauth_conformance import report
         from appauth_conformance.corpus.expectations import placeholder_message, stale_message
@@ -63,6 +67,8 @@ def cmd_run(a) -> int:
         engine.record_to(recorder)
         progress.total = len(vectors) * len(specs)
         try:
+            if unready is not None:
+                raise unready
             # while the runners answer: the record's corpus part and the reports' templates
             engine.ensure(vectors, meanwhile=lambda: (recorder.prime(), report.load_templates()))
             progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
