@@ -195,13 +195,15 @@ class Engine:
             if st.unavailable is not None:  # the set-up check found it cannot be built: not tried
                 raise RunnerUnavailable(st.unavailable)
             st.facts = self.backend.prepare(st.spec) or {}
-            session = Session(st.spec, self.backend, timeout=self.timeout)
-            st.session = session
-            said = session.start()
+            if self._closed:  # the run ended while it was being built: not started
+                raise RunnerUnavailable(f"{st.spec.name}: the run ended before it started")
+            # close() stops a session whose process is starting (Session.start checks): no process outlives it
+            st.session = Session(st.spec, self.backend, timeout=self.timeout)
+            if self._closed:
+                st.session.close()
+            said = st.session.start()
             st.ops = tuple(said.get("ops", ["sign"]))
             st.modes = frozenset(said.get("modes", MODES))
-            if self._closed:  # close() came while it started: it may not have seen this process
-                session.close()
         except (RunnerUnavailable, HandshakeError) as e:
             st.unavailable = str(e)
             st.session = None

@@ -84,6 +84,8 @@ class Session:
         self._lines = queue.Queue()  # a queue per process: a killed one's leftovers never mix in
         proc = self.backend.start(self.spec)
         inc = self._inc = RunnerProcess(proc, self._lines)
+        if self._closed:  # close() came while the process started, before it could see it: stopped here
+            self._fail_start("closed while it was starting")
         try:
             proc.stdin.write(wire.HELLO_REQUEST)
             proc.stdin.flush()
