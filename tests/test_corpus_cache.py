@@ -81,12 +81,3 @@ def test_the_key_follows_the_files_names_and_bytes(tmp_path):
     )
     assert cache.key(vectors.__file__, [("vectors/a.yaml", f)])[1] != key
     assert cache.get(slot, key) is None  # nothing kept there yet
-
-
-def test_a_changed_corpus_is_not_served_from_the_cache(cache_dir, monkeypatch):
-    first = vectors.load()
-    [entry] = cache_dir.glob("*.pickle")
-    slot, key = vectors._kept(vectors.DEFAULT_VECTORS, vectors.files_under(vectors.DEFAULT_VECTORS))
-    assert cache.get(slot, key) is not None
-    assert cache.get(slot, bytes(32)) is None  # another key: another corpus (or loading code) than the one kept
-    _same(first, cache.get(slot, key))

@@ -40,9 +40,9 @@ def _digest(parts: Iterable[bytes]) -> bytes:
 def _code(loader: str) -> bytes:
     """The identity of what turns corpus files into a Corpus: versions, and the bytes of the modules and
     the schema involved (a developer's edit changes it even when the version does not)."""
-    files = [loader, model.__file__, scheme.__file__, text.__file__, yamlfile.__file__, schemas.path("vectors")]
+    files = [Path(loader), *(Path(str(m.__file__)) for m in (model, scheme, text, yamlfile)), schemas.path("vectors")]
     versions = repr((__version__, sys.version_info[:2], yaml.__version__)).encode()
-    return _digest([versions, *(Path(f).read_bytes() for f in files)])
+    return _digest([versions, *(f.read_bytes() for f in files)])
 
 
 def _slot(code: bytes) -> Path:

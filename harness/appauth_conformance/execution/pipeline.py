@@ -249,7 +249,8 @@ class Engine:
             for v in todo:
                 self._keep(st, Result(Outcome(v, st.spec.name), Judgement(Verdict.SKIPPED, reason=st.unavailable)))
             return []
-        run, large = [], []
+        run: list[Vector] = []
+        large: list[Vector] = []
         for v in todo:
             why = st.unsupported("sign", v.mode)
             if why is not None:

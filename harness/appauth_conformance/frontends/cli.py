@@ -58,19 +58,19 @@ def cmd_run(a) -> int:
         corpus = load(opts.vectors)
         check_names([st.expectations for st in engine.runners.values()], _corpus_flags(opts, corpus))
         vectors, requests = shards.part(corpus.vectors, tokens.suite(corpus.vectors), opts.shard)
-        recorder = Recorder(
-            opts.report_dir / "results.json",
-            corpus,
-            backend=opts.backend,
-            shard=opts.shard.record() if opts.shard else None,
-        )
+        shard = opts.shard.record() if opts.shard else None
+        recorder = Recorder(opts.report_dir / "results.json", corpus, backend=opts.backend, shard=shard)
         engine.record_to(recorder)
         progress.total = len(vectors) * len(specs)
         try:
             if unready is not None:
                 raise unready
-            # while the runners answer: the record's corpus part and the reports' templates
-            engine.ensure(vectors, meanwhile=lambda: (recorder.prime(), report.load_templates()))
+
+            def meanwhile() -> None:  # while the runners answer: the record's corpus part, the reports' templates
+                recorder.prime()
+                report.load_templates()
+
+            engine.ensure(vectors, meanwhile=meanwhile)
             progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
             engine.ensure_tokens(requests)  # runners whose hello lists the token op
             complete = True
@@ -348,9 +348,8 @@ def _writable_list(path: Path) -> Path:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    """The command line parsed. A `run` one is parsed by the top level and `run` alone first (the whole
-    command line is 21 parsers, ~20 ms with gettext's look-ups, and imports every command's module, all
-    before a run can start its runners); help, --version or an error is left to the whole parser."""
+    """The command line; a `run` one is parsed by `run`'s parser alone first (the whole command line is 21
+    parsers and imports every command's module, before a run starts its runners), help or errors left to all."""
     given = sys.argv[1:] if argv is None else argv
     if given[:1] == ["run"]:
         try:
