@@ -36,23 +36,23 @@ def _same(a, b):
 
 
 def test_the_second_load_is_the_kept_one_and_equal(cache_dir, monkeypatch):
-    first = vectors.load()
+    first = vectors.load(keep=True)
     [entry] = cache_dir.glob("*.pickle")
     monkeypatch.setattr(vectors, "load_file", lambda *a, **k: pytest.fail("the YAML was read again"))
-    _same(vectors.load(), first)
-    assert "digest" in vectors.load().__dict__  # kept computed: a run does not hash the corpus again
+    _same(vectors.load(keep=True), first)
+    assert "digest" in vectors.load(keep=True).__dict__  # kept computed: a run does not hash the corpus again
     assert entry.exists()
 
 
 @pytest.mark.parametrize("damage", ["empty", "another key", "the right key, then no pickle"])
 def test_a_damaged_entry_means_loading_the_yaml_again(cache_dir, damage):
-    first = vectors.load()
+    first = vectors.load(keep=True)
     [entry] = cache_dir.glob("*.pickle")
     good = entry.read_bytes()
     entry.write_bytes(
         {"empty": b"", "another key": bytes(32) + good[32:], "the right key, then no pickle": good[:32] + b"x"}[damage]
     )
-    _same(vectors.load(), first)
+    _same(vectors.load(keep=True), first)
     assert entry.read_bytes() == good  # written again
 
 
@@ -60,12 +60,20 @@ def test_a_cache_folder_that_cannot_be_written_changes_nothing(tmp_path, monkeyp
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("APPAUTH_CONFORMANCE_CACHE", str(blocker / "cache"))
-    _same(vectors.load(), vectors.load())
+    _same(vectors.load(keep=True), vectors.load(keep=True))
 
 
 def test_another_corpus_is_never_kept(cache_dir):
-    vectors.load(FIXTURES / "vectors" / "small.yaml")
+    vectors.load(FIXTURES / "vectors" / "small.yaml", keep=True)
     assert not cache_dir.exists() or not list(cache_dir.glob("*.pickle"))
+
+
+def test_only_a_load_that_asks_writes_the_cache_folder(cache_dir):
+    vectors.load()  # collecting tests loads the corpus: it writes nothing (tests/test_plugin_collect.py)
+    assert not cache_dir.parent.exists()
+    kept = vectors.load(keep=True)
+    assert len(list(cache_dir.glob("*.pickle"))) == 1
+    _same(vectors.load(), kept)  # and any load reads it
 
 
 def test_the_key_follows_the_files_names_and_bytes(tmp_path):

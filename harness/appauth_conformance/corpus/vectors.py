@@ -280,8 +280,11 @@ def _oracle_problems(vec: Vector) -> Iterator[tuple[str, str]]:
         yield f"expected.signature {vec.signature} is not the oracle's {sig}", "expected.signature"
 
 
-def load(path: Path | str = DEFAULT_VECTORS, verify: bool = True) -> Corpus:
-    """Load and check a file or folder of vector files; CorpusError lists every problem."""
+def load(path: Path | str = DEFAULT_VECTORS, verify: bool = True, *, keep: bool = False) -> Corpus:
+    """Load and check a file or folder of vector files; CorpusError lists every problem.
+
+    The bundled corpus comes from the cache folder when it is kept there (corpus/cache.py); `keep`
+    writes it there when it is not (a run does; collecting tests writes nothing to the cache folder)."""
     problems: list[Problem] = []
     vectors: list[Vector] = []
     notes: dict[str, dict[str, str]] = {}
@@ -326,7 +329,7 @@ def load(path: Path | str = DEFAULT_VECTORS, verify: bool = True) -> Corpus:
     if problems:
         raise CorpusError(problems)
     corpus = Corpus(vectors, notes, checks, tombstones)
-    if kept is not None:
+    if kept is not None and keep:
         cache.put(*kept, corpus)
     return corpus
 

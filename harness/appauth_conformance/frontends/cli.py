@@ -55,7 +55,7 @@ def cmd_run(a) -> int:
         from appauth_conformance.corpus.expectations import placeholder_message, stale_message
         from appauth_conformance.formats.results import Recorder
 
-        corpus = load(opts.vectors)
+        corpus = load(opts.vectors, keep=True)
         check_names([st.expectations for st in engine.runners.values()], _corpus_flags(opts, corpus))
         vectors, requests = shards.part(corpus.vectors, tokens.suite(corpus.vectors), opts.shard)
         shard = opts.shard.record() if opts.shard else None
