@@ -20,7 +20,6 @@ rewrites the file.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import shlex
 from collections.abc import Collection, Sequence
@@ -95,6 +94,8 @@ def update_command(spec: RunnerSpec, run_args: Sequence[str] = ()) -> str:
 
 
 def did_you_mean(word: str, known: Collection[str]) -> str:
+    import difflib  # only for a misspelt name
+
     close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from appauth_conformance.core import scheme, text, untrusted
 from appauth_conformance.core.errors import CorpusError, Problem
 from appauth_conformance.core.model import RESULTS, TEXT_FIELDS, Corpus, HmacCheck, Tombstone, Vector
+from appauth_conformance.corpus import cache
 from appauth_conformance.formats import resources, schemas, yamlfile
 
 __all__ = [
@@ -279,13 +280,20 @@ def _oracle_problems(vec: Vector) -> Iterator[tuple[str, str]]:
         yield f"expected.signature {vec.signature} is not the oracle's {sig}", "expected.signature"
 
 
-def load(path: Path | str = DEFAULT_VECTORS, verify: bool = True) -> Corpus:
-    """Load and check a file or folder of vector files; CorpusError lists every problem."""
+def load(path: Path | str = DEFAULT_VECTORS, verify: bool = True, *, keep: bool = False) -> Corpus:
+    """Load and check a file or folder of vector files; CorpusError lists every problem.
+
+    The bundled corpus comes from the cache folder when it is kept there (corpus/cache.py); `keep`
+    writes it there when it is not (a run does; collecting tests writes nothing to the cache folder)."""
     problems: list[Problem] = []
     vectors: list[Vector] = []
     notes: dict[str, dict[str, str]] = {}
     checks: list[HmacCheck] = []
-    for f in files_under(Path(path)):
+    files = files_under(Path(path))
+    kept = _kept(Path(path), files) if verify else None
+    if kept is not None and (corpus := cache.get(*kept)) is not None:
+        return corpus
+    for f in files:
         vs, ns, cs = load_file(f, problems, verify)
         vectors += vs
         notes[display(f)] = ns
@@ -320,7 +328,23 @@ def load(path: Path | str = DEFAULT_VECTORS, verify: bool = True) -> Corpus:
             seen[v.id] = v
     if problems:
         raise CorpusError(problems)
-    return Corpus(vectors, notes, checks, tombstones)
+    corpus = Corpus(vectors, notes, checks, tombstones)
+    if kept is not None and keep:
+        cache.put(*kept, corpus)
+    return corpus
+
+
+def _kept(path: Path, files: list[Path]) -> tuple[Path, bytes] | None:
+    """Where the bundled corpus is kept loaded, and the key it must have (corpus/cache.py); None for any
+    other corpus (a team's own, a test's): only the everyday one is worth a cache entry."""
+    if path.resolve() != DEFAULT_VECTORS.resolve():
+        return None
+    retired = path / RETIRED_FILE
+    named = [(display(f), f) for f in files] + ([(RETIRED_FILE, retired)] if retired.is_file() else [])
+    try:
+        return cache.key(__file__, named)
+    except OSError:  # a file that cannot be read: the loading below says so
+        return None
 
 
 def _tombstones(path: Path, problems: list[Problem]) -> dict[str, Tombstone]:
@@ -354,3 +378,11 @@ def retired(path: Path | str = DEFAULT_VECTORS) -> dict[str, Tombstone]:
     if problems:
         raise CorpusError(problems)
     return found
+
+
+def flags_checked(vectors: Path | str, corpus: Corpus) -> set[str] | None:
+    """The flags a known-divergence entry may name: the bundled corpus's (a smaller --vectors corpus may
+    lack some, so its lists' flags are not checked)."""
+    if Path(vectors).resolve() != DEFAULT_VECTORS.resolve():
+        return None
+    return {f for v in corpus.vectors for f in v.flags}

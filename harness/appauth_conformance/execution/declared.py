@@ -12,7 +12,6 @@ optional `context`; see `appauth-conformance docs docker`).
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +41,8 @@ def find_config(start: Path | None = None) -> Path | None:
                 continue
             if "appauth-conformance" not in raw:
                 continue
+            import tomllib  # here: a run from a folder without a config file never imports it
+
             try:
                 if "appauth-conformance" in tomllib.loads(raw).get("tool", {}):
                     return py
@@ -91,6 +92,8 @@ _EXAMPLE = {"image": "my-signer:1.0", "dockerfile": "signer/Dockerfile", "contex
 def declared_runners(path: Path) -> list[RunnerSpec]:
     """The runners the config file at `path` declares, checked against formats/schemas/declared-runners.json, then
     their files and folders: UsageError names the file, the runner's table, the key and the fix."""
+    import tomllib
+
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:

@@ -1,8 +1,10 @@
-"""A conformance run: prepare the runners, stream vectors through their sessions, judge, record.
+"""A conformance run: start the runners, stream vectors through their sessions, judge, record.
 
 Shared by the pytest plugin and the CLI. Every selected runner has one
 long-lived session; `ensure(vectors)` streams a batch through all of them at
-once (a thread each) and keeps each (runner, vector) result.
+once (a thread each) and keeps each (runner, vector) result. `launch()` starts
+the runners without waiting for them (the caller loads the corpus meanwhile), and
+each runner streams as soon as its own hello has come, not once all have started.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from appauth_conformance.judging import diagnosis, tokens
 from appauth_conformance.judging.verdicts import conformance, judge
 
 DIAGNOSED = (Stage.STRING_TO_SIGN, Stage.SIGNATURE, Stage.UNEXPECTED_SIGNATURE)
+# Requests this long are sent after the others: a JIT-compiled runner takes its megabyte lines warm, not
+# cold (java-reference: 0.1 s less CPU over the corpus, measured); the outcomes are the same in any order.
+LARGE = 64 << 10
 
 
 @dataclass
@@ -52,6 +57,8 @@ class RunnerState:
     token_results: dict[str, TokenResult] = field(default_factory=dict)  # by token request key
     judge: tokens.Judge | None = None  # checks its tokens (keeps the nonces it has seen)
     restarted: bool = False  # its process was restarted once for the token suite (tokens.AFTER_RESTART)
+    started: threading.Event = field(default_factory=threading.Event)  # its start was tried: session or unavailable
+    start_s: float | None = None  # how long its build and start took
 
     def unsupported(self, op: str, mode: str) -> str | None:
         """Why the runner does not do this request (it said so in its hello), or None."""
@@ -111,7 +118,6 @@ class Engine:
         expectations: dict[str, Expectations] | None = None,
     ):
         self.backend = backend
-        self.recorder = recorder
         self.timeout = timeout
         self.on_result = on_result
         self.on_wait = on_wait  # called from the waiting (main) thread a few times a second: progress
@@ -128,15 +134,48 @@ class Engine:
         check_names([st.expectations for st in self.runners.values()], flags)
         for st in self.runners.values():
             st.judge = tokens.Judge(st.expectations, window=token_window, allow_never=allow_never_expires)
-            if recorder is not None:  # listed in the order asked for, whichever starts first
-                recorder.runner(st.spec.name, st.spec.language, group=st.spec.group)
         self._lock = threading.Lock()
+        self._record_lock = threading.Lock()  # a runner's start is recorded once, whether before or after record_to
+        self._starting: list[threading.Thread] = []  # launch()'s threads, one a runner
+        self._launched = self._closed = False
+        self.recorder: Recorder | None = None
+        if recorder is not None:
+            self.record_to(recorder)
 
-    def prepare(self) -> None:
-        """Build and start every runner, concurrently (JVM, Node and container start-up overlap).
+    def record_to(self, recorder: Recorder) -> None:
+        """Record into `recorder` from now on (made once the corpus is loaded, which may be after launch()):
+        every runner is listed in the order asked for, whichever starts first, with its start if it has one."""
+        with self._record_lock:
+            self.recorder = recorder
+            for st in self.runners.values():
+                self._record_runner(st)
+
+    def _record_runner(self, st: RunnerState) -> None:
+        """The runner's record as known so far (hold _record_lock)."""
+        if self.recorder is None:
+            return
+        if not st.started.is_set():
+            self.recorder.runner(st.spec.name, st.spec.language, group=st.spec.group)
+            return
+        self.recorder.runner(
+            st.spec.name,
+            st.spec.language,
+            group=st.spec.group,
+            hello=st.session.hello if st.session else None,
+            facts=st.facts,
+            unavailable=st.unavailable,
+        )
+        if st.start_s is not None:
+            self.recorder.timing(st.spec.name, "start_s", st.start_s)
+
+    def launch(self) -> None:
+        """Build and start every runner, concurrently (JVM, Node and container start-up overlap), without
+        waiting: `ensure()` streams each runner's vectors once its own start is done. Idempotent.
         An unavailable runner is recorded with its reason, not raised; but first the backend's set-up check
-        (Docker: every image, Dockerfile and base image) runs for all of them, before any build: a declared
-        runner that cannot be built stops the run at once (UsageError), a built-in one is not built."""
+        (Docker: every image, Dockerfile and base image) runs for all of them, here, before any build: a
+        declared runner that cannot be built stops the run at once (UsageError), a built-in one is not built."""
+        if self._launched:
+            return
         check = getattr(self.backend, "check", None)
         if check is not None:
             found = check([st.spec for st in self.runners.values()])
@@ -145,7 +184,13 @@ class Engine:
                 raise UsageError("before any build:\n" + "\n".join(fatal))
             for name, why in found.items():
                 self.runners[name].unavailable = why
-        self._wait([self._thread(self._prepare_one, st) for st in self.runners.values()])
+        self._launched = True
+        self._starting = [self._thread(self._prepare_one, st) for st in self.runners.values()]
+
+    def prepare(self) -> None:
+        """launch(), and wait until every runner has started (or is known unavailable)."""
+        self.launch()
+        self._wait(self._starting)
 
     def _prepare_one(self, st: RunnerState) -> None:
         t0 = time.monotonic()
@@ -153,7 +198,12 @@ class Engine:
             if st.unavailable is not None:  # the set-up check found it cannot be built: not tried
                 raise RunnerUnavailable(st.unavailable)
             st.facts = self.backend.prepare(st.spec) or {}
+            if self._closed:  # the run ended while it was being built: not started
+                raise RunnerUnavailable(f"{st.spec.name}: the run ended before it started")
+            # close() stops a session whose process is starting (Session.start checks): no process outlives it
             st.session = Session(st.spec, self.backend, timeout=self.timeout)
+            if self._closed:
+                st.session.close()
             said = st.session.start()
             st.ops = tuple(said.get("ops", ["sign"]))
             st.modes = frozenset(said.get("modes", MODES))
@@ -163,42 +213,67 @@ class Engine:
         except Exception as e:  # a backend bug must not take the other runners down with it
             st.unavailable = f"{st.spec.name}: {type(e).__name__}: {e}"
             st.session = None
-        if self.recorder:
-            hello = st.session.hello if st.session else None
-            self.recorder.runner(
-                st.spec.name,
-                st.spec.language,
-                group=st.spec.group,
-                hello=hello,
-                facts=st.facts,
-                unavailable=st.unavailable,
-            )
-            self.recorder.timing(st.spec.name, "start_s", time.monotonic() - t0)
+        finally:
+            with self._record_lock:
+                st.start_s = time.monotonic() - t0
+                st.started.set()
+                self._record_runner(st)
 
-    def ensure(self, vectors: list[Vector], runners: Collection[str] | None = None) -> None:
-        """Run every vector not yet run through every available runner (or those named), concurrently."""
+    def ensure(
+        self,
+        vectors: list[Vector],
+        runners: Collection[str] | None = None,
+        *,
+        meanwhile: Callable[[], object] | None = None,
+    ) -> None:
+        """Run every vector not yet run through every available runner (or those named), concurrently: each
+        runner as soon as it has started. `meanwhile` runs in this thread while they answer (work that would
+        otherwise wait until the end: the record's corpus part)."""
+        self.launch()
         threads = []
         for st in self.runners.values():
             if runners is not None and st.spec.name not in runners:
                 continue
-            todo = [v for v in vectors if v.key not in st.results]
-            if st.session is None:
-                for v in todo:  # recorded as skipped, so a report shows what was not measured and why
-                    self._keep(st, Result(Outcome(v, st.spec.name), Judgement(Verdict.SKIPPED, reason=st.unavailable)))
+            if not st.started.is_set():  # still starting: its thread waits for its hello, then streams
+                threads.append(self._thread(self._when_started, st, vectors))
                 continue
-            run = []
-            for v in todo:
-                why = st.unsupported("sign", v.mode)
-                if why is None:
-                    run.append(v)
-                else:
-                    self._keep(st, Result(Outcome(v, st.spec.name), Judgement(Verdict.UNSUPPORTED, reason=why)))
+            run = self._plan(st, vectors)
             if run:
                 threads.append(self._thread(self._stream, st, run))
+        if meanwhile is not None:
+            meanwhile()
         self._wait(threads)
+
+    def _plan(self, st: RunnerState, vectors: list[Vector]) -> list[Vector]:
+        """The vectors of `vectors` to stream through a started runner; those it cannot run are kept as
+        skipped (so a report shows what was not measured and why) or unsupported (its hello says so)."""
+        todo = [v for v in vectors if v.key not in st.results]
+        if st.session is None:
+            for v in todo:
+                self._keep(st, Result(Outcome(v, st.spec.name), Judgement(Verdict.SKIPPED, reason=st.unavailable)))
+            return []
+        run: list[Vector] = []
+        large: list[Vector] = []
+        for v in todo:
+            why = st.unsupported("sign", v.mode)
+            if why is not None:
+                self._keep(st, Result(Outcome(v, st.spec.name), Judgement(Verdict.UNSUPPORTED, reason=why)))
+            else:
+                (large if len(v.request_body) >= LARGE else run).append(v)
+        return run + large
+
+    def _when_started(self, st: RunnerState, vectors: list[Vector]) -> None:
+        try:
+            st.started.wait()
+            run = self._plan(st, vectors)
+            if run:
+                self._stream_unguarded(st, run)
+        except BaseException as e:  # never die silently in a thread: the main thread re-raises it
+            st.error = e
 
     def ensure_tokens(self, requests: list[TokenRequest], runners: Collection[str] | None = None) -> None:
         """Send every token request not yet sent to every available runner that answers tokens."""
+        self.prepare()  # which runners answer tokens is in their hellos
         threads = []
         for st in self.runners.values():
             if st.session is None or "token" not in st.ops or (runners is not None and st.spec.name not in runners):
@@ -310,6 +385,7 @@ class Engine:
         """The runner's known-divergence entries that name no vector of `vectors` (the whole corpus) or excuse
         none of its outcomes, tokens included: runs whatever of the corpus this runner has not run yet."""
         st = self.runners[name]
+        self.prepare()
         if st.session is None:
             return st.expectations.stale(vectors)  # not measured here: only what the file alone can tell
         self.ensure(vectors, runners={name})
@@ -333,7 +409,16 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def end_input(self) -> None:
+        """EOF to every runner at once, without waiting: they exit while the caller writes the record, and
+        close() then only reaps them. Streaming stops (quietly: no fault is recorded for it)."""
+        for st in self.runners.values():
+            if st.session is not None:
+                st.session.end_input()
+
     def close(self) -> None:
+        self._closed = True  # a runner still starting closes itself (_prepare_one)
+        self.end_input()  # all at once: their exits overlap
         for st in self.runners.values():
             if st.session is not None:
                 st.session.close()

@@ -61,6 +61,13 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def end_input(self) -> None:
+        """Stop streaming (quietly) and send EOF, without waiting for the process to exit: close() reaps it."""
+        self._closed = True  # a run() still streaming in another thread stops quietly
+        inc = self._inc
+        if inc is not None:
+            inc.close_stdin(wait=False)
+
     def close(self) -> None:
         self._closed = True  # a run() still streaming in another thread stops quietly
         inc, self._inc = self._inc, None
@@ -77,6 +84,8 @@ class Session:
         self._lines = queue.Queue()  # a queue per process: a killed one's leftovers never mix in
         proc = self.backend.start(self.spec)
         inc = self._inc = RunnerProcess(proc, self._lines)
+        if self._closed:  # close() came while the process started, before it could see it: stopped here
+            self._fail_start("closed while it was starting")
         try:
             proc.stdin.write(wire.HELLO_REQUEST)
             proc.stdin.flush()

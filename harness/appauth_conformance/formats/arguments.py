@@ -28,6 +28,24 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}; see `{self.prog} --help`\n")
 
 
+class Unsaid(Exception):
+    """A Quiet parser met something it would print or exit with."""
+
+
+class Quiet(Parser):
+    """A parser that prints nothing and never exits: help, --version or an error raises Unsaid instead,
+    for a caller that then parses again with a parser that says it (frontends/cli.py's quick `run` parse)."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        raise Unsaid
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise Unsaid
+
+    def error(self, message: str) -> NoReturn:
+        raise Unsaid
+
+
 class Refused:
     """A value refused while pytest parsed it: its message, raised by raise_refused()."""
 

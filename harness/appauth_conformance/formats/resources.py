@@ -8,6 +8,7 @@ written here: builds go to the cache folder, so a read-only site-packages works.
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -27,3 +28,12 @@ DOCS = path("data", "docs")  # the documentation pages: `appauth-conformance doc
 EXAMPLES = path("data", "examples")  # example runners and CI files: `appauth-conformance examples LANG DIR`
 SCHEMAS = path("formats", "schemas")
 TEMPLATES = path("report", "templates")
+
+
+def cache_root() -> Path:
+    """The suite's cache folder: runner builds, compiled report templates, the loaded bundled corpus."""
+    base = (
+        os.environ.get("APPAUTH_CONFORMANCE_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "appauth-conformance"
+    )
+    return Path(base)

@@ -233,7 +233,23 @@ class Recorder:
         self.outcomes: list[OutcomeRecord] = []
         self.token_requests: dict[str, TokenRequest] = {}
         self.vector_records: dict[str, VectorRecord] = {}  # records of vectors that came with merged outcomes
+        self._corpus_records: dict[str, VectorRecord] = {}  # the corpus's vectors' records, made once (prime)
+        self.written: ResultsDocument | None = None  # the document of the last write(), as written
         self._lock = threading.Lock()
+
+    def prime(self) -> None:
+        """Make now what every write needs of the corpus (its digest, its vectors' records: ~0.1 s for the
+        bundled corpus, whose megabyte values take the repeat notation): called while the runners answer,
+        it is no longer paid at the end of the run."""
+        self.corpus.digest  # noqa: B018 - a cached property: computed here, once
+        for v in self.corpus.vectors:
+            self._vector_record(v)
+
+    def _vector_record(self, v: Vector) -> VectorRecord:
+        rec = self._corpus_records.get(v.key)
+        if rec is None:
+            rec = self._corpus_records[v.key] = vector_record(v)
+        return rec
 
     def runner(
         self,
@@ -310,7 +326,7 @@ class Recorder:
             "notes": notes,
             "vectors": {
                 **{k: v for k, v in merged.items() if k in used},
-                **{v.key: vector_record(v) for v in self.corpus.vectors if v.key in used},
+                **{v.key: self._vector_record(v) for v in self.corpus.vectors if v.key in used},
                 **{k: token_request_record(r) for k, r in token_requests.items() if k in used},
             },
             "outcomes": outcomes,
@@ -318,5 +334,7 @@ class Recorder:
         }
 
     def write(self, complete: bool = True) -> Path:
-        write_json_atomic(self.path, self.document(complete))
+        doc = self.document(complete)
+        write_json_atomic(self.path, doc)
+        self.written = doc  # the reports render it without reading the file back
         return self.path

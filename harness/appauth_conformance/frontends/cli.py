@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -16,72 +15,80 @@ from appauth_conformance import __version__
 from appauth_conformance.core import untrusted
 from appauth_conformance.core.errors import BackendGone, CorpusError, Exit, RunnerUnavailable, UsageError
 from appauth_conformance.core.model import FAILING, TokenResult, Verdict
-from appauth_conformance.corpus.expectations import placeholder_message, stale_message
-from appauth_conformance.corpus.vectors import DEFAULT_VECTORS, load
-from appauth_conformance.endpoint import serve as endpoint_serve
+from appauth_conformance.corpus.vectors import DEFAULT_VECTORS, flags_checked, load
 from appauth_conformance.execution import interrupt, shards
 from appauth_conformance.execution import options as cfg
 from appauth_conformance.execution.progress import Tally
 from appauth_conformance.execution.runner_process import steady_memory
 from appauth_conformance.formats import arguments, resources
-from appauth_conformance.frontends import clients, guide, images_cli, logs
-from appauth_conformance.fuzz import cli as fuzz_cli
+from appauth_conformance.frontends import clients, logs
 from appauth_conformance.judging import tokens
-from appauth_conformance.report import cli as report_cli
 
 
 def cmd_run(a) -> int:
-    from appauth_conformance.execution.pipeline import Engine
-    from appauth_conformance.formats.results import Recorder
+    from appauth_conformance.execution.pipeline import Engine, check_names
 
     opts = cfg.Options.from_namespace(a)
     jsonl = a.jsonl
-    steady_memory()
-    corpus = load(opts.vectors)
     specs, endpoint_clients = clients.split(cfg.select_runners(opts))
-    vectors, requests = shards.part(corpus.vectors, tokens.suite(corpus.vectors), opts.shard)
-    recorder = Recorder(
-        opts.report_dir / "results.json",
-        corpus,
-        backend=opts.backend,
-        shard=opts.shard.record() if opts.shard else None,
-    )
-    progress = Tally(len(vectors) * len(specs))
+    progress = Tally(0)
     engine = Engine(
         specs,
         cfg.make_backend(opts),
-        recorder,
         timeout=opts.timeout,
         on_result=lambda r: progress.count(r.judgement.verdict in FAILING),
         token_window=opts.token_window,
         allow_never_expires=opts.allow_never_expires,
-        flags=_corpus_flags(opts, corpus),
     )
-    for c in endpoint_clients:
-        c.register(recorder)
     complete = False
     stale: dict[str, list] = {}
     reports_ok = False
+    unready: BaseException | None = None
     try:
-        engine.prepare()
-        progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
-        engine.ensure(vectors)
-        engine.ensure_tokens(requests)  # runners whose hello lists the token op
-        for c in endpoint_clients:  # on this machine, whatever the backend
-            c.run(opts, recorder)
-        complete = True
-        # the lists name the bundled corpus; a shard sees only its part of it (the stale check needs it all)
-        if opts.shard is None and Path(opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
-            stale = {n: s for n in engine.runners if (s := engine.stale(n, corpus.vectors))}
-    finally:  # Ctrl-C and SIGTERM included: runners stopped, what was measured is kept
-        progress.end()
-        engine.close()
-        recorder.write(complete=complete)
-        from appauth_conformance.report import write_reports_after_run
+        try:  # the runners start (the JVM boots) while the corpus loads and the rest is imported
+            engine.launch()
+        except BaseException as e:  # the set-up check (no Docker engine, ...): raised once the record exists
+            unready = e
+        steady_memory()
+        from appauth_conformance import report
+        from appauth_conformance.corpus.expectations import placeholder_message, stale_message
+        from appauth_conformance.formats.results import Recorder
 
-        written = write_reports_after_run(recorder.path)
-        reports_ok = written.ok
-        print(written.line, file=sys.stderr)
+        corpus = load(opts.vectors, keep=True)
+        check_names([st.expectations for st in engine.runners.values()], flags_checked(opts.vectors, corpus))
+        vectors, requests = shards.part(corpus.vectors, tokens.suite(corpus.vectors), opts.shard)
+        shard = opts.shard.record() if opts.shard else None
+        recorder = Recorder(opts.report_dir / "results.json", corpus, backend=opts.backend, shard=shard)
+        engine.record_to(recorder)
+        for c in endpoint_clients:
+            c.register(recorder)
+        progress.total = len(vectors) * len(specs)
+        try:
+            if unready is not None:
+                raise unready
+
+            def meanwhile() -> None:  # while the runners answer: the record's corpus part, the reports' templates
+                recorder.prime()
+                report.load_templates()
+
+            engine.ensure(vectors, meanwhile=meanwhile)
+            progress.total += len(requests) * sum("token" in st.ops for st in engine.runners.values() if st.session)
+            engine.ensure_tokens(requests)  # runners whose hello lists the token op
+            for c in endpoint_clients:  # on this machine, whatever the backend
+                c.run(opts, recorder)
+            complete = True
+            # the lists name the bundled corpus; a shard sees only its part of it (the stale check needs it all)
+            if opts.shard is None and Path(opts.vectors).resolve() == DEFAULT_VECTORS.resolve():
+                stale = {n: s for n in engine.runners if (s := engine.stale(n, corpus.vectors))}
+        finally:  # Ctrl-C and SIGTERM included: runners stopped, what was measured is kept
+            progress.end()
+            engine.end_input()  # the runners exit while the record and the reports are written
+            recorder.write(complete=complete)
+            written = report.write_reports_after_run(recorder.path, recorder.written)
+            reports_ok = written.ok
+            print(written.line, file=sys.stderr)
+    finally:
+        engine.close()
     if jsonl is not None:
         jsonl.parent.mkdir(parents=True, exist_ok=True)
         with open(jsonl, "w", encoding="utf-8") as f:
@@ -220,141 +227,20 @@ def cmd_vectors(a) -> int:
     return Exit.OK
 
 
-def cmd_divergences(a) -> int:
-    from appauth_conformance.corpus import expectations
-    from appauth_conformance.execution.pipeline import Engine
-
-    reasons = _reasons(a.reason or [])
-    opts = cfg.Options.from_namespace(a)
-    corpus = load(opts.vectors)
-    specs = [s for s in cfg.select_runners(opts) if s.client_of is None]  # an endpoint client's list is by hand
-    targets = {s.name: _writable_list(s.divergences) for s in specs if s.divergences is not None}  # before any run
-    run_args = opts.rerun_args()
-    with Engine(specs, cfg.make_backend(opts), timeout=opts.timeout, flags=_corpus_flags(opts, corpus)) as engine:
-        engine.prepare()
-        engine.ensure(corpus.vectors)
-        engine.ensure_tokens(tokens.suite(corpus.vectors))  # entries excusing token checks are kept too
-    unused = set(reasons) - {None}
-    todo_total = 0
-    writes: list[tuple] = []
-    for _name, st in engine.runners.items():
-        if st.unavailable:
-            raise RunnerUnavailable(st.unavailable)
-        if st.spec.divergences is None:
-            continue
-        excused = {**st.excused, **(st.judge.excused if st.judge is not None else {})}
-        kept: list[dict[str, str | None]] = []
-        todo = 0
-        for e in st.expectations.entries:
-            if excused.get(e):  # it excused outcomes of this run: still true
-                reason = e.reason
-                if e.placeholder:  # a TODO left by an earlier update: --reason may write it now
-                    keys = [k for k in (e.match, e.diagnosis) if k]
-                    reason = next((reasons[k] for k in keys if k in reasons), reasons.get(None, e.reason))
-                    unused.difference_update(keys)
-                    todo += reason == e.reason
-                kept.append(
-                    {
-                        k: v
-                        for k, v in (
-                            ("match", e.match),
-                            ("flag", e.flag),
-                            ("diagnosis", e.diagnosis),
-                            ("stage", e.stage.value if e.stage else None),
-                            ("reason", reason),
-                        )
-                        if v
-                    }
-                )
-        covered = {k for k, r in st.results.items() if r.judgement.verdict is Verdict.KNOWN_DIVERGENCE}
-        new = [r for k, r in st.results.items() if k not in covered and r.judgement.verdict is Verdict.FAIL]
-        for r in sorted(new, key=lambda r: r.outcome.vector.key):
-            v = r.outcome.vector
-            keys = [v.id, v.key, *r.diagnosis]
-            given = next((reasons[k] for k in keys if k in reasons), reasons.get(None))
-            unused.difference_update(keys)
-            if given is None:
-                todo += 1
-            reason = given or f"{expectations.TODO}: explain why this runner diverges (the run fails until you do)"
-            kept.append(
-                {
-                    "match": v.id,
-                    "stage": r.judgement.stage.value if r.judgement.stage else None,
-                    "reason": reason,
-                }
-            )
-        removed = len(st.expectations.entries) - (len(kept) - len(new))
-        counts = f"{removed} removed, {len(new)} added" + (f", {todo} with reason {expectations.TODO}" if todo else "")
-        writes.append((st.spec, targets[st.spec.name], kept, counts))
-        todo_total += todo
-    if unused:  # before anything is written
-        raise UsageError(
-            f"--reason: {', '.join(sorted(k for k in unused if k))} names no entry being added or still TODO; "
-            "give a vector id or a diagnosis id of one (KEY=TEXT), or TEXT for all of them; nothing was written"
-        )
-    for spec, target, kept, counts in writes:
-        expectations.write(spec, target, kept, run_args)
-        print(f"{target}: {len(kept)} entr{'y' if len(kept) == 1 else 'ies'} ({counts})")
-    if todo_total:
-        print(
-            f"error: {todo_total} entr{'y has' if todo_total == 1 else 'ies have'} the placeholder reason "
-            f"{expectations.TODO}, which fails every run until it is written: write each `reason:` in "
-            f"{', '.join(str(t) for _, t, _, _ in writes)} (why the runner diverges, for a reviewer), or rerun this "
-            "command with --reason TEXT (KEY=TEXT gives one vector id or diagnosis id its own)",
-            file=sys.stderr,
-        )
-        return Exit.NONCONFORMING
-    return Exit.OK
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line; a `run` one is parsed by `run`'s parser alone first (the whole command line is 21
+    parsers and imports every command's module, before a run starts its runners), help or errors left to all."""
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["run"]:
+        try:
+            return parser(run_only=True).parse_args(given)
+        except (arguments.Unsaid, UsageError):  # the whole parser parses it again, and says what is wrong
+            pass
+    return parser().parse_args(given)
 
 
-def _reasons(given: list[str]) -> dict[str | None, str]:
-    """--reason values: KEY=TEXT (KEY a vector id, mode/id or diagnosis id) or TEXT (for every new entry)."""
-    out: dict[str | None, str] = {}
-    for text in given:
-        key, sep, rest = text.partition("=")
-        key_: str | None = key.strip()
-        if sep and re.fullmatch(r"[a-z0-9][a-z0-9_./+-]*", key.strip()):
-            value = rest.strip()
-        else:
-            key_, value = None, text.strip()
-        if not value or value.upper().startswith("TODO"):
-            raise UsageError(
-                f"--reason {text!r}: give the reason itself, e.g. --reason 'the SDK writes upper-case hex'"
-            )
-        if key_ in out:
-            raise UsageError(f"--reason {text!r}: {'a reason for all' if key_ is None else key_} is given twice")
-        out[key_] = value
-    return out
-
-
-def _corpus_flags(opts: cfg.Options, corpus) -> set[str] | None:
-    """The flags a known-divergence entry may name: the bundled corpus's (a smaller --vectors corpus may
-    lack some, so its lists' flags are not checked)."""
-    if Path(opts.vectors).resolve() != DEFAULT_VECTORS.resolve():
-        return None
-    return {f for v in corpus.vectors for f in v.flags}
-
-
-def _writable_list(path: Path) -> Path:
-    """Where `divergences update` writes a list: a declared runner's own file; for a runner shipped with the
-    suite, never the installed package but the suite's checkout in the current folder (runners/NAME/...)."""
-    from appauth_conformance.formats import resources
-
-    if not path.resolve().is_relative_to(resources.RUNNERS.resolve()):
-        return path
-    rel = path.resolve().relative_to(resources.RUNNERS.resolve())
-    local = Path("runners") / rel
-    if not local.parent.is_dir():
-        raise UsageError(
-            f"the known-divergence list of a runner shipped with the suite lives in the suite's repository "
-            f"(runners/{rel.as_posix()}); run this command in a checkout of it, or give your own runner's list "
-            "with --divergences NAME=PATH"
-        )
-    return local
-
-
-def parser() -> argparse.ArgumentParser:
-    p = arguments.Parser(
+def parser(run_only: bool = False) -> argparse.ArgumentParser:
+    p = (arguments.Quiet if run_only else arguments.Parser)(
         prog="appauth-conformance",
         description="App ID authentication conformance: run the corpus through signers in several languages, "
         "judge and explain every outcome, write results.json, report.md and report.html.",
@@ -389,6 +275,13 @@ def parser() -> argparse.ArgumentParser:
         help="explain every failure in full (default: the first of each kind, as pytest does)",
     )
     run.set_defaults(func=cmd_run)
+    if run_only:
+        logs.add_everywhere(p)
+        return p
+    from appauth_conformance.endpoint import serve as endpoint_serve
+    from appauth_conformance.frontends import divergences_cli, guide, images_cli
+    from appauth_conformance.fuzz import cli as fuzz_cli
+    from appauth_conformance.report import cli as report_cli
 
     vec = sub.add_parser("vectors", help="check, fill or export the vector corpus")
     vsub = vec.add_subparsers(dest="action", required=True)
@@ -420,33 +313,7 @@ def parser() -> argparse.ArgumentParser:
     report_cli.add_site_parser(sub)
 
     images_cli.add_parser(sub)
-
-    div = sub.add_parser("divergences", help="maintain known-divergence files")
-    dsub = div.add_subparsers(dest="action", required=True)
-    u = dsub.add_parser(
-        "update",
-        help="rewrite a runner's known-divergence file from a fresh run",
-        description="Run the corpus through the selected runners and rewrite each one's known-divergence file: "
-        "a declared runner's own file (its `divergences` key, --divergences NAME=PATH, or known-divergences.yaml "
-        "in its workdir); for a runner shipped with the suite, runners/NAME/known-divergences.yaml of the suite's "
-        "checkout in the current folder (never the installed package). It keeps every entry that excused an "
-        "outcome of this run (its reason kept, a TODO one written by --reason), removes the entries that excused nothing (stale), and adds one "
-        "entry (match: VECTOR-ID, stage) per new failure. A new entry needs a reason: --reason gives it; without "
-        "one it gets `reason: TODO...`, which fails every run (exit 1) until a real reason is written.",
-        epilog="Exit codes: 0 rewritten, every entry with a reason; 1 rewritten, with TODO reasons to write; "
-        "2 usage or set-up error (an unknown diagnosis id or flag in a file, a runner that cannot start). "
-        "Example: appauth-conformance divergences update --lang mine --reason 'the SDK writes upper-case hex'",
-    )
-    cfg.add_options(u.add_argument, groups=(cfg.SELECT, cfg.BACKEND, cfg.DOCKER, cfg.CORPUS))
-    u.add_argument(
-        "--reason",
-        action="append",
-        default=[],
-        metavar="[KEY=]TEXT",
-        help="the reason of the entries added: TEXT for all of them, or KEY=TEXT for those of one vector id "
-        "(or mode/id) or diagnosis id; repeatable",
-    )
-    div.set_defaults(func=cmd_divergences)
+    divergences_cli.add_parser(sub)
 
     fuzz_cli.add_parser(sub)
     guide.add_parsers(sub)
@@ -457,7 +324,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = parser().parse_args(argv)
+        args = parse(argv)
     except UsageError as e:  # a value its option's check (type=) refused
         print(f"error: {e}", file=sys.stderr)
         return Exit.USAGE

@@ -12,12 +12,15 @@ and never judge or diff again. `compare.py` compares two documents.
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 import jinja2
+import jinja2.bccache
 
+from appauth_conformance import __version__
 from appauth_conformance.core.errors import ResultsError
 from appauth_conformance.formats import resources, schemas
 from appauth_conformance.formats.files import write_atomic
@@ -31,6 +34,7 @@ __all__ = [
     "AfterRun",
     "ResultsError",
     "load",
+    "load_templates",
     "render_html",
     "render_markdown",
     "validate",
@@ -226,10 +230,36 @@ def _timing(rv) -> str:
     return f"{total:.1f} s" if t else "—"
 
 
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """The templates' compiled code, kept in the suite's cache folder (compiling them took ~0.07 s of every
+    run). Never a reason for a report to fail: a folder that cannot be written, or a file that cannot be
+    read back, only means compiling again. Jinja checks each entry against its template's source."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # a damaged entry: compiled again, and replaced
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:  # a read-only or full cache folder
+            pass
+
+
+def _template_cache() -> jinja2.BytecodeCache:
+    """In the runners' cache folder (`APPAUTH_CONFORMANCE_CACHE` moves both), one folder per suite and jinja2
+    version: the code compiled also depends on the environment's options and on jinja2's runtime."""
+    return _TemplateCache(str(resources.cache_root() / "templates" / f"{__version__}-jinja2-{jinja2.__version__}"))
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        bytecode_cache=_template_cache(),
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html.j2", "html"), default_for_string=False, default=False
         ),
@@ -249,12 +279,20 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def load_templates() -> None:
+    """Load (or compile) both reports' templates now: a run calls it while its runners answer."""
+    env = environment()
+    for name in ("report.md.j2", "report.html.j2"):
+        env.get_template(name)
+
+
 # ----------------------------------------------------------------------------------------------
 
 
-def render_markdown(doc: ResultsDocument) -> str:
-    """report.md: status, matrices by mode and by flag, anomalies per runner, runner versions."""
-    s = Summary(doc)
+def render_markdown(doc: ResultsDocument, s: Summary | None = None) -> str:
+    """report.md: status, matrices by mode and by flag, anomalies per runner, runner versions. `s`: the
+    document's Summary, if already made (the two reports share one)."""
+    s = s or Summary(doc)
     flags = s.anomalous_flags()
     text = ""
     for cap, reason_cap, flag_cap in ((20, 10, 25), (10, 5, 15), (5, 3, 10), (1, 1, 5), (0, 0, 0)):
@@ -286,13 +324,13 @@ def render_markdown(doc: ResultsDocument) -> str:
     return text
 
 
-def render_html(doc: ResultsDocument, *, compress: bool | None = None) -> str:
+def render_html(doc: ResultsDocument, *, compress: bool | None = None, summary: Summary | None = None) -> str:
     """report.html: one self-contained page (inline CSS and JS, data embedded as JSON).
 
     `compress`: embed the drill-down data gzip + base64 (None: only when it is large)."""
     from appauth_conformance.report.html import render
 
-    return render(doc, environment(), compress)
+    return render(doc, environment(), compress, summary)
 
 
 def write_reports(results_path, out_dir=None) -> list[Path]:
@@ -309,7 +347,8 @@ def write_reports_of(doc: ResultsDocument, out_dir) -> list[Path]:
     """write_reports for a results document already in memory and validated (a merge's, for one)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rendered = [(out / "report.md", render_markdown(doc)), (out / "report.html", render_html(doc))]
+    s = Summary(doc)
+    rendered = [(out / "report.md", render_markdown(doc, s)), (out / "report.html", render_html(doc, summary=s))]
     for path, text in rendered:
         write_atomic(path, text)
     return [p for p, _ in rendered]
@@ -325,12 +364,17 @@ class AfterRun(NamedTuple):
     )
 
 
-def write_reports_after_run(results_path: Path) -> AfterRun:
-    """write_reports next to a run's results.json, as every run does at its end. A failure (an invalid
-    document, a rendering bug, a folder that cannot be written) is said in the line, never raised:
-    results.json is already safe and must not be hidden by it; the caller fails the run (`ok` False)."""
+def write_reports_after_run(results_path: Path, doc: ResultsDocument | None = None) -> AfterRun:
+    """write_reports next to a run's results.json, as every run does at its end. `doc`: the document just
+    written there (Recorder.written), rendered without reading the file back (it is validated all the same).
+    A failure (an invalid document, a rendering bug, a folder that cannot be written) is said in the line,
+    never raised: results.json is already safe and must not be hidden by it; the caller fails the run
+    (`ok` False)."""
     try:
-        doc = load(results_path)
+        if doc is None:
+            doc = load(results_path)
+        else:
+            validate(doc, str(results_path))
         paths = write_reports_of(doc, results_path.parent)
     except Exception as e:
         return AfterRun(

@@ -322,8 +322,10 @@ def asset_text(path) -> str:
     return text
 
 
-def render(doc: ResultsDocument, env: jinja2.Environment, compress: bool | None = None) -> str:
-    s = Summary(doc)
+def render(
+    doc: ResultsDocument, env: jinja2.Environment, compress: bool | None = None, s: Summary | None = None
+) -> str:
+    s = s or Summary(doc)
     core, blob = payload(doc, s, compress)
     page = env.get_template("report.html.j2").render(
         doc=doc,

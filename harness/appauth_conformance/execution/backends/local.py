@@ -14,15 +14,7 @@ from typing import IO
 
 from appauth_conformance.core.errors import RunnerUnavailable
 from appauth_conformance.core.model import RunnerSpec
-
-
-def cache_root() -> Path:
-    base = (
-        os.environ.get("APPAUTH_CONFORMANCE_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "appauth-conformance"
-    )
-    return Path(base)
-
+from appauth_conformance.formats.resources import cache_root
 
 # Never part of a runner's sources: installers byte-compile the packaged runner.py (its .pyc
 # differs per install), and a developer may have run npm in the source folder.
