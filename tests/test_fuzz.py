@@ -154,6 +154,19 @@ def test_fast_request_bodies_equal_the_wire_encoding():
         assert x.request_body == want == x.vector().request_body
 
 
+def test_request_body_is_the_join_of_its_pieces_for_every_corpus_vector():
+    """wire.request_body formats one template made of body_piece; the bytes are the pieces' join, exactly."""
+    vs = vectors.load(ROOT / "vectors", verify=False).vectors
+    assert len(vs) > 100
+    for v in vs:
+        values = (v.mode, v.app_id, v.corp_id, v.user_id, v.expire_time, v.nonce, v.app_key)
+        pieces = [
+            wire.body_piece(n, str(x).encode() if n == "expire_time" else wire.encode_text(x).encode("ascii"))
+            for n, x in zip(wire.REQUEST_FIELDS, values, strict=True)
+        ]
+        assert wire.request_body(*values) == b"".join(pieces) == v.request_body, v.id
+
+
 def test_expected_replies_decode_to_exactly_the_oracles_reply():
     """Session.replies accepts these bytes undecoded, so they must mean the conforming reply, nothing else."""
     items = fuzz.Inputs(SEED).chunk(COUNT)
