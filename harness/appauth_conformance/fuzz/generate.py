@@ -324,7 +324,9 @@ class Inputs:
             )
         if item.request_body != v.request_body:
             raise AssertionError(f"fuzz generator's request body differs from Vector.request_body on input {v.id}")
-        if item.expected_replies != (expected_replies(ref.string_to_sign, ref.signature) if ref.signature else ()):
+        if item.expected_replies != (
+            expected_replies(ref.string_to_sign, ref.signature) if ref.signature is not None else ()
+        ):
             raise AssertionError(f"fuzz generator's expected replies differ from expected_replies() on input {v.id}")
 
     def chunks(
