@@ -176,6 +176,7 @@ def test_expected_replies_decode_to_exactly_the_oracles_reply():
             assert x.expected_replies == ()  # an invalid input expects a refusal: always decoded
             continue
         assert 1 <= len(x.expected_replies) <= 2
+        assert x.expected_replies == fuzz.expected_replies(x.string_to_sign, x.signature)  # made inline: the same
         for tail in x.expected_replies:
             msg = json.loads(b'{"seq":12' + tail)
             assert msg == {"seq": 12, "string_to_sign": x.string_to_sign, "signature": x.signature}
