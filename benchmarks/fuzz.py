@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/fuzz.py --compare-memory     # 100k and 1M in fresh processes: peak RSS within 20%
     .venv/bin/python benchmarks/fuzz.py --raw --count 200000 # each built runner alone on the same request lines
     .venv/bin/python benchmarks/fuzz.py --engine-ensure --count 100000  # the gate run's Engine.ensure on fuzz inputs
+    .venv/bin/python benchmarks/fuzz.py --threads --count 200000 --no-shrink  # the harness's CPU by thread
 
 Prints the wall time of the fuzzing phase (generation, four concurrent sessions,
 differential check, triage), the shrinking time, each runner's rate, the harness
@@ -30,17 +31,24 @@ change measurable at that load (200,000 inputs: harness CPU 7.8 s before, 6.8 s 
 triage ~12%, writers ~7%, readers ~5%, lock hand-offs ~5%. js-reference alone (--raw --count 200000)
 needs 6.83 CPU-s (34.2 us per request), about 34 s per 1,000,000 on its one core: the target is at
 the slowest runner's own floor.
+
+Loaded machine, CPU (load average 8-16, five interleaved runs each, --threads --no-shrink --count 200000):
+harness CPU 5.65-6.44 s (mean 6.01) before (48e91e1), 5.34-6.03 s (mean 5.65) after fuzz.conforms, the
+one-format wire.request_body and the inline expected replies; the same 8 groups. By thread after (means):
+consumers 3.13 s (triage 1.55), main 1.26 s, writers 0.70 s, readers 0.59 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,10 +59,49 @@ from appauth_conformance.execution.pipeline import Engine
 from appauth_conformance.execution.registry import Registry
 from appauth_conformance.execution.runner_process import steady_memory
 
+THREAD_ROLES = {"fuzz": "consumers", "_write": "writers", "_read_stdout": "readers", "_drain_stderr": "stderr drains"}
 
-def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
+
+class ThreadCPU:
+    """CPU seconds (time.thread_time at each thread's end) summed by role: the harness's threads are named
+    "fuzz-<runner>" (the consumers: matching and triage) or by default "Thread-N (<target>)" (the sessions'
+    writers, stdout readers, stderr drains). Installed around Thread.run for the benchmark only."""
+
+    def __init__(self) -> None:
+        self.seconds: collections.Counter[str] = collections.Counter()
+        self.lock = threading.Lock()
+        run, seconds, lock = threading.Thread.run, self.seconds, self.lock
+        role_of = self.role
+
+        def timed_run(thread: threading.Thread) -> None:
+            try:
+                run(thread)
+            finally:
+                with lock:
+                    seconds[role_of(thread.name)] += time.thread_time()
+
+        threading.Thread.run = timed_run  # type: ignore[method-assign]
+        add = fuzz.Triage.add
+
+        def timed_add(triage: fuzz.Triage, o, stage: str) -> fuzz.Group:
+            t0 = time.thread_time()
+            try:
+                return add(triage, o, stage)
+            finally:
+                with lock:
+                    seconds["of which triage"] += time.thread_time() - t0
+
+        fuzz.Triage.add = timed_add  # type: ignore[method-assign]
+
+    def role(self, name: str) -> str:
+        key = "fuzz" if name.startswith("fuzz-") else name.partition("(")[2].rstrip(")")
+        return THREAD_ROLES.get(key, "other")
+
+
+def measure(count: int, seed: int, batch: int, shrink: bool, lang: str, threads: bool = False) -> dict:
     specs = Registry().select(lang)  # what --lang means to the CLI: "all" is the four reference runners
     steady_memory()  # as the CLI does
+    by_thread = ThreadCPU() if threads else None
     fz = fuzz.Fuzzer(
         specs,
         LocalBackend(),
@@ -66,12 +113,18 @@ def measure(count: int, seed: int, batch: int, shrink: bool, lang: str) -> dict:
         warn=lambda s: print("warning:", s, file=sys.stderr),
     )
     fz.prepare()
+    main0 = time.thread_time()
     try:
         rep = fz.run()
+        main = time.thread_time() - main0
     finally:
         fz.close()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
+    extra = {}
+    if by_thread is not None:
+        roles = ("consumers", "of which triage", "writers", "readers")
+        extra["thread_cpu_s"] = {"main": round(main, 2)} | {k: round(by_thread.seconds[k], 2) for k in roles}
+    return extra | {
         "count": rep.inputs,
         "seed": seed,
         "wall_s": round(rep.wall, 2),
@@ -158,6 +211,12 @@ def show(m: dict) -> None:
         f"harness CPU: {m['harness_cpu_s']:.1f} s = {100 * m['harness_cpu_share']:.0f}% of one core; "
         f"runners' CPU: {m['runners_cpu_s']:.1f} s"
     )
+    if "thread_cpu_s" in m:
+        print(
+            "harness CPU by thread (s): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in m["thread_cpu_s"].items())
+            + " (main: generating and handing out the inputs)"
+        )
     print(f"peak RSS (harness process): {m['peak_rss_mb']:.1f} MB")
     print(f"disagreement groups: {len(m['groups'])}")
 
@@ -170,6 +229,7 @@ def main() -> int:
     ap.add_argument("--lang", default="all")
     ap.add_argument("--no-shrink", action="store_true")
     ap.add_argument("--json", action="store_true", help="print one JSON object (used by --compare-memory)")
+    ap.add_argument("--threads", action="store_true", help="the harness's CPU by thread role (main, consumers, ...)")
     ap.add_argument("--raw", action="store_true", help="each built runner alone on the same request lines, no harness")
     ap.add_argument(
         "--engine-ensure", action="store_true", help="the same inputs through Engine.ensure (the gate run's path)"
@@ -216,7 +276,7 @@ def main() -> int:
             f"({'within' if growth <= 0.20 else 'NOT within'} 20%)"
         )
         return 0 if growth <= 0.20 else 1
-    m = measure(a.count, a.seed, a.batch, not a.no_shrink, a.lang)
+    m = measure(a.count, a.seed, a.batch, not a.no_shrink, a.lang, a.threads)
     if a.json:
         print(json.dumps(m))
     else:

@@ -27,6 +27,7 @@ from appauth_conformance.corpus import vectors
 from appauth_conformance.execution.backends.local import LocalBackend
 from appauth_conformance.execution.options import in_ci
 from appauth_conformance.execution.registry import BUILTINS
+from appauth_conformance.execution.session import outcome
 from appauth_conformance.formats import protocol
 from appauth_conformance.frontends import cli
 
@@ -153,6 +154,19 @@ def test_fast_request_bodies_equal_the_wire_encoding():
         assert x.request_body == want == x.vector().request_body
 
 
+def test_request_body_is_the_join_of_its_pieces_for_every_corpus_vector():
+    """wire.request_body formats one template made of body_piece; the bytes are the pieces' join, exactly."""
+    vs = vectors.load(ROOT / "vectors", verify=False).vectors
+    assert len(vs) > 100
+    for v in vs:
+        values = (v.mode, v.app_id, v.corp_id, v.user_id, v.expire_time, v.nonce, v.app_key)
+        pieces = [
+            wire.body_piece(n, str(x).encode() if n == "expire_time" else wire.encode_text(x).encode("ascii"))
+            for n, x in zip(wire.REQUEST_FIELDS, values, strict=True)
+        ]
+        assert wire.request_body(*values) == b"".join(pieces) == v.request_body, v.id
+
+
 def test_expected_replies_decode_to_exactly_the_oracles_reply():
     """Session.replies accepts these bytes undecoded, so they must mean the conforming reply, nothing else."""
     items = fuzz.Inputs(SEED).chunk(COUNT)
@@ -162,12 +176,49 @@ def test_expected_replies_decode_to_exactly_the_oracles_reply():
             assert x.expected_replies == ()  # an invalid input expects a refusal: always decoded
             continue
         assert 1 <= len(x.expected_replies) <= 2
+        assert x.expected_replies == fuzz.expected_replies(x.string_to_sign, x.signature)  # made inline: the same
         for tail in x.expected_replies:
             msg = json.loads(b'{"seq":12' + tail)
             assert msg == {"seq": 12, "string_to_sign": x.string_to_sign, "signature": x.signature}
             assert protocol.check_response(msg) is None
         styles += len(x.expected_replies) == 2
     assert styles > COUNT // 4  # non-ASCII text: escaped and raw UTF-8 both expected
+
+
+def _decoded_replies(x):
+    """Replies a runner could send for input x: refusals (schema-valid or not) and signatures (right or wrong)."""
+    sig = x.signature or "0" * 64
+    err = {"type": "ValueError", "message": "lone surrogate"}
+    yield {"seq": 1, "error": err}
+    yield {"seq": 1, "error": err, "string_to_sign": x.string_to_sign}
+    yield {"seq": 1, "error": {"type": 7, "message": "m"}}  # breaks the schema: a fault
+    yield {"seq": 1, "error": err, "extra": True}
+    yield {"seq": 1, "error": err, "signature": sig}
+    yield {"seq": 1, "string_to_sign": x.string_to_sign, "signature": sig}
+    yield {"seq": 1, "string_to_sign": x.string_to_sign + "x", "signature": sig}
+    yield {"seq": 1, "string_to_sign": x.string_to_sign, "signature": sig.upper()}
+    yield {"seq": 1, "signature": sig}
+    yield {"seq": 1, "string_to_sign": x.string_to_sign, "signature": sig, "error": err}
+
+
+def test_conforms_decides_as_the_full_path_without_building_an_outcome():
+    """The consumer drops a decoded reply that `conforms`: only where outcome() and stage_of find no
+    disagreement; for invalid inputs (refusals) it decides exactly as they do."""
+    items = fuzz.Inputs(SEED).chunk(4000)
+    invalid = [x for x in items if x.signature is None][:25]
+    valid = [x for x in items if x.signature is not None][:25]
+    assert len(invalid) == len(valid) == 25
+    taken = {True: 0, False: 0}
+    for x in invalid + valid:
+        for reply in _decoded_replies(x):
+            full = fuzz.stage_of(outcome(x.vector(), "r", reply)) is None
+            fast = fuzz.conforms(x, reply)
+            if x.signature is None:
+                assert fast == full, reply
+            else:
+                assert full or not fast, reply
+            taken[x.signature is None] += fast
+    assert taken == {True: 2 * 25, False: 25}  # both refusals of each invalid input, the oracle's reply of each valid
 
 
 def test_generator_aims_at_the_edges():

@@ -33,7 +33,7 @@ from appauth_conformance.fuzz.edges import (
 )
 from appauth_conformance.fuzz.full_vectors import make_vector, pair_up, replace_inputs
 from appauth_conformance.fuzz.generate import FuzzInput, Inputs, expected_replies
-from appauth_conformance.fuzz.run import DEFAULT_BATCH, Fuzzer, FuzzReport, RunnerRun
+from appauth_conformance.fuzz.run import DEFAULT_BATCH, Fuzzer, FuzzReport, RunnerRun, conforms
 from appauth_conformance.fuzz.save import (
     FUZZ_FLAG,
     FUZZ_NOTE,
@@ -102,6 +102,7 @@ __all__ = [
     "cause_note",
     "char_class",
     "cmd_fuzz",
+    "conforms",
     "expected_replies",
     "expire_class",
     "explained_by_subset",

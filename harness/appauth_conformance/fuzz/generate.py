@@ -69,14 +69,25 @@ class FuzzInput:
     __slots__ = ("expected_replies", "parts", "request_body", "signature", "string_to_sign")
     request_template = wire.SIGN_REQUEST
 
-    def __init__(self, request_body: bytes, string_to_sign: str, signature: str | None, parts: tuple):
-        self.request_body, self.string_to_sign, self.signature, self.parts = (
+    def __init__(
+        self,
+        request_body: bytes,
+        string_to_sign: str,
+        signature: str | None,
+        parts: tuple,
+        replies: tuple[bytes, ...] | None = None,
+    ):
+        """`replies`: the expected replies if the caller made them (the generator does, inline), else
+        computed here by `expected_replies`."""
+        if replies is None:
+            replies = expected_replies(string_to_sign, signature) if signature is not None else ()
+        self.request_body, self.string_to_sign, self.signature, self.parts, self.expected_replies = (
             request_body,
             string_to_sign,
             signature,
             parts,
+            replies,
         )
-        self.expected_replies = expected_replies(string_to_sign, signature) if signature is not None else ()
 
     def vector(self) -> Vector:
         """The full Vector (id: the input's index in the stream). Its request_body is computed again by
@@ -95,6 +106,9 @@ _MASK = _POOL - 1
 _NAMES = ("mode", *FIELDS, "expire_time")  # the order Inputs.chunk hands body pieces to _BODY_ORDER
 _BODY_ORDER = operator.itemgetter(*(_NAMES.index(n) for n in wire.REQUEST_FIELDS))
 _MODE_PIECES = {m: wire.body_piece("mode", wire.encode_text(m).encode("ascii")) for m in MODES}
+# Per mode, indexed by the two low bits of an input's draw: (mode, carries corp_id, carries user_id, its body
+# piece, the getter of its signed slots). One tuple look-up instead of three dict look-ups per input.
+_MODE_TABLE = tuple((m, *CARRIES[m], _MODE_PIECES[m], SLOTS[m]) for m in MODES)
 # A pool entry: (text, its piece of the request body, has a lone surrogate, KeyedSigner.sign for a key or None).
 _EMPTY = {f: ("", wire.body_piece(f, wire.encode_text("").encode("ascii")), False, None) for f in FIELDS}
 
@@ -263,30 +277,36 @@ class Inputs:
         bits = self.rng.getrandbits
         P_app, P_corp, P_user, P_nonce, P_key = self.pools
         E = self.expires
-        slots, carries, modes = SLOTS, CARRIES, MODES
-        order, mode_pieces, join = _BODY_ORDER, _MODE_PIECES, b"".join
+        table, order, join = _MODE_TABLE, _BODY_ORDER, b"".join
+        tail, escaped, raw = wire.REPLY_TAIL, _JSON_ASCII, _JSON_RAW
         no_corp, no_user = _EMPTY["corp_id"], _EMPTY["user_id"]
-        start = self.index
+        start, verify = self.index, self.verify
         for i in range(start, start + n):
             r = bits(64)
             if r >> 59 == 0:  # one input in 32 brings a fresh value into a pool
                 self._refresh(r)
-            mode = modes[r & 3]
-            corp_on, user_on = carries[mode]
+            mode, corp_on, user_on, mode_piece, slots = table[r & 3]
             a = P_app[(r >> 2) & _MASK]
             c = P_corp[(r >> 12) & _MASK] if corp_on else no_corp
             u = P_user[(r >> 22) & _MASK] if user_on else no_user
             no = P_nonce[(r >> 32) & _MASK]
             k = P_key[(r >> 42) & _MASK]
             e = E[(r >> 52) & _MASK]
-            data = ":".join(slots[mode]((a[0], c[0], u[0], e[1], no[0], "")))
-            if a[2] or c[2] or u[2] or no[2] or k[2]:
-                sig = None  # a lone surrogate: the vector is invalid, a runner must refuse it
+            data = ":".join(slots((a[0], c[0], u[0], e[1], no[0], "")))
+            body = join(order((mode_piece, a[1], c[1], u[1], no[1], k[1], e[2])))
+            parts = (i, mode, a[0], c[0], u[0], e[0], no[0], k[0])
+            if a[2] or c[2] or u[2] or no[2] or k[2]:  # a lone surrogate: invalid, a runner must refuse it
+                item = FuzzInput(body, data, None, parts, ())
             else:  # the oracle's HMAC, finished from the key's pads (Inputs._check compares with scheme.sign)
                 sig = k[3](data.encode("utf-8"))
-            body = join(order((mode_pieces[mode], a[1], c[1], u[1], no[1], k[1], e[2])))
-            item = FuzzInput(body, data, sig, (i, mode, a[0], c[0], u[0], e[0], no[0], k[0]))
-            if i < self.verify or i % 1000 == 0:
+                # expected_replies(data, sig), inline (Inputs._check compares)
+                sb = sig.encode("ascii")
+                reply = tail % (escaped(data).encode("ascii"), sb)
+                if data.isascii():
+                    item = FuzzInput(body, data, sig, parts, (reply,))
+                else:
+                    item = FuzzInput(body, data, sig, parts, (reply, tail % (raw(data).encode("utf-8"), sb)))
+            if i < verify or i % 1000 == 0:
                 self._check(item)
             append(item)
         self.index = start + n
@@ -304,6 +324,10 @@ class Inputs:
             )
         if item.request_body != v.request_body:
             raise AssertionError(f"fuzz generator's request body differs from Vector.request_body on input {v.id}")
+        sts, sig = ref.string_to_sign, ref.signature
+        want = expected_replies(sts, sig) if sts is not None and sig is not None else ()
+        if item.expected_replies != want:
+            raise AssertionError(f"fuzz generator's expected replies differ from expected_replies() on input {v.id}")
 
     def chunks(
         self, batch: int, count: int | None = None, stop: Callable[[], bool] | None = None

@@ -41,6 +41,7 @@ the harness's core for the whole run.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -55,6 +56,7 @@ from appauth_conformance.execution.pipeline import Engine, RunnerState
 from appauth_conformance.execution.progress import Progress, Ticker
 from appauth_conformance.execution.session import Session, outcome
 from appauth_conformance.execution.shards import Shard
+from appauth_conformance.formats.protocol import check_response
 from appauth_conformance.fuzz.generate import FuzzInput, Inputs
 from appauth_conformance.fuzz.save import flagged_reproducer
 from appauth_conformance.fuzz.shrink import Shrinker
@@ -63,6 +65,17 @@ from appauth_conformance.fuzz.triage import FAULT, Group, Triage, stage_of
 Chunks = queue.Queue[list[FuzzInput] | None]  # a runner's chunks of inputs; None ends them
 
 DEFAULT_BATCH = 2000  # inputs per chunk: per-chunk costs vanish, and the working set stays in cache (docs/fuzzing.md)
+
+
+def conforms(item: FuzzInput, reply: dict) -> bool:
+    """A decoded reply that conforms, told without building the Vector and Outcome (True only where
+    `stage_of(outcome(item.vector(), runner, reply))` is None): exactly seq, string_to_sign and signature,
+    both the oracle's; or, for an invalid input, a schema-valid refusal, whatever it says (an outcome
+    without a signature is an error, and an error conforms to an invalid vector: verdicts.conformance)."""
+    sig = item.signature
+    if sig is None:
+        return "signature" not in reply and check_response(reply) is None
+    return len(reply) == 3 and reply.get("signature") == sig and reply.get("string_to_sign") == item.string_to_sign
 
 
 @dataclass
@@ -190,17 +203,14 @@ class Fuzzer:
     # -- the fuzzing phase ----------------------------------------------------------------
 
     def _feed(self, q: Chunks) -> Iterator[FuzzInput]:
-        while True:
-            chunk = q.get()
-            if chunk is None:
-                return
-            yield from chunk
+        """The runner's inputs, chunk after chunk until None; flattened in C (no generator resumed per
+        input: the session's writer takes them one by one)."""
+        return itertools.chain.from_iterable(iter(q.get, None))
 
     def _consume(self, r: RunnerRun) -> None:
         """Judge one runner's replies. The hot paths: a reply byte-identical to an expected one (not even
-        decoded), then one comparison per decoded reply: exactly seq, string_to_sign and signature, both
-        equal to the oracle's, is schema-valid and conforming. Everything else takes the full path
-        (schema check, verdict, triage) with the whole Vector."""
+        decoded), then a decoded reply that `conforms` (one comparison, or the schema check of a refusal).
+        Everything else takes the full path (schema check, verdict, triage) with the whole Vector."""
         t0 = time.monotonic()
         triage, name = r.triage, r.spec.name
         session, q = r.session, r.queue
@@ -210,14 +220,7 @@ class Fuzzer:
         try:
             for pairs in session.replies(self._feed(q), expected=False):
                 for item, reply in pairs:
-                    sig = item.signature
-                    if (
-                        sig is not None
-                        and type(reply) is dict
-                        and len(reply) == 3
-                        and reply.get("signature") == sig
-                        and reply.get("string_to_sign") == item.string_to_sign
-                    ):
+                    if type(reply) is dict and conforms(item, reply):
                         continue
                     o = outcome(item.vector(), name, reply)
                     stage = stage_of(o)
