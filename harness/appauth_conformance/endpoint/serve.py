@@ -27,7 +27,8 @@ from appauth_conformance.core.errors import Exit, UsageError
 from appauth_conformance.core.model import FAILING, Corpus, RunnerSpec
 from appauth_conformance.corpus.expectations import Expectations
 from appauth_conformance.endpoint import apps as apps_mod
-from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint, Memory
+from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint
+from appauth_conformance.endpoint.memory import Memory
 from appauth_conformance.execution import options as cfg
 from appauth_conformance.formats import arguments
 from appauth_conformance.formats.results import Recorder
@@ -88,7 +89,8 @@ def add_parser(sub) -> None:
     s.add_argument(
         "--state",
         type=arguments.typed("--state", arguments.output_file),
-        help="a JSON file keeping the nonces and tokens seen, across serve runs (e.g. in one CI job)",
+        help="a file (an SQLite database serve makes) keeping the nonces and tokens seen across serve runs, e.g. in "
+        "one CI job; without it they are kept in a temporary file, removed when serve ends",
     )
     s.add_argument(
         "--name",
@@ -178,6 +180,7 @@ def cmd_serve(a) -> int:
     recorder = Recorder(o["report_dir"] / "results.json", Corpus([], {}), backend="endpoint", command=argv)
     recorder.runner(o["name"], "http", group="declared")
     complete, code, server, interrupted = False, 0, None, False
+    verdicts: Counter = Counter()
     try:
         run_ca = None if a.http else ca_mod.make(folder, a.host)
         host = f"[{a.host}]" if ":" in a.host else a.host
@@ -219,17 +222,17 @@ def cmd_serve(a) -> int:
         if server is not None:
             server.stop()
         shutil.rmtree(folder, ignore_errors=True)
-        memory.save()
+        memory.close()
         with endpoint.lock:
-            results = list(endpoint.results)
-        for r in results:
-            recorder.add_token(r)
+            for r in endpoint.results:  # streamed from the spool: one result in memory at a time
+                recorder.add_token(r)
+                verdicts[r.judgement.verdict] += 1
         recorder.write(complete=complete)
         from appauth_conformance.report import write_reports_after_run
 
         written = write_reports_after_run(recorder.path)
         print(written.line, file=sys.stderr)
-    verdict = _verdict(o, results, code, recorder, written.ok)
+    verdict = _verdict(o, verdicts, code, recorder, written.ok)
     return Exit.INTERRUPTED if interrupted and o["command"] else verdict  # a gate cut short never passes
 
 
@@ -251,10 +254,10 @@ def _run(command: list[str], env: dict[str, str]) -> int:
         raise
 
 
-def _verdict(o: dict, results: list, code: int, recorder: Recorder, reports_ok: bool) -> int:
-    c = Counter(r.judgement.verdict for r in results)
+def _verdict(o: dict, c: Counter, code: int, recorder: Recorder, reports_ok: bool) -> int:
+    """`c`: the judged requests' verdicts, counted."""
     failing = sum(c[v] for v in FAILING)
-    print(f"{o['name']}: {len(results)} request(s): " + ("  ".join(f"{v.value} {n}" for v, n in c.items()) or "none"))
+    print(f"{o['name']}: {c.total()} request(s): " + ("  ".join(f"{v.value} {n}" for v, n in c.items()) or "none"))
     if failing:
         from appauth_conformance.report import terminal
 
@@ -267,7 +270,7 @@ def _verdict(o: dict, results: list, code: int, recorder: Recorder, reports_ok: 
     if o["command"] and code != 0:
         print(f"error: the command {untrusted.line(' '.join(o['command']), 120)} failed (exit {code})", file=sys.stderr)
         bad = True
-    if not results:
+    if not c:
         print(
             f"error: no request reached the endpoint: the client never called POST {PATH} "
             "(is it pointed at $APPAUTH_ENDPOINT?)",
