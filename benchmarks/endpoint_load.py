@@ -1,6 +1,6 @@
 """The verifying endpoint under load: 64 concurrent keep-alive HTTPS clients send 20,000 signed requests.
 
-    .venv/bin/python benchmarks/endpoint_load.py [--clients 64] [--requests 20000] [--http]
+    .venv/bin/python benchmarks/endpoint_load.py [--clients 64] [--requests 20000] [--http] [--state]
 
 Starts `appauth-conformance serve` (HTTPS with the run's CA, no command: stopped with SIGTERM), drives it
 from this process (asyncio streams, one TLS connection per client, requests pre-signed with fresh
@@ -107,12 +107,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_serve(http: bool) -> tuple[subprocess.Popen, int, str | None, Path]:
-    """`appauth-conformance serve` with the benchmark's app, until SIGTERM: the process, port, CA file, report dir."""
+def start_serve(http: bool, state: bool = False) -> tuple[subprocess.Popen, int, str | None, Path]:
+    """`appauth-conformance serve` with the benchmark's app, until SIGTERM: the process, port, CA file, report dir
+    (which holds the state file too, with `state`)."""
     tmp = Path(tempfile.mkdtemp(prefix="endpoint-bench-"))
     argv = [sys.executable, "-m", "appauth_conformance.frontends.cli", "serve", "--app", f"{APP_ID}={KEY}"]
     proc = subprocess.Popen(
-        [*argv, "--report-dir", str(tmp), *(["--http"] if http else [])],
+        [
+            *argv,
+            "--report-dir",
+            str(tmp),
+            *(["--http"] if http else []),
+            *(["--state", str(tmp / "state.db")] if state else []),
+        ],
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -137,9 +144,10 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--http", action="store_true")
+    ap.add_argument("--state", action="store_true", help="serve with --state (a state file in its report folder)")
     a = ap.parse_args()
     reqs = requests(a.requests)
-    proc, port, ca, tmp = start_serve(a.http)
+    proc, port, ca, tmp = start_serve(a.http, a.state)
     cpu0, gen0 = cpu_seconds(proc.pid), time.process_time()
     seconds, lat, statuses = asyncio.run(drive(port, ca, reqs, a.clients))
     serve_cpu, gen_cpu = cpu_seconds(proc.pid) - cpu0, time.process_time() - gen0

@@ -1,11 +1,12 @@
 """The verifying endpoint's memory over a long run: 200,000 signed requests from 64 keep-alive clients.
 
-    .venv/bin/python benchmarks/endpoint_soak.py [--requests 200000] [--clients 64] [--http]
+    .venv/bin/python benchmarks/endpoint_soak.py [--requests 200000] [--clients 64] [--http] [--state]
 
-Starts `appauth-conformance serve` as benchmarks/endpoint_load.py does, samples the serve process's RSS
-(/proc) once a second while the requests go, and prints it at the start (after 5 % of the requests), the
-middle and the end, with the slope: RSS bytes per request, a least-squares fit over the samples after the
-first 5 %. Then stops serve and checks every request was recorded exactly once in results.json.
+Starts `appauth-conformance serve` as benchmarks/endpoint_load.py does (with --state: a state file), samples
+the serve process's RSS (/proc) once a second while the requests go, and prints it every 10 % of the
+requests, with the slope: RSS bytes per request, a least-squares fit over the samples after the first 5 %
+(flat: a few bytes a request or fewer; the replay memory held in RAM was ~400). Then stops serve (SIGTERM),
+checks every request was recorded exactly once in results.json, and prints how long the end took.
 
 What grows by design (docs/endpoint.md, "Memory"): each judged request is kept until results.json is
 written at the end, and its nonce and whole token are remembered for replay detection; the tokens issued
@@ -62,25 +63,34 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200_000)
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--http", action="store_true")
+    ap.add_argument("--state", action="store_true", help="serve with --state (a state file in its report folder)")
     a = ap.parse_args()
     reqs = requests(a.requests)
-    proc, port, ca, tmp = start_serve(a.http)
+    proc, port, ca, tmp = start_serve(a.http, a.state)
     t0 = time.perf_counter()
     samples = asyncio.run(soak(proc.pid, port, ca, reqs, a.clients))
     seconds = time.perf_counter() - t0
+    peak = int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{proc.pid}/status").read_text()).group(1)) * 1024
+    t1 = time.perf_counter()
     keys, verdicts = stop_serve(proc, tmp)
+    ending = time.perf_counter() - t1
     steady = [s for s in samples if s[0] >= a.requests * 0.05]
 
     def at(fraction: float) -> tuple[int, int]:
         return min(steady, key=lambda s: abs(s[0] - a.requests * fraction))
 
     mib = 1024 * 1024
-    print(f"{a.requests:,} requests, {a.clients} keep-alive {'HTTP' if a.http else 'HTTPS'} clients: {seconds:.0f} s")
+    how = f"{'HTTP' if a.http else 'HTTPS'}{', --state' if a.state else ''}"
+    print(f"{a.requests:,} requests, {a.clients} keep-alive {how} clients: {seconds:.0f} s")
+    print("serve RSS (the sample nearest each 10 % of the requests):")
+    for n, m in [samples[0], at(0.05)] + [at(k / 10) for k in range(1, 11)]:
+        print(f"  {n:>9,} requests  {m / mib:6.1f} MiB")
+    first, last = at(0.05), at(1)
     print(
-        "serve RSS: "
-        + ", ".join(f"{n:,} requests {m / mib:.0f} MiB" for n, m in (samples[0], at(0.05), at(0.5), at(1)))
+        f"slope after the first 5 %: {slope(steady):,.1f} bytes per request ({len(steady)} samples); "
+        f"5 % to the end: {(last[1] - first[1]) / max(1, last[0] - first[0]):,.1f} bytes per request"
     )
-    print(f"slope after the first 5 %: {slope(steady):,.0f} bytes per request ({len(steady)} samples)")
+    print(f"peak RSS while serving {peak / mib:.0f} MiB; SIGTERM to exit (results.json and reports) {ending:.0f} s")
     print(f"recorded {len(keys):,} outcomes, {len(set(keys)):,} distinct, verdicts {sorted(verdicts)}")
     assert len(keys) == len(set(keys)) == a.requests and verdicts == {"pass"}
 

@@ -255,3 +255,32 @@ def test_serve_stopped_by_a_signal_leaves_nothing_in_the_temporary_folder(tmp_pa
     assert "Traceback" not in err, err
     assert "2 request(s): pass 2" in out, out + err
     assert list(tmp.iterdir()) == []
+
+
+PAST_THE_CACHE = """
+import os, sys
+from appauth_conformance.core.model import TokenOutcome, TokenRequest
+from appauth_conformance.endpoint.memory import Memory
+memory = Memory()
+for i in range(60_000):  # some 10 MB of tokens and nonces: past the page cache, so written to the file
+    request = TokenRequest("1", "endpoint", i, "d", "single", "app", "", "u", "***", ())
+    memory.recall(TokenOutcome(request, "endpoint", os.urandom(16).hex(), 1, os.urandom(32).hex()))
+fds = [os.readlink(f"/proc/self/fd/{f}") for f in os.listdir("/proc/self/fd") if os.path.islink(f"/proc/self/fd/{f}")]
+print("\\n".join(f for f in fds if f.startswith(sys.argv[1])))
+memory.close()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc")
+def test_the_temporary_database_is_a_file_in_tmpdir_deleted_from_the_start(tmp_path):
+    """Without --state the memory is on disk (past its page cache) in TMPDIR, in a file already unlinked
+    while it is used: nothing can be left behind, however serve ends."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    r = subprocess.run(
+        [sys.executable, "-c", PAST_THE_CACHE, str(tmp)], env=_env(tmp), capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    [open_file] = r.stdout.split("\n")[:-1]
+    assert open_file.startswith(f"{tmp}/") and open_file.endswith(" (deleted)")
+    assert list(tmp.iterdir()) == []

@@ -63,6 +63,7 @@ class Memory:
         self.lock = threading.Lock()
         self.pending = 0  # recalls not committed yet
         self.db = _open(path)
+        self.cur = self.db.cursor()  # one cursor for every recall: a new one a statement costs more
 
     @classmethod
     def load(cls, path: Path | None) -> Memory:
@@ -78,9 +79,9 @@ class Memory:
         r = o.request
         app, nonce, expiry, sig = _b(r.app_id), _b(o.nonce), str(o.expire_time), _b(o.signature.lower())
         with self.lock:
-            whole = self.db.execute(_TOKEN, (app, nonce, expiry, sig)).rowcount == 0
-            [(count,)] = self.db.execute(_NONCE, (nonce,)).fetchall()
-            [(same_token, same_nonce)] = self.db.execute(
+            whole = self.cur.execute(_TOKEN, (app, nonce, expiry, sig)).rowcount == 0
+            [(count,)] = self.cur.execute(_NONCE, (nonce,)).fetchall()  # all: the statement done before a COMMIT
+            [(same_token, same_nonce)] = self.cur.execute(
                 _LAST, (app, _b(r.corp_id), _b(r.user_id), nonce, expiry, sig)
             ).fetchall()
             self.pending += 1
