@@ -80,8 +80,8 @@ def main() -> None:
         return min(steady, key=lambda s: abs(s[0] - a.requests * fraction))
 
     mib = 1024 * 1024
-    how = f"{'HTTP' if a.http else 'HTTPS'}{', --state' if a.state else ''}"
-    print(f"{a.requests:,} requests, {a.clients} keep-alive {how} clients: {seconds:.0f} s")
+    how = f"{'HTTP' if a.http else 'HTTPS'} clients{', serve --state' if a.state else ''}"
+    print(f"{a.requests:,} requests, {a.clients} keep-alive {how}: {seconds:.0f} s")
     print("serve RSS (the sample nearest each 10 % of the requests):")
     for n, m in [samples[0], at(0.05)] + [at(k / 10) for k in range(1, 11)]:
         print(f"  {n:>9,} requests  {m / mib:6.1f} MiB")

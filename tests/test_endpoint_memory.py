@@ -209,8 +209,18 @@ def test_serve_leaves_nothing_in_the_temporary_folder(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     r = subprocess.run(
-        [*CLI, "--app", f"{APP_ID}={KEY}", "--report-dir", str(tmp_path / "out"), "--", sys.executable, str(CLIENT)]
-        + ["seeded", "3"],
+        [
+            *CLI,
+            "--app",
+            f"{APP_ID}={KEY}",
+            "--report-dir",
+            str(tmp_path / "out"),
+            "--",
+            sys.executable,
+            str(CLIENT),
+            "seeded",
+            "3",
+        ],
         cwd=tmp_path,
         env=_env(tmp),
         capture_output=True,
