@@ -26,7 +26,6 @@ class Spool:
     def append(self, result: TokenResult) -> None:
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)  # our own objects, read back by us only
         with self.lock:
-            self.file.seek(0, 2)  # a reader may have moved the position
             self.file.write(_SIZE.pack(len(data)) + data)
             self.count += 1
 
@@ -45,6 +44,7 @@ class Spool:
                 self.file.seek(at)
                 (n,) = _SIZE.unpack(self.file.read(_SIZE.size))
                 data = self.file.read(n)
+                self.file.seek(0, 2)  # where append writes (seeking there in append would flush every write)
             at += _SIZE.size + n
             yield pickle.loads(data)
 
