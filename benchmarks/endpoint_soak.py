@@ -29,14 +29,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import threading
 import time
 from pathlib import Path
 
 from endpoint_load import drive, requests, start_serve, stop_serve
 
 
-def rss(pid: int) -> int:
-    return int(re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1)) * 1024
+def rss(pid: int, field: str = "VmRSS") -> int:
+    return int(re.search(rf"{field}:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1)) * 1024
+
+
+def watch_peak(pid: int, peak: list[int]) -> None:
+    """serve's peak RSS (VmHWM) until it exits, in peak[0]: what writing results.json and the reports takes."""
+    try:
+        while True:
+            peak[0] = rss(pid, "VmHWM")
+            time.sleep(0.2)
+    except (OSError, AttributeError):  # gone (or a zombie: no VmHWM line)
+        pass
 
 
 async def soak(pid: int, port: int, ca: str | None, reqs: list[bytes], clients: int) -> list[tuple[int, int]]:
@@ -70,10 +81,13 @@ def main() -> None:
     t0 = time.perf_counter()
     samples = asyncio.run(soak(proc.pid, port, ca, reqs, a.clients))
     seconds = time.perf_counter() - t0
-    peak = int(re.search(r"VmHWM:\s+(\d+)", Path(f"/proc/{proc.pid}/status").read_text()).group(1)) * 1024
+    peak, at_exit = rss(proc.pid, "VmHWM"), [0]
+    watcher = threading.Thread(target=watch_peak, args=(proc.pid, at_exit))
+    watcher.start()
     t1 = time.perf_counter()
     keys, verdicts = stop_serve(proc, tmp)
     ending = time.perf_counter() - t1
+    watcher.join()
     steady = [s for s in samples if s[0] >= a.requests * 0.05]
 
     def at(fraction: float) -> tuple[int, int]:
@@ -90,7 +104,10 @@ def main() -> None:
         f"slope after the first 5 %: {slope(steady):,.1f} bytes per request ({len(steady)} samples); "
         f"5 % to the end: {(last[1] - first[1]) / max(1, last[0] - first[0]):,.1f} bytes per request"
     )
-    print(f"peak RSS while serving {peak / mib:.0f} MiB; SIGTERM to exit (results.json and reports) {ending:.0f} s")
+    print(
+        f"peak RSS while serving {peak / mib:.0f} MiB; SIGTERM to exit (results.json and the reports written) "
+        f"{ending:.0f} s, peak RSS by then {at_exit[0] / mib:.0f} MiB"
+    )
     print(f"recorded {len(keys):,} outcomes, {len(set(keys)):,} distinct, verdicts {sorted(verdicts)}")
     assert len(keys) == len(set(keys)) == a.requests and verdicts == {"pass"}
 
