@@ -33,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from endpoint_load import drive, requests, start_serve, stop_serve
+from endpoint_load import cpu_seconds, drive, requests, start_serve, stop_serve
 
 
 def rss(pid: int, field: str = "VmRSS") -> int:
@@ -78,9 +78,9 @@ def main() -> None:
     a = ap.parse_args()
     reqs = requests(a.requests)
     proc, port, ca, tmp = start_serve(a.http, a.state)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), cpu_seconds(proc.pid)
     samples = asyncio.run(soak(proc.pid, port, ca, reqs, a.clients))
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, cpu_seconds(proc.pid) - cpu0
     peak, at_exit = rss(proc.pid, "VmHWM"), [0]
     watcher = threading.Thread(target=watch_peak, args=(proc.pid, at_exit))
     watcher.start()
@@ -95,7 +95,9 @@ def main() -> None:
 
     mib = 1024 * 1024
     how = f"{'HTTP' if a.http else 'HTTPS'} clients{', serve --state' if a.state else ''}"
-    print(f"{a.requests:,} requests, {a.clients} keep-alive {how}: {seconds:.0f} s")
+    print(
+        f"{a.requests:,} requests, {a.clients} keep-alive {how}: {seconds:.0f} s; serve's CPU {cpu / a.requests * 1000:.2f} ms a request"
+    )
     print("serve RSS (the sample nearest each 10 % of the requests):")
     for n, m in [samples[0], at(0.05)] + [at(k / 10) for k in range(1, 11)]:
         print(f"  {n:>9,} requests  {m / mib:6.1f} MiB")
