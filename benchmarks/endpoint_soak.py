@@ -6,22 +6,28 @@ Starts `appauth-conformance serve` as benchmarks/endpoint_load.py does (with --s
 the serve process's RSS (/proc) once a second while the requests go, and prints it every 10 % of the
 requests, with the slope: RSS bytes per request, a least-squares fit over the samples after the first 5 %
 (flat: a few bytes a request or fewer; the replay memory held in RAM was ~400). Then stops serve (SIGTERM),
-checks every request was recorded exactly once in results.json, and prints how long the end took.
+checks every request was recorded exactly once in results.json, and prints how long the end took and serve's
+peak RSS by then (results.json and the reports written), and serve's CPU a request while serving.
 
-What grows by design (docs/endpoint.md, "Memory"): each judged request is kept until results.json is
-written at the end, and its nonce and whole token are remembered for replay detection; the tokens issued
-(for the follow-up calls) are bounded to the latest 10,000.
+What grows, by design (docs/endpoint.md, "Load and memory"): nothing in RAM a request. The judged requests go
+to a spool file until results.json is written at the end (then read back one at a time), the replay memory
+(every nonce and whole token) is an SQLite database on disk with a bounded page cache, the tokens issued for
+the follow-up calls are the latest 10,000.
 
 Measured 2026-12-07 on the shared 2-core machine (load average 14 to 19), HTTPS, 64 clients:
   before (judged requests kept in memory, issued tokens unbounded), 05:11 UTC: 200,000 requests in 241 s;
     serve RSS 95 MiB at 5 %, 350 MiB at half, 627 MiB at the end: 2,932 bytes a request
   after (judged requests spooled to a temporary file, issued tokens bounded), 05:20 UTC: 267 s;
-    serve RSS 73 MiB at 5 %, 108 MiB at half, 148 MiB at the end: 416 bytes a request
-Every request recorded exactly once. What still grows is the replay memory, by design: every nonce and whole
-token of the session is remembered (a nonce or token seen again is a finding), ~0.4 KB a request, about
-80 MB for 200,000 requests. Writing results.json and the reports at the end (200,000 outcomes: a 141 MB
-results.json) takes about two minutes and serve's RSS peaks near 2 GB then: the recorder and the report
-layer hold every outcome, a separate matter from the serving.
+    serve RSS 73 MiB at 5 %, 108 MiB at half, 148 MiB at the end: 416 bytes a request (the replay memory)
+Measured 2026-12-07 on the same machine (load average 7 to 10), HTTPS, 64 clients, in one sitting:
+  the replay memory in SQLite on disk, 11:59 UTC: 254 s; serve RSS 74.4 MiB at 10,777 requests, 77.0 MiB
+    at 40,220 and at every 10 % to 180,300, 77.6 MiB at 200,000: 2.5 bytes a request (slope after 5 %)
+  the same with --state, 11:39 UTC: 194 s; 76.8-76.9 MiB from 40,165 to 179,472, 77.6 MiB at the end: 2.2
+  the code before (replay memory in sets and dicts), 12:05 UTC: 171 s; 76.2 MiB at 10,336, 112.7 at
+    100,147, 152.5 at 200,000: 416 bytes a request
+Every request recorded exactly once. Writing results.json and the reports at the end (200,000 outcomes)
+took 76 s (87 s before) and serve's RSS peaked at 1,568 MiB then (2,141 MiB before, when the spool was read
+back whole): the recorder and the report layer hold every outcome, a separate matter from the serving.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import pytest
 
 from appauth_conformance.core.errors import UsageError
 from appauth_conformance.core.model import TokenOutcome, TokenRequest
-from appauth_conformance.endpoint.memory import SCHEMA, Memory
+from appauth_conformance.endpoint.memory import COMMIT_EVERY, SCHEMA, Memory
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "tests" / "fixtures" / "endpoint" / "client.py"
@@ -294,3 +294,30 @@ def test_the_temporary_database_is_a_file_in_tmpdir_deleted_from_the_start(tmp_p
     [open_file] = r.stdout.split("\n")[:-1]
     assert open_file.startswith(f"{tmp}/") and open_file.endswith(" (deleted)")
     assert list(tmp.iterdir()) == []
+
+
+KILLED_MID_RUN = """
+import os, signal, sys
+from pathlib import Path
+from appauth_conformance.core.model import TokenOutcome, TokenRequest
+from appauth_conformance.endpoint.memory import COMMIT_EVERY, Memory
+memory = Memory.load(Path(sys.argv[1]))
+for i in range(COMMIT_EVERY * 3 + 10):  # three commits, then ten recalls not committed yet
+    request = TokenRequest("1", "endpoint", i, "d", "single", "app", "", "u", "***", ())
+    memory.recall(TokenOutcome(request, "endpoint", f"nonce-{i:06d}", 1, "ab"))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_serve_killed_mid_run_leaves_a_usable_state_file(tmp_path):
+    """WAL: a killed serve does not damage its state file; what it had committed is remembered."""
+    state = tmp_path / "state.db"
+    r = subprocess.run([sys.executable, "-c", KILLED_MID_RUN, str(state)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr
+    memory = Memory.load(state)
+    committed = COMMIT_EVERY * 3
+    assert (
+        _verdict(memory, _outcome("app", "", "v", f"nonce-{committed - 1:06d}", 2, "cd")) == "nonce-repeats-per-process"
+    )
+    assert _verdict(memory, _outcome("app", "", "v", f"nonce-{committed:06d}", 2, "cd")) is None  # lost with serve
+    memory.close()
