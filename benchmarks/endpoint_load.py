@@ -33,11 +33,13 @@ HTTPS 0.30-0.39 ms) and the socket I/O. Moving judging to a second process would
 and costs a pickled round trip per request, on a machine whose other core runs the load generator: not done.
 
 After the replay memory moved to SQLite on disk (issue 23; `--state` serves with a state file), 2026-12-07,
-before and after alternating in one sitting, 20,000 HTTPS requests, 64 clients, the machine busy with other
-helpers' tests (load average 6.7 to 9.4, 11:56-11:58 UTC):
-  before: 840, 1,057, 1,841 judged requests/s; serve 0.27-0.28 ms CPU a request; p99 84-197 ms
-  after:  918, 834, 1,435 judged requests/s; serve 0.31-0.34 ms CPU a request; p99 114-230 ms
-(and at 11:22 UTC, load average 2.2, before: 2,338/s, 0.26 ms, p99 81 ms). The memory's cost, measured
+before, after and after with --state alternating in one sitting, 20,000 HTTPS requests, 64 clients, the
+machine busy with other helpers' tests (12:20-12:24 UTC, load average 3.5 to 7.1):
+  before:  1,165, 1,757, 2,076, 754 judged requests/s; serve 0.27-0.35 ms CPU a request
+  after:   2,321, 2,383, 896, 798 judged requests/s; serve 0.32-0.38 ms; p99 45.6 and 51.3 ms at 2,321-2,383/s
+  --state: 1,463, 2,824, 796, 1,241 judged requests/s; serve 0.32-0.41 ms; p99 45.9 ms at 2,824/s
+(11:56-11:58 UTC, load 6.7 to 9.4: before 840, 1,057, 1,841/s at 0.27-0.28 ms; after 918, 834, 1,435/s at
+0.31-0.34 ms; 11:22 UTC, load 2.2, before: 2,338/s, 0.26 ms, p99 81 ms). The memory's cost, measured
 in-process: Memory.recall 15-20 us of CPU alone (50,000 recalls), ~27 us inside Endpoint.handle (handle:
 85-99 us before, 119-139 us after).
 """
