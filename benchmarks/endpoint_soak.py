@@ -23,6 +23,7 @@ Measured 2026-12-07 on the same machine (load average 7 to 10), HTTPS, 64 client
   the replay memory in SQLite on disk, 11:59 UTC: 254 s; serve RSS 74.4 MiB at 10,777 requests, 77.0 MiB
     at 40,220 and at every 10 % to 180,300, 77.6 MiB at 200,000: 2.5 bytes a request (slope after 5 %)
   the same with --state, 11:39 UTC: 194 s; 76.8-76.9 MiB from 40,165 to 179,472, 77.6 MiB at the end: 2.2
+  again, 12:12 UTC: 167 s, serve 0.33 ms CPU a request; 76.9 MiB from 40,997 to 180,243, 77.4 at the end: 3.0
   the code before (replay memory in sets and dicts), 12:05 UTC: 171 s; 76.2 MiB at 10,336, 112.7 at
     100,147, 152.5 at 200,000: 416 bytes a request
 Every request recorded exactly once. Writing results.json and the reports at the end (200,000 outcomes)
