@@ -127,7 +127,10 @@ def _open(path: Path | None) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode = OFF")  # throw-away: nothing to recover
     else:
         _check_file(path)
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as e:
+            raise UsageError(f"--state {path}: cannot open it ({e}); give a file serve may write") from None
     try:
         if path is not None:
             db.execute("PRAGMA locking_mode = EXCLUSIVE")  # before WAL: no shared-memory file beside it
@@ -159,6 +162,8 @@ def _open(path: Path | None) -> sqlite3.Connection:
             raise UsageError(
                 f"--state {path}: in use by another serve (one at a time a state file); wait for it, or give another file"
             ) from None
+        if e.sqlite_errorname in ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_FULL"):
+            raise UsageError(f"--state {path}: cannot write it ({e}); give a file serve may write") from None
         _refuse(path, f"damaged: {e}")
     except UsageError:
         db.close()
