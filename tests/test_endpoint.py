@@ -72,11 +72,19 @@ def test_client_mistake_named(tmp_path, command, mistake):
 
 
 def test_conforming_python_client_passes_and_state_spans_runs(tmp_path):
-    state = str(tmp_path / "state.json")
-    first = _serve(tmp_path, "--http", "--state", state, "--", sys.executable, str(CLIENT), "seeded", "2")
+    state = tmp_path / "state.db"
+    first = _serve(tmp_path, "--http", "--state", str(state), "--", sys.executable, str(CLIENT), "seeded", "2")
     assert first.returncode == 0, first.stdout + first.stderr  # one process alone repeats nothing
-    again = _serve(tmp_path, "--http", "--state", state, "--", sys.executable, str(CLIENT), "seeded", "2")
+    assert state.read_bytes().startswith(b"SQLite format 3\x00")  # the file is the database, nothing beside it
+    assert not list(tmp_path.glob("state.db-*"))
+    again = _serve(tmp_path, "--http", "--state", str(state), "--", sys.executable, str(CLIENT), "seeded", "2")
     assert again.returncode == 1 and "[nonce-repeats-per-process]" in again.stdout  # remembered across runs
+    verdicts = [
+        (o["verdict"], [d for c in o.get("checks", []) for d in c.get("diagnosis", [])]) for o in _outcomes(tmp_path)
+    ]
+    assert verdicts == [("fail", ["nonce-repeats-per-process"])] * 2  # both of the first run's nonces, seen again
+    fresh = _serve(tmp_path, "--http", "--state", str(state), "--", sys.executable, str(CLIENT), "none", "2")
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr  # new nonces pass, the state file notwithstanding
 
 
 def test_never_called_and_failed_command(tmp_path):

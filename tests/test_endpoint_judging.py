@@ -77,15 +77,16 @@ def test_seen_before_findings():
 
 
 def test_state_file_carries_memory_and_a_bad_one_is_a_usage_error(tmp_path):
-    state = tmp_path / "state.json"
+    state = tmp_path / "state.db"
     e = _endpoint("single", state)
     nonce, expire = secrets.token_hex(16), int(time.time()) + 600
     _call(e, "alice", {"userId": "alice"}, nonce, expire)
-    e.memory.save()
-    assert KEY not in state.read_text()
+    e.memory.close()
+    assert KEY.encode() not in state.read_bytes()
     later = _endpoint("single", state)
     _call(later, "alice", {"userId": "alice"})
     assert _call(later, "alice", {"userId": "alice"}, nonce, expire + 5).status == 401
+    later.memory.close()
     state.write_text("[1, 2]")
     with pytest.raises(UsageError, match="not a state file written by serve"):
         Memory.load(state)

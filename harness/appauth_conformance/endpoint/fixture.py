@@ -20,7 +20,8 @@ from appauth_conformance.corpus.expectations import Expectations
 from appauth_conformance.endpoint import ca as ca_mod
 from appauth_conformance.endpoint import gate
 from appauth_conformance.endpoint.apps import TENANCIES, App
-from appauth_conformance.endpoint.judging import PATH, Endpoint, Memory
+from appauth_conformance.endpoint.judging import PATH, Endpoint
+from appauth_conformance.endpoint.memory import Memory
 from appauth_conformance.endpoint.server import Server, application
 from appauth_conformance.judging import tokens
 
@@ -69,4 +70,5 @@ class LocalEndpoint:
 
     def stop(self) -> None:
         self.server.stop()
+        self.memory.close()
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from appauth_conformance.core.errors import UsageError
 from appauth_conformance.core.model import FAILING, RunnerSpec, TokenResult
 from appauth_conformance.corpus.expectations import Expectations
 from appauth_conformance.endpoint.apps import App
-from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint, Memory
+from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint
+from appauth_conformance.endpoint.memory import Memory
+from appauth_conformance.endpoint.spool import Spool
 from appauth_conformance.execution import options as cfg
 from appauth_conformance.judging import tokens
 
@@ -49,7 +52,7 @@ class Setup:
 
 @dataclass
 class Gated:
-    results: list[TokenResult]  # the judged requests, in arrival order
+    results: list[TokenResult] | Spool  # the judged requests, in arrival order (serve's: its spool)
     code: int | None = None  # the command's exit status; None without a command, or when interrupted
     interrupted: bool = False  # Ctrl-C or SIGTERM: the command was stopped, the results are what arrived
 
@@ -108,9 +111,8 @@ def run(
         if server is not None:
             server.stop()
         shutil.rmtree(folder, ignore_errors=True)
-        memory.save()
-        with endpoint.lock:
-            out.results = list(endpoint.results)
+        memory.close()
+        out.results = endpoint.results  # the spool: read back one result at a time, as often as needed
     return out
 
 
@@ -132,7 +134,7 @@ def _run(command: list[str], env: dict[str, str], cwd: Path | None) -> int:
         raise
 
 
-def failing(results: list[TokenResult]) -> list[TokenResult]:
+def failing(results: Iterable[TokenResult]) -> list[TokenResult]:
     return [r for r in results if r.judgement.verdict in FAILING]
 
 
@@ -148,7 +150,7 @@ def problems(command: list[str] | None, got: Gated) -> list[str]:
     return out
 
 
-def explained(results: list[TokenResult], spec: RunnerSpec | None = None) -> str:
+def explained(results: list[TokenResult] | Spool, spec: RunnerSpec | None = None) -> str:
     """Each non-conforming request explained stage by stage, with the mistakes that explain it ('' if none)."""
     from appauth_conformance.judging.explain import explain_token
 

@@ -18,15 +18,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from appauth_conformance.core import scheme
-from appauth_conformance.core.errors import UsageError
 from appauth_conformance.core.model import Check, Judgement, Stage, TokenOutcome, TokenRequest, TokenResult, Verdict
 from appauth_conformance.endpoint.apps import App
+from appauth_conformance.endpoint.memory import Memory
 from appauth_conformance.endpoint.spool import Spool
-from appauth_conformance.formats.files import write_json_atomic
 from appauth_conformance.judging import tokens
 from appauth_conformance.judging.diagnosis import title
 
@@ -60,68 +58,6 @@ STATUS = {  # the documented status for a refusal, by the stage that refused
     Stage.TOKEN_EXPIRY: 401,
     Stage.TOKEN_BODY: 400,
 }
-
-
-class Memory:
-    """Every nonce and whole token the session has seen (optionally kept in a state file across runs)."""
-
-    def __init__(self, path: Path | None = None):
-        self.path = path
-        self.tokens: set[tuple[str, str, int, str]] = set()  # (app, nonce, expiry, signature)
-        self.nonces: dict[str, int] = {}  # nonce -> how many times seen
-        self.last: dict[tuple[str, str, str], tuple[str, str, int, str]] = {}  # identity -> its last token
-        self.lock = threading.Lock()
-
-    @classmethod
-    def load(cls, path: Path | None) -> Memory:
-        """The memory kept in a state file by earlier serve runs (a new one where the file does not exist)."""
-        memory = cls(path)
-        if path is None or not path.exists():
-            return memory
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            for app, nonce, expiry, sig in doc["tokens"]:
-                memory.tokens.add((str(app), str(nonce), int(expiry), str(sig)))
-                memory.nonces[str(nonce)] = memory.nonces.get(str(nonce), 0) + 1
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
-            raise UsageError(
-                f"--state {path}: not a state file written by serve ({type(e).__name__}); remove it to start afresh"
-            ) from None
-        return memory
-
-    def recall(self, o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
-        """Judge.memory. Seen again, compared with the identity's (app, corp, user) last request:
-        the same whole token as its last one (a cached token resent: token-reused); the same nonce as
-        its last one, newly signed (a fixed nonce: nonce-repeated); a nonce or token it had used before
-        others (a sequence that starts over, as in every new process: nonce-repeats-per-process)."""
-        assert o.nonce is not None and o.expire_time is not None and o.signature is not None
-        r = o.request
-        who, token = (r.app_id, r.corp_id, r.user_id), (r.app_id, o.nonce, o.expire_time, o.signature.lower())
-        with self.lock:
-            whole = token in self.tokens
-            times = self.nonces.get(o.nonce, 0)
-            last = self.last.get(who)
-            self.tokens.add(token)
-            self.nonces[o.nonce] = times + 1
-            self.last[who] = token
-        short = o.nonce[:70]
-        if not times:
-            return None, None
-        if whole and last == token:
-            return (
-                "token-reused",
-            ), f"the same token (nonce {short!r}, expiry {o.expire_time}) as the last one, sent again"
-        if last is not None and last[1] == o.nonce:
-            return ("nonce-repeated",), f"nonce {short!r} again, right after its last use: a fixed nonce"
-        return (
-            "nonce-repeats-per-process",
-        ), f"nonce {short!r} was used before, other nonces in between: a sequence that starts over"
-
-    def save(self) -> None:
-        if self.path is not None:
-            with self.lock:
-                rows = sorted(self.tokens)
-            write_json_atomic(self.path, {"schema": "appauth-conformance/endpoint-state/1", "tokens": rows})
 
 
 def token_answer(user: dict[str, Any], client_type: Any = 72) -> dict[str, Any]:

@@ -81,7 +81,9 @@ def add_parser(sub) -> None:
     s.add_argument(
         "--state",
         type=arguments.typed("--state", arguments.output_file),
-        help="a JSON file keeping the nonces and tokens seen, across serve runs (e.g. in one CI job)",
+        metavar="FILE",
+        help="a file (an SQLite database serve makes) keeping the nonces and tokens seen across serve runs, e.g. in "
+        "one CI job; without it they are kept in a temporary file, removed when serve ends",
     )
     s.add_argument(
         "--name",

@@ -1,6 +1,6 @@
 """The judged requests of a serve session, kept on disk as they arrive instead of in memory: a long run
 (200,000 requests in the soak benchmark) keeps serve's memory flat; they are read back once, when the
-session's results are written. An unnamed temporary file (gone when the process ends)."""
+session's results are written, one at a time. An unnamed temporary file (gone when the process ends)."""
 
 from __future__ import annotations
 
@@ -33,16 +33,20 @@ class Spool:
         return self.count
 
     def __iter__(self) -> Iterator[TokenResult]:
+        """Record by record (a long session's results are never all in memory twice), up to the last one
+        appended when iterating began."""
         with self.lock:
             self.file.flush()
-            self.file.seek(0)
-            blob = self.file.read()
-            self.file.seek(0, 2)
+            end = self.file.seek(0, 2)
         at = 0
-        while at < len(blob):
-            (n,) = _SIZE.unpack_from(blob, at)
-            yield pickle.loads(blob[at + 4 : at + 4 + n])
-            at += 4 + n
+        while at < end:
+            with self.lock:
+                self.file.seek(at)
+                (n,) = _SIZE.unpack(self.file.read(_SIZE.size))
+                data = self.file.read(n)
+                self.file.seek(0, 2)  # where append writes (seeking there in append would flush every write)
+            at += _SIZE.size + n
+            yield pickle.loads(data)
 
     def __getitem__(self, index: int) -> TokenResult:
         return list(self)[index]

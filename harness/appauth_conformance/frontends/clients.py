@@ -42,7 +42,7 @@ class Client:
 
     @property
     def results(self) -> list[TokenResult]:
-        return self.got.results if self.got else []
+        return list(self.got.results) if self.got else []  # a client makes few requests
 
     def problems(self) -> list[str]:
         """Why it fails besides a non-conforming request (its command failed, it never called), as sentences."""
