@@ -28,15 +28,17 @@ CLI = [sys.executable, "-m", "appauth_conformance.frontends.cli", "serve"]
 
 class Before:
     """The memory as it was before the database (sets and dicts; a state file kept the tokens only, so
-    each identity's last token is per serve run): the reference the database must agree with."""
+    each identity's last token is per serve run), and a nonce right after itself from another identity
+    named nonce-repeated (docs/endpoint.md): the reference the database must agree with."""
 
     def __init__(self) -> None:
         self.tokens: set = set()
         self.nonces: dict[str, int] = {}
         self.last: dict = {}
+        self.previous = None  # the session's last nonce, whoever sent it
 
     def restart(self) -> None:
-        self.last = {}
+        self.last, self.previous = {}, None
 
     def recall(self, o: TokenOutcome) -> str | None:
         r = o.request
@@ -45,11 +47,12 @@ class Before:
         self.tokens.add(token)
         self.nonces[o.nonce] = times + 1
         self.last[who] = token
+        right_after, self.previous = self.previous == o.nonce, o.nonce
         if not times:
             return None
         if whole and last == token:
             return "token-reused"
-        if last is not None and last[1] == o.nonce:
+        if (last is not None and last[1] == o.nonce) or right_after:  # no other nonce in between
             return "nonce-repeated"
         return "nonce-repeats-per-process"
 

@@ -797,9 +797,6 @@ def test_expected_gives_the_oracles_string_and_signature(app, doc, data):
     assert expected(App(app, KEYS[app], TENANCY[app]), doc) == want
 
 
-@pytest.mark.xfail(
-    strict=True, reason="Memory.recall names it nonce-repeats-per-process: left for the rewrite of Memory"
-)
 def test_another_identity_reusing_the_nonce_just_used_is_nonce_repeated():
     """docs/endpoint.md: a nonce used again right after itself is a fixed nonce (nonce-repeated);
     nonce-repeats-per-process is a nonce used before *with other nonces in between*, and here there are none

@@ -62,6 +62,7 @@ class Memory:
         self.path = path
         self.lock = threading.Lock()
         self.pending = 0  # recalls not committed yet
+        self.previous: bytes | None = None  # the session's last nonce, whoever sent it
         self.db = _open(path)
         self.cur = self.db.cursor()  # one cursor for every recall: a new one a statement costs more
 
@@ -73,7 +74,7 @@ class Memory:
     def recall(self, o: TokenOutcome) -> tuple[tuple[str, ...] | None, str | None]:
         """Judge.memory. Seen again, compared with the identity's (app, corp, user) last request in this serve
         run: the same whole token as its last one (a cached token resent: token-reused); the same nonce as its
-        last one, newly signed (a fixed nonce: nonce-repeated); a nonce or token it had used before others, or
+        last one or as the session's last request, newly signed (a fixed nonce: nonce-repeated); a nonce or token it had used before others, or
         in an earlier run (a sequence that starts over, as in every new process: nonce-repeats-per-process)."""
         assert o.nonce is not None and o.expire_time is not None and o.signature is not None
         r = o.request
@@ -84,6 +85,7 @@ class Memory:
             [(same_token, same_nonce)] = self.cur.execute(
                 _LAST, (app, _b(r.corp_id), _b(r.user_id), nonce, expiry, sig)
             ).fetchall()
+            right_after, self.previous = nonce == self.previous, nonce  # no other nonce in between, any identity
             self.pending += 1
             if self.pending >= COMMIT_EVERY:
                 self._commit()
@@ -94,7 +96,7 @@ class Memory:
             return (
                 "token-reused",
             ), f"the same token (nonce {short!r}, expiry {o.expire_time}) as the last one, sent again"
-        if same_nonce:
+        if same_nonce or right_after:
             return ("nonce-repeated",), f"nonce {short!r} again, right after its last use: a fixed nonce"
         return (
             "nonce-repeats-per-process",
