@@ -21,7 +21,14 @@ from appauth_conformance.core.errors import CorpusError, UsageError
 from appauth_conformance.core.model import TokenRequest, Vector
 from appauth_conformance.execution import interrupt
 from appauth_conformance.execution import options as cfg
-from appauth_conformance.frontends.pytest_items import ConformanceSuite, OutcomeItem, TokenItem, VectorItem
+from appauth_conformance.frontends import pytest_protocol
+from appauth_conformance.frontends.pytest_items import (
+    ConformanceSuite,
+    DivergenceListItem,
+    OutcomeItem,
+    TokenItem,
+    VectorItem,
+)
 from appauth_conformance.frontends.pytest_suite import RUN_ID, SUITE, Suite, suite_of
 
 # what the face (appauth_conformance/plugin.py, the entry point) re-exports: pytest finds hooks and
@@ -92,12 +99,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     suite.requests = list(asked.values())
     suite.request_position = {r.key: i for i, r in enumerate(suite.requests)}
     suite.tally.total = sum(isinstance(i, (VectorItem, TokenItem)) for i in session.items)
+    suite.light = pytest_protocol.applies(session.config)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
     """The first conformance item starts the runners. A declared runner's items of an op its hello leaves
-    out (collected before its hello was known) are dropped: not run, not reported, not counted."""
+    out (collected before its hello was known) are dropped: not run, not reported, not counted. An item
+    whose outcome is already measured runs the lighter protocol (frontends/pytest_protocol.py) when nothing
+    of pytest's full one can matter: another conformance item follows, and no one marked it."""
     suite = suite_of(item.config)
     if suite is None or not isinstance(item, OutcomeItem):
         return None
@@ -107,9 +117,20 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         if dropped:
             suite.tally.total -= len(dropped)
             item.session.testscollected -= len(dropped)  # the progress column still ends at 100%
-    if item.answered(suite.start()):
-        return None
-    return True  # handled: the runner does not answer this op
+    engine = suite.start()
+    if not item.answered(engine):
+        return True  # handled: the runner does not answer this op
+    if (
+        suite.light
+        and isinstance(nextitem, (OutcomeItem, DivergenceListItem))
+        and nextitem.parent is item.parent
+        and len(item.own_markers) == 1  # its own `conformance` mark only: no skip/xfail/usefixtures a user added
+        and not item.parent.own_markers
+        and item.measured(engine)
+    ):
+        pytest_protocol.run(item)
+        return True
+    return None
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitCode) -> None:

@@ -66,6 +66,10 @@ class OutcomeItem(pytest.Item):
         keeps its sign items only: they fail or skip saying why)."""
         return self.op in engine.runners[self.runner].ops
 
+    def measured(self, engine: Engine) -> bool:
+        """Whether this item's outcome is already known (its runtest only looks it up)."""
+        raise NotImplementedError
+
     def _engine(self, suite: Suite) -> Engine:
         engine = suite.start()
         st = engine.runners[self.runner]
@@ -148,6 +152,9 @@ class VectorItem(OutcomeItem):
                 )
             )
 
+    def measured(self, engine: Engine) -> bool:
+        return engine.result(self.runner, self.vector) is not None
+
     def _record_skipped(self, suite: Suite, why: str) -> None:
         if suite.worker and suite.recorder is not None:  # serial: the engine records it with its batch
             suite.recorder.add(Outcome(self.vector, self.runner), Judgement(Verdict.SKIPPED, reason=why))
@@ -186,6 +193,9 @@ class TokenItem(OutcomeItem):
             from appauth_conformance.judging.explain import explain_token
 
             raise ConformanceFailure(explain_token(t, engine.runners[self.runner].spec, suite.opts.rerun_args()))
+
+    def measured(self, engine: Engine) -> bool:
+        return engine.token_result(self.runner, self.request) is not None
 
     def reportinfo(self):
         r = self.request
