@@ -134,7 +134,7 @@ class VectorItem(OutcomeItem):
         engine = self._engine(suite)
         r = engine.result(self.runner, self.vector)
         if r is None:
-            self._ensure(lambda: engine.ensure(suite.batch_for(self.vector)))
+            self._ensure(lambda: suite.ensure(suite.batch_for(self.vector)))
             r = engine.result(self.runner, self.vector)
             assert r is not None  # ensure() ran the batch, this vector included, through this (available) runner
         if suite.worker and suite.recorder is not None:
@@ -178,7 +178,7 @@ class TokenItem(OutcomeItem):
         engine = self._engine(suite)
         t = engine.token_result(self.runner, self.request)
         if t is None:
-            self._ensure(lambda: engine.ensure_tokens(suite.token_batch_for(self.request)))
+            self._ensure(lambda: suite.ensure_tokens(suite.token_batch_for(self.request)))
             t = engine.token_result(self.runner, self.request)
             if t is None:  # the runner went away after its hello
                 raise ConformanceFailure(
@@ -219,6 +219,7 @@ class DivergenceListItem(pytest.Item):
         spec = next(s for s in suite.specs if s.name == self.runner)
         engine = suite.start()
         try:
+            suite.settle()
             stale = engine.stale(self.runner, suite.corpus.vectors) if suite.full_corpus else []
         except BackendGone as e:
             pytest.exit(f"appauth-conformance: {e}", returncode=2)
