@@ -126,8 +126,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         suite.light
         and isinstance(nextitem, (OutcomeItem, DivergenceListItem))
         and nextitem.parent is item.parent
-        and len(item.own_markers) == 1  # its own `conformance` mark only: no skip/xfail/usefixtures a user added
-        and not item.parent.own_markers
+        and not item.own_markers  # no skip/xfail/usefixtures a user added; the collector's `conformance` only
+        and len(item.parent.own_markers) == 1
         and item.measured(engine)
     ):
         pytest_protocol.run(item)

@@ -24,7 +24,12 @@ from appauth_conformance.judging import tokens
 
 
 class ConformanceSuite(pytest.Collector):
-    """The corpus times the selected runners: reads the vectors and the runners' specs, starts nothing."""
+    """The corpus times the selected runners: reads the vectors and the runners' specs, starts nothing. It carries
+    the `conformance` mark its items inherit (`-m conformance`), set once, not on each of the ~1,400 items."""
+
+    def __init__(self, **kw: Any):
+        super().__init__(**kw)
+        self.add_marker("conformance")
 
     def collect(self) -> Iterator[pytest.Item]:
         suite = suite_of(self.config)
@@ -59,7 +64,6 @@ class OutcomeItem(pytest.Item):
     def __init__(self, *, runner: str, **kw: Any):
         super().__init__(**kw)
         self.runner = runner
-        self.add_marker("conformance")
 
     def answered(self, engine: Engine) -> bool:
         """Whether the started runner answers this item's op, as its hello said (one that did not start
@@ -209,7 +213,6 @@ class DivergenceListItem(pytest.Item):
     def __init__(self, *, runner: str, **kw: Any):
         super().__init__(**kw)
         self.runner = runner
-        self.add_marker("conformance")
 
     def runtest(self) -> None:
         from appauth_conformance.corpus.expectations import placeholder_message, stale_message
