@@ -5,9 +5,11 @@ pytest's own protocol wraps each of an item's three phases in every plugin's set
 ~0.3 ms an item, most of a serial run's per-item cost. This one keeps what reports and counts: the
 logstart/logfinish hooks and, for each phase, the makereport and logreport hooks (terminal, junitxml,
 xdist's worker, -x/--maxfail, skipping's xfail handling see the same reports as ever); it leaves out the
-phase hooks, which guard code this item does not run. Used only where they cannot matter (`applies`):
-the item that measures (the first, a new xdist block) and the last of the run's conformance items (which
-tears the fixture state down before a user's test) run pytest's full protocol.
+phase hooks, which guard code this item does not run. Used only where they cannot matter (`applies`, and
+plugin.py's pytest_runtest_protocol): an item that measures (the first of an xdist worker's block), one a
+user marked (skip, xfail, usefixtures), and the last of the run's conformance items (which tears the
+fixture state down before a user's test) run pytest's full protocol. Measured on `pytest --lang=all`
+(1,396 items): the items' CPU 0.43 s with pytest's protocol, 0.19 s with this one.
 """
 
 from __future__ import annotations
