@@ -121,7 +121,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     engine = suite.start()
     if not item.answered(engine):
         return True  # handled: the runner does not answer this op
-    suite.await_measured(lambda: item.measured(engine))
+    suite.await_measured(lambda: item.measured(engine), item.key)
     if (
         suite.light
         and isinstance(nextitem, (OutcomeItem, DivergenceListItem))

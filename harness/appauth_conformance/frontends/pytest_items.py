@@ -74,6 +74,11 @@ class OutcomeItem(pytest.Item):
         """Whether this item's outcome is already known (its runtest only looks it up)."""
         raise NotImplementedError
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """(runner, vector or token request key): the outcome this item reports."""
+        raise NotImplementedError
+
     def _engine(self, suite: Suite) -> Engine:
         engine = suite.start()
         st = engine.runners[self.runner]
@@ -159,6 +164,10 @@ class VectorItem(OutcomeItem):
     def measured(self, engine: Engine) -> bool:
         return engine.result(self.runner, self.vector) is not None
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.runner, self.vector.key
+
     def _record_skipped(self, suite: Suite, why: str) -> None:
         if suite.worker and suite.recorder is not None:  # serial: the engine records it with its batch
             suite.recorder.add(Outcome(self.vector, self.runner), Judgement(Verdict.SKIPPED, reason=why))
@@ -200,6 +209,10 @@ class TokenItem(OutcomeItem):
 
     def measured(self, engine: Engine) -> bool:
         return engine.token_result(self.runner, self.request) is not None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.runner, self.request.key
 
     def reportinfo(self):
         r = self.request

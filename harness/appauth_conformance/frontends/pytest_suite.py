@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from appauth_conformance.core.errors import BackendGone, UsageError
-from appauth_conformance.core.model import FAILING, TokenRequest, Vector
+from appauth_conformance.core.model import FAILING, Outcome, Result, TokenRequest, TokenResult, Vector
 from appauth_conformance.corpus.expectations import Expectations
 from appauth_conformance.corpus.vectors import DEFAULT_VECTORS, load
 from appauth_conformance.execution import options as cfg
@@ -60,6 +60,7 @@ class Suite:
         self.stream: threading.Thread | None = None
         self.stream_error: BaseException | None = None
         self.arrived = threading.Condition()
+        self.awaited: tuple[str, str] | None = None  # (runner, key) of the outcome the main thread waits for
         self.light = False  # items already measured may run the lighter protocol (set once collected)
         self.failed_across = 0  # xdist: token outcomes that fail only once the workers' parts are merged
         # a long batch is otherwise silent (the first item runs it all): a line every few seconds
@@ -116,11 +117,15 @@ class Suite:
             expectations=self.expectations,
         )
 
-    def _counted(self, r: Any) -> None:
-        """Each outcome as the engine keeps it (from its streaming threads): counted, and the waiting item woken."""
+    def _counted(self, r: Result | TokenResult) -> None:
+        """Each outcome as the engine keeps it (from its streaming threads): counted; the waiting item woken when
+        it is its own (not at each of the others': a wake-up costs a thread switch)."""
         self.tally.count(r.judgement.verdict in FAILING)
-        with self.arrived:
-            self.arrived.notify_all()
+        o = r.outcome
+        awaited = self.awaited
+        if awaited is None or awaited == (o.runner, o.vector.key if isinstance(o, Outcome) else o.request.key):
+            with self.arrived:
+                self.arrived.notify_all()
 
     def _show(self) -> None:
         """The progress line, from the main thread only (pytest's terminal is not written from others)."""
@@ -157,15 +162,20 @@ class Suite:
         self.settle()
         self.start().ensure_tokens(requests)
 
-    def await_measured(self, done: Callable[[], bool]) -> None:
-        """Wait (showing progress) until `done()` or the stream has ended, whichever is first."""
+    def await_measured(self, done: Callable[[], bool], key: tuple[str, str] | None = None) -> None:
+        """Wait (showing progress) until `done()` or the stream has ended, whichever is first; `key` (runner,
+        vector or request key): the outcome that makes it done, the one the stream wakes this wait for."""
         stream = self.stream
         if stream is None:
             return
         with self.arrived:
-            while not done() and stream.is_alive():
-                self.arrived.wait(0.2)
-                self.tally.show()
+            self.awaited = key  # set before done() is asked: an outcome kept after that asks for it wakes this
+            try:
+                while not done() and stream.is_alive():
+                    self.arrived.wait(0.2)
+                    self.tally.show()
+            finally:
+                self.awaited = None
 
     def settle(self) -> None:
         """Wait for the stream to end and raise what ended it (e.g. the engine went away): before the engine
