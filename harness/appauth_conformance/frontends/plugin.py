@@ -125,6 +125,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if (
         suite.light
         and isinstance(nextitem, (OutcomeItem, DivergenceListItem))
+        and item.parent is not None
         and nextitem.parent is item.parent
         and not item.own_markers  # no skip/xfail/usefixtures a user added; the collector's `conformance` only
         and len(item.parent.own_markers) == 1

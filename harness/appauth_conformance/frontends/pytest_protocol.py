@@ -14,9 +14,11 @@ fixture state down before a user's test) run pytest's full protocol. Measured on
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
-PHASES = ("setup", "call", "teardown")
+PHASES: tuple[Literal["setup", "call", "teardown"], ...] = ("setup", "call", "teardown")
 
 
 def _nothing() -> None:
