@@ -117,11 +117,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         if dropped:
             suite.tally.total -= len(dropped)
             item.session.testscollected -= len(dropped)  # the progress column still ends at 100%
-        suite.start_stream()
     engine = suite.start()
     if not item.answered(engine):
         return True  # handled: the runner does not answer this op
-    suite.await_measured(lambda: item.measured(engine), item.key)
     if (
         suite.light
         and isinstance(nextitem, (OutcomeItem, DivergenceListItem))

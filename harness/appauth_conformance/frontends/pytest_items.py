@@ -74,11 +74,6 @@ class OutcomeItem(pytest.Item):
         """Whether this item's outcome is already known (its runtest only looks it up)."""
         raise NotImplementedError
 
-    @property
-    def key(self) -> tuple[str, str]:
-        """(runner, vector or token request key): the outcome this item reports."""
-        raise NotImplementedError
-
     def _engine(self, suite: Suite) -> Engine:
         engine = suite.start()
         st = engine.runners[self.runner]
@@ -143,7 +138,7 @@ class VectorItem(OutcomeItem):
         engine = self._engine(suite)
         r = engine.result(self.runner, self.vector)
         if r is None:
-            self._ensure(lambda: suite.ensure(suite.batch_for(self.vector)))
+            self._ensure(lambda: engine.ensure(suite.batch_for(self.vector)))
             r = engine.result(self.runner, self.vector)
             assert r is not None  # ensure() ran the batch, this vector included, through this (available) runner
         if suite.worker and suite.recorder is not None:
@@ -163,10 +158,6 @@ class VectorItem(OutcomeItem):
 
     def measured(self, engine: Engine) -> bool:
         return engine.result(self.runner, self.vector) is not None
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.runner, self.vector.key
 
     def _record_skipped(self, suite: Suite, why: str) -> None:
         if suite.worker and suite.recorder is not None:  # serial: the engine records it with its batch
@@ -191,7 +182,7 @@ class TokenItem(OutcomeItem):
         engine = self._engine(suite)
         t = engine.token_result(self.runner, self.request)
         if t is None:
-            self._ensure(lambda: suite.ensure_tokens(suite.token_batch_for(self.request)))
+            self._ensure(lambda: engine.ensure_tokens(suite.token_batch_for(self.request)))
             t = engine.token_result(self.runner, self.request)
             if t is None:  # the runner went away after its hello
                 raise ConformanceFailure(
@@ -209,10 +200,6 @@ class TokenItem(OutcomeItem):
 
     def measured(self, engine: Engine) -> bool:
         return engine.token_result(self.runner, self.request) is not None
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.runner, self.request.key
 
     def reportinfo(self):
         r = self.request
@@ -235,7 +222,6 @@ class DivergenceListItem(pytest.Item):
         spec = next(s for s in suite.specs if s.name == self.runner)
         engine = suite.start()
         try:
-            suite.settle()
             stale = engine.stale(self.runner, suite.corpus.vectors) if suite.full_corpus else []
         except BackendGone as e:
             pytest.exit(f"appauth-conformance: {e}", returncode=2)

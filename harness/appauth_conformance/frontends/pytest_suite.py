@@ -4,16 +4,14 @@ by the first item that needs it, never while collecting), the recorder, and the 
 from __future__ import annotations
 
 import os
-import threading
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from appauth_conformance.core.errors import BackendGone, UsageError
-from appauth_conformance.core.model import FAILING, Outcome, Result, TokenRequest, TokenResult, Vector
+from appauth_conformance.core.model import FAILING, TokenRequest, Vector
 from appauth_conformance.corpus.expectations import Expectations
 from appauth_conformance.corpus.vectors import DEFAULT_VECTORS, load
 from appauth_conformance.execution import options as cfg
@@ -55,12 +53,6 @@ class Suite:
         self.detailed: set[tuple] = set()  # the kinds of failure explained in full so far
         self.rendered: AfterRun | None = None  # "wrote results.json and ..." and the document, for the terminal summary
         self.reports_failed = False  # the run's reports could not be written: the run fails
-        # serial: the selection streams through the runners in a thread of its own while the items report what
-        # is already measured (each waits for its own outcome), so pytest's per-item work overlaps the runners'
-        self.stream: threading.Thread | None = None
-        self.stream_error: BaseException | None = None
-        self.arrived = threading.Condition()
-        self.awaited: tuple[str, str] | None = None  # (runner, key) of the outcome the main thread waits for
         self.light = False  # items already measured may run the lighter protocol (set once collected)
         self.failed_across = 0  # xdist: token outcomes that fail only once the workers' parts are merged
         # a long batch is otherwise silent (the first item runs it all): a line every few seconds
@@ -106,8 +98,8 @@ class Suite:
             cfg.make_backend(self.opts),
             self.recorder,
             timeout=self.opts.timeout,
-            on_result=self._counted,
-            on_wait=None if self.worker else self._show,  # a worker's output is not shown
+            on_result=lambda r: self.tally.count(r.judgement.verdict in FAILING),
+            on_wait=None if self.worker else self.tally.show,  # a worker's output is not shown
             token_window=self.opts.token_window,
             allow_never_expires=self.opts.allow_never_expires,
             flags=self.corpus_flags,
@@ -116,77 +108,6 @@ class Suite:
             record_outcomes=self.worker is None,
             expectations=self.expectations,
         )
-
-    def _counted(self, r: Result | TokenResult) -> None:
-        """Each outcome as the engine keeps it (from its streaming threads): counted; the waiting item woken when
-        it is its own (not at each of the others': a wake-up costs a thread switch)."""
-        self.tally.count(r.judgement.verdict in FAILING)
-        o = r.outcome
-        awaited = self.awaited
-        if awaited is None or awaited == (o.runner, o.vector.key if isinstance(o, Outcome) else o.request.key):
-            with self.arrived:
-                self.arrived.notify_all()
-
-    def _show(self) -> None:
-        """The progress line, from the main thread only (pytest's terminal is not written from others)."""
-        if threading.current_thread() is threading.main_thread():
-            self.tally.show()
-
-    def start_stream(self) -> None:
-        """Serial: stream the whole selection (its vectors, then its token requests) through the started runners
-        in a thread (a list's staleness is asked for by its item, once the stream has ended)."""
-        if self.worker or self.stream is not None or self.engine is None:
-            return
-        engine, selected, requests = self.engine, self.selected, self.requests
-
-        def stream() -> None:
-            try:
-                if selected:
-                    engine.ensure(selected)
-                if requests:
-                    engine.ensure_tokens(requests)
-            except BaseException as e:  # re-raised in the main thread by the item that needs what is missing
-                self.stream_error = e
-            finally:
-                with self.arrived:
-                    self.arrived.notify_all()
-
-        self.stream = threading.Thread(target=stream, daemon=True, name="appauth-conformance stream")
-        self.stream.start()
-
-    def ensure(self, vectors: list[Vector]) -> None:
-        self.settle()
-        self.start().ensure(vectors)
-
-    def ensure_tokens(self, requests: list[TokenRequest]) -> None:
-        self.settle()
-        self.start().ensure_tokens(requests)
-
-    def await_measured(self, done: Callable[[], bool], key: tuple[str, str] | None = None) -> None:
-        """Wait (showing progress) until `done()` or the stream has ended, whichever is first; `key` (runner,
-        vector or request key): the outcome that makes it done, the one the stream wakes this wait for."""
-        stream = self.stream
-        if stream is None:
-            return
-        with self.arrived:
-            self.awaited = key  # set before done() is asked: an outcome kept after that asks for it wakes this
-            try:
-                while not done() and stream.is_alive():
-                    self.arrived.wait(0.2)
-                    self.tally.show()
-            finally:
-                self.awaited = None
-
-    def settle(self) -> None:
-        """Wait for the stream to end and raise what ended it (e.g. the engine went away): before the engine
-        is asked anything else, so no two threads ever use one runner's session."""
-        stream = self.stream
-        if stream is not None:
-            self.await_measured(lambda: False)
-            stream.join()
-            err, self.stream_error = self.stream_error, None
-            if err is not None:
-                raise err
 
     @property
     def shard_record(self) -> dict[str, int] | None:
@@ -220,15 +141,8 @@ class Suite:
 
     def finish(self, interrupted: bool) -> None:
         """Stop the runners and write this process's record (a worker's part, or the serial results.json)."""
-        if self.stream is not None and not interrupted:  # -x, --maxfail: the record holds the whole selection, as ever
-            try:
-                self.stream.join()
-            except KeyboardInterrupt:
-                interrupted = True
         if self.engine is not None:
             self.engine.close()
-        if self.stream is not None:  # an interrupted stream ends with its runners: nothing then adds to the record
-            self.stream.join(5)
         if self.recorder is not None:
             if self.worker and self.engine is not None:  # beside its part: every nonce its runners made
                 made = tokens.made({n: st.judge for n, st in self.engine.runners.items() if st.judge is not None})
