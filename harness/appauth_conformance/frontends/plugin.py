@@ -13,6 +13,8 @@ unexpected pass / runner fault -> failed with a staged diff, skipped -> skipped
 
 from __future__ import annotations
 
+import atexit
+import gc
 from typing import Any
 
 import pytest
@@ -44,6 +46,7 @@ __all__ = [
     "pytest_runtest_protocol",
     "pytest_sessionfinish",
     "pytest_terminal_summary",
+    "pytest_unconfigure",
 ]
 
 
@@ -163,6 +166,17 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     from appauth_conformance.frontends.pytest_summary import summarise
 
     summarise(terminalreporter, results, suite.rendered)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After a conformance run, the interpreter's own exit skips the garbage collector's passes: its
+    finalisation collects several times over the ~95,000 objects left (the items, their reports, the corpus),
+    0.13-0.16 s of a ~1.9 s run (measured). Frozen at exit (an atexit handler, after pytest's own end and its
+    search for unraisable exceptions), the objects are still freed by their reference counts; only a
+    cycle's finalisers are not run, which Python does not promise at exit either."""
+    if suite_of(config) is not None:
+        atexit.register(gc.freeze)
 
 
 @pytest.fixture
