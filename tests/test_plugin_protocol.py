@@ -103,3 +103,27 @@ def test_marked_items_and_a_users_own_tests_beside_them(pytester, tmp_path):
     r.assert_outcomes(passed=2 + 2, skipped=1, xpassed=1)  # the small corpus's 4 vectors through python-reference
     assert r.stdout.str().count("SESSION TORN DOWN") == 1
     assert "the team skips it" in r.stdout.str()
+
+
+# `-p frozen`: at the interpreter's very end (the first atexit handler registered runs last), whether the
+# collector's objects were frozen, written to a file
+FROZEN = """
+import atexit, gc, os
+atexit.register(lambda: open(os.environ["FROZEN_LOG"], "w").write(str(gc.get_freeze_count())))
+"""
+
+
+def test_the_interpreters_exit_skips_the_collectors_passes_after_a_conformance_run_only(
+    pytester, tmp_path, monkeypatch
+):
+    pytester.makepyfile(frozen=FROZEN, test_mine="def test_a():\n    pass\n")
+    log = tmp_path / "frozen"
+    monkeypatch.setenv("FROZEN_LOG", str(log))
+    conformance = pytester.runpytest_subprocess(
+        "--lang=python", f"--vectors={SMALL}", f"--report-dir={tmp_path / 'out'}", "-p", "frozen"
+    )
+    conformance.assert_outcomes(passed=5)  # the 4 vectors and the user's own test
+    assert int(log.read_text()) > 10_000  # the run's objects, frozen before the interpreter's finalisation
+    plain = pytester.runpytest_subprocess("-p", "frozen")  # no --lang: the interpreter ends as it always does
+    plain.assert_outcomes(passed=1)
+    assert int(log.read_text()) == 0
