@@ -38,6 +38,7 @@ FAST = {
     "corpus/expectations.py": ["tests/test_verdicts.py", "tests/test_expectations.py"],
     "core/scheme.py": ["tests/test_scheme.py"],
     "judging/diagnosis/__init__.py": ["tests/test_diagnosis.py"],
+    "endpoint/memory.py": ["tests/test_endpoint_memory.py", "tests/test_endpoint_verdicts.py"],
     "endpoint/judging.py": ["tests/test_endpoint_judging.py", "tests/test_endpoint_verdicts.py"],
 }
 DATA = {"vectors": "data/vectors", "runners": "data/runners"}  # as hatch_build.py packs them

@@ -25,7 +25,12 @@ from appauth_conformance.judging import tokens
 
 
 class ConformanceSuite(pytest.Collector):
-    """The corpus times the selected runners: reads the vectors and the runners' specs, starts nothing."""
+    """The corpus times the selected runners: reads the vectors and the runners' specs, starts nothing. It carries
+    the `conformance` mark its items inherit (`-m conformance`), set once, not on each of the ~1,400 items."""
+
+    def __init__(self, **kw: Any):
+        super().__init__(**kw)
+        self.add_marker("conformance")
 
     def collect(self) -> Iterator[pytest.Item]:
         suite = suite_of(self.config)
@@ -62,12 +67,15 @@ class OutcomeItem(pytest.Item):
     def __init__(self, *, runner: str, **kw: Any):
         super().__init__(**kw)
         self.runner = runner
-        self.add_marker("conformance")
 
     def answered(self, engine: Engine) -> bool:
         """Whether the started runner answers this item's op, as its hello said (one that did not start
         keeps its sign items only: they fail or skip saying why)."""
         return self.op in engine.runners[self.runner].ops
+
+    def measured(self, engine: Engine) -> bool:
+        """Whether this item's outcome is already known (its runtest only looks it up)."""
+        raise NotImplementedError
 
     def _engine(self, suite: Suite) -> Engine:
         engine = suite.start()
@@ -151,6 +159,9 @@ class VectorItem(OutcomeItem):
                 )
             )
 
+    def measured(self, engine: Engine) -> bool:
+        return engine.result(self.runner, self.vector) is not None
+
     def _record_skipped(self, suite: Suite, why: str) -> None:
         if suite.worker and suite.recorder is not None:  # serial: the engine records it with its batch
             suite.recorder.add(Outcome(self.vector, self.runner), Judgement(Verdict.SKIPPED, reason=why))
@@ -190,6 +201,9 @@ class TokenItem(OutcomeItem):
 
             raise ConformanceFailure(explain_token(t, engine.runners[self.runner].spec, suite.opts.rerun_args()))
 
+    def measured(self, engine: Engine) -> bool:
+        return engine.token_result(self.runner, self.request) is not None
+
     def reportinfo(self):
         r = self.request
         return r.file, r.line - 1 if r.line else None, f"{self.runner}:{r.key}"
@@ -201,7 +215,6 @@ class _RunnerItem(pytest.Item):
     def __init__(self, *, runner: str, **kw: Any):
         super().__init__(**kw)
         self.runner = runner
-        self.add_marker("conformance")
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, ConformanceFailure):

@@ -55,6 +55,7 @@ class Suite:
         self.detailed: set[tuple] = set()  # the kinds of failure explained in full so far
         self.rendered: AfterRun | None = None  # "wrote results.json and ..." and the document, for the terminal summary
         self.reports_failed = False  # the run's reports could not be written: the run fails
+        self.light = False  # items already measured may run the lighter protocol (set once collected)
         self.failed_across = 0  # xdist: token outcomes that fail only once the workers' parts are merged
         # a long batch is otherwise silent (the first item runs it all): a line every few seconds
         self.tally = Tally(
