@@ -149,7 +149,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int | pytest.ExitC
         if suite.writes_reports:
             from appauth_conformance.frontends.pytest_summary import render
 
-            suite.rendered = written = render(suite.report_dir / "results.json")
+            own = suite.recorder.written if suite.recorder is not None and not suite.is_controller else None
+            suite.rendered = written = render(suite.report_dir / "results.json", own)
             suite.reports_failed = written is not None and not written.ok
         if suite.reports_failed and exitstatus == pytest.ExitCode.OK:  # a gate without its reports fails
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -10,16 +10,18 @@ from appauth_conformance.core import untrusted
 from appauth_conformance.core.errors import ResultsError
 
 if TYPE_CHECKING:
+    from appauth_conformance.formats.records import ResultsDocument
     from appauth_conformance.report import AfterRun
 
 
-def render(results: Path) -> AfterRun | None:
-    """Write the reports next to results.json; the line that says so (shown in the terminal summary)."""
+def render(results: Path, doc: ResultsDocument | None = None) -> AfterRun | None:
+    """Write the reports next to results.json; the line that says so (shown in the terminal summary).
+    `doc`: the document just written there, when this process wrote it (not read back)."""
     if not results.exists():
         return None
     from appauth_conformance.report import write_reports_after_run
 
-    return write_reports_after_run(results)
+    return write_reports_after_run(results, doc)
 
 
 def summarise(terminalreporter: Any, results: Path, written: AfterRun | None) -> None:
