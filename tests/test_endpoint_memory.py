@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -142,6 +144,14 @@ def _other_format(path: Path) -> None:
     db.close()
 
 
+def _no_format(path: Path) -> None:
+    Memory.load(path).close()
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM meta")
+    db.commit()
+    db.close()
+
+
 BAD = {
     "json-of-an-earlier-version": (
         lambda p: p.write_text(json.dumps({"schema": "appauth-conformance/endpoint-state/1", "tokens": []})),
@@ -149,9 +159,14 @@ BAD = {
     ),
     "text": (lambda p: p.write_text("nonces: many\n"), "not an SQLite database"),
     "garbage": (lambda p: p.write_bytes(bytes(range(256)) * 8), "not an SQLite database"),
+    "json-indented": (
+        lambda p: p.write_text('\n  {"schema": "appauth-conformance/endpoint-state/1"}'),
+        "JSON, a state",
+    ),
     "damaged-sqlite": (lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000), "damaged"),
     "sqlite-of-something-else": (_sqlite_of_something_else, "an SQLite database of something else"),
     "another-format": (_other_format, "state format appauth-conformance/endpoint-state/9"),
+    "no-format": (_no_format, f"state format unknown, this version keeps {SCHEMA})"),
 }
 
 
@@ -183,6 +198,29 @@ def test_serve_with_a_bad_state_file_exits_2_with_the_fix(tmp_path, kind):
     assert r.returncode == 2, r.stdout + r.stderr
     assert f"--state {state}: not a state file written by serve" in r.stderr and "remove it to start afresh" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_state_file_serve_cannot_read_or_write_is_one_usage_error_naming_the_fix(tmp_path):
+    """Not there to read, or not a place SQLite can write: the message says so (not "damaged", not "remove
+    it"), one line, and the file is left as it was. SQLite reports extended codes (SQLITE_IOERR_DELETE here)."""
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(UsageError) as e:
+        Memory.load(folder)
+    assert str(e.value) == f"--state {folder}: cannot read it (Is a directory)"
+    nowhere = tmp_path / "missing" / "state.db"
+    with pytest.raises(UsageError) as e:
+        Memory.load(nowhere)
+    assert str(e.value) == (
+        f"--state {nowhere}: cannot open it (unable to open database file); give a file serve may write"
+    )
+    state = tmp_path / "state.db"
+    state.touch()
+    (tmp_path / "state.db-wal").mkdir()  # where SQLite's write-ahead log must go: it cannot write there
+    with pytest.raises(UsageError) as e:
+        Memory.load(state)
+    assert str(e.value) == f"--state {state}: cannot write it (disk I/O error); give a file serve may write"
+    assert state.read_bytes() == b""
 
 
 def test_an_empty_file_is_a_new_state(tmp_path):
@@ -324,3 +362,52 @@ def test_a_serve_killed_mid_run_leaves_a_usable_state_file(tmp_path):
     )
     assert _verdict(memory, _outcome("app", "", "v", f"nonce-{committed:06d}", 2, "cd")) is None  # lost with serve
     memory.close()
+
+
+def _committed(state: Path, tmp_path: Path) -> int:
+    """The nonces a serve killed now would leave in its state file: the file and its write-ahead log as they
+    are on disk, copied and opened by another connection (the running one holds the file exclusively)."""
+    copy = tmp_path / "as-if-killed"
+    copy.mkdir()
+    for name in (state.name, f"{state.name}-wal"):
+        if (state.parent / name).exists():
+            shutil.copyfile(state.parent / name, copy / name)
+    db = sqlite3.connect(copy / state.name)
+    [(count,)] = db.execute("SELECT count(*) FROM nonces").fetchall()
+    db.close()
+    shutil.rmtree(copy)
+    return count
+
+
+def test_every_commit_every_recalls_are_committed_to_the_state_file(tmp_path):
+    """A serve killed mid-run keeps what was committed: each COMMIT_EVERY recalls, counted afresh after each
+    commit, are on disk before close; the ones since are not yet."""
+    state = tmp_path / "state.db"
+    memory = Memory.load(state)
+    for i in range(2 * COMMIT_EVERY):
+        if i in (COMMIT_EVERY, 2 * COMMIT_EVERY - 1):
+            assert _committed(state, tmp_path) == COMMIT_EVERY * (i // COMMIT_EVERY), i
+        memory.recall(_outcome("app", "", "u", f"nonce-{i:06d}", 1, "ab"))
+        if i == COMMIT_EVERY - 2:
+            assert _committed(state, tmp_path) == 0
+    assert _committed(state, tmp_path) == 2 * COMMIT_EVERY
+    memory.close()
+
+
+@pytest.mark.parametrize("on_disk", [False, True], ids=["temporary", "state-file"])
+def test_the_memory_is_used_from_the_threads_that_serve_requests(tmp_path, on_disk):
+    """serve's handler threads share one memory (under its lock): a recall from a thread other than the one
+    that opened it works, and the memory is closed from yet another."""
+    memory = Memory.load(tmp_path / "state.db" if on_disk else None)
+    verdicts: list[str | None] = []
+    for nonce in ("n" * 16, "n" * 16):
+        t = threading.Thread(
+            target=lambda n=nonce: verdicts.append(_verdict(memory, _outcome("a", "", "u", n, 1, "ab")))
+        )
+        t.start()
+        t.join()
+    closer = threading.Thread(target=memory.close)
+    closer.start()
+    closer.join()
+    assert verdicts == [None, "token-reused"]
+    assert memory.db is None

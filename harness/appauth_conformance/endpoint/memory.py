@@ -160,11 +160,12 @@ def _open(path: Path | None) -> sqlite3.Connection:
         db.close()
         if path is None:
             raise
-        if e.sqlite_errorname == "SQLITE_BUSY":
+        code = e.sqlite_errorcode & 0xFF  # the primary code: SQLite reports extended ones (SQLITE_IOERR_WRITE)
+        if code == sqlite3.SQLITE_BUSY:
             raise UsageError(
                 f"--state {path}: in use by another serve (one at a time a state file); wait for it, or give another file"
             ) from None
-        if e.sqlite_errorname in ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_FULL"):
+        if code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL):
             raise UsageError(f"--state {path}: cannot write it ({e}); give a file serve may write") from None
         _refuse(path, f"damaged: {e}")
     except UsageError:
