@@ -59,7 +59,6 @@ class Memory:
     used under `lock`; close() when serve ends (the temporary database goes with it)."""
 
     def __init__(self, path: Path | None = None):
-        self.path = path
         self.lock = threading.Lock()
         self.pending = 0  # recalls not committed yet
         self.previous: bytes | None = None  # the session's last nonce, whoever sent it
