@@ -129,7 +129,8 @@ def _open(path: Path | None) -> sqlite3.Connection:
     else:
         _check_file(path)
         try:
-            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            # timeout 0: a file in use is held for the whole of another serve run: say so at once, not after 5 s
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
         except sqlite3.Error as e:
             raise UsageError(f"--state {path}: cannot open it ({e}); give a file serve may write") from None
     try:
