@@ -136,20 +136,21 @@ def _sqlite_of_something_else(path: Path) -> None:
     db.close()
 
 
-def _other_format(path: Path) -> None:
-    Memory.load(path).close()
-    db = sqlite3.connect(path)
-    db.execute("UPDATE meta SET value = 'appauth-conformance/endpoint-state/9'")
-    db.commit()
-    db.close()
+def _state_then(sql: str):
+    """A state file serve wrote, then changed by `sql`."""
+
+    def make(path: Path) -> None:
+        Memory.load(path).close()
+        db = sqlite3.connect(path)
+        db.execute(sql)
+        db.commit()
+        db.close()
+
+    return make
 
 
-def _no_format(path: Path) -> None:
-    Memory.load(path).close()
-    db = sqlite3.connect(path)
-    db.execute("DELETE FROM meta")
-    db.commit()
-    db.close()
+_other_format = _state_then("UPDATE meta SET value = 'appauth-conformance/endpoint-state/9'")
+_no_format = _state_then("DELETE FROM meta")
 
 
 BAD = {

@@ -123,31 +123,19 @@ def declared_runners(path: Path) -> list[RunnerSpec]:
         if not workdir.is_dir():
             raise UsageError(f"{where}: workdir {workdir} does not exist")
         div = r.get("divergences")
-        if r.get("endpoint"):  # judged by the endpoint; its apps are read by the front end that runs it
-            out.append(
-                RunnerSpec(
-                    name=name,
-                    language="http",
-                    command=tuple(cmd),
-                    workdir=workdir,
-                    env=dict(env),
-                    divergences=(base / div).resolve() if div else workdir / "known-divergences.yaml",
-                    group="declared",
-                    client_of=path,
-                )
-            )
-            continue
+        client = bool(r.get("endpoint"))  # judged by the endpoint; its apps are read by the front end that runs it
         out.append(
             RunnerSpec(
                 name=name,
-                language=r.get("language", "custom"),
+                language="http" if client else r.get("language", "custom"),
                 command=tuple(cmd),
                 workdir=workdir,
-                build=tuple(tuple(b) for b in build),
+                build=tuple(tuple(b) for b in build),  # none for a client: the schema refuses the key
                 env=dict(env),
                 divergences=(base / div).resolve() if div else workdir / "known-divergences.yaml",
                 docker=docker,
                 group="declared",
+                client_of=path if client else None,
             )
         )
     return out
