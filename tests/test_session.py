@@ -45,6 +45,7 @@ PER_VECTOR = {
     "garbage": "not a JSON line",
     "not-utf8": "stdout is not UTF-8",
     "unknown-seq": "unknown seq 999999",
+    "long-seq": "not a JSON line (Exceeds the limit (4300 digits)",
     "missing-field": "breaks the protocol schema",
     "wrong-type": "breaks the protocol schema",
 }

@@ -82,3 +82,14 @@ def block(text: str, prefix: str = "    | ", last: int = 10, width: int = 300) -
     """The last `last` lines of a multi-line text, each escaped, cut and behind `prefix`."""
     lines = text.strip("\n").splitlines()[-last:]
     return [prefix + line(x, width) for x in lines]
+
+
+def decimal(text: str | bytes, max_digits: int = 19) -> int | None:
+    """The integer that plain decimal text stands for: ASCII digits only, at most `max_digits` of them
+    (19: any 63-bit count). None for anything else. int() and str.isdigit() take other Unicode digits
+    ('²' passes isdigit and int() raises) and int() raises on text past Python's 4,300-digit limit: text
+    from a runner, a client or a command line reaches int() through here."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if len(raw) > max_digits or not re.fullmatch(rb"[0-9]+", raw):
+        return None
+    return int(raw)

@@ -13,14 +13,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from appauth_conformance.core import scheme
+from appauth_conformance.core import scheme, untrusted
 from appauth_conformance.core.model import Check, Judgement, Stage, TokenOutcome, TokenRequest, TokenResult, Verdict
 from appauth_conformance.endpoint.apps import App
 from appauth_conformance.endpoint.memory import Memory
@@ -250,9 +249,7 @@ class Endpoint:
 def _digits(value: Any) -> int | None:
     """An expireTime sent as text of decimal digits, as the integer it stands for (None for any other value).
     ASCII digits only, and few enough for a Long: int() refuses other Unicode digits ('²') and very long text."""
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", digits := value.strip()):
-        return int(digits)
-    return None
+    return untrusted.decimal(value.strip()) if isinstance(value, str) else None
 
 
 def _text(doc: dict[str, Any], name: str) -> str:

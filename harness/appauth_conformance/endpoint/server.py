@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from appauth_conformance.core import untrusted
 from appauth_conformance.endpoint.judging import BODY_TIMEOUT, PATH, Endpoint, token_answer
 
 BODY_LIMIT = 64 * 1024
@@ -48,7 +49,7 @@ class _TooLarge(Exception):
 
 async def _body(request: Request, limit: int, timeout: float) -> bytes:
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    if length is not None and (untrusted.decimal(length) or 0) > limit:
         raise _TooLarge
     out = bytearray()
 
@@ -148,7 +149,7 @@ async def _respond(send: Any, status: int, doc: Any) -> None:
 
 async def _receive_body(scope: Any, receive: Any) -> bytes:
     for k, v in scope["headers"]:
-        if k == b"content-length" and v.isdigit() and int(v) > BODY_LIMIT:
+        if k == b"content-length" and (untrusted.decimal(v) or 0) > BODY_LIMIT:
             raise _Refused(413, f"request body over {BODY_LIMIT} bytes")
     out = bytearray()
     while True:

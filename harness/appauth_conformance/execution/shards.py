@@ -10,15 +10,14 @@ The fuzzer shards its input stream instead (fuzz/generate.py: blocks of the stre
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from appauth_conformance.core import untrusted
 from appauth_conformance.core.errors import UsageError
 
 TOKEN = "token/"  # a token request's key: this prefix and the key of the vector it is made from
-_FORM = re.compile(r"(\d+)/(\d+)")
 MAX = 10_000
 
 
@@ -35,10 +34,11 @@ class Shard:
 
 
 def parse(text: str, flag: str = "--shard") -> Shard:
-    m = _FORM.fullmatch(text.strip())
-    if m is None or not (1 <= int(m.group(1)) <= int(m.group(2)) <= MAX):
+    k, _, n = text.strip().partition("/")
+    index, count = untrusted.decimal(k, 9), untrusted.decimal(n, 9)
+    if index is None or count is None or not 1 <= index <= count <= MAX:
         raise UsageError(f"{flag}: {text!r} is not K/N with 1 <= K <= N <= {MAX:,}; e.g. {flag}=2/3")
-    return Shard(int(m.group(1)), int(m.group(2)))
+    return Shard(index, count)
 
 
 def _rank(key: str) -> bytes:

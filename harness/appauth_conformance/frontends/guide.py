@@ -11,6 +11,7 @@ import shutil
 import webbrowser
 from pathlib import Path
 
+from appauth_conformance.core import untrusted
 from appauth_conformance.core.errors import Exit, UsageError
 from appauth_conformance.corpus.vectors import DEFAULT_VECTORS, load
 from appauth_conformance.formats import resources
@@ -138,9 +139,9 @@ def cmd_vectors_show(a) -> int:
     for v in corpus.vectors:
         if wanted in (v.id, v.key):
             hits.append(v)
-        elif line.isdigit() and v.file == shown:
+        elif (at := untrusted.decimal(line, 9)) is not None and v.file == shown:
             first, block = _entry(_file_of(v.file, a.path), v.line)
-            if first <= int(line) < first + len(block):
+            if first <= at < first + len(block):
                 hits.append(v)
     if not hits:
         raise UsageError(
