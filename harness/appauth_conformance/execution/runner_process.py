@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import operator
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -190,6 +191,9 @@ class RunnerProcess:
         self.close_stdin()  # a write blocked on the dead runner has failed by now
 
 
+_TEMPLATE, _BODY = operator.attrgetter("request_template"), operator.attrgetter("request_body")
+
+
 def _reader(stream: Any) -> Callable[[int], bytes | None]:
     """read(n) for the stdout reader: into one buffer kept for the process's life, returning a copy of what
     came. read1(256 KiB) allocates a 256 KiB object per read, which glibc maps and unmaps (steady_memory):
@@ -257,11 +261,12 @@ class RequestFeed(Generic[R]):
                 pending[seq] = v
                 append(v.request_template % (seq, v.request_body))
                 seq += 1
-            for v in itertools.islice(self.source, n - len(out)):  # takes no item past the n-th
-                pending[seq] = v
-                append(v.request_template % (seq, v.request_body))
-                seq += 1
-            self.inc.next_seq = seq
+            items = list(itertools.islice(self.source, n - len(out)))  # takes no item past the n-th
+            seqs = range(seq, seq + len(items))
+            pending.update(zip(seqs, items, strict=True))
+            # the lines in C loops: request_template % (seq, request_body) per item
+            out += map(operator.mod, map(_TEMPLATE, items), zip(seqs, map(_BODY, items), strict=True))
+            self.inc.next_seq = seq + len(items)
         return out
 
     def _write(self) -> None:
