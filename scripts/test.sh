@@ -10,8 +10,8 @@ if [ "$(id -u)" -eq 0 ] || [ -S /var/run/docker.sock ]; then
     || echo "test.sh: no Docker engine; Docker tests will skip (or fail under CI=true)" >&2
 fi
 # 0. the house rules: lint, format, types (the layers run with the tests: tests/test_architecture.py)
-"$PY" -m ruff check harness tests benchmarks
-"$PY" -m ruff format --check harness tests benchmarks
+"$PY" -m ruff check harness tests benchmarks scripts
+"$PY" -m ruff format --check harness tests benchmarks scripts
 "$PY" -m mypy
 # 1. everything: unit tests, the gate on the four reference runners (local backend), Docker, browser,
 #    install and action tests (`tests` is named: `pytest --lang=all` alone is the everyday gate only)

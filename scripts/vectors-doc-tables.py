@@ -58,7 +58,9 @@ def main() -> None:
             line = f"| `{m.group(1)}` | {m.group(2)} | {cell} | {modes} |"
         lines.append(line)
     new = "\n".join(lines) + ("\n" if section.endswith("\n") else "")
-    new = re.sub(r"\*Signable\* vectors are the\s+\d+", lambda m: re.sub(r"\d+", str(len(tc.signable())), m.group(0)), new)
+    new = re.sub(
+        r"\*Signable\* vectors are the\s+\d+", lambda m: re.sub(r"\d+", str(len(tc.signable())), m.group(0)), new
+    )
     tc.DOC.write_text(doc[:start] + new + doc[start + len(section) :], encoding="utf-8")
     print(f"rewrote {len(tc.MUTANTS)} rows of {tc.DOC}")
 
