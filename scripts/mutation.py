@@ -40,6 +40,9 @@ FAST = {
     "judging/diagnosis/__init__.py": ["tests/test_diagnosis.py"],
     "endpoint/memory.py": ["tests/test_endpoint_memory.py", "tests/test_endpoint_verdicts.py"],
     "endpoint/judging.py": ["tests/test_endpoint_judging.py", "tests/test_endpoint_verdicts.py"],
+    "formats/protocol.py": ["tests/test_protocol.py", "tests/test_protocol_messages.py"],
+    "fuzz/triage.py": ["tests/test_fuzz.py"],
+    "fuzz/run.py": ["tests/test_fuzz.py"],
 }
 DATA = {"vectors": "data/vectors", "runners": "data/runners"}  # as hatch_build.py packs them
 KILLED = {"killed", "timeout", "caught by type check"}
