@@ -5,6 +5,8 @@ time budget, the report's figures, and the usage errors."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ from appauth_conformance import fuzz
 from appauth_conformance.core.errors import RunnerUnavailable, UsageError
 from appauth_conformance.core.model import RunnerSpec, Stage, Tool
 from appauth_conformance.execution.backends.local import LocalBackend
+from appauth_conformance.execution.shards import Shard
+from appauth_conformance.fuzz import run
 from appauth_conformance.fuzz.run import FuzzReport, RunnerRun
 
 FAULT = Path(__file__).resolve().parent / "fixtures" / "runners" / "fault_runner.py"
@@ -91,6 +95,7 @@ def test_a_time_budget_stops_the_stream():
     report, _ = fuzzed([spec("ok", "ok")], seed=1, time_budget=0.3, batch=50_000, shrink=False)
     assert report.stopped_by == "time budget"
     assert 0 < report.inputs and report.runners[0].outcomes == report.inputs
+    assert report.inputs % 2048 == 0  # under a time budget, chunks of at most 2048: a short overshoot
 
 
 def test_an_unavailable_runner_is_skipped_with_a_warning_or_refused_under_require_all():
@@ -153,5 +158,208 @@ def test_a_report_counts_only_unknown_groups_as_new():
         assert report.cpu_share == 0.0  # no wall time: no share
         assert run.spec.name == "ok" and run.session is None and run.unavailable is None
         assert run.expectations is f.runs[0].expectations
+    finally:
+        f.close()
+
+
+def test_an_error_in_a_runners_thread_stops_the_stream_and_is_raised(monkeypatch):
+    """The thread keeps the producer from blocking on its full queue, the stream stops, run() raises it."""
+
+    def broken(o):
+        raise RuntimeError("triage broke")
+
+    monkeypatch.setattr(run, "stage_of", broken)
+    f = fuzz.Fuzzer([spec("bug", "wrong-signature", "a"), spec("ok", "ok")], LocalBackend(), count=10**7, batch=50)
+    try:
+        f.prepare()
+        with pytest.raises(RuntimeError, match="triage broke"):
+            f.run()
+        assert f.generated < 10**6  # stopped long before the count
+        bug, ok = f.runs
+        assert isinstance(bug.error, RuntimeError) and ok.error is None
+    finally:
+        f.close()
+
+
+class Shown:
+    def __init__(self):
+        self.lines: list[str] = []
+        self.ended = 0
+
+    def show(self, status: str) -> None:
+        self.lines.append(status)
+
+    def end(self) -> None:
+        self.ended += 1
+
+
+def test_the_progress_line_ends_with_the_fuzzing_phase():
+    shown = Shown()
+    f = fuzz.Fuzzer([spec("ok", "ok")], LocalBackend(), count=300, batch=100, shrink=False, progress=shown)
+    try:
+        f.prepare()
+        f.run()
+    finally:
+        f.close()
+    assert shown.ended == 1
+    assert all(line.startswith("fuzz: ") for line in shown.lines)
+
+
+def test_the_overflow_group_is_not_shrunk_and_a_failed_shrink_is_a_warning(monkeypatch):
+    monkeypatch.setattr(fuzz.Triage, "MAX_GROUPS", 1)
+    report, warnings = fuzzed([spec("bug", "wrong-signature", "a")], seed=1, count=200, batch=64, shrink_seconds=1.0)
+    first, overflow = report.groups
+    assert overflow.count > first.count  # shrunk largest first: the skipped overflow group does not end it
+    assert overflow.kind == "overflow" and overflow.reproducer is None and overflow.example is not None
+    assert first.reproducer is not None and warnings == []
+
+    def refuse(self, g):
+        assert threading.current_thread().daemon  # a shrinking thread never holds the process at exit
+        raise ValueError("no way")
+
+    monkeypatch.setattr(run.Shrinker, "shrink", refuse)
+    report, warnings = fuzzed([spec("bug", "wrong-signature", "a")], seed=1, count=200, batch=64)
+    assert warnings == [f"bug: could not shrink {report.groups[0].cause}: no way"]
+    assert report.groups[0].reproducer is None
+
+
+# --------------------------------------------------------------------------- known divergences, figures, threads
+
+REPRO_FLAG = "fuzz-cause-unexplained-noncharacter"  # what --save flags the reproducer of seed 2's "~" group with
+
+
+def divergences(tmp_path: Path, *entries: str) -> Path:
+    path = tmp_path / "known-divergences.yaml"
+    body = "".join(f"- {e}\n  reason: the runner signs zeros on a tilde.\n" for e in entries)
+    path.write_text(f"schema: appauth-conformance/known-divergences/1\nrunner: bug\ndivergences:\n{body}")
+    return path
+
+
+def tilde_bug(path: Path | None) -> RunnerSpec:
+    return RunnerSpec(
+        name="bug", language="python", command=("{python}", str(FAULT), "wrong-signature", "~"), divergences=path
+    )
+
+
+@pytest.mark.parametrize(
+    "entry, known",
+    [
+        (f"flag: {REPRO_FLAG}\n  stage: signature", f"flag: {REPRO_FLAG}"),
+        (f"flag: {REPRO_FLAG}", f"flag: {REPRO_FLAG}"),  # any stage
+        (f"flag: {REPRO_FLAG}\n  stage: string-to-sign", None),  # another stage
+        (f"flag: {REPRO_FLAG}\n  diagnosis: hex-uppercase", None),  # an unexplained group: no mistake
+        ("flag: nul\n  stage: signature", None),  # another input
+    ],
+)
+def test_a_group_is_known_where_the_runners_list_covers_its_reproducer(tmp_path, entry, known):
+    report, _ = fuzzed([tilde_bug(divergences(tmp_path, entry))], seed=2, count=400, batch=50, shrink_seconds=1.0)
+    (g,) = report.groups
+    assert (g.stage, g.cause, g.count) == (Stage.SIGNATURE.value, "unexplained:noncharacter", 2)
+    assert g.known == known
+    assert report.unknown == ([] if known else [g])
+
+
+def test_a_fault_group_is_never_known(tmp_path):
+    path = divergences(tmp_path, "flag: fuzz-regression")
+    crashy = RunnerSpec(name="bug", language="python", command=("{python}", str(FAULT), "crash", "~"), divergences=path)
+    report, _ = fuzzed([crashy], seed=2, count=400, batch=50, shrink_seconds=1.0)
+    (g,) = report.groups
+    assert g.stage == fuzz.FAULT and g.reproducer is not None and g.known is None
+
+
+def test_a_run_stopped_by_its_count_says_so_under_a_time_budget_too():
+    report, _ = fuzzed([spec("ok", "ok")], count=100, time_budget=60, shrink=False)
+    assert report.stopped_by == "count" and report.inputs == 100
+
+
+def test_the_reports_times_are_measured_within_the_run():
+    f = fuzz.Fuzzer([spec("bug", "wrong-signature", "a")], LocalBackend(), count=300, batch=100, shrink_seconds=1.0)
+    try:
+        f.prepare()
+        m0, c0 = time.monotonic(), time.process_time()
+        report = f.run()
+        m1, c1 = time.monotonic(), time.process_time()
+        line, m2 = f.progress_line(), time.monotonic()
+    finally:
+        f.close()
+    assert 0 < report.wall <= m1 - m0 and 0 < report.shrink_wall <= m1 - m0 - report.wall
+    assert 0 <= report.cpu <= c1 - c0
+    (r,) = report.runners
+    assert 0 < r.seconds <= report.wall
+    # the rate is over the time since the stream began (under a second here, not floored at one)
+    rate = int(re.search(r"\(([\d,]+)/s\)", line).group(1).replace(",", ""))
+    assert r.outcomes / (m2 - f.t0) - 1 <= rate <= r.outcomes / (m1 - m0 - report.shrink_wall) + 1
+
+
+def test_the_progress_line_before_any_runner_started():
+    f = fuzz.Fuzzer([spec("ok", "ok")], LocalBackend(), count=1)
+    try:
+        m0 = time.monotonic()
+        line = f.progress_line()
+        m1 = time.monotonic()
+    finally:
+        f.close()
+    seconds = int(
+        re.fullmatch(r"fuzz: 0 inputs through every runner \(0/s\), 0 generated, 0 group\(s\), (\d+)s", line).group(1)
+    )
+    assert round(m0) <= seconds <= round(m1)  # t0 is 0 until run(): the clock's own count
+
+
+def test_the_live_progress_shows_counts_within_the_stream():
+    shown = Shown()
+    f = fuzz.Fuzzer(
+        [spec("a", "ok"), spec("b", "compact")],
+        LocalBackend(),
+        time_budget=0.7,
+        batch=256,
+        shrink=False,
+        progress=shown,
+    )
+    try:
+        f.prepare()
+        report = f.run()
+    finally:
+        f.close()
+    assert shown.lines and shown.ended == 1
+    for line in shown.lines:
+        done, generated = (
+            int(x.replace(",", "")) for x in re.match(r"fuzz: ([\d,]+) inputs .*, ([\d,]+) generated", line).groups()
+        )
+        assert 0 <= done <= generated <= report.inputs
+
+
+def test_the_runners_threads_are_named_daemons_and_conforming_replies_skip_the_full_path(monkeypatch):
+    seen = []
+
+    def judged(o):
+        seen.append((threading.current_thread().name, threading.current_thread().daemon))
+        return fuzz.stage_of(o)
+
+    monkeypatch.setattr(run, "stage_of", judged)
+    fuzzed([spec("bug", "wrong-signature", "a"), spec("ok", "ok")], seed=1, count=200, batch=64, shrink=False)
+    assert seen and set(seen) == {("fuzz-bug", True)}  # the ok runner's replies all conform: never judged
+
+
+def test_a_sharded_run_fuzzes_its_blocks_of_the_stream():
+    shard = Shard(2, 2)  # of 4096 + 300 inputs, the second block: 300
+    report, _ = fuzzed([spec("bug", "wrong-signature", "a")], seed=1, count=4096 + 300, shard=shard, shrink=False)
+    assert report.inputs == 300
+    struck = [v for v in fuzz.Inputs(1, shard=shard).take(report.inputs) if "a" in v.user_id]
+    assert report.inputs > 0 and sum(g.count for g in report.groups) == len(struck)
+    unsharded = [v for v in fuzz.Inputs(1).take(report.inputs) if "a" in v.user_id]
+    assert [v.user_id for v in struck] != [v.user_id for v in unsharded]
+
+
+def test_a_hang_group_is_not_shrunk():
+    report, _ = fuzzed([spec("stuck", "hang", "~")], seed=2, count=400, batch=50, timeout=1.0, shrink_seconds=1.0)
+    hangs = [g for g in report.groups if g.causes == {"fault:hang"}]
+    assert hangs and all(g.reproducer is None and g.example is not None for g in hangs)
+
+
+def test_the_defaults():
+    f = fuzz.Fuzzer([spec("ok", "ok")], LocalBackend(), count=1)
+    try:
+        assert (f.seed, f.timeout, f.shrink_seconds, f.batch, f.shard) == (1, 10.0, 30.0, run.DEFAULT_BATCH, None)
+        assert f.engine.timeout == 10.0
     finally:
         f.close()
