@@ -363,3 +363,26 @@ def test_the_defaults():
         assert f.engine.timeout == 10.0
     finally:
         f.close()
+
+
+def test_the_timeout_is_the_sessions():
+    f = fuzz.Fuzzer([spec("ok", "ok")], LocalBackend(), count=1, timeout=2.5)
+    try:
+        assert f.engine.timeout == 2.5
+    finally:
+        f.close()
+
+
+def test_every_unavailable_runner_is_named():
+    _, warnings = fuzzed([spec("ok", "ok"), MISSING], count=20, shrink=False)
+    assert len(warnings) == 1 and warnings[0].startswith("skipped needs-tool: ")
+    other = RunnerSpec(name="needs-other", language="x", command=("x",), tools=(Tool("no-such-tool-abc", "abc"),))
+    f = fuzz.Fuzzer([MISSING, other], LocalBackend(), count=1)
+    try:
+        with pytest.raises(RunnerUnavailable) as e:
+            f.prepare()
+    finally:
+        f.close()
+    text = str(e.value)
+    assert text.startswith("no runner could be started: needs-tool: ") and "\n" not in text
+    assert "no-such-compiler-xyz" in text and "; needs-other: " in text and "no-such-tool-abc" in text
