@@ -36,6 +36,11 @@ Loaded machine, CPU (load average 8-16, five interleaved runs each, --threads --
 harness CPU 5.65-6.44 s (mean 6.01) before (48e91e1), 5.34-6.03 s (mean 5.65) after fuzz.conforms, the
 one-format wire.request_body and the inline expected replies; the same 8 groups. By thread after (means):
 consumers 3.13 s (triage 1.55), main 1.26 s, writers 0.70 s, readers 0.59 s.
+
+Quiet machine, 2026-12-07 15:12-15:15 UTC, 1,000,000 inputs, interleaved with the version before (e27c3af):
+before 41.7 s and 37.6 s, after 38.1, 37.5 and 37.7 s (harness 20.8-21.1 CPU-s, runners 44.7-45.4 CPU-s);
+readers 2.96 -> 1.51 CPU-s (one read buffer kept per process). The runners alone on the same 1M lines need
+47.3 CPU-s (js-reference 30.3 of it on its one thread): the floor is in docs/fuzzing.md, "Issue 22's target".
 """
 
 from __future__ import annotations
