@@ -5,10 +5,6 @@ core.untrusted.decimal, says what such text stands for, or None."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from appauth_conformance.core import untrusted
@@ -69,15 +65,8 @@ def test_a_version_with_a_very_long_number_sorts_without_int():
 
 
 @pytest.mark.parametrize("line", ["²", LONG])
-def test_vectors_show_at_an_unreadable_line_says_so_and_exits_2(line, tmp_path):
-    r = subprocess.run(
-        [sys.executable, "-m", "appauth_conformance.frontends.cli", "vectors", "show", f"vectors/single.yaml:{line}"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-        env={**os.environ, "CI": ""},
-    )
+def test_vectors_show_at_an_unreadable_line_says_so_and_exits_2(line, tmp_path, run_cli):
+    r = run_cli("vectors", "show", f"vectors/single.yaml:{line}", cwd=tmp_path, env={"CI": ""}, timeout=120)
     assert r.returncode == 2, r.stderr[-2000:]
     assert "Traceback" not in r.stderr and r.stderr.count("error:") == 1, r.stderr[-2000:]
     assert "vectors show: no vector" in r.stderr
