@@ -259,6 +259,37 @@ def test_a_group_is_known_where_the_runners_list_covers_its_reproducer(tmp_path,
     assert report.unknown == ([] if known else [g])
 
 
+def uppercase_bug(path: Path) -> RunnerSpec:
+    """Signs right, but writes the hex digits in upper case on a tilde: the catalogue's hex-uppercase."""
+    return RunnerSpec(
+        name="bug", language="python", command=("{python}", str(FAULT), "uppercase-signature", "~"), divergences=path
+    )
+
+
+UPPER_FLAG = "fuzz-cause-hex-uppercase"  # what --save flags the reproducer of a hex-uppercase group with
+
+
+@pytest.mark.parametrize(
+    "entries, known",
+    [
+        ([f"flag: {UPPER_FLAG}\n  diagnosis: hex-uppercase"], f"flag: {UPPER_FLAG}, diagnosis: hex-uppercase"),
+        (["diagnosis: hex-uppercase"], "diagnosis: hex-uppercase"),
+        ([f"flag: {UPPER_FLAG}\n  diagnosis: hex-dotnet-dashed"], None),  # another mistake
+        ([f"flag: {UPPER_FLAG}\n  stage: string-to-sign"], None),  # another stage
+        # two entries cover the reproducer: the one at the group's stage is its label
+        ([f"flag: {UPPER_FLAG}\n  stage: string-to-sign", "flag: empty-key\n  stage: signature"], "flag: empty-key"),
+    ],
+)
+def test_a_diagnosed_group_is_known_by_its_mistake_and_stage(tmp_path, entries, known):
+    report, _ = fuzzed(
+        [uppercase_bug(divergences(tmp_path, *entries))], seed=2, count=400, batch=50, shrink_seconds=1.0
+    )
+    (g,) = report.groups
+    assert (g.stage, g.kind, g.cause) == (Stage.SIGNATURE.value, "diagnosis", "hex-uppercase")
+    assert g.known == known
+    assert report.unknown == ([] if known else [g])
+
+
 def test_a_fault_group_is_never_known(tmp_path):
     path = divergences(tmp_path, "flag: fuzz-regression")
     crashy = RunnerSpec(name="bug", language="python", command=("{python}", str(FAULT), "crash", "~"), divergences=path)
