@@ -225,7 +225,7 @@ class Session:
                 j = line.find(b",", 7)
                 digits = line[7:j]
                 # canonical digits only, so that equal bytes mean an equal reply; at most a seq's 19 (int() raises
-                # past 4,300 digits: the runner chose them)
+                # past 4,300 digits: the runner chose them). Inline, not untrusted.decimal: once per reply
                 if line[:7] == b'{"seq":' and 0 < j - 7 < 20 and digits.isdigit() and (digits[0] != 48 or j == 8):
                     seq = int(digits)
                     item = get(seq)

@@ -31,10 +31,14 @@ _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 def version_key(version: str) -> list[tuple[int, int, str]]:
     """Sorts '3.0.94' < '3.1.167' and 'OpenSSL 1.1.1w' < 'OpenSSL 3.0.20': numbers as numbers (compared by
     length, then digits: no int(), which raises past 4,300 digits and a runner chose the text)."""
-    return [
-        (0, len(p.lstrip("0")), p.lstrip("0")) if p.isascii() and p.isdigit() else (1, 0, p)
-        for p in re.findall(r"[0-9]+|[A-Za-z]+", version)
-    ]
+    return [_version_part(p) for p in re.findall(r"[0-9]+|[A-Za-z]+", version)]
+
+
+def _version_part(p: str) -> tuple[int, int, str]:
+    if not p[0].isdigit():
+        return (1, 0, p)
+    digits = p.lstrip("0")
+    return (0, len(digits), digits)
 
 
 class Ids:
