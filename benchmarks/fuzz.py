@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import resource
@@ -149,7 +150,8 @@ def measure(count: int, seed: int, batch: int, shrink: bool, lang: str, threads:
 
 
 def raw(count: int, seed: int, lang: str) -> None:
-    """Each runner alone: the same fuzz request lines piped from a file, output to /dev/null."""
+    """The runners without the harness: the same fuzz request lines piped from a file, output to /dev/null;
+    each runner alone, then all of them at once (their own floor on this machine's cores)."""
     specs = Registry().select(lang)
     backend = LocalBackend()
     with tempfile.TemporaryDirectory() as tmp:
@@ -160,25 +162,33 @@ def raw(count: int, seed: int, lang: str) -> None:
             for chunk in fuzz.Inputs(seed).chunks(fuzz.DEFAULT_BATCH, count):
                 f.write(b"".join(wire.sign_request(seq + i, x.request_body) for i, x in enumerate(chunk)))
                 seq += len(chunk)
-        print(f"{count:,} fuzz requests (seed {seed}), {req.stat().st_size / 1e6:.1f} MB, each runner alone:")
+        print(f"{count:,} fuzz requests (seed {seed}), {req.stat().st_size / 1e6:.1f} MB")
         for spec in specs:
             backend.prepare(spec)
+        for group in [[spec] for spec in specs] + ([specs] if len(specs) > 1 else []):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            with open(req, "rb") as stdin:
-                subprocess.run(
-                    spec.argv(),
-                    cwd=backend.build_dir(spec),
-                    stdin=stdin,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    check=True,
-                )
+            with contextlib.ExitStack() as files:
+                procs = [
+                    subprocess.Popen(
+                        spec.argv(),
+                        cwd=backend.build_dir(spec),
+                        stdin=files.enter_context(open(req, "rb")),  # one reader each
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    for spec in group
+                ]
+                for spec, p in zip(group, procs, strict=True):
+                    if p.wait() != 0:
+                        raise SystemExit(f"{spec.name} exited with status {p.returncode}")
             wall = time.perf_counter() - t0
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            name = group[0].name if len(group) == 1 else "all at once"
             print(
-                f"  {spec.name:<18} wall {wall:6.2f} s  CPU {cpu:6.2f} s  ({1e6 * cpu / count:.1f} us CPU per request)"
+                f"  {name:<18} wall {wall:6.2f} s  CPU {cpu:6.2f} s  ({1e6 * cpu / count:.1f} us CPU per request"
+                + (")" if len(group) == 1 else f", {100 * cpu / wall / (os.cpu_count() or 1):.0f}% of the cores busy)")
             )
 
 

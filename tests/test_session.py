@@ -234,6 +234,28 @@ def test_a_reply_that_differs_from_the_expected_one_is_decoded_and_judged():
     assert all(type(r) is dict and r["signature"] == i.vector.signature for i, r in pairs)
 
 
+def test_replies_out_of_order_are_each_taken_for_their_own_request():
+    """The fast path tries the seq after the last one read first; a runner that answers out of order
+    (here: each read's replies reversed) must still have each reply taken for its own request, even when
+    every request expects the same bytes after its seq (one vector, repeated)."""
+    items = expecting(VALID[:1] * 60)
+    pairs, restarts = replies("reversed", items)
+    assert sorted(map(id, (i for i, _ in pairs))) == sorted(map(id, items))
+    assert restarts == 0 and all(r is EXPECTED for _, r in pairs)
+
+
+def test_a_second_reply_to_one_request_is_a_fault_though_the_next_request_expects_its_bytes():
+    """A runner that answers request 3 twice, compactly, where every request expects the same bytes after its
+    seq: the copy names an answered seq, so it is a fault (the next request is blamed, resent after a restart),
+    never taken for the next request's reply."""
+    items = expecting(VALID[:1] * 12)
+    pairs, restarts = replies("duplicate-seq", items, "3", env={"FAULT_RUNNER_COMPACT": "1"})
+    assert sorted(map(id, (i for i, _ in pairs))) == sorted(map(id, items))
+    faults = [r for _, r in pairs if r is not EXPECTED]
+    assert faults and restarts == len(faults)
+    assert all(isinstance(r, Fault) and "duplicate seq 3" in r.reason for r in faults), faults
+
+
 def test_a_seq_with_leading_zeros_is_not_taken_for_the_expected_reply():
     items = expecting(VALID * 10)
     marked = sum("boom" in i.vector.user_id for i in items)
@@ -269,6 +291,7 @@ def _judged(pairs):
     [
         ("compact", False, (), {}),
         ("compact", True, (), {}),
+        ("reversed", True, (), {}),
         ("ok", False, (), {}),
         ("zero-padded-seq", False, ("boom",), {"FAULT_RUNNER_BATCHED": "1"}),
     ],

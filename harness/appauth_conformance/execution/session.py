@@ -193,6 +193,7 @@ class Session:
         if `expected` (see replies())."""
         inc, pending = feed.inc, feed.pending
         pop, get = pending.pop, pending.get
+        after = inc.next_seq  # the seq whose reply is expected next (in-order runners)
         feed.start()
         while not (feed.done and not pending):
             try:
@@ -222,12 +223,24 @@ class Session:
             rest: list[bytes] = []  # lines to decode: all but the replies byte-identical to what their item expects
             rest_at: list[int] = []  # their positions in the payload (rare: only for lines not taken on the fast path)
             for at, line in enumerate(payload):
+                # Runners answer in order: first try the reply to the seq after the last one read. Its prefix
+                # is made, not parsed (b"%d" is canonical digits), and an expected reply starts with the comma
+                # after the seq, so a match is exactly the line the general check below would accept.
+                item = get(after)
+                if item is not None:
+                    prefix = b'{"seq":%d' % after
+                    if line[: len(prefix)] == prefix and line[len(prefix) :] in getattr(item, "expected_replies", ()):
+                        del pending[after]
+                        accept(item)
+                        after += 1
+                        continue
                 j = line.find(b",", 7)
                 digits = line[7:j]
                 # canonical digits only, so that equal bytes mean an equal reply; at most a seq's 19 (int() raises
                 # past 4,300 digits: the runner chose them). Inline, not untrusted.decimal: once per reply
                 if line[:7] == b'{"seq":' and 0 < j - 7 < 20 and digits.isdigit() and (digits[0] != 48 or j == 8):
                     seq = int(digits)
+                    after = seq + 1
                     item = get(seq)
                     if item is not None and line[j:] in getattr(item, "expected_replies", ()):
                         del pending[seq]
