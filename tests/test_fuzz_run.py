@@ -4,9 +4,12 @@ time budget, the report's figures, and the usage errors."""
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import re
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -290,6 +293,22 @@ def test_a_diagnosed_group_is_known_by_its_mistake_and_stage(tmp_path, entries, 
     assert report.unknown == ([] if known else [g])
 
 
+def test_the_overflow_group_is_never_known(tmp_path, monkeypatch):
+    """Every reproducer carries fuzz-regression; the overflow group mixes causes and has no stage to match."""
+    monkeypatch.setattr(fuzz.Triage, "MAX_GROUPS", 1)
+    bug = RunnerSpec(
+        name="bug",
+        language="python",
+        command=("{python}", str(FAULT), "wrong-signature", "a"),
+        divergences=divergences(tmp_path, "flag: fuzz-regression"),
+    )
+    report, _ = fuzzed([bug], seed=1, count=200, batch=64, shrink_seconds=1.0)
+    first, overflow = report.groups
+    assert overflow.kind == "overflow" and overflow.example is not None
+    assert (first.known, overflow.known) == ("flag: fuzz-regression", None)
+    assert report.unknown == [overflow]
+
+
 def test_a_fault_group_is_never_known(tmp_path):
     path = divergences(tmp_path, "flag: fuzz-regression")
     crashy = RunnerSpec(name="bug", language="python", command=("{python}", str(FAULT), "crash", "~"), divergences=path)
@@ -320,6 +339,20 @@ def test_the_reports_times_are_measured_within_the_run():
     # the rate is over the time since the stream began (under a second here, not floored at one)
     rate = int(re.search(r"\(([\d,]+)/s\)", line).group(1).replace(",", ""))
     assert r.outcomes / (m2 - f.t0) - 1 <= rate <= r.outcomes / (m1 - m0 - report.shrink_wall) + 1
+
+
+def test_the_rate_is_over_the_seconds_since_the_stream_began(monkeypatch):
+    """Not floored at a second: a quarter of a second after the start, 300 inputs are 1,200/s (on a clock of
+    the test's own: a loaded machine may take more than a second to get there)."""
+    f = fuzz.Fuzzer([spec("ok", "ok")], LocalBackend(), count=300, batch=100, shrink=False)
+    try:
+        f.prepare()
+        f.run()
+        monkeypatch.setattr(run, "time", types.SimpleNamespace(monotonic=lambda: f.t0 + 0.25))
+        line = f.progress_line()
+    finally:
+        f.close()
+    assert line == "fuzz: 300 inputs through every runner (1,200/s), 300 generated, 0 group(s), 0s"
 
 
 def test_the_progress_line_before_any_runner_started():
@@ -417,3 +450,114 @@ def test_every_unavailable_runner_is_named():
     text = str(e.value)
     assert text.startswith("no runner could be started: needs-tool: ") and "\n" not in text
     assert "no-such-compiler-xyz" in text and "; needs-other: " in text and "no-such-tool-abc" in text
+
+
+def recorded_chunks(monkeypatch) -> list[int]:
+    """The size of each chunk the Fuzzer takes from the seed's stream."""
+    sizes: list[int] = []
+
+    class Recorded(run.Inputs):
+        def chunks(self, batch, count=None, stop=None):
+            for chunk in super().chunks(batch, count, stop):
+                sizes.append(len(chunk))
+                yield chunk
+
+    monkeypatch.setattr(run, "Inputs", Recorded)
+    return sizes
+
+
+@pytest.mark.parametrize(
+    "options, sizes",
+    [
+        ({}, [4096] * 3),  # --batch inputs at a time (a chunk never spans two of the stream's 4096-input blocks)
+        ({"time_budget": 60}, [2048] * 6),  # at most 2048 under a time budget: a short overshoot
+    ],
+)
+def test_chunks_are_batch_inputs_and_smaller_under_a_time_budget(monkeypatch, options, sizes):
+    chunks = recorded_chunks(monkeypatch)
+    report, _ = fuzzed([spec("ok", "ok")], count=3 * 4096, batch=4096, shrink=False, **options)
+    assert (report.stopped_by, report.inputs) == ("count", 3 * 4096)
+    assert chunks == sizes
+
+
+def gated_queues(monkeypatch) -> list[queue.Queue]:
+    """run()'s chunk queues, instrumented: `waiting` is set while a put waits on a full queue; the runner
+    thread's second take (its drain, after its error) waits until the producer has tried to end the queue."""
+    made: list[queue.Queue] = []
+
+    class Gated(queue.Queue):
+        def __init__(self, maxsize: int = 0):
+            super().__init__(maxsize)
+            self.waiting, self.ended, self.drained, self.full_at_end = threading.Event(), threading.Event(), 0, False
+            made.append(self)
+
+        def put(self, item, block=True, timeout=None):
+            if item is None and not block:  # run()'s put_nowait(None) to a failed runner's queue
+                try:
+                    super().put(item, block, timeout)
+                except queue.Full:
+                    self.full_at_end = True
+                    raise
+                finally:
+                    self.ended.set()
+                return
+            if self.full():
+                self.waiting.set()
+            super().put(item, block, timeout)
+            self.waiting.clear()
+
+        def get(self, block=True, timeout=None):
+            if threading.current_thread().name.startswith("fuzz-"):  # only the drain takes in that thread
+                self.drained += 1
+                if self.drained == 2:
+                    self.ended.wait(30)
+            return super().get(block, timeout)
+
+    monkeypatch.setattr(run, "queue", types.SimpleNamespace(Queue=Gated, Empty=queue.Empty, Full=queue.Full))
+    return made
+
+
+def test_a_runner_failing_while_the_producer_waits_on_its_queue_ends_the_run(monkeypatch):
+    """The runner hangs on a tilde: its writer stops, its queue fills and the producer waits on it. Its thread
+    then fails: it must take a chunk to free the producer, and end even though the end of the queue (None)
+    did not fit in it (held back here until the producer has tried to put it)."""
+    queues = gated_queues(monkeypatch)
+
+    def broken(o):
+        (q,) = queues
+        end = time.monotonic() + 30
+        while time.monotonic() < end:  # a put waits on the full queue, which only this thread takes from now
+            if q.waiting.wait(end - time.monotonic()) and q.full():
+                break
+        raise RuntimeError("triage broke")
+
+    monkeypatch.setattr(run, "stage_of", broken)
+    f = fuzz.Fuzzer([spec("stuck", "hang", "~")], LocalBackend(), seed=2, count=10**7, batch=500, timeout=1.0)
+    raised: list[BaseException] = []
+
+    def go():
+        try:
+            f.run()
+        except BaseException as e:
+            raised.append(e)
+
+    try:
+        f.prepare()
+        t = threading.Thread(target=go, daemon=True)
+        t.start()
+        t.join(60)
+        if t.is_alive():  # free it for the clean-up: take its chunks (the producer), end its queue (the drain)
+            (q,) = queues
+            for _ in range(25):
+                with contextlib.suppress(queue.Empty):
+                    q.get_nowait()
+                t.join(0.2)  # the producer puts what it waited to put, and ends
+                with contextlib.suppress(queue.Full):
+                    q.put_nowait(None)
+                t.join(0.2)
+            pytest.fail("the run did not end after a runner's thread failed")
+    finally:
+        f.close()
+    assert [str(e) for e in raised] == ["triage broke"] and f.generated < 10**6
+    (q,) = queues
+    assert q.full_at_end  # the end did not fit: the drain ended on its own
