@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/fuzz.py                      # 1,000,000 inputs (target: <= 35 s on 2 cores, issue 22)
     .venv/bin/python benchmarks/fuzz.py --count 100000 --seed 3
     .venv/bin/python benchmarks/fuzz.py --compare-memory     # 100k and 1M in fresh processes: peak RSS within 20%
-    .venv/bin/python benchmarks/fuzz.py --raw --count 200000 # each built runner alone on the same request lines
+    .venv/bin/python benchmarks/fuzz.py --raw --count 200000 # each built runner alone, then all at once, on the same request lines
     .venv/bin/python benchmarks/fuzz.py --engine-ensure --count 100000  # the gate run's Engine.ensure on fuzz inputs
     .venv/bin/python benchmarks/fuzz.py --threads --count 200000 --no-shrink  # the harness's CPU by thread
 
@@ -13,7 +13,7 @@ CPU share (time.process_time() of this process / wall: 100% is one core), the
 runners' own CPU (RUSAGE_CHILDREN after they exit) and the peak RSS of this
 process (getrusage(RUSAGE_SELF).ru_maxrss). --raw pipes the generated request
 lines from a file straight into each built runner instead (wall and CPU, no
-harness): the runners' own floor. --engine-ensure runs the same inputs, as Vectors,
+harness), each alone and then all at once: the runners' own floor. --engine-ensure runs the same inputs, as Vectors,
 through `Engine.ensure` (the gate run's path, which keeps a Result per outcome) for
 comparison with the fuzzer's streaming (harness/appauth_conformance/fuzz/run.py).
 The figures measured are in docs/fuzzing.md and the README's benchmarks section.
@@ -41,6 +41,11 @@ Quiet machine, 2026-12-07 15:12-15:15 UTC, 1,000,000 inputs, interleaved with th
 before 41.7 s and 37.6 s, after 38.1, 37.5 and 37.7 s (harness 20.8-21.1 CPU-s, runners 44.7-45.4 CPU-s);
 readers 2.96 -> 1.51 CPU-s (one read buffer kept per process). The runners alone on the same 1M lines need
 47.3 CPU-s (js-reference 30.3 of it on its one thread): the floor is in docs/fuzzing.md, "Issue 22's target".
+
+Later (16:33-18:07 UTC), with the session's in-order fast path: `--raw` runs the four runners all at once from
+files, no harness: 31.3 and 31.1 s wall (44.6 CPU-s). 1M fuzzing: best 36.2 s (harness 18.7 CPU-s); 12 runs
+36.2-49.6 s as the machine's speed varied by half (runners 43.7-65.5 CPU-s for the same requests); harness over
+runners' CPU median 0.455 against 0.477 before, in runs interleaved with e0ce157.
 """
 
 from __future__ import annotations
@@ -245,7 +250,11 @@ def main() -> int:
     ap.add_argument("--no-shrink", action="store_true")
     ap.add_argument("--json", action="store_true", help="print one JSON object (used by --compare-memory)")
     ap.add_argument("--threads", action="store_true", help="the harness's CPU by thread role (main, consumers, ...)")
-    ap.add_argument("--raw", action="store_true", help="each built runner alone on the same request lines, no harness")
+    ap.add_argument(
+        "--raw",
+        action="store_true",
+        help="each built runner alone, then all at once, on the same request lines, no harness",
+    )
     ap.add_argument(
         "--engine-ensure", action="store_true", help="the same inputs through Engine.ensure (the gate run's path)"
     )
