@@ -125,9 +125,11 @@ def measure(count: int, seed: int, batch: int, shrink: bool, lang: str, threads:
     )
     fz.prepare()
     main0 = time.thread_time()
+    busy0 = cores_busy()
     try:
         rep = fz.run()
         main = time.thread_time() - main0
+        busy1 = cores_busy()
     finally:
         fz.close()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -151,7 +153,25 @@ def measure(count: int, seed: int, batch: int, shrink: bool, lang: str, threads:
         ],
         "load_avg": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
+        "cores_busy": busy_share(busy0, busy1),
     }
+
+
+def cores_busy() -> tuple[int, int] | None:
+    """(busy, all) clock ticks of every core so far, from /proc/stat's first line; None where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # idle and iowait are not busy
+
+
+def busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of all cores busy between two cores_busy() readings (whoever kept them busy)."""
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return round((after[0] - before[0]) / (after[1] - before[1]), 3)
 
 
 def raw(count: int, seed: int, lang: str) -> None:
@@ -231,6 +251,8 @@ def show(m: dict) -> None:
         f"harness CPU: {m['harness_cpu_s']:.1f} s = {100 * m['harness_cpu_share']:.0f}% of one core; "
         f"runners' CPU: {m['runners_cpu_s']:.1f} s"
     )
+    if m.get("cores_busy") is not None:  # other load counts too: a quiet machine shows what the run kept busy
+        print(f"cores busy during the run (any process): {100 * m['cores_busy']:.0f}% of {m['cpus']}")
     if "thread_cpu_s" in m:
         print(
             "harness CPU by thread (s): "

@@ -661,3 +661,94 @@ def test_a_pair_is_looked_for_on_the_signers_own_string_when_the_correct_one_giv
     said = SP + "\ud800"
     found = ids(diagnose(F(), KEY, said, H(SP + "?").upper()))
     assert "surrogate-question-mark+hex-uppercase" in found
+
+
+# --- explained_among: a whole diagnosis cut to a group's ids, without the pairs outside them ------
+
+
+def test_pairs_among_limits_the_pairs_searched_not_the_single_mistakes():
+    f = F(user="a\ud800b")
+    wrong = H(f"app123:corp9:a\ufffdb:{T}:{N}").upper()  # only a pair explains it
+    wanted = frozenset({"surrogate-replacement-char+hex-uppercase"})
+    assert ids(diagnose(f, KEY, None, wrong, pairs_among=wanted)) == ["surrogate-replacement-char+hex-uppercase"]
+    assert diagnose(f, KEY, None, wrong, pairs_among=frozenset({"hex-uppercase"})) == []
+    # every single mistake is still tried
+    assert ids(diagnose(F(), KEY, None, D(SP).hex().upper(), pairs_among=frozenset())) == ["hex-uppercase"]
+
+
+def _outputs_to_explain() -> list[tuple[scheme.Fields, str, str | None, str | None]]:
+    """Wrong outputs of every kind: each case's (alone, and signed), pairs, a digest in base64 that only a
+    pair explains, junk that is not even hex, junk hex."""
+    out: list[tuple[scheme.Fields, str, str | None, str | None]] = []
+    for c in CASES:
+        if c.string is not None:
+            out += [(c.fields, c.key, c.string, None), (c.fields, c.key, None, H(c.string, c.key))]
+        else:
+            out.append((c.fields, c.key, None, c.signature))
+    surrogate = F(user="a\ud800b")
+    out += [
+        (surrogate, KEY, None, H(f"app123:corp9:a\ufffdb:{T}:{N}").upper()),
+        (surrogate, KEY, None, H(f"app123:a?b:{T}:{N}")),
+        (F(), KEY, None, H(SP.replace(":", "|")).upper()),
+        (F(), KEY, SP, H(SP.replace(":", "|")).upper()),
+        (F(), KEY, None, f"app123:{H(SP, algo=hashlib.sha1)}"),
+        (F(), KEY, SP + "\ud800", H(SP + "?").upper()),
+    ]
+    swapped = hmac.new(SP.encode(), KEY.encode(), hashlib.sha256).digest()  # key and data swapped
+    out.append((F(), KEY, None, base64.b64encode(swapped).decode()))  # a pair, and not hex
+    out += [(F(), KEY, None, "not hex at all"), (F(), KEY, None, "%064x" % 12345)]
+    return out
+
+
+def test_explained_among_is_exactly_the_whole_diagnosis_cut_to_the_ids():
+    rnd = random.Random(7)
+    singles = sorted(m.id for m in CATALOGUE)
+    checked_pairs = checked_not_hex = 0
+    for fields, key, string, signature in _outputs_to_explain():
+        whole = frozenset(ids(diagnose(fields, key, string, signature)))
+        pair_ids = sorted({f"{a}+{b}" for a in rnd.sample(singles, 12) for b in rnd.sample(singles, 3)})
+        candidates = [
+            whole,
+            frozenset(singles),
+            whole | frozenset(rnd.sample(singles, 5)),
+            frozenset(rnd.sample(singles, 8)) | frozenset(rnd.sample(pair_ids, 6)),
+            whole | {"surrogate-replacement-char+hex-uppercase", "key-data-swapped+base64"},
+        ]
+        for group_ids in candidates:
+            for with_not_hex in (group_ids - {diagnosis.NOT_HEX}, group_ids | {diagnosis.NOT_HEX}):
+                got = diagnosis.explained_among(with_not_hex, fields, key, string, signature)
+                assert got == with_not_hex & whole, (fields, key, string, signature, sorted(with_not_hex))
+        checked_pairs += any("+" in i for i in whole)
+        checked_not_hex += diagnosis.NOT_HEX in whole
+    assert checked_pairs >= 5 and checked_not_hex >= 1
+
+
+def test_explained_among_says_not_hex_only_when_the_whole_diagnosis_does():
+    # a base64 digest of a byte-level mistake: a pair explains it, so the whole diagnosis does not add
+    # "signature-not-hex"; cut to that id alone, the pairs must still be searched to know it
+    swapped = hmac.new(SP.encode(), KEY.encode(), hashlib.sha256).digest()
+    text = base64.b64encode(swapped).decode()
+    whole = ids(diagnose(F(), KEY, None, text))
+    assert any(i.startswith("key-data-swapped+base64") for i in whole) and diagnosis.NOT_HEX not in whole
+    assert diagnosis.explained_among(frozenset({diagnosis.NOT_HEX}), F(), KEY, None, text) == frozenset()
+    assert diagnosis.explained_among(frozenset({diagnosis.NOT_HEX}), F(), KEY, None, "zz") == {diagnosis.NOT_HEX}
+
+
+def test_explained_among_does_not_search_the_pairs_outside_the_ids(monkeypatch):
+    """What it is for: a whole diagnosis of an output only a pair explains tries every pair (a signing
+    context per join mistake); cut to ids without pairs, it tries none."""
+    made: list[str] = []
+
+    class Counting(diagnosis.Signing):
+        def __init__(self, data, *rest, **kw):
+            made.append(data)
+            super().__init__(data, *rest, **kw)
+
+    monkeypatch.setattr(diagnosis, "Signing", Counting)
+    f = F(user="a\ud800b")
+    wrong = H(f"app123:corp9:a\ufffdb:{T}:{N}").upper()
+    assert "surrogate-replacement-char+hex-uppercase" in ids(diagnose(f, KEY, None, wrong))
+    whole = len(made)
+    made.clear()
+    assert diagnosis.explained_among(frozenset({"hex-uppercase", "nfc-everywhere"}), f, KEY, None, wrong) == frozenset()
+    assert whole > 10 and len(made) <= 2, (whole, len(made))

@@ -278,10 +278,10 @@ class Triage:
                 fields = v.fields
             hit = explained_by_subset(g.causes, fields, v.app_key, o.string_to_sign, o.signature, v)
             if hit:
-                if g.learned < self.LEARN:
+                if g.learned < self.LEARN:  # narrowed to what a whole diagnosis of this member also says
                     g.learned += 1
                     self.full_diagnoses += 1
-                    g.causes = g.causes & full_diagnosis(fields, v.app_key, o.string_to_sign, o.signature)
+                    g.causes = diagnosis.explained_among(g.causes, fields, v.app_key, o.string_to_sign, o.signature)
                 if i and same_stage[i - 1].count < g.count:  # keep the most frequent groups first: fewer checks
                     same_stage[i - 1], same_stage[i] = g, same_stage[i - 1]
                 return g
