@@ -46,6 +46,11 @@ Later (16:33-18:07 UTC), with the session's in-order fast path: `--raw` runs the
 files, no harness: 31.3 and 31.1 s wall (44.6 CPU-s). 1M fuzzing: best 36.2 s (harness 18.7 CPU-s); 12 runs
 36.2-49.6 s as the machine's speed varied by half (runners 43.7-65.5 CPU-s for the same requests); harness over
 runners' CPU median 0.455 against 0.477 before, in runs interleaved with e0ce157.
+
+Stop 32 (18:49-19:58 UTC): the run now prints the share of the cores busy (/proc/stat, any process): 86-88% in
+every run, whatever was tried (runners reniced, pinned to cores); 36.7-61.4 s as the runners needed 44.2-73.4
+CPU-s. Triage's learning without the pairs outside a group (diagnosis.explained_among): triage over the runners'
+CPU 0.071-0.073 against 0.082-0.086 before (10ca329), three interleaved pairs.
 """
 
 from __future__ import annotations
