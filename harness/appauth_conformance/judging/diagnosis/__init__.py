@@ -241,19 +241,15 @@ def explained_among(
     app_key: str,
     string_to_sign: str | None,
     signature: str | None,
-    *,
-    oracle: tuple[str | None, str | None] | None = None,
 ) -> frozenset[str]:
     """Exactly the ids of `ids` that a whole diagnose() returns, without searching the pairs outside `ids`.
 
     Every single mistake is still tried: whether one explains the signature decides whether pairs are
-    searched at all. A pair outside `ids` would only be dropped; the search for all pairs is what makes a
-    whole diagnosis cost ~25 ms where one of a group's ids costs ~1.6 ms (the fuzzer's triage narrows a
-    group's ids this way while it learns). When NOT_HEX is among `ids`, whether it is said depends on every
-    pair found, so the whole diagnosis runs."""
-    found = diagnose(
-        inputs, app_key, string_to_sign, signature, oracle=oracle, pairs_among=None if NOT_HEX in ids else ids
-    )
+    searched at all. A pair outside `ids` would only be dropped, and searching every pair is most of a whole
+    diagnosis's cost (~25 ms against ~1.6 ms here for a member of the fuzzer's pair group, whose triage
+    narrows a group's ids this way while it learns). When NOT_HEX is among `ids`, whether it is said
+    depends on every pair found, so the whole diagnosis runs."""
+    found = diagnose(inputs, app_key, string_to_sign, signature, pairs_among=None if NOT_HEX in ids else ids)
     return ids & frozenset(m.id for m in found)
 
 
