@@ -159,6 +159,7 @@ def measure(count: int, seed: int, batch: int, shrink: bool, lang: str, threads:
         "load_avg": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
         "cores_busy": busy_share(busy0, busy1),
+        "favoured": {"changes": fz.priority.changes, "windows": fz.priority.windows} if fz.priority else None,
     }
 
 
@@ -258,6 +259,12 @@ def show(m: dict) -> None:
     )
     if m.get("cores_busy") is not None:  # other load counts too: a quiet machine shows what the run kept busy
         print(f"cores busy during the run (any process): {100 * m['cores_busy']:.0f}% of {m['cpus']}")
+    if m.get("favoured"):  # fuzz.priority: the runner the stream waited on, the others in the background
+        windows = m["favoured"]["windows"]
+        print(
+            f"favoured runner changed {m['favoured']['changes']} time(s); windows favoured: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(windows.items(), key=lambda kv: -kv[1])) or "none")
+        )
     if "thread_cpu_s" in m:
         print(
             "harness CPU by thread (s): "

@@ -68,6 +68,21 @@ def test_runner_container_settings(backend, built):
     assert cfg["Labels"]["appauth-conformance"] == "1" and cfg["Labels"][SESSION_LABEL] == backend.session
 
 
+def test_a_runner_container_in_the_background_has_a_tenth_of_the_cpu_weight(backend, built):
+    """The fuzzer's priority (fuzz.priority) for containers: CpuShares 102 in the background, 1024 again after."""
+    spec, _tag = built["cpp-reference"]
+    api = client().api
+    with Session(spec, backend, timeout=30) as s:
+        s.start()
+        cid = s._inc.proc.id
+        shares = [api.inspect_container(cid)["HostConfig"]["CpuShares"]]
+        for background in (True, False):
+            s.set_background(background)
+            shares.append(api.inspect_container(cid)["HostConfig"]["CpuShares"])
+    assert shares[0] in (0, 1024)  # the engine shows the default as 0
+    assert shares[1:] == [102, 1024]
+
+
 def test_out_of_memory_is_reported(backend, built, declare):
     """A runner that outgrows the memory limit is killed, and describe_exit says so."""
     _spec, tag = built["python-reference"]

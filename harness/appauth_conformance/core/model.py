@@ -298,6 +298,10 @@ class Process(Protocol):
     def wait(self, timeout: float | None = None) -> int: ...
     def describe_exit(self) -> str: ...
 
+    # yield the CPU to the harness and the other runners (True), or compete with them equally again (False);
+    # best effort: where the backend or the kernel cannot, nothing changes (docs/fuzzing.md, "Priority")
+    def set_background(self, background: bool) -> None: ...
+
 
 class Backend(Protocol):
     """Builds and starts runners: on this machine (local) or in a container (docker)."""

@@ -52,6 +52,7 @@ class Session:
         self._inc: RunnerProcess | None = None
         self._lines: queue.Queue[StdoutEvent] = queue.Queue()
         self._closed = False
+        self.background = False  # set_background(): kept for every process the session (re)starts
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -79,11 +80,21 @@ class Session:
                 pass
             inc.kill()
 
+    def set_background(self, background: bool) -> None:
+        """Let the runner yield the CPU to the harness and the other runners (Process.set_background),
+        now and after any restart; False restores its equal share."""
+        self.background = background
+        inc = self._inc
+        if inc is not None:
+            inc.proc.set_background(background)
+
     def start(self) -> dict[str, Any]:
         """Start the process and shake hands; HandshakeError or RunnerUnavailable on failure."""
         self._lines = queue.Queue()  # a queue per process: a killed one's leftovers never mix in
         proc = self.backend.start(self.spec)
         inc = self._inc = RunnerProcess(proc, self._lines)
+        if self.background:
+            proc.set_background(True)
         if self._closed:  # close() came while the process started, before it could see it: stopped here
             self._fail_start("closed while it was starting")
         try:

@@ -58,6 +58,7 @@ from appauth_conformance.execution.session import Session, outcome
 from appauth_conformance.execution.shards import Shard
 from appauth_conformance.formats.protocol import check_response
 from appauth_conformance.fuzz.generate import FuzzInput, Inputs
+from appauth_conformance.fuzz.priority import Priority
 from appauth_conformance.fuzz.save import flagged_reproducer
 from appauth_conformance.fuzz.shrink import Shrinker
 from appauth_conformance.fuzz.triage import FAULT, Group, Triage, stage_of
@@ -177,6 +178,7 @@ class Fuzzer:
         self.t0 = 0.0
         self._stop = threading.Event()
         self._done_feeding = False
+        self.priority: Priority | None = None  # run()'s: which runner was favoured (fuzz.priority)
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -242,6 +244,13 @@ class Fuzzer:
             r.outcomes = n + session.accepted - accepted0
             r.seconds = time.monotonic() - t0
 
+    @staticmethod
+    def _favour(live: list[RunnerRun], name: str | None) -> None:
+        """Every runner but `name` in the background; all of them equal again when name is None."""
+        for r in live:
+            if r.session is not None:
+                r.session.set_background(name is not None and r.spec.name != name)
+
     def _stop_generating(self) -> bool:
         if self._stop.is_set():
             return True
@@ -256,6 +265,7 @@ class Fuzzer:
             feeds.append((r, q))
         inputs = Inputs(self.seed, shard=self.shard)
         self.t0 = time.monotonic()
+        priority = self.priority = Priority([r.spec.name for r in live], self.t0)
         c0 = time.process_time()
         threads = [
             threading.Thread(target=self._consume, args=(r,), daemon=True, name=f"fuzz-{r.spec.name}") for r in live
@@ -271,8 +281,13 @@ class Fuzzer:
                 self.generated += len(chunk)
                 for r, q in feeds:
                     if r.error is None:
+                        began = time.monotonic()
                         q.put(chunk)
+                        priority.waited(r.spec.name, time.monotonic() - began)
                 del chunk
+                favoured = priority.chunk_done(time.monotonic())
+                if favoured is not None:
+                    self._favour(live, favoured)
             if self.time_budget is not None and time.monotonic() - self.t0 >= self.time_budget:
                 stopped_by = "time budget"
         finally:
@@ -288,6 +303,8 @@ class Fuzzer:
             for t in threads:
                 while t.is_alive():
                     t.join(0.2)  # short joins keep Ctrl-C responsive
+            if priority.favoured is not None:
+                self._favour(live, None)  # shrinking, and whoever uses the runners next, find them equal
             if ticker is not None:
                 assert self.progress is not None  # what the ticker shows on
                 ticker.stop()

@@ -14,6 +14,7 @@ from typing import IO
 
 from appauth_conformance.core.errors import RunnerUnavailable
 from appauth_conformance.core.model import RunnerSpec
+from appauth_conformance.execution.backends.pipes import set_pipe_size
 from appauth_conformance.formats.resources import cache_root
 
 # Never part of a runner's sources: installers byte-compile the packaged runner.py (its .pyc
@@ -21,6 +22,7 @@ from appauth_conformance.formats.resources import cache_root
 NOT_SOURCES = ("node_modules", "__pycache__")
 # In the source folder but not what a local build uses: editing them must not rebuild.
 NOT_BUILT = ("known-divergences.yaml", "variants.yaml", "Dockerfile.j2")
+BACKGROUND_NICE = "10"  # a background runner's autogroup: about a tenth of the CPU weight of one at 0
 
 
 def source_hash(spec: RunnerSpec) -> str:
@@ -83,6 +85,18 @@ class LocalProcess(subprocess.Popen[bytes]):
         except (ProcessLookupError, PermissionError):
             super().kill()
 
+    def set_background(self, background: bool) -> None:
+        """Set the nice value of the runner's autogroup: Linux schedules each session (start() gives the
+        runner one) as a group, so a process's own nice value does not count against other sessions, and
+        lowering a group's priority, then restoring it to 0, needs no privilege."""
+        if self.poll() is not None:
+            return  # reaped: its pid may belong to someone else now
+        try:
+            with open(f"/proc/{self.pid}/autogroup", "w") as f:
+                f.write(BACKGROUND_NICE if background else "0")
+        except OSError:  # not Linux, or no autogroups in this kernel: the runner keeps its priority
+            log.debug("%s: cannot set its autogroup's nice value", self.pid)
+
     def describe_exit(self) -> str:
         code = self.poll()
         if code is None:
@@ -141,7 +155,7 @@ class LocalBackend:
         argv = spec.argv()
         log.debug("%s: starting %s in %s", spec.name, argv, cwd)
         try:
-            return LocalProcess(
+            proc = LocalProcess(
                 argv,
                 cwd=cwd,
                 stdin=subprocess.PIPE,
@@ -155,6 +169,9 @@ class LocalBackend:
             raise RunnerUnavailable(
                 f"{spec.name}: cannot start `{' '.join(argv)}` in {cwd}: {e.strerror or e}"
             ) from None
+        set_pipe_size(proc.stdin.fileno())
+        set_pipe_size(proc.stdout.fileno())
+        return proc
 
     def close(self) -> None:
         pass

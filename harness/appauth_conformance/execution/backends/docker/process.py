@@ -8,7 +8,6 @@ Popen-like process; closing its stdin half-closes the socket, so the runner sees
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import socket
@@ -16,10 +15,12 @@ import subprocess
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
+from appauth_conformance.execution.backends.pipes import set_pipe_size
+
 if TYPE_CHECKING:  # the SDK is imported when first needed
     from docker import APIClient
 
-F_SETPIPE_SZ = 1031  # fcntl: a pipe's capacity (Linux)
+BACKGROUND_SHARES = 102  # a background container's CPU weight: a tenth of the default 1024
 
 
 class Host(Protocol):
@@ -70,14 +71,6 @@ class SocketStdin:
 
     def fileno(self) -> int:
         return self._sock.fileno()
-
-
-def set_pipe_size(fd: int, size: int = 1 << 20) -> None:
-    """Grow a pipe (fewer context switches on big responses); silently keeps the default where refused."""
-    try:
-        fcntl.fcntl(fd, F_SETPIPE_SZ, size)
-    except OSError:
-        pass
 
 
 class DockerProcess:
@@ -247,6 +240,16 @@ class DockerProcess:
 
     def terminate(self) -> None:
         self.kill()
+
+    def set_background(self, background: bool) -> None:
+        """The container's CPU weight (cpu_shares; 1024 is everyone's default): a tenth of it in the
+        background, as a local runner's nice 10. One engine call, only when the fuzzer's favourite changes."""
+        if self._exited.is_set():
+            return
+        try:
+            self.host.api.update_container(self.id, cpu_shares=BACKGROUND_SHARES if background else 1024)
+        except Exception:  # gone, or an engine that cannot update a running container: its weight stays
+            pass
 
     def describe_exit(self) -> str:
         code = self.returncode if self._exited.is_set() else self.poll()
