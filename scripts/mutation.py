@@ -42,7 +42,13 @@ FAST = {
     "endpoint/judging.py": ["tests/test_endpoint_judging.py", "tests/test_endpoint_verdicts.py"],
     "formats/protocol.py": ["tests/test_protocol.py", "tests/test_protocol_messages.py"],
     "fuzz/triage.py": ["tests/test_fuzz.py", "tests/test_fuzz_triage.py"],
-    "fuzz/run.py": ["tests/test_fuzz.py", "tests/test_fuzz_conforms.py", "tests/test_fuzz_run.py"],
+    "fuzz/run.py": [
+        "tests/test_fuzz.py",
+        "tests/test_fuzz_conforms.py",
+        "tests/test_fuzz_run.py",
+        "tests/test_fuzz_priority.py",
+    ],
+    "fuzz/priority.py": ["tests/test_fuzz_priority.py"],
 }
 # tests of a FAST file left out (pytest --deselect, by node id prefix): those that read a module's source
 # text, not its behaviour (mutmut's copy of a module is many times longer and calls its own helpers, so they

@@ -58,6 +58,14 @@ def test_a_wait_below_the_minimum_share_of_the_window_changes_nothing():
     assert p.chunk_done(12.0) == "a"
 
 
+def test_waits_add_up_within_a_window():
+    p = Priority(["a", "b"], start=0.0, window=2, min_wait=0.1)
+    p.waited("a", 0.06)
+    p.chunk_done(0.5)
+    p.waited("a", 0.06)
+    assert p.chunk_done(1.0) == "a"  # 0.12 s of a 1 s window; either wait alone is below 0.1
+
+
 def test_the_minimum_is_a_share_of_each_windows_own_time():
     p = Priority(["a", "b"], start=0.0, window=1, min_wait=0.1)
     p.waited("a", 0.5)

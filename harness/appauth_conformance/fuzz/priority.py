@@ -46,13 +46,15 @@ class Priority:
         self.chunks += 1
         if self.chunks < self.window:
             return None
-        elapsed = now - self.start
+        elapsed, self.chunks, self.start = now - self.start, 0, now
+        # decayed: a runner behind for many windows keeps the favour through one window of another's wait
         self.score = {n: DECAY * self.score.get(n, 0.0) + w for n, w in self.waits.items()}
-        name, waited = max(self.score.items(), key=lambda kv: kv[1], default=(None, 0.0))
         self.waits = dict.fromkeys(self.waits, 0.0)
-        self.chunks, self.start = 0, now
-        changed = not (name is None or len(self.waits) < 2 or waited < self.min_wait * elapsed or name == self.favoured)
-        if changed:  # (otherwise: one runner has no one to yield to; a short wait is noise; the favourite stays)
+        if len(self.score) < 2:
+            return None  # a lone runner has no one to yield to
+        name = max(self.score, key=self.score.__getitem__)  # the first of equals
+        changed = name != self.favoured and self.score[name] >= self.min_wait * elapsed  # else: noise, or no change
+        if changed:
             self.favoured = name
             self.changes += 1
         if self.favoured is not None:
