@@ -124,7 +124,7 @@ def test_windows_count_where_the_favour_was():
 
 def test_the_defaults():
     p = Priority(["a"], start=0.0)
-    assert (p.window, p.min_wait) == (8, 0.05)
+    assert (p.window, p.min_wait) == (4, 0.05)
 
 
 # -- the local backend ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-WINDOW = 8  # chunks between decisions: 16,000 inputs at the default batch, about half a second
+WINDOW = 4  # chunks between decisions: 8,000 inputs at the default batch, about a quarter of a second
 DECAY = 0.75
 MIN_WAIT = 0.05  # the share of a window's time the generator must have waited on a runner to favour it
 
