@@ -51,6 +51,12 @@ Stop 32 (18:49-19:58 UTC): the run now prints the share of the cores busy (/proc
 every run, whatever was tried (runners reniced, pinned to cores); 36.7-61.4 s as the runners needed 44.2-73.4
 CPU-s. Triage's learning without the pairs outside a group (diagnosis.explained_among): triage over the runners'
 CPU 0.071-0.073 against 0.082-0.086 before (10ca329), three interleaved pairs.
+
+Stop 33 (21:12-22:08 UTC): the idle was the fairness between autogroups (each local runner is a session of
+its own): fuzz.priority now favours the runner the stream waits on and runs the others in the background;
+local pipes are 1 MiB. The run prints how often the favourite changed. Interleaved with bc6f01d, quiet
+machine, 22:05-22:08 UTC: 35.9, 33.7 and 34.3 s (96-97% of the cores busy) against 39.1, 39.1 and 39.5 s (87%);
+all seven runs with the final settings 32.4-35.9 s, median 34.2 s (docs/fuzzing.md, "Priority").
 """
 
 from __future__ import annotations

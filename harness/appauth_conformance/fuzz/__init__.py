@@ -8,6 +8,7 @@ One job per module (docs/fuzzing.md), each importing only those before it:
     triage        input classes, fault kinds, `Group` and `Triage` (disagreements grouped by cause)
     shrink        simpler `candidates` and the `Shrinker` (through a live session)
     save          reproducer flags and `save_reproducers` (`--save`)
+    priority      `Priority`: which runner gets the CPU first (the one the stream waits on)
     run           the `Fuzzer` (runners through `engine.Engine`, replies through `Session.replies`) and
                   its `FuzzReport`
     cli           the `fuzz` subcommand: `add_parser`, `cmd_fuzz`, `print_summary`
@@ -33,6 +34,7 @@ from appauth_conformance.fuzz.edges import (
 )
 from appauth_conformance.fuzz.full_vectors import make_vector, pair_up, replace_inputs
 from appauth_conformance.fuzz.generate import FuzzInput, Inputs, expected_replies
+from appauth_conformance.fuzz.priority import Priority
 from appauth_conformance.fuzz.run import DEFAULT_BATCH, Fuzzer, FuzzReport, RunnerRun, conforms
 from appauth_conformance.fuzz.save import (
     FUZZ_FLAG,
@@ -93,6 +95,7 @@ __all__ = [
     "Fuzzer",
     "Group",
     "Inputs",
+    "Priority",
     "RunnerRun",
     "Shrinker",
     "Triage",
