@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, Final, Literal, NoReturn
@@ -53,6 +54,7 @@ class Session:
         self._lines: queue.Queue[StdoutEvent] = queue.Queue()
         self._closed = False
         self.background = False  # set_background(): kept for every process the session (re)starts
+        self._background_lock = threading.Lock()  # the fuzzer sets it while the session may be restarting
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -83,18 +85,20 @@ class Session:
     def set_background(self, background: bool) -> None:
         """Let the runner yield the CPU to the harness and the other runners (Process.set_background),
         now and after any restart; False restores its equal share."""
-        self.background = background
-        inc = self._inc
-        if inc is not None:
-            inc.proc.set_background(background)
+        with self._background_lock:
+            self.background = background
+            inc = self._inc
+            if inc is not None:
+                inc.proc.set_background(background)
 
     def start(self) -> dict[str, Any]:
         """Start the process and shake hands; HandshakeError or RunnerUnavailable on failure."""
         self._lines = queue.Queue()  # a queue per process: a killed one's leftovers never mix in
         proc = self.backend.start(self.spec)
-        inc = self._inc = RunnerProcess(proc, self._lines)
-        if self.background:
-            proc.set_background(True)
+        with self._background_lock:  # a set_background() meanwhile sees this process, or this sees its value
+            inc = self._inc = RunnerProcess(proc, self._lines)
+            if self.background:
+                proc.set_background(True)
         if self._closed:  # close() came while the process started, before it could see it: stopped here
             self._fail_start("closed while it was starting")
         try:
