@@ -214,11 +214,11 @@ class Scripted:
     """A Priority that favours what it is told, chunk after chunk, recording the waits it is given."""
 
     def __init__(self, names, start, script):
-        self.names, self.script, self.favoured, self.waits = names, list(script), None, []
+        self.names, self.script, self.favoured, self.waits, self.seconds = names, list(script), None, [], []
 
     def waited(self, name, seconds):
-        assert seconds >= 0
         self.waits.append(name)
+        self.seconds.append(seconds)
 
     def chunk_done(self, now):
         step = self.script.pop(0) if self.script else None
@@ -248,6 +248,7 @@ def test_the_fuzzer_puts_all_but_the_favourite_in_the_background_and_restores_th
     f = fuzz.Fuzzer([spec("a", "ok"), spec("b", "ok")], LocalBackend(), seed=4, count=500, batch=100, shrink=False)
     try:
         f.prepare()
+        assert f.priority is None  # until run() makes one
         report = f.run()
     finally:
         f.close()
@@ -255,6 +256,7 @@ def test_the_fuzzer_puts_all_but_the_favourite_in_the_background_and_restores_th
     (p,) = made
     assert p.names == ["a", "b"] and f.priority is p
     assert p.waits == ["a", "b"] * 5  # every hand-out of each of the 5 chunks is timed
+    assert all(s >= 0 for s in p.seconds) and sum(p.seconds) <= report.wall  # waits within the run
     assert calls == [
         ("a", True), ("b", False),  # after chunk 2: b favoured
         ("a", False), ("b", True),  # after chunk 4: a favoured
