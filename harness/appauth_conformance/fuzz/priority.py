@@ -5,13 +5,13 @@ pace of the runner furthest behind. With fewer cores than runners, the kernel sh
 among them (each local runner is a session, so an autogroup, of its own): the slowest runner gets no
 more than its fair share while the others are busy, falls behind, and then the others wait for it
 with a core idle. Measured on this project's 2-core machine, 1,000,000 inputs: 12-13 % of both cores
-idle through the run with equal shares; 97-98 % of both busy with the waited-on runner favoured
+idle through the run with equal shares; 96-98 % of both busy with the waited-on runner favoured
 (docs/fuzzing.md, "Priority").
 
 `Priority` watches where the generator waits: after every `window` chunks, the runner whose queue it
-waited on longest (for at least `min_wait` of the window's time) becomes the favoured one; the fuzzer
-then runs every other runner in the background (`Session.set_background`) until the favourite
-changes. When no runner holds the stream back, the harness itself is the bottleneck and nothing changes.
+waited on longest (its waits decayed by DECAY a window, at least `min_wait` of the window's time) becomes
+the favoured one; the fuzzer then runs every other runner in the background (`Session.set_background`)
+until the favourite changes. When no runner holds the stream back, the harness itself is the bottleneck and nothing changes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 WINDOW = 4  # chunks between decisions: 8,000 inputs at the default batch, about a quarter of a second
-DECAY = 0.75
+DECAY = 0.75  # how much of a runner's past waits counts again each window
 MIN_WAIT = 0.05  # the share of a window's time the generator must have waited on a runner to favour it
 
 
@@ -32,7 +32,7 @@ class Priority:
         self.chunks = 0  # chunks handed out this window
         self.start = start  # when this window began (time.monotonic())
         self.favoured: str | None = None
-        self.score: dict[str, float] = {}
+        self.score = dict.fromkeys(names, 0.0)  # the waits of past windows, decayed by DECAY a window
         self.changes = 0  # how often the favourite changed (the benchmark prints it)
         self.windows: dict[str, int] = {}  # per runner: the windows that ended with it favoured
 
@@ -48,7 +48,7 @@ class Priority:
             return None
         elapsed, self.chunks, self.start = now - self.start, 0, now
         # decayed: a runner behind for many windows keeps the favour through one window of another's wait
-        self.score = {n: DECAY * self.score.get(n, 0.0) + w for n, w in self.waits.items()}
+        self.score = {n: DECAY * self.score[n] + w for n, w in self.waits.items()}
         self.waits = dict.fromkeys(self.waits, 0.0)
         if len(self.score) < 2:
             return None  # a lone runner has no one to yield to
