@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,15 @@ def _stale() -> str | None:
             if want.get(name) != have.get(name):
                 return f"{source.relative_to(ROOT)}/{name}"
     return None
+
+
+def pytest_configure(config):
+    # Tests interrupt the CLI and `serve` with SIGINT, as Ctrl-C does. A shell's background job (`cmd &`
+    # without job control, as a CI script may start the suite) begins with SIGINT ignored, and an ignored
+    # signal stays ignored across exec: every child would shrug it off. A handler is reset to the default
+    # at exec, so installing Python's own gives every child the SIGINT a terminal user's process has.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_sessionstart(session):
